@@ -1,0 +1,88 @@
+package events_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/events/bsntest"
+)
+
+func TestValidBSN(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"111222333", true},
+		{"123456782", true},
+		{"123456789", false},
+		{"12345678", false},
+		{"1234567820", false},
+		{"12345678a", false},
+		{"000000000", false},
+		{"", false},
+	} {
+		if got := events.ValidBSN(tc.in); got != tc.want {
+			t.Errorf("ValidBSN(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+	for _, b := range bsntest.Seeded(1, 200) {
+		if !events.ValidBSN(b) {
+			t.Fatalf("bsntest generated %s, which fails the elfproef", b)
+		}
+	}
+}
+
+func TestPseudonym(t *testing.T) {
+	t.Parallel()
+	if _, err := events.NewPseudonymizer([]byte("short")); err == nil {
+		t.Fatal("a short key was accepted")
+	}
+	key := []byte(strings.Repeat("k", 32))
+	p, err := events.NewPseudonymizer(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := p.Pseudonym("111222333"), p.Pseudonym("111222333")
+	if a != b || len(a) != events.PseudonymLen {
+		t.Fatalf("pseudonym not stable or wrong length: %q %q", a, b)
+	}
+	// Known answer: HMAC-SHA256("kkkk…k" (32), "111222333").
+	if a != "c38bb4ee1ad9fecc7d12136e9cac1aaf22a4821026b3c126b40af060adf6be32" {
+		t.Fatalf("unexpected pseudonym %s", a)
+	}
+	if strings.Contains(a, "111222333") {
+		t.Fatal("the pseudonym contains the BSN")
+	}
+	other, _ := events.NewPseudonymizer([]byte(strings.Repeat("x", 32)))
+	if other.Pseudonym("111222333") == a {
+		t.Fatal("a different key gave the same pseudonym")
+	}
+	if p.Pseudonym("123456782") == a {
+		t.Fatal("two BSNs gave the same pseudonym")
+	}
+}
+
+func TestSubjects(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ got, want string }{
+		{events.EventSubject(events.TypeSignaal, "politie"), "ketenbus.events.signaal.v1.politie"},
+		{events.EventSubject(events.TypeOverdrachtJeugdWmo, "jeugdzorg"), "ketenbus.events.overdracht-jeugd-wmo.v1.jeugdzorg"},
+		{events.EventTypeSubject(events.TypeAanmelding), "ketenbus.events.aanmelding.v1.*"},
+		{events.EventSubject("com.example.other", "politie"), ""},
+		{events.DeliverySubject("ggz"), "ketenbus.deliver.ggz"},
+		{events.DLQSubject("ggz"), "ketenbus.dlq.ggz"},
+		{events.AuditSubject("ggz"), "ketenbus.audit.ggz"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+	if events.MsgID("urn:a", "1") == events.MsgID("urn:a", "2") || events.MsgID("urn:a", "1") != events.MsgID("urn:a", "1") {
+		t.Fatal("MsgID is not deterministic per (source, id)")
+	}
+	if events.MsgID("urn:a:b", "c") == events.MsgID("urn:a", "b:c") {
+		t.Fatal("MsgID confuses source and id boundaries")
+	}
+}

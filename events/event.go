@@ -1,0 +1,276 @@
+package events
+
+import (
+	"bytes"
+	"encoding/json"
+	"mime"
+	"sort"
+	"strings"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+)
+
+// ContentTypeStructured, ContentTypeBatch and ContentTypeJSON are the media
+// types of the CloudEvents HTTP binding that ketenbus accepts.
+const (
+	ContentTypeStructured = "application/cloudevents+json"
+	ContentTypeBatch      = "application/cloudevents-batch+json"
+	ContentTypeJSON       = "application/json"
+)
+
+// ExtensionOntvanger is the extension attribute naming the partner an event
+// is directed to.
+const ExtensionOntvanger = "ontvanger"
+
+// Parsed is an event that passed the catalog: the CloudEvent and its data,
+// decoded.
+type Parsed struct {
+	Event cloudevents.Event
+	// Data is the decoded data object; numbers are json.Number.
+	Data map[string]any
+}
+
+// String returns the data field name as a string, "" when absent.
+func (p *Parsed) String(field string) string {
+	s, _ := p.Data[field].(string)
+	return s
+}
+
+var contextAttributes = map[string]bool{
+	"specversion": true, "id": true, "source": true, "type": true, "subject": true,
+	"time": true, "datacontenttype": true, "dataschema": true,
+}
+
+// ParseStructured parses and validates one event in the structured JSON
+// form (application/cloudevents+json). The error is a *ValidationError
+// listing every violation.
+func (c *Catalog) ParseStructured(b []byte) (*Parsed, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return nil, &ValidationError{Violations: []Violation{{Pointer: "", Detail: jsonDetail(err, "a structured CloudEvent is a JSON object")}}}
+	}
+	return c.parseObject(obj)
+}
+
+// ParseBatch parses and validates a batch (application/cloudevents-batch+json,
+// a JSON array of structured events). All or nothing: the error is a
+// *ValidationError listing the violations of every event, each pointer
+// prefixed with the event's index.
+func (c *Catalog) ParseBatch(b []byte) ([]*Parsed, error) {
+	var arr []json.RawMessage
+	if err := json.Unmarshal(b, &arr); err != nil {
+		return nil, &ValidationError{Violations: []Violation{{Pointer: "", Detail: jsonDetail(err, "a batch is a JSON array of structured CloudEvents")}}}
+	}
+	if len(arr) == 0 {
+		return nil, &ValidationError{Violations: []Violation{{Pointer: "", Detail: "the batch is empty: send at least one event"}}}
+	}
+	out := make([]*Parsed, len(arr))
+	var all []Violation
+	for i, raw := range arr {
+		p, err := c.ParseStructured(raw)
+		if err != nil {
+			all = append(all, err.(*ValidationError).Prefixed(i)...)
+			continue
+		}
+		out[i] = p
+	}
+	if len(all) > 0 {
+		return nil, &ValidationError{Violations: all}
+	}
+	return out, nil
+}
+
+func jsonDetail(err error, shape string) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case asErr(err, &syn):
+		return "the body is not valid JSON (" + syn.Error() + "); " + shape
+	case asErr(err, &typ):
+		return "the body is JSON of the wrong shape: " + shape
+	}
+	return "the body is not valid JSON; " + shape
+}
+
+func (c *Catalog) parseObject(obj map[string]json.RawMessage) (*Parsed, error) {
+	var vs violations
+	e := cloudevents.NewEvent()
+	names := make([]string, 0, len(obj))
+	for k := range obj {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var data json.RawMessage
+	for _, name := range names {
+		raw := obj[name]
+		switch {
+		case name == "data":
+			data = raw
+		case name == "data_base64":
+			vs.add("/data_base64", "data_base64 is not accepted: send data as a JSON object in data")
+		case contextAttributes[name]:
+			var s string
+			if err := json.Unmarshal(raw, &s); err != nil {
+				vs.add("/"+name, name+" must be a string")
+				continue
+			}
+			setAttribute(&e, name, s, &vs)
+		default:
+			if !extensionName.MatchString(name) {
+				vs.add("/"+pointerEscape(name), "attribute names are lowercase letters a-z and digits 0-9, at most 20 characters")
+				continue
+			}
+			var v any
+			if err := decodeJSON(raw, &v); err != nil {
+				vs.add("/"+name, name+" is not valid JSON")
+				continue
+			}
+			switch v := v.(type) {
+			case string:
+				e.SetExtension(name, v)
+			case bool:
+				e.SetExtension(name, v)
+			case json.Number:
+				if i, err := v.Int64(); err == nil && i >= -1<<31 && i < 1<<31 {
+					e.SetExtension(name, int32(i))
+				} else {
+					vs.add("/"+name, name+" must be a string, a boolean or an integer")
+				}
+			default:
+				vs.add("/"+name, name+" must be a string, a boolean or an integer")
+			}
+		}
+	}
+	if _, ok := obj["specversion"]; !ok {
+		vs.add("/specversion", "specversion is required and must be \"1.0\"")
+	}
+	if data != nil && !bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
+		if err := e.SetData(ContentTypeJSON, []byte(data)); err != nil {
+			vs.add("/data", "data could not be read")
+		}
+		if ct, ok := obj["datacontenttype"]; ok {
+			var s string
+			_ = json.Unmarshal(ct, &s)
+			e.SetDataContentType(s)
+		}
+	}
+	m := c.check(&e, &vs)
+	if err := vs.err(); err != nil {
+		return nil, err
+	}
+	return &Parsed{Event: e, Data: m}, nil
+}
+
+func setAttribute(e *cloudevents.Event, name, s string, vs *violations) {
+	switch name {
+	case "specversion":
+		if s != "1.0" {
+			vs.add("/specversion", "specversion must be \"1.0\"")
+		}
+	case "id":
+		e.SetID(s)
+	case "source":
+		e.SetSource(s)
+	case "type":
+		e.SetType(s)
+	case "subject":
+		e.SetSubject(s)
+	case "datacontenttype":
+		e.SetDataContentType(s)
+	case "dataschema":
+		e.SetDataSchema(s)
+	case "time":
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			vs.add("/time", "time must be an RFC 3339 timestamp such as 2026-11-24T09:30:00+01:00")
+			return
+		}
+		e.SetTime(t)
+	}
+}
+
+// Validate checks an event built in Go against the catalog and the NL GOV
+// rules: the same checks, and the same messages, as the gateway. The error
+// is a *ValidationError.
+func (c *Catalog) Validate(e *cloudevents.Event) error {
+	var vs violations
+	c.check(e, &vs)
+	return vs.err()
+}
+
+// ValidateParsed is Validate for an event that also has its data decoded.
+func (c *Catalog) check(e *cloudevents.Event, vs *violations) map[string]any {
+	if e.SpecVersion() != cloudevents.VersionV1 {
+		vs.add("/specversion", "specversion must be \"1.0\"")
+	}
+	switch id := e.ID(); {
+	case id == "":
+		vs.add("/id", "id is required: a unique id per source, such as a UUID")
+	case len(id) > 256:
+		vs.add("/id", "id must be at most 256 characters")
+	case looksLikeBSN(id):
+		vs.add("/id", "id must not be a BSN: use a UUID or another id without personal data")
+	}
+	if err := CheckSource(e.Source()); err != nil {
+		vs.add("/source", err.Error())
+	}
+	t := e.Type()
+	if !KnownType(t) {
+		vs.add("/type", unknownTypeDetail(t))
+	}
+	if s := e.Subject(); s != "" && looksLikeBSN(s) {
+		vs.add("/subject", "subject must never be a BSN: ketenbus sets subject to the person's pseudonym; leave it out")
+	}
+	if ct := e.DataContentType(); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != ContentTypeJSON && !strings.HasSuffix(mt, "+json")) {
+			vs.add("/datacontenttype", "datacontenttype must be application/json")
+		}
+	}
+	if ds := e.DataSchema(); ds != "" && looksLikeBSN(ds) {
+		vs.add("/dataschema", "dataschema must be a URI")
+	}
+	exts := e.Extensions()
+	extNames := make([]string, 0, len(exts))
+	for name := range exts {
+		extNames = append(extNames, name)
+	}
+	sort.Strings(extNames)
+	for _, name := range extNames {
+		if !extensionName.MatchString(name) {
+			vs.add("/"+pointerEscape(name), "attribute names are lowercase letters a-z and digits 0-9, at most 20 characters")
+		}
+		var text string
+		switch v := exts[name].(type) {
+		case string:
+			text = v
+		case int32:
+			text = jsonNumberText(int64(v))
+		}
+		if looksLikeBSN(text) {
+			vs.add("/"+name, name+" must never be a BSN: personal data belongs in data, where ketenbus protects it")
+		}
+	}
+	if o, ok := exts[ExtensionOntvanger]; ok {
+		if s, isStr := o.(string); !isStr || !ValidPartnerID(s) {
+			vs.add("/ontvanger", "ontvanger must be a partner id: lowercase letters, digits and '-'")
+		}
+	}
+	if !KnownType(t) {
+		return nil
+	}
+	m := c.validateData(t, e.Data(), vs)
+	if m != nil && c.HasOntvanger(t) {
+		if attr, ok := exts[ExtensionOntvanger].(string); ok {
+			if d, _ := m["ontvanger"].(string); d != "" && d != attr {
+				vs.add("/ontvanger", "the ontvanger attribute differs from data.ontvanger; leave the attribute out, ketenbus sets it from data.ontvanger")
+			}
+		}
+	}
+	return m
+}
+
+func jsonNumberText(i int64) string {
+	b, _ := json.Marshal(i)
+	return string(b)
+}

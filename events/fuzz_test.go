@@ -1,0 +1,43 @@
+package events_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ketenbus/ketenbus/events"
+)
+
+// FuzzParseStructured feeds arbitrary bodies to the request parsing and
+// validation path. It must never panic, must answer either an event or a
+// ValidationError, and a violation must never repeat a BSN it was sent.
+func FuzzParseStructured(f *testing.F) {
+	files, _ := filepath.Glob("testdata/valid/*.json")
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	c := events.Default()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		p, err := c.ParseStructured(body)
+		if err == nil {
+			if p == nil || p.Event.Type() == "" {
+				t.Fatal("no error and no event")
+			}
+			if err := c.Validate(&p.Event); err != nil {
+				t.Fatalf("parsed event fails Validate: %v", err)
+			}
+		} else if !errors.Is(err, events.ErrInvalid) {
+			t.Fatalf("error is not a ValidationError: %v", err)
+		}
+		if err != nil && strings.Contains(err.Error(), "111222333") {
+			t.Fatalf("violation repeats a BSN: %v", err)
+		}
+		_, _ = c.ParseBatch(body)
+	})
+}

@@ -1,0 +1,61 @@
+package events
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+)
+
+// NATS subjects and JetStream streams of ketenbus.
+const (
+	StreamEvents   = "EVENTS"
+	StreamDelivery = "DELIVERY"
+	StreamDLQ      = "DLQ"
+	StreamAudit    = "AUDIT"
+
+	SubjectEventsAll   = "ketenbus.events.>"
+	SubjectDeliveryAll = "ketenbus.deliver.>"
+	SubjectDLQAll      = "ketenbus.dlq.>"
+	SubjectAuditAll    = "ketenbus.audit.>"
+)
+
+// EventSubject returns the EVENTS subject of an event of type t published by
+// partner: ketenbus.events.<event>.<version>.<partner>. It returns "" for a
+// type outside the catalog's naming.
+func EventSubject(t, partner string) string {
+	event, version, ok := SplitType(t)
+	if !ok {
+		return ""
+	}
+	return "ketenbus.events." + event + "." + version + "." + partner
+}
+
+// EventTypeSubject returns the EVENTS subject filter for every event of type
+// t, whoever published it: ketenbus.events.<event>.<version>.*
+func EventTypeSubject(t string) string {
+	event, version, ok := SplitType(t)
+	if !ok {
+		return ""
+	}
+	return "ketenbus.events." + event + "." + version + ".*"
+}
+
+// DeliverySubject returns the DELIVERY subject of a partner.
+func DeliverySubject(partner string) string { return "ketenbus.deliver." + partner }
+
+// DLQSubject returns the dead letter subject of a partner.
+func DLQSubject(partner string) string { return "ketenbus.dlq." + partner }
+
+// AuditSubject returns the AUDIT subject of a partner.
+func AuditSubject(partner string) string { return "ketenbus.audit." + partner }
+
+// MsgID returns the deterministic Nats-Msg-Id of the event (source, id):
+// the first 16 bytes of the SHA-256 of source, a NUL byte and id, in hex.
+// The same event always gets the same id, so JetStream stores it once.
+func MsgID(source, id string) string {
+	h := sha256.New()
+	h.Write([]byte(source))
+	h.Write([]byte{0})
+	h.Write([]byte(id))
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0])[:16])
+}
