@@ -61,9 +61,7 @@ func New(source string, data Data, opts ...Option) (cloudevents.Event, error) {
 	if err != nil {
 		return e, fmt.Errorf("encode %s data: %w", data.EventType(), err)
 	}
-	if err := e.SetData(ContentTypeJSON, b); err != nil {
-		return e, fmt.Errorf("set %s data: %w", data.EventType(), err)
-	}
+	setJSONData(&e, b)
 	for _, opt := range opts {
 		opt(&e)
 	}

@@ -146,9 +146,7 @@ func (c *Catalog) parseObject(obj map[string]json.RawMessage) (*Parsed, error) {
 		vs.add("/specversion", "specversion is required and must be \"1.0\"")
 	}
 	if data != nil && !bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
-		if err := e.SetData(ContentTypeJSON, []byte(data)); err != nil {
-			vs.add("/data", "data could not be read")
-		}
+		setJSONData(&e, data)
 		if ct, ok := obj["datacontenttype"]; ok {
 			var s string
 			_ = json.Unmarshal(ct, &s)
@@ -273,4 +271,11 @@ func (c *Catalog) check(e *cloudevents.Event, vs *violations) map[string]any {
 func jsonNumberText(i int64) string {
 	b, _ := json.Marshal(i)
 	return string(b)
+}
+
+// setJSONData sets JSON data as it is (SetData would base64 a []byte).
+func setJSONData(e *cloudevents.Event, data []byte) {
+	e.SetDataContentType(ContentTypeJSON)
+	e.DataEncoded = data
+	e.DataBase64 = false
 }

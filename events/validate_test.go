@@ -229,3 +229,23 @@ func TestFuzzCorpusParses(t *testing.T) {
 		}
 	}
 }
+
+// TestRoundTrip: a parsed event encodes back to a structured event with
+// JSON data that parses again.
+func TestRoundTrip(t *testing.T) {
+	t.Parallel()
+	p, err := events.Default().ParseStructured(envelope(t, events.TypeSignaal, example(t, events.TypeSignaal), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := p.Event.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "data_base64") {
+		t.Fatalf("data encoded as base64: %s", b)
+	}
+	if _, err := events.Default().ParseStructured(b); err != nil {
+		t.Fatalf("re-parse: %v", err)
+	}
+}

@@ -1,0 +1,311 @@
+package region
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"time"
+)
+
+// Defaults applied by Load and Parse to keys the file leaves out (or sets
+// to zero).
+const (
+	DefaultRatePerSecond         = 100
+	DefaultRateBurst             = 1000
+	DefaultWebhookMode           = ModeStructured
+	DefaultWebhookTimeout        = 10 * time.Second
+	DefaultRemindMonthsBefore18  = 6
+	DefaultAcceptMonthsBefore18  = 3
+	DefaultLiberationDay         = LiberationDayLustrum
+	DefaultSamenloopWindowDays   = 730
+	DefaultGatewayMaxBodyBytes   = 1 << 20
+	defaultSourcePrefix          = "urn:nld:kvknr:00000000:systeem:ketenbus-"
+	maxSamenloopWindowDays       = 730
+	maxMonthsBefore18            = 18 * 12
+	maxWorkingDaysOnLadderLevels = 365
+)
+
+// Webhook delivery modes: the CloudEvents HTTP binding's structured mode
+// (the whole event as application/cloudevents+json) or binary mode (data as
+// the body, attributes as ce- headers).
+const (
+	ModeStructured = "structured"
+	ModeBinary     = "binary"
+)
+
+// Values of escalation.liberation_day: Bevrijdingsdag (5 May) is a closure
+// day every year, or only in lustrum years (2025, 2030, ...), as in most
+// collective agreements.
+const (
+	LiberationDayEvery   = "every"
+	LiberationDayLustrum = "lustrum"
+)
+
+// DefaultRetrySchedule is the webhook retry schedule when a webhook sets
+// none: ten attempts after the first, spread over about two days.
+func DefaultRetrySchedule() []time.Duration {
+	return []time.Duration{
+		5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute,
+		time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour,
+	}
+}
+
+// DefaultSource returns the source URN of the events ketenbus itself
+// produces (escalatie, samenloop) in a region whose config sets no source:
+// "urn:nld:kvknr:00000000:systeem:ketenbus-<region>". The KvK number
+// 00000000 is a placeholder; a production region sets source to the URN of
+// the organisation that runs it.
+func DefaultSource(region string) string {
+	return defaultSourcePrefix + region
+}
+
+// Config is a region config. Load and Parse return it with defaults applied
+// and validated. Its methods only read it and are safe for concurrent use as
+// long as nobody modifies it.
+type Config struct {
+	// Region names the region, lowercase [a-z0-9-] (key region).
+	Region string
+	// Demo marks a demo region: plain-HTTP webhooks are allowed and missing
+	// secrets are generated (key demo).
+	Demo bool
+	// Source is the source URN of the events ketenbus itself produces
+	// (key source, default DefaultSource(Region)).
+	Source string
+	// PseudonymKeyEnv and EncryptionKeyEnv name the environment variables
+	// holding the region's pseudonym key and field encryption key
+	// (keys pseudonym_key_env, encryption_key_env).
+	PseudonymKeyEnv, EncryptionKeyEnv string
+	// Partners are the region's chain partners, in file order.
+	Partners []Partner
+	// Escalation configures the escalation ladder and the working-day
+	// calendar.
+	Escalation Escalation
+	// Samenloop configures samenloop detection.
+	Samenloop Samenloop
+	// Gateway configures the HTTP gateway.
+	Gateway Gateway
+	// Path is the file the config was read from (the name given to Parse).
+	Path string
+
+	// lines maps the path of every key and list item read from the file to
+	// its line; bad holds the paths whose value could not be decoded.
+	lines map[string]int
+	bad   map[string]bool
+}
+
+// Partner is one chain partner.
+type Partner struct {
+	// ID is the partner id, lowercase [a-z0-9-] (it appears in NATS subjects).
+	ID string
+	// Name is the organisation's display name.
+	Name string
+	// Sources are the source URNs this partner owns: the gateway accepts an
+	// event from the partner only with one of these sources.
+	Sources []string
+	// TokenEnv names the environment variable with the partner's bearer
+	// token for the gateway.
+	TokenEnv string
+	// Publishes lists the event types the partner may publish.
+	Publishes []string
+	// RateLimit limits the events per second the gateway accepts from the
+	// partner.
+	RateLimit RateLimit
+	// Subscriptions say which events the partner receives, and why.
+	Subscriptions []Subscription
+	// Delivery says how events reach the partner.
+	Delivery Delivery
+}
+
+// RateLimit is a token bucket: PerSecond events per second on average,
+// bursts of up to Burst events.
+type RateLimit struct {
+	PerSecond int
+	Burst     int
+}
+
+// Subscription selects events for a partner, for one declared purpose.
+type Subscription struct {
+	// Name identifies the subscription within its partner, lowercase
+	// [a-z0-9-].
+	Name string
+	// Types are the event types the subscription receives.
+	Types []string
+	// Filter is an optional CESQL expression over context attributes, such
+	// as "ontvanger = 'politie'". ParseFilter compiles it.
+	Filter string
+	// Purpose is the processing activity (verwerkingsactiviteit) the events
+	// are received for, a URI (doelbinding).
+	Purpose string
+	// Fields, when not empty, is the allow-list of data fields delivered;
+	// every other field is removed.
+	Fields []string
+}
+
+// Delivery says how events reach a partner: exactly one of Webhook and NATS
+// is set when the partner has subscriptions.
+type Delivery struct {
+	Webhook *Webhook
+	NATS    *NATSDelivery
+}
+
+// Webhook delivers events by HTTP POST (CloudEvents HTTP binding, Standard
+// Webhooks signature).
+type Webhook struct {
+	// URL is the partner's endpoint.
+	URL string
+	// SecretEnv names the environment variable with the Standard Webhooks
+	// secret ("whsec_" + base64).
+	SecretEnv string
+	// TokenEnv optionally names the environment variable with a bearer
+	// token sent to the partner.
+	TokenEnv string
+	// Mode is ModeStructured or ModeBinary.
+	Mode string
+	// Handshake enables the CNCF OPTIONS abuse-protection handshake.
+	Handshake bool
+	// Timeout bounds one delivery attempt.
+	Timeout time.Duration
+	// RetrySchedule is the wait before each retry after a failed attempt.
+	RetrySchedule []time.Duration
+}
+
+// NATSDelivery delivers events to a NATS-native partner, which pulls them
+// from its own durable consumer.
+type NATSDelivery struct{}
+
+// Escalation configures the escalation ladder and the working-day calendar
+// response terms are counted in.
+type Escalation struct {
+	// Ladder holds the levels, numbered from 1.
+	Ladder []Level
+	// JeugdWmo configures the Jeugd→Wmo handover timing.
+	JeugdWmo JeugdWmo
+	// GoodFriday makes Goede Vrijdag a closure day.
+	GoodFriday bool
+	// LiberationDay is LiberationDayEvery or LiberationDayLustrum.
+	LiberationDay string
+	// ClosureDays are extra closure dates, formatted 2006-01-02.
+	ClosureDays []string
+}
+
+// Level is one step of the escalation ladder.
+type Level struct {
+	// Level is the level number, 1 for the first step.
+	Level int
+	// AfterWorkingDays is the number of working days after the response
+	// term passed at which this level is reached.
+	AfterWorkingDays int
+	// To lists the partner ids the escalatie goes to.
+	To []string
+}
+
+// JeugdWmo sets when, before a youth's 18th birthday, the handover from
+// youth care to the Wmo must start: a reminder RemindMonthsBefore18 months
+// before, and an accepted overdracht AcceptMonthsBefore18 months before.
+type JeugdWmo struct {
+	RemindMonthsBefore18 int
+	AcceptMonthsBefore18 int
+}
+
+// Samenloop configures samenloop detection: signals on the same person
+// from different partners within WindowDays days make a match, and
+// Regievoerder (a partner id) coordinates.
+type Samenloop struct {
+	WindowDays   int
+	Regievoerder string
+}
+
+// Gateway configures the HTTP gateway.
+type Gateway struct {
+	// MaxBodyBytes is the largest request body accepted.
+	MaxBodyBytes int64
+}
+
+// Load reads, decodes and validates the region config file at path. When
+// the file has mistakes the error is a *ProblemsError listing all of them;
+// when it cannot be read, the error wraps the os error.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read region config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes and validates a region config read from the file called
+// name. Unknown keys, values of the wrong kind and every validation rule
+// are checked; the error is a *ProblemsError listing every problem found.
+func Parse(name string, data []byte) (*Config, error) {
+	c, problems, fatal := decode(data)
+	c.Path = name
+	if !fatal {
+		c.setDefaults()
+		problems = append(problems, c.validate()...)
+	}
+	if len(problems) > 0 {
+		return nil, newProblemsError(name, problems)
+	}
+	return c, nil
+}
+
+// Partner returns the partner with the given id.
+func (c *Config) Partner(id string) (*Partner, bool) {
+	for i := range c.Partners {
+		if c.Partners[i].ID == id {
+			return &c.Partners[i], true
+		}
+	}
+	return nil, false
+}
+
+// PartnerBySource returns the partner that owns the given source URN.
+func (c *Config) PartnerBySource(source string) (*Partner, bool) {
+	for i := range c.Partners {
+		if slices.Contains(c.Partners[i].Sources, source) {
+			return &c.Partners[i], true
+		}
+	}
+	return nil, false
+}
+
+// setDefaults fills in every key the file left out or set to zero.
+func (c *Config) setDefaults() {
+	if c.Source == "" && c.Region != "" {
+		c.Source = DefaultSource(c.Region)
+	}
+	for i := range c.Partners {
+		p := &c.Partners[i]
+		if p.RateLimit.PerSecond == 0 {
+			p.RateLimit.PerSecond = DefaultRatePerSecond
+		}
+		if p.RateLimit.Burst == 0 {
+			p.RateLimit.Burst = DefaultRateBurst
+		}
+		if w := p.Delivery.Webhook; w != nil {
+			if w.Mode == "" {
+				w.Mode = DefaultWebhookMode
+			}
+			if w.Timeout == 0 {
+				w.Timeout = DefaultWebhookTimeout
+			}
+			if w.RetrySchedule == nil {
+				w.RetrySchedule = DefaultRetrySchedule()
+			}
+		}
+	}
+	if c.Escalation.JeugdWmo.RemindMonthsBefore18 == 0 {
+		c.Escalation.JeugdWmo.RemindMonthsBefore18 = DefaultRemindMonthsBefore18
+	}
+	if c.Escalation.JeugdWmo.AcceptMonthsBefore18 == 0 {
+		c.Escalation.JeugdWmo.AcceptMonthsBefore18 = DefaultAcceptMonthsBefore18
+	}
+	if c.Escalation.LiberationDay == "" {
+		c.Escalation.LiberationDay = DefaultLiberationDay
+	}
+	if c.Samenloop.WindowDays == 0 {
+		c.Samenloop.WindowDays = DefaultSamenloopWindowDays
+	}
+	if c.Gateway.MaxBodyBytes == 0 {
+		c.Gateway.MaxBodyBytes = DefaultGatewayMaxBodyBytes
+	}
+}
