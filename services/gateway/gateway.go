@@ -1,0 +1,355 @@
+package gateway
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
+
+	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/region"
+)
+
+// Gateway is the ingest gateway, an http.Handler. It is safe for
+// concurrent use.
+type Gateway struct {
+	cfg      Config
+	catalog  *events.Catalog
+	pseudo   *events.Pseudonymizer
+	tokens   []tokenEntry
+	limiters map[string]*rate.Limiter
+	metrics  *metrics
+	mux      *http.ServeMux
+}
+
+type tokenEntry struct {
+	hash    [sha256.Size]byte
+	partner *region.Partner
+}
+
+// New returns a Gateway for cfg, after applying defaults and validating it.
+func New(cfg Config) (*Gateway, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	pseudo, err := events.NewPseudonymizer(cfg.Secrets.PseudonymKey)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	g := &Gateway{
+		cfg:      cfg,
+		catalog:  events.Default(),
+		pseudo:   pseudo,
+		limiters: map[string]*rate.Limiter{},
+		metrics:  newMetrics(cfg.Metrics),
+		mux:      http.NewServeMux(),
+	}
+	for i := range cfg.Region.Partners {
+		p := &cfg.Region.Partners[i]
+		if tok := cfg.Secrets.Tokens[p.ID]; tok != "" {
+			g.tokens = append(g.tokens, tokenEntry{hash: sha256.Sum256([]byte(tok)), partner: p})
+		}
+		g.limiters[p.ID] = rate.NewLimiter(rate.Limit(p.RateLimit.PerSecond), p.RateLimit.Burst)
+	}
+	g.mux.HandleFunc("POST /v1/events", g.handleEvents)
+	g.mux.HandleFunc("/v1/events", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", "POST")
+		problem(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
+			"POST events to /v1/events").write(w)
+	})
+	g.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	g.mux.HandleFunc("GET /readyz", g.handleReady)
+	g.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{}))
+	return g, nil
+}
+
+// ServeHTTP serves /v1/events, /healthz, /readyz and /metrics.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
+
+// Run serves the gateway on cfg.Addr until ctx ends, then shuts down
+// gracefully, letting requests in flight finish.
+func Run(ctx context.Context, cfg Config) error {
+	g, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	srv := g.Server()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("gateway on %s: %w", srv.Addr, err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
+
+// Server returns an http.Server for the gateway on cfg.Addr, with timeouts
+// against slow clients and a header size limit.
+func (g *Gateway) Server() *http.Server {
+	return &http.Server{
+		Addr:              g.cfg.Addr,
+		Handler:           g,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(g.cfg.Logger.Handler(), slog.LevelWarn),
+	}
+}
+
+func (g *Gateway) handleReady(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if _, err := g.cfg.JetStream.Stream(ctx, events.StreamEvents); err != nil {
+		p := problem(http.StatusServiceUnavailable, "unavailable", "Not ready", "JetStream stream EVENTS is not reachable")
+		p.retryAfter = g.cfg.RetryAfter
+		p.write(w)
+		return
+	}
+	_, _ = io.WriteString(w, "ready\n")
+}
+
+// accepted is the answer for one stored event.
+type accepted struct {
+	ID        string `json:"id"`
+	Sequence  uint64 `json:"sequence"`
+	Duplicate bool   `json:"duplicate,omitempty"`
+}
+
+func (g *Gateway) handleEvents(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	mode, partnerID, res, p := g.ingest(r)
+	if p != nil {
+		g.metrics.refusals.WithLabelValues(p.reason).Inc()
+		g.cfg.Logger.LogAttrs(r.Context(), levelFor(p.Status), "request refused",
+			slog.Int("status", p.Status), slog.String("reason", p.reason),
+			slog.String("partner", partnerID), slog.Int("violations", len(p.Errors)))
+		p.write(w)
+		return
+	}
+	g.metrics.duration.WithLabelValues(mode).Observe(time.Since(start).Seconds())
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusAccepted)
+	if mode == "batch" {
+		_ = json.NewEncoder(w).Encode(res)
+		return
+	}
+	_ = json.NewEncoder(w).Encode(res[0])
+}
+
+func levelFor(status int) slog.Level {
+	if status >= 500 {
+		return slog.LevelWarn
+	}
+	return slog.LevelInfo
+}
+
+// ingest runs one request: authenticate, read, parse, authorise, enrich,
+// store. It returns the answers or the problem to send.
+func (g *Gateway) ingest(r *http.Request) (mode, partnerID string, _ []accepted, _ *Problem) {
+	partner := g.authenticate(r)
+	if partner == nil {
+		return "", partnerID, nil, problem(http.StatusUnauthorized, "unauthenticated", "Not authenticated",
+			"send the partner's token as Authorization: Bearer <token>")
+	}
+	partnerID = partner.ID
+	lim := g.limiters[partner.ID]
+	if lim.Tokens() < 1 {
+		return "", partnerID, nil, g.rateLimited(lim, 1)
+	}
+
+	mode, p := requestMode(r)
+	if p != nil {
+		return "", partnerID, nil, p
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, g.cfg.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return "", partnerID, nil, problem(http.StatusRequestEntityTooLarge, "too-large", "Body too large",
+				fmt.Sprintf("the body is larger than %d bytes; send fewer events per batch", g.cfg.MaxBodyBytes))
+		}
+		return "", partnerID, nil, problem(http.StatusBadRequest, "unreadable", "Body unreadable", "the request body could not be read completely")
+	}
+
+	var parsed []*events.Parsed
+	switch mode {
+	case "structured":
+		one, err := g.catalog.ParseStructured(body)
+		if err != nil {
+			return "", partnerID, nil, invalid(err)
+		}
+		parsed = []*events.Parsed{one}
+	case "binary":
+		one, err := g.catalog.ParseStructured(binaryToStructured(r.Header, body))
+		if err != nil {
+			return "", partnerID, nil, invalid(err)
+		}
+		parsed = []*events.Parsed{one}
+	case "batch":
+		parsed, err = g.catalog.ParseBatch(body)
+		if err != nil {
+			return "", partnerID, nil, invalid(err)
+		}
+		if len(parsed) > g.cfg.MaxBatchEvents {
+			return "", partnerID, nil, problem(http.StatusRequestEntityTooLarge, "too-large", "Batch too large",
+				fmt.Sprintf("a batch holds at most %d events, this one has %d; split it", g.cfg.MaxBatchEvents, len(parsed)))
+		}
+	}
+
+	if p := g.authorise(partner, parsed, mode == "batch"); p != nil {
+		return "", partnerID, nil, p
+	}
+	records, p := g.enrich(partner, parsed, mode == "batch")
+	if p != nil {
+		return "", partnerID, nil, p
+	}
+
+	now := g.cfg.Now()
+	res := lim.ReserveN(now, len(parsed))
+	if !res.OK() {
+		return "", partnerID, nil, problem(http.StatusTooManyRequests, "rate-limited", "Too many events",
+			fmt.Sprintf("this batch has %d events, more than the %d your rate limit allows at once; split it", len(parsed), lim.Burst()))
+	}
+	if d := res.DelayFrom(now); d > 0 {
+		res.CancelAt(now)
+		return "", partnerID, nil, g.rateLimited(lim, len(parsed))
+	}
+
+	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.PublishTimeout)
+	defer cancel()
+	acks, err := g.cfg.Store.Store(ctx, records)
+	if err != nil {
+		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "store events failed",
+			slog.String("partner", partner.ID), slog.Int("events", len(records)), slog.String("error", err.Error()))
+		p := problem(http.StatusServiceUnavailable, "unavailable", "Event store unavailable",
+			"the events could not be stored and none of them was accepted; retry after the Retry-After seconds")
+		p.retryAfter = g.cfg.RetryAfter
+		return "", partnerID, nil, p
+	}
+	out := make([]accepted, len(parsed))
+	for i, pe := range parsed {
+		out[i] = accepted{ID: pe.Event.ID(), Sequence: acks[i].Sequence, Duplicate: acks[i].Duplicate}
+		result := "stored"
+		if acks[i].Duplicate {
+			result = "duplicate"
+		}
+		g.metrics.events.WithLabelValues(pe.Event.Type(), partner.ID, result).Inc()
+	}
+	return mode, partnerID, out, nil
+}
+
+func (g *Gateway) rateLimited(lim *rate.Limiter, n int) *Problem {
+	p := problem(http.StatusTooManyRequests, "rate-limited", "Too many events",
+		fmt.Sprintf("your rate limit is %g events per second (bursts of %d); retry after the Retry-After seconds", float64(lim.Limit()), lim.Burst()))
+	need := float64(n) - lim.Tokens()
+	wait := time.Second
+	if lim.Limit() > 0 && need > 0 {
+		wait = time.Duration(need / float64(lim.Limit()) * float64(time.Second))
+	}
+	p.retryAfter = max(wait, time.Second)
+	return p
+}
+
+func invalid(err error) *Problem {
+	var ve *events.ValidationError
+	if errors.As(err, &ve) {
+		detail := "the event is not valid; see errors"
+		if len(ve.Violations) == 1 {
+			detail = ve.Violations[0].Detail
+		}
+		return problem(http.StatusBadRequest, "invalid", "Invalid event", detail, ve.Violations...)
+	}
+	return problem(http.StatusBadRequest, "invalid", "Invalid event", "the event is not valid")
+}
+
+// authenticate returns the partner whose token the request carries. Every
+// token is compared, in constant time, whatever matches.
+func (g *Gateway) authenticate(r *http.Request) *region.Partner {
+	auth := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(auth, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return nil
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
+	var found *region.Partner
+	for i := range g.tokens {
+		if subtle.ConstantTimeCompare(sum[:], g.tokens[i].hash[:]) == 1 {
+			found = g.tokens[i].partner
+		}
+	}
+	return found
+}
+
+// requestMode tells binary, structured and batch mode apart by content type.
+func requestMode(r *http.Request) (string, *Problem) {
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if ct == "" || err != nil {
+		mt = ""
+	}
+	switch {
+	case mt == events.ContentTypeStructured:
+		return "structured", nil
+	case mt == events.ContentTypeBatch:
+		return "batch", nil
+	case r.Header.Get("ce-specversion") != "":
+		if mt != events.ContentTypeJSON {
+			return "", problem(http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
+				"in binary mode the body is the event data and its Content-Type must be application/json")
+		}
+		return "binary", nil
+	}
+	return "", problem(http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
+		"send application/cloudevents+json (structured), application/cloudevents-batch+json (batch), or application/json with ce-* headers (binary)")
+}
+
+// binaryToStructured turns a binary-mode request into the structured form,
+// so both modes pass the same parser and get the same messages.
+func binaryToStructured(h http.Header, body []byte) []byte {
+	obj := map[string]any{}
+	for name, vals := range h {
+		lower := strings.ToLower(name)
+		if !strings.HasPrefix(lower, "ce-") || len(vals) == 0 {
+			continue
+		}
+		obj[strings.TrimPrefix(lower, "ce-")] = percentDecode(vals[0])
+	}
+	obj["datacontenttype"] = events.ContentTypeJSON
+	if len(body) > 0 {
+		obj["data"] = json.RawMessage(body)
+		if !json.Valid(body) {
+			obj["data"] = string(body) // reported as "data must be a JSON object"
+		}
+	}
+	b, _ := json.Marshal(obj)
+	return b
+}
+
+// percentDecode decodes the %XX escapes of the CloudEvents HTTP binding;
+// a value that is not well-formed is kept as it is.
+func percentDecode(s string) string {
+	if d, err := url.PathUnescape(s); err == nil {
+		return d
+	}
+	return s
+}

@@ -1,0 +1,530 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/gateway"
+	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/testutil/natstest"
+)
+
+const (
+	sourcePolitie = "urn:nld:oin:00000009999999990001:systeem:bvh"
+	sourceGGZ     = "urn:nld:kvknr:99999901:systeem:epd"
+	tokenPolitie  = "tok-politie-3f9a8c1d2e7b4a6f"
+	tokenGGZ      = "tok-ggz-8b1c2d3e4f5a6b7c"
+	tokenWijkteam = "tok-wijkteam-1a2b3c4d5e6f"
+	testBSN       = "111222333"
+)
+
+var pseudonymKey = []byte("0123456789abcdef0123456789abcdef")
+
+// syncBuffer collects log output from concurrent handlers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+type fixture struct {
+	env  *natstest.Env
+	srv  *httptest.Server
+	logs *syncBuffer
+}
+
+func start(t *testing.T, mutate ...func(*gateway.Config)) *fixture {
+	t.Helper()
+	env := natstest.Start(t)
+	reg, err := region.Load("testdata/region.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	cfg := gateway.Config{
+		Region: reg,
+		Secrets: region.Secrets{
+			PseudonymKey: pseudonymKey,
+			Tokens:       map[string]string{"politie": tokenPolitie, "ggz": tokenGGZ, "wijkteam": tokenWijkteam},
+		},
+		JetStream:  env.JS,
+		Logger:     slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		RetryAfter: 3 * time.Second,
+	}
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	g, err := gateway.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g)
+	t.Cleanup(srv.Close)
+	return &fixture{env: env, srv: srv, logs: logs}
+}
+
+func signaal(id string) map[string]any {
+	return map[string]any{
+		"specversion": "1.0", "id": id, "source": sourcePolitie,
+		"type": events.TypeSignaal, "time": "2026-11-24T09:30:00+01:00",
+		"data": map[string]any{
+			"bsn": testBSN, "categorie": "verward-gedrag", "urgentie": "hoog",
+			"toelichting":    "Man loopt verward over straat",
+			"contactpersoon": map[string]any{"naam": "Wijkagent De Vries", "telefoon": "050-1234567"},
+		},
+	}
+}
+
+func aanmelding(id string) map[string]any {
+	return map[string]any{
+		"specversion": "1.0", "id": id, "source": sourcePolitie,
+		"type": events.TypeAanmelding,
+		"data": map[string]any{
+			"bsn": testBSN, "ontvanger": "ggz", "reden": "Zorgen over psychische gesteldheid",
+			"contactpersoon": map[string]any{"naam": "Wijkagent De Vries"},
+			"reactietermijn": map[string]any{"werkdagen": 5},
+		},
+	}
+}
+
+func (f *fixture) post(t *testing.T, contentType, token string, body any, headers ...string) (*http.Response, []byte) {
+	t.Helper()
+	var b []byte
+	switch v := body.(type) {
+	case []byte:
+		b = v
+	default:
+		var err error
+		if b, err = json.Marshal(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/v1/events", bytes.NewReader(b))
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp, out
+}
+
+type answer struct {
+	ID        string `json:"id"`
+	Sequence  uint64 `json:"sequence"`
+	Duplicate bool   `json:"duplicate"`
+}
+
+func decode[T any](t *testing.T, b []byte) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("answer %s: %v", b, err)
+	}
+	return v
+}
+
+func pseudonymOf(bsn string) string {
+	p, _ := events.NewPseudonymizer(pseudonymKey)
+	return p.Pseudonym(bsn)
+}
+
+// assertNoBSNOutsideData: the BSN may only be in data (encrypted by a later
+// stage); never in a subject, header or attribute.
+func assertNoBSNOutsideData(t *testing.T, m *jetstream.RawStreamMsg) {
+	t.Helper()
+	if strings.Contains(m.Subject, testBSN) {
+		t.Fatalf("BSN in NATS subject %s", m.Subject)
+	}
+	for k, vs := range m.Header {
+		for _, v := range vs {
+			if strings.Contains(k+v, testBSN) {
+				t.Fatalf("BSN in header %s", k)
+			}
+		}
+	}
+	var ev map[string]json.RawMessage
+	if err := json.Unmarshal(m.Data, &ev); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range ev {
+		if k != "data" && strings.Contains(string(v), testBSN) {
+			t.Fatalf("BSN in attribute %s", k)
+		}
+	}
+}
+
+func TestStructuredEventIsStoredWithPseudonym(t *testing.T) {
+	t.Parallel()
+	f := start(t)
+	resp, body := f.post(t, events.ContentTypeStructured, tokenPolitie, signaal("e-1"))
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	a := decode[answer](t, body)
+	if a.ID != "e-1" || a.Sequence != 1 || a.Duplicate {
+		t.Fatalf("answer %+v", a)
+	}
+	msgs := f.env.Messages(t, events.StreamEvents)
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages stored", len(msgs))
+	}
+	m := msgs[0]
+	if m.Subject != "ketenbus.events.signaal.v1.politie" {
+		t.Fatalf("subject %s", m.Subject)
+	}
+	if got := m.Header.Get(jetstream.MsgIDHeader); got != events.MsgID(sourcePolitie, "e-1") {
+		t.Fatalf("Nats-Msg-Id %q", got)
+	}
+	p, err := events.Default().ParseStructured(m.Data)
+	if err != nil {
+		t.Fatalf("stored event does not pass the catalog: %v", err)
+	}
+	if p.Event.Subject() != pseudonymOf(testBSN) {
+		t.Fatalf("subject %q is not the pseudonym", p.Event.Subject())
+	}
+	assertNoBSNOutsideData(t, m)
+}
+
+func TestBinaryModeAndOntvanger(t *testing.T) {
+	t.Parallel()
+	f := start(t)
+	a := aanmelding("a-1")
+	data, _ := json.Marshal(a["data"])
+	resp, body := f.post(t, "application/json", tokenPolitie, data,
+		"ce-specversion", "1.0", "ce-id", "a-1", "ce-source", sourcePolitie,
+		"ce-type", events.TypeAanmelding, "ce-time", "2026-11-24T10:00:00%2B01:00")
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	m := f.env.Messages(t, events.StreamEvents)[0]
+	p, err := events.Default().ParseStructured(m.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Event.Extensions()[events.ExtensionOntvanger]; got != "ggz" {
+		t.Fatalf("ontvanger attribute %v, want ggz", got)
+	}
+	if want := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC); !p.Event.Time().Equal(want) {
+		t.Fatalf("time %v, want %v (percent-decoded)", p.Event.Time(), want)
+	}
+	if m.Subject != "ketenbus.events.aanmelding.v1.politie" || p.Event.Subject() != pseudonymOf(testBSN) {
+		t.Fatalf("subject %s / %s", m.Subject, p.Event.Subject())
+	}
+}
+
+func TestBatchIsStoredWholeAndRetriesAreDuplicates(t *testing.T) {
+	t.Parallel()
+	f := start(t)
+	batch := []any{signaal("b-1"), aanmelding("b-2"), signaal("b-3")}
+	resp, body := f.post(t, events.ContentTypeBatch, tokenPolitie, batch)
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	as := decode[[]answer](t, body)
+	if len(as) != 3 || as[0].Sequence != 1 || as[2].Sequence != 3 || as[1].ID != "b-2" {
+		t.Fatalf("answers %+v", as)
+	}
+	// The same batch again: accepted once, every answer says duplicate.
+	resp, body = f.post(t, events.ContentTypeBatch, tokenPolitie, batch)
+	as = decode[[]answer](t, body)
+	if resp.StatusCode != http.StatusAccepted || len(as) != 3 || !as[0].Duplicate || !as[2].Duplicate || as[1].Sequence != 2 {
+		t.Fatalf("retry: %d %+v", resp.StatusCode, as)
+	}
+	// A batch with one stored and one new event stores only the new one.
+	resp, body = f.post(t, events.ContentTypeBatch, tokenPolitie, []any{signaal("b-1"), signaal("b-4")})
+	as = decode[[]answer](t, body)
+	if resp.StatusCode != http.StatusAccepted || !as[0].Duplicate || as[1].Duplicate || as[1].Sequence != 4 {
+		t.Fatalf("mixed: %d %+v", resp.StatusCode, as)
+	}
+	if n := len(f.env.Messages(t, events.StreamEvents)); n != 4 {
+		t.Fatalf("%d stored, want 4", n)
+	}
+}
+
+func TestBevestigingGoesBackToTheSender(t *testing.T) {
+	t.Parallel()
+	f := start(t)
+	bev := map[string]any{
+		"specversion": "1.0", "id": "bev-1", "source": sourceGGZ, "type": events.TypeBevestiging,
+		"data": map[string]any{"betreft": map[string]any{"source": sourcePolitie, "id": "a-1"}, "status": "opgepakt"},
+	}
+	if resp, body := f.post(t, events.ContentTypeStructured, tokenGGZ, bev); resp.StatusCode != 202 {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	p, err := events.Default().ParseStructured(f.env.Messages(t, events.StreamEvents)[0].Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Event.Extensions()[events.ExtensionOntvanger]; got != "politie" {
+		t.Fatalf("ontvanger %v, want politie (owner of betreft.source)", got)
+	}
+	if p.Event.Subject() != "" {
+		t.Fatalf("subject %q on an event without bsn", p.Event.Subject())
+	}
+}
+
+func TestDuplicateSingleEvent(t *testing.T) {
+	t.Parallel()
+	f := start(t)
+	f.post(t, events.ContentTypeStructured, tokenPolitie, signaal("d-1"))
+	resp, body := f.post(t, events.ContentTypeStructured, tokenPolitie, signaal("d-1"))
+	a := decode[answer](t, body)
+	if resp.StatusCode != http.StatusAccepted || !a.Duplicate || a.Sequence != 1 {
+		t.Fatalf("%d %+v", resp.StatusCode, a)
+	}
+	if n := len(f.env.Messages(t, events.StreamEvents)); n != 1 {
+		t.Fatalf("%d stored", n)
+	}
+}
+
+type problemBody struct {
+	Type   string             `json:"type"`
+	Title  string             `json:"title"`
+	Status int                `json:"status"`
+	Detail string             `json:"detail"`
+	Errors []events.Violation `json:"errors"`
+}
+
+func TestRefusals(t *testing.T) {
+	t.Parallel()
+	withSubject := signaal("r-subj")
+	withSubject["subject"] = "iemand"
+	foreignSource := signaal("r-src")
+	foreignSource["source"] = sourceGGZ
+	bevestiging := map[string]any{
+		"specversion": "1.0", "id": "r-bev", "source": sourcePolitie, "type": events.TypeBevestiging,
+		"data": map[string]any{"betreft": map[string]any{"source": sourceGGZ, "id": "x"}, "status": "opgepakt"},
+	}
+	unknownOntvanger := aanmelding("r-ontv")
+	unknownOntvanger["data"].(map[string]any)["ontvanger"] = "brandweer"
+	badBatch := []any{signaal("r-b1"), map[string]any{"specversion": "1.0"}}
+	big := signaal("r-big")
+	big["data"].(map[string]any)["toelichting"] = strings.Repeat("x", 3000)
+	tooMany := make([]any, 6)
+	for i := range tooMany {
+		tooMany[i] = signaal("r-many-" + string(rune('a'+i)))
+	}
+	for _, tc := range []struct {
+		name        string
+		contentType string
+		token       string
+		body        any
+		headers     []string
+		status      int
+		pointer     string
+		retryAfter  bool
+	}{
+		{"no token", events.ContentTypeStructured, "", signaal("r-1"), nil, 401, "", false},
+		{"bad token", events.ContentTypeStructured, "tok-wrong", signaal("r-2"), nil, 401, "", false},
+		{"basic auth", events.ContentTypeStructured, "", signaal("r-3"), []string{"Authorization", "Basic " + tokenPolitie}, 401, "", false},
+		{"invalid data", events.ContentTypeStructured, tokenPolitie, map[string]any{"specversion": "1.0", "id": "r-4", "source": sourcePolitie, "type": events.TypeSignaal, "data": map[string]any{"bsn": "123456789"}}, nil, 400, "/data/bsn", false},
+		{"bsn in subject", events.ContentTypeStructured, tokenPolitie, func() any { s := signaal("r-5"); s["subject"] = testBSN; return s }(), nil, 400, "/subject", false},
+		{"subject set by partner", events.ContentTypeStructured, tokenPolitie, withSubject, nil, 400, "/subject", false},
+		{"unknown ontvanger", events.ContentTypeStructured, tokenPolitie, unknownOntvanger, nil, 400, "/data/ontvanger", false},
+		{"invalid event in batch", events.ContentTypeBatch, tokenPolitie, badBatch, nil, 400, "/1/id", false},
+		{"not json", events.ContentTypeStructured, tokenPolitie, []byte("{"), nil, 400, "", false},
+		{"source of another partner", events.ContentTypeStructured, tokenPolitie, foreignSource, nil, 403, "/source", false},
+		{"type not published", events.ContentTypeStructured, tokenPolitie, bevestiging, nil, 403, "/type", false},
+		{"body too large", events.ContentTypeStructured, tokenPolitie, big, nil, 413, "", false},
+		{"batch too long", events.ContentTypeBatch, tokenPolitie, tooMany, nil, 413, "", false},
+		{"text/plain", "text/plain", tokenPolitie, signaal("r-6"), nil, 415, "", false},
+		{"no content type", "", tokenPolitie, signaal("r-7"), nil, 415, "", false},
+		{"binary with xml", "application/xml", tokenPolitie, []byte("<x/>"), []string{"ce-specversion", "1.0"}, 415, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := start(t, func(c *gateway.Config) { c.MaxBodyBytes = 2048; c.MaxBatchEvents = 5 })
+			resp, body := f.post(t, tc.contentType, tc.token, tc.body, tc.headers...)
+			assertProblem(t, resp, body, tc.status, tc.pointer)
+			if n := len(f.env.Messages(t, events.StreamEvents)); n != 0 {
+				t.Fatalf("%d events stored after a refusal", n)
+			}
+		})
+	}
+}
+
+func assertProblem(t *testing.T, resp *http.Response, body []byte, status int, pointer string) problemBody {
+	t.Helper()
+	if resp.StatusCode != status {
+		t.Fatalf("status %d, want %d: %s", resp.StatusCode, status, body)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("content type %q", ct)
+	}
+	p := decode[problemBody](t, body)
+	if p.Status != status || p.Title == "" || p.Detail == "" || !strings.HasPrefix(p.Type, "urn:ketenbus:problem:") {
+		t.Fatalf("incomplete problem: %s", body)
+	}
+	if pointer != "" {
+		found := false
+		for _, e := range p.Errors {
+			found = found || e.Pointer == pointer
+		}
+		if !found {
+			t.Fatalf("no error at %s: %s", pointer, body)
+		}
+	}
+	if status == 401 && resp.Header.Get("WWW-Authenticate") == "" {
+		t.Fatal("401 without WWW-Authenticate")
+	}
+	if (status == 429 || status == 503) && resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("%d without Retry-After", status)
+	}
+	return p
+}
+
+func TestRateLimit(t *testing.T) {
+	t.Parallel()
+	f := start(t)
+	src := "urn:nld:oin:00000009999999990003:systeem:regie"
+	ev := func(id string) map[string]any { s := signaal(id); s["source"] = src; return s }
+	// wijkteam: 1 event/s, bursts of 2.
+	for _, id := range []string{"w-1", "w-2"} {
+		if resp, body := f.post(t, events.ContentTypeStructured, tokenWijkteam, ev(id)); resp.StatusCode != 202 {
+			t.Fatalf("%s: %d %s", id, resp.StatusCode, body)
+		}
+	}
+	resp, body := f.post(t, events.ContentTypeStructured, tokenWijkteam, ev("w-3"))
+	assertProblem(t, resp, body, 429, "")
+	// A batch larger than the burst can never pass: say so.
+	resp, body = f.post(t, events.ContentTypeBatch, tokenWijkteam, []any{ev("w-4"), ev("w-5"), ev("w-6")})
+	assertProblem(t, resp, body, 429, "")
+	if n := len(f.env.Messages(t, events.StreamEvents)); n != 2 {
+		t.Fatalf("%d stored, want 2", n)
+	}
+	// Other partners are not limited by wijkteam's use.
+	if resp, body := f.post(t, events.ContentTypeStructured, tokenPolitie, signaal("p-1")); resp.StatusCode != 202 {
+		t.Fatalf("politie: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestUnavailableWhenJetStreamCannotStore(t *testing.T) {
+	t.Parallel()
+	f := start(t, func(c *gateway.Config) { c.PublishTimeout = time.Second })
+	ctx := context.Background()
+	st, err := f.env.JS.Stream(ctx, events.StreamEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := st.CachedInfo().Config
+	cfg.MaxMsgs = 2
+	if _, err := f.env.JS.UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := f.post(t, events.ContentTypeStructured, tokenPolitie, signaal("u-1")); resp.StatusCode != 202 {
+		t.Fatalf("first: %d %s", resp.StatusCode, body)
+	}
+	// Room for one more; a batch of three is refused whole.
+	resp, body := f.post(t, events.ContentTypeBatch, tokenPolitie, []any{signaal("u-2"), signaal("u-3"), signaal("u-4")})
+	p := assertProblem(t, resp, body, 503, "")
+	if resp.Header.Get("Retry-After") != "3" || !strings.Contains(p.Detail, "none of them") {
+		t.Fatalf("Retry-After %q, detail %q", resp.Header.Get("Retry-After"), p.Detail)
+	}
+	if n := len(f.env.Messages(t, events.StreamEvents)); n != 1 {
+		t.Fatalf("%d stored: the batch was half-stored", n)
+	}
+	// Stream gone: single events are refused too.
+	if err := f.env.JS.DeleteStream(ctx, events.StreamEvents); err != nil {
+		t.Fatal(err)
+	}
+	resp, body = f.post(t, events.ContentTypeStructured, tokenPolitie, signaal("u-5"))
+	assertProblem(t, resp, body, 503, "")
+	if resp, _ := http.Get(f.srv.URL + "/readyz"); resp.StatusCode != 503 {
+		t.Fatalf("readyz %d without EVENTS", resp.StatusCode)
+	}
+}
+
+func TestHealthReadyMetrics(t *testing.T) {
+	t.Parallel()
+	f := start(t)
+	f.post(t, events.ContentTypeStructured, tokenPolitie, signaal("m-1"))
+	f.post(t, events.ContentTypeStructured, "nope", signaal("m-2"))
+	for path, want := range map[string]string{
+		"/healthz": "ok",
+		"/readyz":  "ready",
+		"/metrics": `ketenbus_gateway_events_total{partner="politie",result="stored",type="nl.sociaaldomein.signaal.v1"} 1`,
+	} {
+		resp, err := http.Get(f.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), want) {
+			t.Fatalf("%s: %d, want %q in\n%s", path, resp.StatusCode, want, b)
+		}
+	}
+	resp, _ := http.Get(f.srv.URL + "/metrics")
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `ketenbus_gateway_refusals_total{reason="unauthenticated"} 1`) {
+		t.Fatalf("refusal not counted:\n%s", b)
+	}
+}
+
+// TestLogsNeverContainPersonalDataOrSecrets sends accepted and refused
+// events carrying a known BSN, names and tokens, then searches every
+// logged byte.
+func TestLogsNeverContainPersonalDataOrSecrets(t *testing.T) {
+	t.Parallel()
+	f := start(t, func(c *gateway.Config) { c.MaxBodyBytes = 4096 })
+	bad := signaal("l-2")
+	bad["subject"] = testBSN
+	bad["client"] = testBSN
+	bad["data"].(map[string]any)["categorie"] = testBSN
+	big := signaal("l-3")
+	big["data"].(map[string]any)["toelichting"] = strings.Repeat(testBSN, 500)
+	f.post(t, events.ContentTypeStructured, tokenPolitie, signaal("l-1"))
+	f.post(t, events.ContentTypeStructured, tokenPolitie, bad)
+	f.post(t, events.ContentTypeStructured, tokenPolitie, big)
+	f.post(t, events.ContentTypeBatch, tokenPolitie, []any{aanmelding("l-4"), bad})
+	f.post(t, events.ContentTypeStructured, tokenGGZ, signaal("l-5"))
+	f.post(t, events.ContentTypeStructured, tokenPolitie+"x", signaal("l-6"))
+	f.post(t, "text/plain", tokenPolitie, signaal("l-7"))
+	if err := f.env.JS.DeleteStream(context.Background(), events.StreamEvents); err != nil {
+		t.Fatal(err)
+	}
+	f.post(t, events.ContentTypeStructured, tokenPolitie, signaal("l-8"))
+	logs := f.logs.String()
+	if !strings.Contains(logs, "request refused") || !strings.Contains(logs, "store events failed") {
+		t.Fatalf("the refusals were not logged at all:\n%s", logs)
+	}
+	for _, secret := range []string{testBSN, tokenPolitie, tokenGGZ, "Wijkagent De Vries", "verward over straat", "050-1234567", string(pseudonymKey)} {
+		if strings.Contains(logs, secret) {
+			t.Fatalf("log contains %q:\n%s", secret, logs)
+		}
+	}
+}

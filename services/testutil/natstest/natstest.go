@@ -1,0 +1,75 @@
+// Package natstest starts the real nats-server, embedded in the test
+// process, with the ketenbus streams created.
+package natstest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ketenbus/ketenbus/services/embednats"
+	"github.com/ketenbus/ketenbus/services/streams"
+)
+
+// Env is a running nats-server with a client connection.
+type Env struct {
+	Server *server.Server
+	Conn   *nats.Conn
+	JS     jetstream.JetStream
+	URL    string
+}
+
+// Start starts nats-server on a free port with its store in a temporary
+// directory, connects, creates the ketenbus streams, and stops it all when
+// the test ends.
+func Start(tb testing.TB) *Env {
+	tb.Helper()
+	s, err := embednats.Start(embednats.Config{StoreDir: tb.TempDir()})
+	if err != nil {
+		tb.Fatalf("start embedded nats-server: %v", err)
+	}
+	tb.Cleanup(s.Shutdown)
+	nc, err := nats.Connect(s.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		tb.Fatalf("connect to embedded nats-server: %v", err)
+	}
+	tb.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		tb.Fatalf("jetstream: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := streams.Ensure(ctx, js, streams.Config{}); err != nil {
+		tb.Fatalf("create streams: %v", err)
+	}
+	return &Env{Server: s, Conn: nc, JS: js, URL: s.ClientURL()}
+}
+
+// Messages returns every message stored in stream, in order.
+func (e *Env) Messages(tb testing.TB, stream string) []*jetstream.RawStreamMsg {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := e.JS.Stream(ctx, stream)
+	if err != nil {
+		tb.Fatalf("stream %s: %v", stream, err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		tb.Fatalf("stream %s info: %v", stream, err)
+	}
+	var out []*jetstream.RawStreamMsg
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+		m, err := st.GetMsg(ctx, seq)
+		if err != nil {
+			continue // deleted
+		}
+		out = append(out, m)
+	}
+	return out
+}
