@@ -79,7 +79,8 @@ func TestSubjects(t *testing.T) {
 			t.Errorf("got %q, want %q", tc.got, tc.want)
 		}
 	}
-	if events.MsgID("urn:a", "1") == events.MsgID("urn:a", "2") || events.MsgID("urn:a", "1") != events.MsgID("urn:a", "1") {
+	first, again := events.MsgID("urn:a", "1"), events.MsgID("urn:a", "1")
+	if first == events.MsgID("urn:a", "2") || first != again || len(first) != 32 {
 		t.Fatal("MsgID is not deterministic per (source, id)")
 	}
 	if events.MsgID("urn:a:b", "c") == events.MsgID("urn:a", "b:c") {

@@ -2,6 +2,7 @@ package events
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -60,10 +61,13 @@ func (vs *violations) add(pointer, detail string) {
 	*vs = append(*vs, Violation{Pointer: pointer, Detail: detail})
 }
 
+// err returns the violations as a *ValidationError, sorted by pointer so
+// the same input always gives the same answer; nil when there are none.
 func (vs violations) err() error {
 	if len(vs) == 0 {
 		return nil
 	}
+	slices.SortStableFunc(vs, func(a, b Violation) int { return strings.Compare(a.Pointer, b.Pointer) })
 	return &ValidationError{Violations: vs}
 }
 
