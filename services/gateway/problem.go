@@ -50,5 +50,7 @@ func (p *Problem) write(w http.ResponseWriter) {
 		h.Set("WWW-Authenticate", `Bearer realm="ketenbus"`)
 	}
 	w.WriteHeader(p.Status)
-	_ = json.NewEncoder(w).Encode(p)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(p)
 }
