@@ -1,0 +1,15 @@
+// Package devstack runs every part of ketenbus in one process, for
+// `ketenbus dev` and for end-to-end tests: the real nats-server with
+// JetStream embedded, the streams, and the services (today the gateway).
+//
+// Start loads the region config, resolves its secrets, starts the parts in
+// order and returns a running Stack; Close stops them in reverse order. A
+// part that stops on its own is reported on Stack.Failed.
+//
+// In a demo region (demo: true) the secrets are kept in <DataDir>/demo.env,
+// so tokens and the pseudonym key stay the same from one start to the next:
+// a pseudonym computed today must still match the same person tomorrow.
+//
+// A new service slots in as one more component in Start: a function that
+// runs until its context ends, like the gateway's.
+package devstack

@@ -1,0 +1,114 @@
+// Command ketenbus is the command line of ketenbus: run the whole backbone
+// on one machine (ketenbus dev) and check events against the catalog
+// (ketenbus validate).
+//
+// Exit codes: 0 success, 1 failure (such as an invalid event), 2 wrong
+// usage or a file that cannot be read.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3";
+// otherwise it comes from the module build info.
+var version = ""
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes the command line args and returns the exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return 0
+	}
+	var ex *exitError
+	if errors.As(err, &ex) {
+		if ex.err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", cmd.CommandPath(), ex.err)
+		}
+		return ex.code
+	}
+	// Errors cobra reports itself (unknown command or flag, wrong number of
+	// arguments) are usage errors.
+	var usage *usageError
+	if errors.As(err, &usage) || cmd == root || !cmd.Runnable() {
+		fmt.Fprintf(stderr, "%s: %v\nRun '%s --help' for usage.\n", cmd.CommandPath(), err, cmd.CommandPath())
+		return 2
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", cmd.CommandPath(), err)
+	return 1
+}
+
+// exitError ends the command with code, after printing err when not nil.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageError is a command line the command cannot run.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "ketenbus",
+		Short: "Event backbone for chain partners in the Dutch social domain",
+		Long: `ketenbus carries CloudEvents (signaal, aanmelding, bevestiging, overdracht)
+between chain partners in the social domain, over NATS JetStream.
+
+Start the whole backbone on this machine with 'ketenbus dev'; check event
+files against the catalog with 'ketenbus validate'.`,
+		Example: `  # run everything locally, from the repository root
+  go run ./tools/ketenbus dev
+
+  # check an event file before sending it
+  ketenbus validate signaal.json`,
+		Version:       buildVersion(),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	root.AddCommand(newDevCmd(), newValidateCmd())
+	return root
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}

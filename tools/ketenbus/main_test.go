@@ -1,0 +1,268 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const regionFile = "../../deploy/examples/region.yaml"
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// ketenbus runs the command line in-process and returns its exit code,
+// stdout and stderr.
+func ketenbus(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func sortedLines(s string) []string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	slices.Sort(lines)
+	return lines
+}
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	signaal, err := os.ReadFile("testdata/signaal.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		stdin    string
+		code     int
+		stdout   []string // in any order: violations come in no fixed order
+		inStderr string
+	}{
+		{name: "signaal", args: []string{"testdata/signaal.json"}, code: 0,
+			stdout: []string{"testdata/signaal.json: ok (1 event)"}},
+		{name: "batch", args: []string{"testdata/batch.json"}, code: 0,
+			stdout: []string{"testdata/batch.json: ok (2 events)"}},
+		{name: "stdin", args: []string{"-"}, stdin: string(signaal), code: 0,
+			stdout: []string{"<stdin>: ok (1 event)"}},
+		{name: "invalid", args: []string{"testdata/invalid.json"}, code: 1,
+			stdout: []string{
+				"testdata/invalid.json: /data/bsn: bsn must be 9 digits that pass the elfproef (11-test)",
+				"testdata/invalid.json: /data/categorie: categorie must be one of: verward-gedrag, huiselijk-geweld, schulden, overlast, schooluitval, radicalisering, verslaving, anders",
+				"testdata/invalid.json: /data/contactpersoon: contactpersoon is required",
+			}},
+		{name: "invalid batch", args: []string{"testdata/invalid-batch.json"}, code: 1,
+			stdout: []string{
+				`testdata/invalid-batch.json: /1/data/urgentie: urgentie must be one of: laag, midden, hoog, acuut`,
+				`testdata/invalid-batch.json: /1/source: source "politie" is not a URN of the NL GOV profile: it must start with urn:nld:oin:<20-digit OIN> or urn:nld:kvknr:<8-digit KvK number>`,
+			}},
+		{name: "valid and invalid", args: []string{"testdata/signaal.json", "testdata/invalid.json"}, code: 1},
+		{name: "not JSON", args: []string{"-"}, stdin: "{", code: 1},
+		{name: "missing file", args: []string{"testdata/signaal.json", "testdata/missing.json"}, code: 2,
+			stdout:   []string{"testdata/signaal.json: ok (1 event)"},
+			inStderr: "testdata/missing.json: cannot read: no such file or directory"},
+		{name: "no file", args: nil, code: 2, inStderr: "name at least one FILE"},
+		{name: "unknown flag", args: []string{"--nope", "x.json"}, code: 2, inStderr: "unknown flag: --nope"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			code, out, errOut := ketenbus(t, tc.stdin, append([]string{"validate"}, tc.args...)...)
+			if code != tc.code {
+				t.Errorf("exit code %d, want %d; stdout:\n%s\nstderr:\n%s", code, tc.code, out, errOut)
+			}
+			if tc.stdout != nil {
+				want := slices.Clone(tc.stdout)
+				slices.Sort(want)
+				if got := sortedLines(out); !slices.Equal(got, want) {
+					t.Errorf("stdout lines\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+				}
+			}
+			if !strings.Contains(errOut, tc.inStderr) {
+				t.Errorf("stderr %q does not contain %q", errOut, tc.inStderr)
+			}
+		})
+	}
+}
+
+func TestValidateJSON(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := ketenbus(t, "", "validate", "--json", "testdata/batch.json", "testdata/invalid.json")
+	if code != 1 {
+		t.Errorf("exit code %d, want 1 (stderr %s)", code, errOut)
+	}
+	var results []validateResult
+	if err := json.Unmarshal([]byte(out), &results); err != nil {
+		t.Fatalf("--json output is not a JSON list: %v\n%s", err, out)
+	}
+	if len(results) != 2 {
+		t.Fatalf("%d results, want 2", len(results))
+	}
+	if r := results[0]; !r.Valid || r.Events != 2 || len(r.Errors) != 0 || r.File != "testdata/batch.json" {
+		t.Errorf("batch result %+v, want valid with 2 events", r)
+	}
+	r := results[1]
+	var pointers []string
+	for _, v := range r.Errors {
+		pointers = append(pointers, v.Pointer)
+	}
+	slices.Sort(pointers)
+	if r.Valid || !slices.Equal(pointers, []string{"/data/bsn", "/data/categorie", "/data/contactpersoon"}) {
+		t.Errorf("invalid result %+v, want the pointers /data/bsn, /data/categorie, /data/contactpersoon", r)
+	}
+}
+
+func TestHelpHasExamples(t *testing.T) {
+	t.Parallel()
+	for _, cmd := range [][]string{{"--help"}, {"dev", "--help"}, {"validate", "--help"}} {
+		code, out, _ := ketenbus(t, "", cmd...)
+		if code != 0 || !strings.Contains(out, "Examples:") {
+			t.Errorf("ketenbus %s: exit %d, no examples in:\n%s", strings.Join(cmd, " "), code, out)
+		}
+	}
+	if code, out, _ := ketenbus(t, "", "completion", "bash"); code != 0 || !strings.Contains(out, "bash completion") {
+		t.Errorf("ketenbus completion bash: exit %d", code)
+	}
+}
+
+func TestDevAddrInUse(t *testing.T) {
+	t.Parallel()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	addr := taken.Addr().String()
+	for _, flag := range []string{"--nats-addr", "--gateway-addr"} {
+		t.Run(flag, func(t *testing.T) {
+			args := []string{"dev", "--config", regionFile, "--data-dir", t.TempDir(),
+				"--nats-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0", flag, addr}
+			code, _, errOut := ketenbus(t, "", args...)
+			if code != 1 {
+				t.Errorf("exit code %d, want 1", code)
+			}
+			// The last line; log lines come before it.
+			want := regexp.MustCompile(`\nketenbus dev: ` + regexp.QuoteMeta(addr) +
+				` is already in use \(probably another [^)]+\)\. Pass a free address: ketenbus dev ` + flag + ` 127\.0\.0\.1:\d+\n$`)
+			errOut = "\n" + errOut
+			if !want.MatchString(errOut) {
+				t.Errorf("stderr %q, want it to match %s", errOut, want)
+			}
+		})
+	}
+}
+
+func TestDevBadConfig(t *testing.T) {
+	t.Parallel()
+	cfg := filepath.Join(t.TempDir(), "region.yaml")
+	if err := os.WriteFile(cfg, []byte("region: Demo\npartners: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := ketenbus(t, "", "dev", "--config", cfg, "--data-dir", t.TempDir(),
+		"--nats-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0")
+	if code != 1 || !strings.Contains(errOut, "the region config cannot be used:\n  "+cfg+":1: region") {
+		t.Errorf("exit %d, stderr:\n%s", code, errOut)
+	}
+}
+
+// TestDev runs `ketenbus dev` as a user does: it prints where everything
+// listens and the demo tokens, answers, and stops cleanly on Ctrl-C.
+func TestDev(t *testing.T) {
+	t.Parallel()
+	dataDir := t.TempDir()
+	ctx, interrupt := context.WithCancel(context.Background())
+	defer interrupt()
+	var out, logs syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"dev", "--config", regionFile, "--data-dir", dataDir,
+			"--nats-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0", "--log-level", "debug"},
+			strings.NewReader(""), &out, &logs)
+	}()
+
+	gatewayURL := regexp.MustCompile(`gateway\s+(http://127\.0\.0\.1:\d+)/v1/events`)
+	var base string
+	for deadline := time.Now().Add(30 * time.Second); base == ""; time.Sleep(20 * time.Millisecond) {
+		if m := gatewayURL.FindStringSubmatch(out.String()); m != nil && strings.Contains(out.String(), "Ctrl-C") {
+			base = m[1]
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("ketenbus dev ended with %d before it was ready:\n%s\n%s", code, out.String(), logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ketenbus dev not ready after 30s:\n%s", out.String())
+		}
+	}
+
+	banner := out.String()
+	demoEnv := filepath.Join(dataDir, "demo.env")
+	for _, want := range []string{"nats://127.0.0.1:", "/metrics", dataDir, demoEnv,
+		"KETENBUS_TOKEN_POLITIE=", "curl -i " + base + "/v1/events", "$KETENBUS_TOKEN_POLITIE"} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("banner lacks %q:\n%s", want, banner)
+		}
+	}
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatalf("GET /readyz: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /readyz: %d, want 200", resp.StatusCode)
+	}
+
+	interrupt()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("exit code %d after Ctrl-C, want 0; stderr:\n%s", code, logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("ketenbus dev did not stop within 30s of Ctrl-C")
+	}
+	if !strings.HasSuffix(out.String(), "Stopped.\n") {
+		t.Errorf("no clean stop:\n%s", out.String())
+	}
+
+	// The tokens are shown on stdout, for the user; never in the logs.
+	env, err := os.ReadFile(demoEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(env), "\n") {
+		name, value, ok := strings.Cut(strings.TrimPrefix(line, "export "), "=")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if strings.Contains(logs.String(), value) {
+			t.Errorf("the value of %s appears in the log", name)
+		}
+	}
+}
