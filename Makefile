@@ -1,0 +1,58 @@
+# Every target loops over the modules of the workspace (go.work): a bare
+# `go test ./...` at the root does not see them.
+#
+#   make fmt lint test    the gates
+#   make bench            benchmarks (BENCHTIME=2s make bench)
+#   make fuzz             fuzz the event parser (FUZZTIME=5m make fuzz)
+#   make tidy             go mod tidy in every module
+
+SHELL      := /bin/bash
+MODULES    := $(shell go list -m -f '{{.Dir}}')
+FUZZTIME   ?= 30s
+BENCHTIME  ?= 1s
+# staticcheck 2026.1.x (v0.8.x) understands Go 1.26.
+STATICCHECK_VERSION ?= v0.8.2
+
+.PHONY: all fmt lint test bench fuzz tidy
+
+all: fmt lint test
+
+fmt:
+	@gofmt -l -w $(MODULES)
+
+lint:
+	@out=$$(gofmt -l $(MODULES)); \
+	if [ -n "$$out" ]; then echo "gofmt: these files need 'make fmt':"; echo "$$out"; exit 1; fi
+	@failed=""; \
+	if go mod download honnef.co/go/tools@$(STATICCHECK_VERSION) >/dev/null 2>&1; then \
+		staticcheck="go run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)"; \
+	else \
+		staticcheck=""; echo "staticcheck $(STATICCHECK_VERSION) cannot be downloaded: skipped"; \
+	fi; \
+	for d in $(MODULES); do \
+		echo "== $$d"; \
+		(cd "$$d" && go vet ./... && { [ -z "$$staticcheck" ] || $$staticcheck ./...; }) || failed="$$failed $$d"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi
+
+# go vet and the race-enabled tests of every module (all modules run, even
+# after a failure; the target fails when any did), then a short fuzz run.
+test:
+	@failed=""; \
+	for d in $(MODULES); do \
+		echo "== $$d"; \
+		(cd "$$d" && go vet ./... && go test -race -count=1 ./...) || failed="$$failed $$d"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=10s
+
+bench:
+	@set -e; for d in $(MODULES); do \
+		echo "== $$d"; (cd "$$d" && go test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./...); \
+	done
+
+fuzz:
+	cd events && go test -run '^$$' -fuzz '^FuzzParseStructured$$' -fuzztime $(FUZZTIME) .
+
+tidy:
+	@set -e; for d in $(MODULES); do echo "== go mod tidy $$d"; (cd "$$d" && go mod tidy); done
