@@ -3,8 +3,11 @@ package events
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"mime"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,9 +49,14 @@ var contextAttributes = map[string]bool{
 // form (application/cloudevents+json). The error is a *ValidationError
 // listing every violation.
 func (c *Catalog) ParseStructured(b []byte) (*Parsed, error) {
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(b, &obj); err != nil {
-		return nil, &ValidationError{Violations: []Violation{{Pointer: "", Detail: jsonDetail(err, "a structured CloudEvent is a JSON object")}}}
+	const shape = "a structured CloudEvent is a JSON object"
+	v, err := decodeBody(b)
+	if err != nil {
+		return nil, &ValidationError{Violations: []Violation{{Pointer: "", Detail: jsonDetail(err, shape)}}}
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, &ValidationError{Violations: []Violation{{Pointer: "", Detail: "the body is JSON of the wrong shape: " + shape}}}
 	}
 	return c.parseObject(obj)
 }
@@ -58,17 +66,27 @@ func (c *Catalog) ParseStructured(b []byte) (*Parsed, error) {
 // *ValidationError listing the violations of every event, each pointer
 // prefixed with the event's index.
 func (c *Catalog) ParseBatch(b []byte) ([]*Parsed, error) {
-	var arr []json.RawMessage
-	if err := json.Unmarshal(b, &arr); err != nil {
-		return nil, &ValidationError{Violations: []Violation{{Pointer: "", Detail: jsonDetail(err, "a batch is a JSON array of structured CloudEvents")}}}
+	const shape = "a batch is a JSON array of structured CloudEvents"
+	v, err := decodeBody(b)
+	if err != nil {
+		return nil, &ValidationError{Violations: []Violation{{Pointer: "", Detail: jsonDetail(err, shape)}}}
+	}
+	arr, ok := v.([]any)
+	if !ok {
+		return nil, &ValidationError{Violations: []Violation{{Pointer: "", Detail: "the body is JSON of the wrong shape: " + shape}}}
 	}
 	if len(arr) == 0 {
 		return nil, &ValidationError{Violations: []Violation{{Pointer: "", Detail: "the batch is empty: send at least one event"}}}
 	}
 	out := make([]*Parsed, len(arr))
 	var all []Violation
-	for i, raw := range arr {
-		p, err := c.ParseStructured(raw)
+	for i, item := range arr {
+		obj, ok := item.(map[string]any)
+		if !ok {
+			all = append(all, Violation{Pointer: "/" + strconv.Itoa(i), Detail: "each event of a batch is a JSON object"})
+			continue
+		}
+		p, err := c.parseObject(obj)
 		if err != nil {
 			all = append(all, err.(*ValidationError).Prefixed(i)...)
 			continue
@@ -81,37 +99,49 @@ func (c *Catalog) ParseBatch(b []byte) ([]*Parsed, error) {
 	return out, nil
 }
 
-func jsonDetail(err error, shape string) string {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case asErr(err, &syn):
-		return "the body is not valid JSON (" + syn.Error() + "); " + shape
-	case asErr(err, &typ):
-		return "the body is JSON of the wrong shape: " + shape
+// decodeBody decodes one JSON value (numbers as json.Number) and nothing
+// after it.
+func decodeBody(b []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
 	}
-	return "the body is not valid JSON; " + shape
+	if dec.More() {
+		return nil, errors.New("unexpected data after the JSON value")
+	}
+	return v, nil
 }
 
-func (c *Catalog) parseObject(obj map[string]json.RawMessage) (*Parsed, error) {
+func jsonDetail(err error, shape string) string {
+	var syn *json.SyntaxError
+	switch {
+	case errors.As(err, &syn):
+		return "the body is not valid JSON (" + syn.Error() + " at byte " + strconv.FormatInt(syn.Offset, 10) + "); " + shape
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the body is not valid JSON: it ends too early; " + shape
+	}
+	return "the body is not valid JSON (" + err.Error() + "); " + shape
+}
+
+func (c *Catalog) parseObject(obj map[string]any) (*Parsed, error) {
 	var vs violations
 	e := cloudevents.NewEvent()
 	names := make([]string, 0, len(obj))
-	for k := range obj {
-		names = append(names, k)
+	for name := range obj {
+		names = append(names, name)
 	}
 	sort.Strings(names)
-	var data json.RawMessage
 	for _, name := range names {
-		raw := obj[name]
+		v := obj[name]
 		switch {
 		case name == "data":
-			data = raw
 		case name == "data_base64":
 			vs.add("/data_base64", "data_base64 is not accepted: send data as a JSON object in data")
 		case contextAttributes[name]:
-			var s string
-			if err := json.Unmarshal(raw, &s); err != nil {
+			s, ok := v.(string)
+			if !ok {
 				vs.add("/"+name, name+" must be a string")
 				continue
 			}
@@ -119,11 +149,6 @@ func (c *Catalog) parseObject(obj map[string]json.RawMessage) (*Parsed, error) {
 		default:
 			if !extensionName.MatchString(name) {
 				vs.add("/"+pointerEscape(name), "attribute names are lowercase letters a-z and digits 0-9, at most 20 characters")
-				continue
-			}
-			var v any
-			if err := decodeJSON(raw, &v); err != nil {
-				vs.add("/"+name, name+" is not valid JSON")
 				continue
 			}
 			switch v := v.(type) {
@@ -145,15 +170,19 @@ func (c *Catalog) parseObject(obj map[string]json.RawMessage) (*Parsed, error) {
 	if _, ok := obj["specversion"]; !ok {
 		vs.add("/specversion", "specversion is required and must be \"1.0\"")
 	}
-	if data != nil && !bytes.Equal(bytes.TrimSpace(data), []byte("null")) {
-		setJSONData(&e, data)
-		if ct, ok := obj["datacontenttype"]; ok {
-			var s string
-			_ = json.Unmarshal(ct, &s)
-			e.SetDataContentType(s)
+	data, hasData := obj["data"], obj["data"] != nil
+	if hasData {
+		ct := e.DataContentType()
+		b, err := json.Marshal(data)
+		if err != nil {
+			vs.add("/data", "data could not be encoded")
+		}
+		setJSONData(&e, b)
+		if ct != "" {
+			e.SetDataContentType(ct)
 		}
 	}
-	m := c.check(&e, &vs)
+	m := c.check(&e, data, hasData, &vs)
 	if err := vs.err(); err != nil {
 		return nil, err
 	}
@@ -193,12 +222,21 @@ func setAttribute(e *cloudevents.Event, name, s string, vs *violations) {
 // is a *ValidationError.
 func (c *Catalog) Validate(e *cloudevents.Event) error {
 	var vs violations
-	c.check(e, &vs)
+	var data any
+	raw := bytes.TrimSpace(e.Data())
+	if len(raw) > 0 {
+		if err := decodeJSON(raw, &data); err != nil {
+			vs.add("/data", "data is not valid JSON")
+			return vs.err()
+		}
+	}
+	c.check(e, data, data != nil, &vs)
 	return vs.err()
 }
 
-// ValidateParsed is Validate for an event that also has its data decoded.
-func (c *Catalog) check(e *cloudevents.Event, vs *violations) map[string]any {
+// check applies the catalog and NL GOV rules to an event whose data is
+// already decoded, and returns the data object.
+func (c *Catalog) check(e *cloudevents.Event, data any, hasData bool, vs *violations) map[string]any {
 	if e.SpecVersion() != cloudevents.VersionV1 {
 		vs.add("/specversion", "specversion must be \"1.0\"")
 	}
@@ -257,7 +295,7 @@ func (c *Catalog) check(e *cloudevents.Event, vs *violations) map[string]any {
 	if !KnownType(t) {
 		return nil
 	}
-	m := c.validateData(t, e.Data(), vs)
+	m := c.validateValue(t, data, hasData, vs)
 	if m != nil && c.HasOntvanger(t) {
 		if attr, ok := exts[ExtensionOntvanger].(string); ok {
 			if d, _ := m["ontvanger"].(string); d != "" && d != attr {

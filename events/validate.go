@@ -143,18 +143,27 @@ func (c *Catalog) ValidateData(t string, data []byte) (map[string]any, error) {
 }
 
 func (c *Catalog) validateData(t string, data []byte, vs *violations) map[string]any {
+	var doc any
+	if len(bytes.TrimSpace(data)) > 0 {
+		var err error
+		if doc, err = jsonschema.UnmarshalJSON(bytes.NewReader(data)); err != nil {
+			vs.add("/data", "data is not valid JSON")
+			return nil
+		}
+	}
+	return c.validateValue(t, doc, doc != nil, vs)
+}
+
+// validateValue checks decoded data (numbers as json.Number) against the
+// schema of t.
+func (c *Catalog) validateValue(t string, doc any, present bool, vs *violations) map[string]any {
 	info, ok := c.types[t]
 	if !ok {
 		vs.add("/type", unknownTypeDetail(t))
 		return nil
 	}
-	if len(bytes.TrimSpace(data)) == 0 {
+	if !present {
 		vs.add("/data", "data is missing: every event of "+t+" carries a JSON object")
-		return nil
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
-	if err != nil {
-		vs.add("/data", "data is not valid JSON")
 		return nil
 	}
 	m, ok := doc.(map[string]any)
@@ -169,7 +178,6 @@ func (c *Catalog) validateData(t string, data []byte, vs *violations) map[string
 		} else {
 			vs.add("/data", "data does not match the schema of "+t)
 		}
-		return m
 	}
 	return m
 }
