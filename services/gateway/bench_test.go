@@ -66,27 +66,29 @@ func benchIngest(b *testing.B, startNATS func(testing.TB) *natstest.Env) {
 		rawAsync = perSecond(b, b.N)
 	})
 	b.Run("http-single-64-clients", func(b *testing.B) {
-		url, client := benchGateway(b, startNATS(b))
+		url := benchGateway(b, startNATS(b))
 		tmpl := newTemplate(b)
 		var seq atomic.Int64
 		b.SetParallelism(max(1, 64/maxProcs()))
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
+			c := dialLoad(b, url, tokenPolitie)
 			var buf []byte
 			for pb.Next() {
 				buf = tmpl.event(buf[:0], seq.Add(1))
-				postBench(b, client, url, events.ContentTypeStructured, buf)
+				postBench(b, c, events.ContentTypeStructured, buf)
 			}
 		})
 		single = perSecond(b, b.N)
 	})
 	b.Run("http-batch-100", func(b *testing.B) {
-		url, client := benchGateway(b, startNATS(b))
+		url := benchGateway(b, startNATS(b))
 		tmpl := newTemplate(b)
 		var seq atomic.Int64
-		b.SetParallelism(max(1, 8/maxProcs()))
+		b.SetParallelism(max(1, 16/maxProcs()))
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
+			c := dialLoad(b, url, tokenPolitie)
 			var buf []byte
 			for pb.Next() {
 				buf = append(buf[:0], '[')
@@ -97,7 +99,7 @@ func benchIngest(b *testing.B, startNATS func(testing.TB) *natstest.Env) {
 					buf = tmpl.event(buf, seq.Add(1))
 				}
 				buf = append(buf, ']')
-				postBench(b, client, url, events.ContentTypeBatch, buf)
+				postBench(b, c, events.ContentTypeBatch, buf)
 			}
 		})
 		batch = perSecond(b, b.N*100)
@@ -151,7 +153,7 @@ func storedBody(b *testing.B) []byte {
 	return out
 }
 
-func benchGateway(b *testing.B, env *natstest.Env) (string, *http.Client) {
+func benchGateway(b *testing.B, env *natstest.Env) string {
 	b.Helper()
 	reg, err := region.Load("testdata/bench-region.yaml")
 	if err != nil {
@@ -167,24 +169,18 @@ func benchGateway(b *testing.B, env *natstest.Env) (string, *http.Client) {
 		b.Fatal(err)
 	}
 	srv := httptest.NewServer(g)
+	b.Cleanup(g.Close)
 	b.Cleanup(srv.Close)
-	tr := &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256}
-	b.Cleanup(tr.CloseIdleConnections)
-	return srv.URL + "/v1/events", &http.Client{Transport: tr}
+	return srv.URL + "/v1/events"
 }
 
-func postBench(b *testing.B, c *http.Client, url, contentType string, body []byte) {
-	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("Authorization", "Bearer "+tokenPolitie)
-	resp, err := c.Do(req)
+func postBench(b *testing.B, c *loadConn, contentType string, body []byte) {
+	status, err := c.post(contentType, body)
 	if err != nil {
 		b.Error(err)
 		return
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		b.Errorf("status %d", resp.StatusCode)
+	if status != http.StatusAccepted {
+		b.Errorf("status %d", status)
 	}
 }

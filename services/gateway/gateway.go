@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -78,6 +79,14 @@ func New(cfg Config) (*Gateway, error) {
 	return g, nil
 }
 
+// Close releases what the gateway runs in the background. Call it after
+// the HTTP server stopped; requests after Close are answered 503.
+func (g *Gateway) Close() {
+	if c, ok := g.cfg.Store.(interface{ Close() }); ok {
+		c.Close()
+	}
+}
+
 // ServeHTTP serves /v1/events, /healthz, /readyz and /metrics.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
 
@@ -88,6 +97,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	defer g.Close()
 	srv := g.Server()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
@@ -147,13 +157,17 @@ func (g *Gateway) handleEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.metrics.duration.WithLabelValues(mode).Observe(time.Since(start).Seconds())
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusAccepted)
+	var answer any = res[0]
 	if mode == "batch" {
-		_ = json.NewEncoder(w).Encode(res)
-		return
+		answer = res
 	}
-	_ = json.NewEncoder(w).Encode(res[0])
+	b, _ := json.Marshal(answer)
+	b = append(b, '\n')
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusAccepted)
+	_, _ = w.Write(b)
 }
 
 func levelFor(status int) slog.Level {

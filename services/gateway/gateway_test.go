@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -82,6 +83,7 @@ func start(t *testing.T, mutate ...func(*gateway.Config)) *fixture {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(g)
+	t.Cleanup(g.Close)
 	t.Cleanup(srv.Close)
 	return &fixture{env: env, srv: srv, logs: logs}
 }
@@ -293,6 +295,61 @@ func TestBevestigingGoesBackToTheSender(t *testing.T) {
 	}
 	if p.Event.Subject() != "" {
 		t.Fatalf("subject %q on an event without bsn", p.Event.Subject())
+	}
+}
+
+// TestConcurrentBatches: batches of concurrent requests may be stored as
+// one atomic batch; every answer must still name its own events' sequences.
+func TestConcurrentBatches(t *testing.T) {
+	t.Parallel()
+	f := start(t)
+	const clients, perBatch = 12, 7
+	var wg sync.WaitGroup
+	answers := make([][]answer, clients)
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			batch := make([]any, perBatch)
+			for i := range batch {
+				batch[i] = signaal(fmt.Sprintf("c%d-%d", c, i))
+			}
+			// One client sends a batch with an event that another batch
+			// also carries: the groups split up, nothing is lost.
+			if c == 3 {
+				batch[0] = signaal("c2-0")
+			}
+			resp, body := f.post(t, events.ContentTypeBatch, tokenPolitie, batch)
+			if resp.StatusCode != http.StatusAccepted {
+				t.Errorf("client %d: %d %s", c, resp.StatusCode, body)
+				return
+			}
+			answers[c] = decode[[]answer](t, body)
+		}()
+	}
+	wg.Wait()
+	st, err := f.env.JS.Stream(context.Background(), events.StreamEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c, as := range answers {
+		if len(as) != perBatch {
+			t.Fatalf("client %d: %d answers", c, len(as))
+		}
+		for _, a := range as {
+			m, err := st.GetMsg(context.Background(), a.Sequence)
+			if err != nil {
+				t.Fatalf("client %d: sequence %d: %v", c, a.Sequence, err)
+			}
+			var stored struct{ ID string }
+			_ = json.Unmarshal(m.Data, &stored)
+			if stored.ID != a.ID {
+				t.Fatalf("client %d: sequence %d holds %s, answer says %s", c, a.Sequence, stored.ID, a.ID)
+			}
+		}
+	}
+	if n := len(f.env.Messages(t, events.StreamEvents)); n != clients*perBatch-1 {
+		t.Fatalf("%d stored, want %d", n, clients*perBatch-1)
 	}
 }
 

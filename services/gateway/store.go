@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -40,20 +41,45 @@ type Store interface {
 
 // jetStreamStore stores records in the EVENTS stream. Single records are
 // published asynchronously, so concurrent requests share the connection
-// instead of waiting for each other's round trips; batches are published
-// as one JetStream atomic batch.
+// instead of waiting for each other's round trips. Batches are stored as
+// JetStream atomic batches; batches of concurrent requests are coalesced
+// into one atomic batch (up to the server's limit), because the server's
+// cost is mostly per atomic batch, not per message. The union is stored
+// whole or not at all, so each request's batch is too.
 type jetStreamStore struct {
-	js jetstream.JetStream
-	nc *nats.Conn
-	// batchSlots bounds atomic batches in flight (the server allows 50 per
-	// stream).
-	batchSlots chan struct{}
+	js   jetstream.JetStream
+	nc   *nats.Conn
+	jobs chan *batchJob
+	quit chan struct{}
 }
 
 var _ Store = (*jetStreamStore)(nil)
 
+// batchWorkers commit atomic batches concurrently: while some commit, the
+// batch requests arriving meanwhile queue up and the next free worker
+// takes them together.
+const (
+	batchWorkers     = 4
+	maxAtomicRecords = 1000 // nats-server's default atomic batch limit
+)
+
+type batchJob struct {
+	ctx     context.Context
+	records []Record
+	done    chan batchResult
+}
+
+type batchResult struct {
+	acks []Ack
+	err  error
+}
+
 func newJetStreamStore(js jetstream.JetStream) *jetStreamStore {
-	return &jetStreamStore{js: js, nc: js.Conn(), batchSlots: make(chan struct{}, 32)}
+	s := &jetStreamStore{js: js, nc: js.Conn(), jobs: make(chan *batchJob, 256), quit: make(chan struct{})}
+	for range batchWorkers {
+		go s.batchWorker()
+	}
+	return s
 }
 
 func (s *jetStreamStore) Store(ctx context.Context, records []Record) ([]Ack, error) {
@@ -64,19 +90,111 @@ func (s *jetStreamStore) Store(ctx context.Context, records []Record) ([]Ack, er
 		}
 		return []Ack{a}, nil
 	}
+	job := &batchJob{ctx: ctx, records: records, done: make(chan batchResult, 1)}
 	select {
-	case s.batchSlots <- struct{}{}:
+	case s.jobs <- job:
+	case <-s.quit:
+		return nil, fmt.Errorf("queue batch: %w: the gateway is stopping", ErrUnavailable)
 	case <-ctx.Done():
-		return nil, fmt.Errorf("wait for a batch slot: %w: %w", ErrUnavailable, ctx.Err())
+		return nil, fmt.Errorf("queue batch: %w: %w", ErrUnavailable, ctx.Err())
 	}
-	defer func() { <-s.batchSlots }()
+	select {
+	case r := <-job.done:
+		return r.acks, r.err
+	case <-ctx.Done():
+		// The worker may still commit it; a retry is answered "duplicate".
+		return nil, fmt.Errorf("store batch: %w: %w", ErrUnavailable, ctx.Err())
+	}
+}
+
+// Close stops the batch workers; later batches are refused as unavailable.
+func (s *jetStreamStore) Close() { close(s.quit) }
+
+// batchWorker takes the first queued job and every further queued job that
+// fits, and commits them as one atomic batch.
+func (s *jetStreamStore) batchWorker() {
+	for {
+		var first *batchJob
+		select {
+		case first = <-s.jobs:
+		case <-s.quit:
+			return
+		}
+		group := []*batchJob{first}
+		n := len(first.records)
+	collect:
+		for n < maxAtomicRecords {
+			select {
+			case j := <-s.jobs:
+				if n+len(j.records) > maxAtomicRecords {
+					s.commit([]*batchJob{j}) // too big to join: on its own
+					continue
+				}
+				group = append(group, j)
+				n += len(j.records)
+			default:
+				break collect
+			}
+		}
+		s.commit(group)
+	}
+}
+
+// commit stores the records of every job as one atomic batch and answers
+// each job with its own acks. A group that fails because one job retries
+// stored events is split up, so the other jobs are not affected.
+func (s *jetStreamStore) commit(group []*batchJob) {
+	live := group[:0]
+	for _, j := range group {
+		if j.ctx.Err() == nil {
+			live = append(live, j)
+		}
+	}
+	if len(live) == 0 {
+		return
+	}
+	records := live[0].records
+	if len(live) > 1 {
+		records = nil
+		for _, j := range live {
+			records = append(records, j.records...)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), deadlineOf(live))
+	defer cancel()
 	acks, err := s.storeAtomic(ctx, records)
 	if errors.Is(err, errBatchHasDuplicate) {
+		if len(live) > 1 {
+			for _, j := range live {
+				s.commit([]*batchJob{j})
+			}
+			return
+		}
 		// A retried batch: some events are stored already. Publish one by
 		// one; stored events come back as duplicates.
-		return s.storeEach(ctx, records)
+		acks, err = s.storeEach(ctx, records)
 	}
-	return acks, err
+	for _, j := range live {
+		if err != nil {
+			j.done <- batchResult{err: err}
+			continue
+		}
+		j.done <- batchResult{acks: acks[:len(j.records):len(j.records)]}
+		acks = acks[len(j.records):]
+	}
+}
+
+// deadlineOf returns the time left of the job with the most time left.
+func deadlineOf(jobs []*batchJob) time.Duration {
+	longest := time.Duration(0)
+	for _, j := range jobs {
+		if d, ok := j.ctx.Deadline(); ok {
+			longest = max(longest, time.Until(d))
+		} else {
+			return DefaultPublishTimeout
+		}
+	}
+	return max(longest, time.Millisecond)
 }
 
 func (s *jetStreamStore) storeOne(ctx context.Context, r Record) (Ack, error) {
