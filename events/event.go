@@ -12,6 +12,8 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // ContentTypeStructured, ContentTypeBatch and ContentTypeJSON are the media
@@ -30,7 +32,7 @@ const ExtensionOntvanger = "ontvanger"
 // decoded.
 type Parsed struct {
 	Event cloudevents.Event
-	// Data is the decoded data object; numbers are json.Number.
+	// Data is the decoded data object; numbers are float64.
 	Data map[string]any
 }
 
@@ -49,16 +51,11 @@ var contextAttributes = map[string]bool{
 // form (application/cloudevents+json). The error is a *ValidationError
 // listing every violation.
 func (c *Catalog) ParseStructured(b []byte) (*Parsed, error) {
-	const shape = "a structured CloudEvent is a JSON object"
-	v, err := decodeBody(b)
-	if err != nil {
-		return nil, &ValidationError{Violations: []Violation{{Pointer: "", Detail: jsonDetail(err, shape)}}}
+	members, v := readObject(b)
+	if v != "" {
+		return nil, &ValidationError{Violations: []Violation{{Pointer: "", Detail: v + "; a structured CloudEvent is a JSON object"}}}
 	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return nil, &ValidationError{Violations: []Violation{{Pointer: "", Detail: "the body is JSON of the wrong shape: " + shape}}}
-	}
-	return c.parseObject(obj)
+	return c.parseObject(members)
 }
 
 // ParseBatch parses and validates a batch (application/cloudevents-batch+json,
@@ -67,26 +64,22 @@ func (c *Catalog) ParseStructured(b []byte) (*Parsed, error) {
 // prefixed with the event's index.
 func (c *Catalog) ParseBatch(b []byte) ([]*Parsed, error) {
 	const shape = "a batch is a JSON array of structured CloudEvents"
-	v, err := decodeBody(b)
-	if err != nil {
-		return nil, &ValidationError{Violations: []Violation{{Pointer: "", Detail: jsonDetail(err, shape)}}}
+	var items []jsontext.Value
+	if err := jsonv2.Unmarshal(b, &items); err != nil {
+		return nil, &ValidationError{Violations: []Violation{{Pointer: "", Detail: jsonDetail(err) + "; " + shape}}}
 	}
-	arr, ok := v.([]any)
-	if !ok {
-		return nil, &ValidationError{Violations: []Violation{{Pointer: "", Detail: "the body is JSON of the wrong shape: " + shape}}}
-	}
-	if len(arr) == 0 {
+	if len(items) == 0 {
 		return nil, &ValidationError{Violations: []Violation{{Pointer: "", Detail: "the batch is empty: send at least one event"}}}
 	}
-	out := make([]*Parsed, len(arr))
+	out := make([]*Parsed, len(items))
 	var all []Violation
-	for i, item := range arr {
-		obj, ok := item.(map[string]any)
-		if !ok {
-			all = append(all, Violation{Pointer: "/" + strconv.Itoa(i), Detail: "each event of a batch is a JSON object"})
+	for i, item := range items {
+		members, v := readObject(item)
+		if v != "" {
+			all = append(all, Violation{Pointer: "/" + strconv.Itoa(i), Detail: "each event of a batch is a JSON object: " + v})
 			continue
 		}
-		p, err := c.parseObject(obj)
+		p, err := c.parseObject(members)
 		if err != nil {
 			all = append(all, err.(*ValidationError).Prefixed(i)...)
 			continue
@@ -99,33 +92,40 @@ func (c *Catalog) ParseBatch(b []byte) ([]*Parsed, error) {
 	return out, nil
 }
 
-// decodeBody decodes one JSON value (numbers as json.Number) and nothing
-// after it.
-func decodeBody(b []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
+// readObject splits a JSON object into its members, each kept as the exact
+// JSON that was sent. It returns a detail for a body that is not one JSON
+// object (duplicate member names included).
+func readObject(b []byte) (map[string]jsontext.Value, string) {
+	var members map[string]jsontext.Value
+	if err := jsonv2.Unmarshal(b, &members); err != nil {
+		return nil, jsonDetail(err)
 	}
-	if dec.More() {
-		return nil, errors.New("unexpected data after the JSON value")
+	if members == nil {
+		return nil, "the body is JSON null"
 	}
-	return v, nil
+	return members, ""
 }
 
-func jsonDetail(err error, shape string) string {
-	var syn *json.SyntaxError
+// jsonDetail describes a decoding error without repeating the input.
+func jsonDetail(err error) string {
+	var syn *jsontext.SyntacticError
+	var sem *jsonv2.SemanticError
 	switch {
 	case errors.As(err, &syn):
-		return "the body is not valid JSON (" + syn.Error() + " at byte " + strconv.FormatInt(syn.Offset, 10) + "); " + shape
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return "the body is not valid JSON: it ends too early; " + shape
+		if errors.Is(syn.Err, jsontext.ErrDuplicateName) {
+			return "a member name appears twice at " + string(syn.JSONPointer) + " (byte " + strconv.FormatInt(syn.ByteOffset, 10) + ")"
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return "the body is not valid JSON: it ends too early"
+		}
+		return "the body is not valid JSON (byte " + strconv.FormatInt(syn.ByteOffset, 10) + ")"
+	case errors.As(err, &sem):
+		return "the body is JSON of the wrong shape"
 	}
-	return "the body is not valid JSON (" + err.Error() + "); " + shape
+	return "the body is not valid JSON"
 }
 
-func (c *Catalog) parseObject(obj map[string]any) (*Parsed, error) {
+func (c *Catalog) parseObject(obj map[string]jsontext.Value) (*Parsed, error) {
 	var vs violations
 	e := cloudevents.NewEvent()
 	names := make([]string, 0, len(obj))
@@ -140,24 +140,23 @@ func (c *Catalog) parseObject(obj map[string]any) (*Parsed, error) {
 		case name == "data_base64":
 			vs.add("/data_base64", "data_base64 is not accepted: send data as a JSON object in data")
 		case contextAttributes[name]:
-			s, ok := v.(string)
-			if !ok {
+			if v.Kind() != '"' {
 				vs.add("/"+name, name+" must be a string")
 				continue
 			}
-			setAttribute(&e, name, s, &vs)
+			setAttribute(&e, name, unquote(v), &vs)
 		default:
 			if !extensionName.MatchString(name) {
 				vs.add("/"+pointerEscape(name), "attribute names are lowercase letters a-z and digits 0-9, at most 20 characters")
 				continue
 			}
-			switch v := v.(type) {
-			case string:
-				e.SetExtension(name, v)
-			case bool:
-				e.SetExtension(name, v)
-			case json.Number:
-				if i, err := v.Int64(); err == nil && i >= -1<<31 && i < 1<<31 {
+			switch v.Kind() {
+			case '"':
+				e.SetExtension(name, unquote(v))
+			case 't', 'f':
+				e.SetExtension(name, v.Kind() == 't')
+			case '0':
+				if i, err := strconv.ParseInt(string(v), 10, 32); err == nil {
 					e.SetExtension(name, int32(i))
 				} else {
 					vs.add("/"+name, name+" must be a string, a boolean or an integer")
@@ -170,16 +169,19 @@ func (c *Catalog) parseObject(obj map[string]any) (*Parsed, error) {
 	if _, ok := obj["specversion"]; !ok {
 		vs.add("/specversion", "specversion is required and must be \"1.0\"")
 	}
-	data, hasData := obj["data"], obj["data"] != nil
+	raw, hasData := obj["data"]
+	hasData = hasData && raw.Kind() != 'n'
+	var data any
 	if hasData {
-		ct := e.DataContentType()
-		b, err := json.Marshal(data)
-		if err != nil {
-			vs.add("/data", "data could not be encoded")
-		}
-		setJSONData(&e, b)
-		if ct != "" {
-			e.SetDataContentType(ct)
+		if err := jsonv2.Unmarshal(raw, &data); err != nil {
+			vs.add("/data", "data is not valid JSON")
+			hasData = false
+		} else {
+			ct := e.DataContentType()
+			setJSONData(&e, raw)
+			if ct != "" {
+				e.SetDataContentType(ct)
+			}
 		}
 	}
 	m := c.check(&e, data, hasData, &vs)
@@ -187,6 +189,15 @@ func (c *Catalog) parseObject(obj map[string]any) (*Parsed, error) {
 		return nil, err
 	}
 	return &Parsed{Event: e, Data: m}, nil
+}
+
+// unquote returns the text of a JSON string.
+func unquote(v jsontext.Value) string {
+	b, err := jsontext.AppendUnquote(nil, v)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 func setAttribute(e *cloudevents.Event, name, s string, vs *violations) {
@@ -225,7 +236,7 @@ func (c *Catalog) Validate(e *cloudevents.Event) error {
 	var data any
 	raw := bytes.TrimSpace(e.Data())
 	if len(raw) > 0 {
-		if err := decodeJSON(raw, &data); err != nil {
+		if err := jsonv2.Unmarshal(raw, &data); err != nil {
 			vs.add("/data", "data is not valid JSON")
 			return vs.err()
 		}

@@ -2,7 +2,6 @@ package events
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -154,7 +153,7 @@ func (c *Catalog) validateData(t string, data []byte, vs *violations) map[string
 	return c.validateValue(t, doc, doc != nil, vs)
 }
 
-// validateValue checks decoded data (numbers as json.Number) against the
+// validateValue checks decoded data (as jsonv2 or jsonschema decode it) against the
 // schema of t.
 func (c *Catalog) validateValue(t string, doc any, present bool, vs *violations) map[string]any {
 	info, ok := c.types[t]
@@ -276,11 +275,4 @@ var extensionName = regexp.MustCompile(`^[a-z0-9]{1,20}$`)
 // passing the elfproef, alone (surrounding spaces ignored).
 func looksLikeBSN(s string) bool {
 	return ValidBSN(strings.TrimSpace(s))
-}
-
-// decodeJSONNumber keeps json.Number for numbers.
-func decodeJSON(b []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	return d.Decode(v)
 }

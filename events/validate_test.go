@@ -124,6 +124,9 @@ func TestParseStructuredViolations(t *testing.T) {
 		{"contactpersoon without naam", envelope(t, events.TypeSignaal, with(signaal, map[string]any{"contactpersoon": map[string]any{"telefoon": "050-1234567"}}), nil), "/data/contactpersoon/naam", "required"},
 		{"both terms", envelope(t, events.TypeAanmelding, with(aanmelding, map[string]any{"reactietermijn": map[string]any{"werkdagen": 5}, "uiterlijk": "2026-12-01T17:00:00+01:00"}), nil), "/data", "exactly one of reactietermijn"},
 		{"no term", envelope(t, events.TypeAanmelding, with(aanmelding, map[string]any{"reactietermijn": nil, "uiterlijk": nil}), nil), "/data", "exactly one of reactietermijn"},
+		{"fractional werkdagen", envelope(t, events.TypeAanmelding, with(aanmelding, map[string]any{"reactietermijn": map[string]any{"werkdagen": 2.5}}), nil), "/data/reactietermijn/werkdagen", "whole number"},
+		{"duplicate member", []byte(`{"specversion":"1.0","id":"a","id":"b"}`), "", "appears twice"},
+		{"invalid utf-8", []byte("{\"specversion\":\"1.0\",\"id\":\"\xff\"}"), "", "not valid JSON"},
 		{"ontvanger conflict", envelope(t, events.TypeAanmelding, with(aanmelding, map[string]any{"ontvanger": "ggz"}), map[string]any{"ontvanger": "zvh"}), "/ontvanger", "differs from data.ontvanger"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
