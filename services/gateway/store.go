@@ -59,7 +59,7 @@ var _ Store = (*jetStreamStore)(nil)
 // batch requests arriving meanwhile queue up and the next free worker
 // takes them together.
 const (
-	batchWorkers     = 4
+	batchWorkers     = 2
 	maxAtomicRecords = 1000 // nats-server's default atomic batch limit
 )
 
