@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"mime"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -128,12 +129,7 @@ func jsonDetail(err error) string {
 func (c *Catalog) parseObject(obj map[string]jsontext.Value) (*Parsed, error) {
 	var vs violations
 	e := cloudevents.NewEvent()
-	names := make([]string, 0, len(obj))
-	for name := range obj {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(obj)) {
 		v := obj[name]
 		switch {
 		case name == "data":
@@ -278,12 +274,7 @@ func (c *Catalog) check(e *cloudevents.Event, data any, hasData bool, vs *violat
 		vs.add("/dataschema", "dataschema must be a URI")
 	}
 	exts := e.Extensions()
-	extNames := make([]string, 0, len(exts))
-	for name := range exts {
-		extNames = append(extNames, name)
-	}
-	sort.Strings(extNames)
-	for _, name := range extNames {
+	for _, name := range slices.Sorted(maps.Keys(exts)) {
 		if !extensionName.MatchString(name) {
 			vs.add("/"+pointerEscape(name), "attribute names are lowercase letters a-z and digits 0-9, at most 20 characters")
 		}
