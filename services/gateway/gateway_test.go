@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/gateway"
 	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/testutil/logtest"
 	"github.com/ketenbus/ketenbus/services/testutil/natstest"
 )
 
@@ -33,28 +33,10 @@ const (
 
 var pseudonymKey = []byte("0123456789abcdef0123456789abcdef")
 
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type fixture struct {
 	env  *natstest.Env
 	srv  *httptest.Server
-	logs *syncBuffer
+	logs *logtest.Buffer
 }
 
 func start(t *testing.T, mutate ...func(*gateway.Config)) *fixture {
@@ -64,7 +46,7 @@ func start(t *testing.T, mutate ...func(*gateway.Config)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logger, logs := logtest.New()
 	cfg := gateway.Config{
 		Region: reg,
 		Secrets: region.Secrets{
@@ -72,7 +54,7 @@ func start(t *testing.T, mutate ...func(*gateway.Config)) *fixture {
 			Tokens:       map[string]string{"politie": tokenPolitie, "ggz": tokenGGZ, "wijkteam": tokenWijkteam},
 		},
 		JetStream:  env.JS,
-		Logger:     slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:     logger,
 		RetryAfter: 3 * time.Second,
 	}
 	for _, m := range mutate {

@@ -11,30 +11,13 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/ketenbus/ketenbus/services/testutil/logtest"
 )
 
 const regionFile = "../../deploy/examples/region.yaml"
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // ketenbus runs the command line in-process and returns its exit code,
 // stdout and stderr.
@@ -197,7 +180,7 @@ func TestDev(t *testing.T) {
 	dataDir := t.TempDir()
 	ctx, interrupt := context.WithCancel(context.Background())
 	defer interrupt()
-	var out, logs syncBuffer
+	var out, logs logtest.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"dev", "--config", regionFile, "--data-dir", dataDir,

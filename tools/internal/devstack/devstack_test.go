@@ -14,12 +14,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/testutil/logtest"
 	"github.com/ketenbus/ketenbus/tools/internal/devstack"
 )
 
@@ -33,24 +33,6 @@ const (
 )
 
 var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of loggers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func noEnv(string) string { return "" }
 
@@ -163,7 +145,7 @@ func stored(t *testing.T, s *devstack.Stack, seq uint64) string {
 
 func TestStack(t *testing.T) {
 	dataDir := t.TempDir()
-	var logs syncBuffer
+	var logs logtest.Buffer
 
 	// First start: a demo region with no secrets set generates them.
 	s := start(t, dataDir, &logs)
