@@ -31,6 +31,10 @@ import (
 // nats-server runs as its own process, as in production.
 func BenchmarkIngest(b *testing.B) { benchIngest(b, natstest.StartProcess) }
 
+// BenchmarkIngestCluster is BenchmarkIngest against a cluster of three
+// nats-server processes with R3 streams, as production runs.
+func BenchmarkIngestCluster(b *testing.B) { benchIngest(b, natstest.StartCluster) }
+
 // BenchmarkIngestEmbedded is BenchmarkIngest with nats-server inside the
 // benchmark process, as in `ketenbus dev`.
 func BenchmarkIngestEmbedded(b *testing.B) { benchIngest(b, natstest.Start) }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,26 +24,63 @@ import (
 // this module requires and kept in the user cache directory.
 func StartProcess(tb testing.TB) *Env {
 	tb.Helper()
-	bin := serverBinary(tb)
+	port := freePort(tb)
+	startServer(tb, "-a", "127.0.0.1", "-p", fmt.Sprint(port), "-js", "-sd", tb.TempDir())
+	return connect(tb, []string{fmt.Sprintf("nats://127.0.0.1:%d", port)}, 1)
+}
+
+// StartCluster runs a cluster of three nats-server processes with R3
+// streams: the production topology.
+func StartCluster(tb testing.TB) *Env {
+	tb.Helper()
+	var clientPorts, routePorts [3]int
+	var routes, urls []string
+	for i := range 3 {
+		clientPorts[i], routePorts[i] = freePort(tb), freePort(tb)
+		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", routePorts[i]))
+		urls = append(urls, fmt.Sprintf("nats://127.0.0.1:%d", clientPorts[i]))
+	}
+	for i := range 3 {
+		startServer(tb, "-a", "127.0.0.1", "-p", fmt.Sprint(clientPorts[i]), "-n", fmt.Sprintf("kb-%d", i),
+			"-js", "-sd", tb.TempDir(), "--cluster_name", "ketenbus",
+			"--cluster", routes[i], "--routes", strings.Join(routes, ","))
+	}
+	return connect(tb, urls, 3)
+}
+
+func freePort(tb testing.TB) int {
+	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
-	cmd := exec.Command(bin, "-a", "127.0.0.1", "-p", fmt.Sprint(port), "-js", "-sd", tb.TempDir())
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func startServer(tb testing.TB, args ...string) {
+	tb.Helper()
+	bin := serverBinary(tb)
+	cmd := exec.Command(bin, args...)
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("start %s: %v", bin, err)
 	}
 	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+}
+
+// connect connects to the servers and creates the streams with replicas,
+// retrying while a cluster elects its JetStream leader.
+func connect(tb testing.TB, urls []string, replicas int) *Env {
+	tb.Helper()
 	var nc *nats.Conn
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if nc, err = nats.Connect(url); err == nil {
+	var err error
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if nc, err = nats.Connect(strings.Join(urls, ",")); err == nil {
 			break
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("nats-server process not reachable at %s: %v", url, err)
+			tb.Fatalf("nats-server not reachable at %v: %v", urls, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -51,12 +89,19 @@ func StartProcess(tb testing.TB) *Env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := streams.Ensure(ctx, js, streams.Config{}); err != nil {
-		tb.Fatalf("create streams: %v", err)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err = streams.Ensure(ctx, js, streams.Config{Replicas: replicas})
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("create streams: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	return &Env{Conn: nc, JS: js, URL: url}
+	return &Env{Conn: nc, JS: js, URL: urls[0]}
 }
 
 func serverBinary(tb testing.TB) string {
