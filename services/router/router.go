@@ -1,0 +1,207 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/delivery"
+	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/wmjetstream"
+)
+
+// Config configures the router.
+type Config struct {
+	// Region holds the partners and their subscriptions; required.
+	Region *region.Config
+	// JetStream is where EVENTS is read and DELIVERY written; required.
+	JetStream jetstream.JetStream
+	// Durable is the router's consumer on EVENTS; replicas share it.
+	// Default "router".
+	Durable string
+	// MaxAckPending bounds events in flight. Default 1024.
+	MaxAckPending int
+	// AckWait is how long an event may take before JetStream redelivers
+	// it. Default 30s.
+	AckWait time.Duration
+	// Logger; default slog.Default(). Never receives data fields.
+	Logger *slog.Logger
+	// Metrics registry; default a new one.
+	Metrics *prometheus.Registry
+}
+
+func (c *Config) setDefaults() {
+	if c.Durable == "" {
+		c.Durable = "router"
+	}
+	if c.MaxAckPending == 0 {
+		c.MaxAckPending = 1024
+	}
+	if c.AckWait == 0 {
+		c.AckWait = 30 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Metrics == nil {
+		c.Metrics = prometheus.NewRegistry()
+	}
+}
+
+// Validate reports a config the router cannot run with.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Region == nil {
+		errs = append(errs, errors.New("router: Region is missing"))
+	}
+	if c.JetStream == nil {
+		errs = append(errs, errors.New("router: JetStream is missing"))
+	}
+	if c.MaxAckPending < 1 {
+		errs = append(errs, errors.New("router: MaxAckPending must be at least 1"))
+	}
+	return errors.Join(errs...)
+}
+
+// Router routes EVENTS to DELIVERY.
+type Router struct {
+	cfg     Config
+	table   *Table
+	js      jetstream.JetStream
+	metrics *metrics
+}
+
+// New compiles the region's subscriptions; a bad subscription is an error
+// naming it.
+func New(cfg Config) (*Router, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	t, err := NewTable(cfg.Region)
+	if err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
+	return &Router{cfg: cfg, table: t, js: cfg.JetStream, metrics: newMetrics(cfg.Metrics)}, nil
+}
+
+// Run routes until ctx ends. The consumer is durable, so a restarted
+// router continues where it stopped.
+func Run(ctx context.Context, cfg Config) error {
+	r, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	return r.Run(ctx)
+}
+
+// Run runs the Watermill router until ctx ends.
+func (r *Router) Run(ctx context.Context) error {
+	logger := watermill.NewSlogLoggerWithLevelMapping(r.cfg.Logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
+	sub, err := wmjetstream.NewSubscriber(r.js, wmjetstream.SubscriberConfig{
+		Stream: events.StreamEvents,
+		Consumer: func(topic string) jetstream.ConsumerConfig {
+			return jetstream.ConsumerConfig{
+				Durable:       r.cfg.Durable,
+				Description:   "ketenbus router: EVENTS to DELIVERY",
+				FilterSubject: topic,
+				AckPolicy:     jetstream.AckExplicitPolicy,
+				AckWait:       r.cfg.AckWait,
+				MaxAckPending: r.cfg.MaxAckPending,
+				DeliverPolicy: jetstream.DeliverAllPolicy,
+			}
+		},
+		Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	wr, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, logger)
+	if err != nil {
+		return err
+	}
+	wr.AddConsumerHandler("route", events.SubjectEventsAll, sub, r.Handle)
+	return wr.Run(ctx)
+}
+
+// Handle routes one event from EVENTS: it stores every delivery and only
+// then returns nil (the Router acks). An event that cannot be read is
+// logged and acked: retrying cannot fix it, and EVENTS keeps it.
+func (r *Router) Handle(msg *message.Message) error {
+	start := time.Now()
+	var e cloudevents.Event
+	if err := e.UnmarshalJSON(msg.Payload); err != nil {
+		r.metrics.unreadable.Inc()
+		r.cfg.Logger.Error("event unreadable, not routed", slog.Uint64("sequence", wmjetstream.StreamSeq(msg)), slog.String("subject", msg.Metadata.Get(wmjetstream.MetaSubject)))
+		return nil
+	}
+	seq := wmjetstream.StreamSeq(msg)
+	ds, err := r.table.Route(e, seq, msg.UUID)
+	if err != nil {
+		r.metrics.unreadable.Inc()
+		r.cfg.Logger.Error("event not routable", slog.Uint64("sequence", seq), slog.String("type", e.Type()), slog.String("error", err.Error()))
+		return nil
+	}
+	if err := r.publish(msg.Context(), ds, seq); err != nil {
+		r.cfg.Logger.Warn("store deliveries failed; the event comes back", slog.Uint64("sequence", seq), slog.String("error", err.Error()))
+		wmjetstream.SetNakDelay(msg, time.Second)
+		return err
+	}
+	for _, d := range ds {
+		r.metrics.deliveries.WithLabelValues(d.Partner, e.Type()).Inc()
+	}
+	if len(ds) == 0 {
+		r.metrics.unrouted.WithLabelValues(e.Type()).Inc()
+	}
+	r.metrics.lag.Observe(time.Since(wmjetstream.Timestamp(msg)).Seconds())
+	r.metrics.duration.Observe(time.Since(start).Seconds())
+	return nil
+}
+
+// publish stores every delivery, asynchronously, and waits for all
+// PubAcks.
+func (r *Router) publish(ctx context.Context, ds []Delivery, seq uint64) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	futs := make([]jetstream.PubAckFuture, len(ds))
+	seqText := fmt.Sprint(seq)
+	for i, d := range ds {
+		m := &nats.Msg{Subject: events.DeliverySubject(d.Partner), Data: d.Body, Header: nats.Header{}}
+		m.Header.Set(jetstream.MsgIDHeader, d.MsgID)
+		m.Header.Set(delivery.HeaderPartner, d.Partner)
+		m.Header.Set(delivery.HeaderSubscription, d.Subscription)
+		m.Header.Set(delivery.HeaderPurpose, d.Purpose)
+		m.Header.Set(delivery.HeaderEventSequence, seqText)
+		f, err := r.js.PublishMsgAsync(m)
+		if err != nil {
+			return fmt.Errorf("publish delivery for %s: %w", d.Partner, err)
+		}
+		futs[i] = f
+	}
+	for i, f := range futs {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return fmt.Errorf("store delivery for %s: %w", ds[i].Partner, err)
+		case <-ctx.Done():
+			return fmt.Errorf("store delivery for %s: %w", ds[i].Partner, ctx.Err())
+		}
+	}
+	return nil
+}

@@ -1,0 +1,207 @@
+package wmjetstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Metadata keys the Subscriber sets on every message, besides the NATS
+// headers.
+const (
+	MetaSubject      = "_nats_subject"
+	MetaStreamSeq    = "_nats_stream_seq"
+	MetaNumDelivered = "_nats_num_delivered"
+	MetaTimestamp    = "_nats_timestamp" // RFC 3339 with nanoseconds: when the stream stored it
+	metaNakDelay     = "_nats_nak_delay"
+)
+
+// SetNakDelay asks the Subscriber to redeliver msg after d when the
+// handler nacks it.
+func SetNakDelay(msg *message.Message, d time.Duration) {
+	msg.Metadata.Set(metaNakDelay, d.String())
+}
+
+// StreamSeq returns the stream sequence of a consumed message (0 if absent).
+func StreamSeq(msg *message.Message) uint64 {
+	n, _ := strconv.ParseUint(msg.Metadata.Get(MetaStreamSeq), 10, 64)
+	return n
+}
+
+// NumDelivered returns how often the message was delivered, this time
+// included.
+func NumDelivered(msg *message.Message) uint64 {
+	n, _ := strconv.ParseUint(msg.Metadata.Get(MetaNumDelivered), 10, 64)
+	return n
+}
+
+// Timestamp returns when the stream stored the message.
+func Timestamp(msg *message.Message) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, msg.Metadata.Get(MetaTimestamp))
+	return t
+}
+
+// SubscriberConfig configures a Subscriber.
+type SubscriberConfig struct {
+	// Stream the consumers read; required.
+	Stream string
+	// Consumer returns the durable consumer config for a topic (a filter
+	// subject); Durable is required. CreateOrUpdateConsumer applies it.
+	Consumer func(topic string) jetstream.ConsumerConfig
+	// Logger for failures; default a no-op logger.
+	Logger watermill.LoggerAdapter
+}
+
+// Subscriber consumes durable JetStream pull consumers for the Watermill
+// Router. Messages are handed over concurrently, up to the consumer's
+// MaxAckPending.
+type Subscriber struct {
+	js     jetstream.JetStream
+	cfg    SubscriberConfig
+	mu     sync.Mutex
+	closed bool
+	stops  []func()
+	wg     sync.WaitGroup
+}
+
+var _ message.Subscriber = (*Subscriber)(nil)
+
+// NewSubscriber returns a Subscriber.
+func NewSubscriber(js jetstream.JetStream, cfg SubscriberConfig) (*Subscriber, error) {
+	if cfg.Stream == "" {
+		return nil, errors.New("wmjetstream: Stream is missing")
+	}
+	if cfg.Consumer == nil {
+		return nil, errors.New("wmjetstream: Consumer is missing")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = watermill.NopLogger{}
+	}
+	return &Subscriber{js: js, cfg: cfg}, nil
+}
+
+// Subscribe creates or updates the durable consumer for topic and returns
+// its messages. The channel closes when ctx ends or the Subscriber closes.
+func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, errors.New("wmjetstream: subscriber closed")
+	}
+	s.mu.Unlock()
+	cc := s.cfg.Consumer(topic)
+	if cc.Durable == "" {
+		return nil, fmt.Errorf("wmjetstream: consumer for %s has no durable name", topic)
+	}
+	cons, err := s.js.CreateOrUpdateConsumer(ctx, s.cfg.Stream, cc)
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s on %s: %w", cc.Durable, s.cfg.Stream, err)
+	}
+	out := make(chan *message.Message)
+	done := make(chan struct{})
+	var inflight sync.WaitGroup
+	cctx, err := cons.Consume(func(jm jetstream.Msg) {
+		m := toMessage(jm)
+		inflight.Add(1)
+		s.wg.Add(1)
+		go func() {
+			defer inflight.Done()
+			defer s.wg.Done()
+			s.handle(jm, m, out, done)
+		}()
+	}, jetstream.PullMaxMessages(max(cc.MaxAckPending, 64)))
+	if err != nil {
+		return nil, fmt.Errorf("consume %s: %w", cc.Durable, err)
+	}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cctx.Stop()
+			close(done)
+			go func() {
+				inflight.Wait()
+				close(out)
+			}()
+		})
+	}
+	s.mu.Lock()
+	s.stops = append(s.stops, stop)
+	s.mu.Unlock()
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-done:
+		}
+		stop()
+	}()
+	return out, nil
+}
+
+func (s *Subscriber) handle(jm jetstream.Msg, m *message.Message, out chan<- *message.Message, done <-chan struct{}) {
+	select {
+	case out <- m:
+	case <-done:
+		return // not acked: redelivered after AckWait
+	}
+	select {
+	case <-m.Acked():
+		if err := jm.Ack(); err != nil {
+			s.cfg.Logger.Error("ack", err, watermill.LogFields{"subject": jm.Subject()})
+		}
+	case <-m.Nacked():
+		var err error
+		if d, perr := time.ParseDuration(m.Metadata.Get(metaNakDelay)); perr == nil && d > 0 {
+			err = jm.NakWithDelay(d)
+		} else {
+			err = jm.Nak()
+		}
+		if err != nil {
+			s.cfg.Logger.Error("nak", err, watermill.LogFields{"subject": jm.Subject()})
+		}
+	case <-done:
+	}
+}
+
+func toMessage(jm jetstream.Msg) *message.Message {
+	h := jm.Headers()
+	id := h.Get(jetstream.MsgIDHeader)
+	md, err := jm.Metadata()
+	if id == "" && err == nil {
+		id = strconv.FormatUint(md.Sequence.Stream, 10)
+	}
+	m := message.NewMessage(id, jm.Data())
+	for k, vs := range h {
+		if len(vs) > 0 {
+			m.Metadata.Set(k, vs[0])
+		}
+	}
+	m.Metadata.Set(MetaSubject, jm.Subject())
+	if err == nil {
+		m.Metadata.Set(MetaStreamSeq, strconv.FormatUint(md.Sequence.Stream, 10))
+		m.Metadata.Set(MetaNumDelivered, strconv.FormatUint(md.NumDelivered, 10))
+		m.Metadata.Set(MetaTimestamp, md.Timestamp.UTC().Format(time.RFC3339Nano))
+	}
+	return m
+}
+
+// Close stops every subscription; messages in flight are not acked and
+// come back after their AckWait.
+func (s *Subscriber) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	stops := s.stops
+	s.stops = nil
+	s.mu.Unlock()
+	for _, stop := range stops {
+		stop()
+	}
+	s.wg.Wait()
+	return nil
+}
