@@ -131,7 +131,10 @@ func (r *Router) Run(ctx context.Context) error {
 		return err
 	}
 	wr.AddConsumerHandler("route", events.SubjectEventsAll, sub, r.Handle)
-	return wr.Run(ctx)
+	if err := wr.Run(ctx); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("router: %w", err)
+	}
+	return nil
 }
 
 // Handle routes one event from EVENTS: it stores every delivery and only

@@ -25,6 +25,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/services/embednats"
 	"github.com/ketenbus/ketenbus/services/gateway"
+	"github.com/ketenbus/ketenbus/services/router"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/streams"
 )
@@ -248,9 +249,19 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	s.run("gateway", func(ctx context.Context) error { return serveHTTP(ctx, gw.Server(), ln) })
 	s.log.Info("gateway listening", "url", s.GatewayURL)
 
-	// Later services (router, adapters, escalator, samenloop, monitor)
-	// start here, each with s.run and the shared JetStream, logger and
-	// metrics registry.
+	rt, err := router.New(router.Config{
+		Region:    cfg,
+		JetStream: s.js,
+		Logger:    s.log.With("service", "router"),
+		Metrics:   s.metrics,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.run("router", rt.Run)
+
+	// Later services (escalator, samenloop, monitor) start here, each with
+	// s.run and the shared JetStream, logger and metrics registry.
 	return s, nil
 }
 
