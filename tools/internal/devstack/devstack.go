@@ -25,8 +25,8 @@ import (
 
 	"github.com/ketenbus/ketenbus/services/embednats"
 	"github.com/ketenbus/ketenbus/services/gateway"
-	"github.com/ketenbus/ketenbus/services/router"
 	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/router"
 	"github.com/ketenbus/ketenbus/services/streams"
 )
 
