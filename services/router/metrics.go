@@ -14,12 +14,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ketenbus_router_deliveries_total",
-			Help: "Deliveries the router stored on DELIVERY, by partner and event type.",
-		}, []string{"partner", "type"}),
+			Help: "Deliveries the router stored on DELIVERY, by partner and event (name.version).",
+		}, []string{"partner", "event"}),
 		unrouted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ketenbus_router_unrouted_total",
-			Help: "Events no subscription matched, by type.",
-		}, []string{"type"}),
+			Help: "Events no subscription matched, by event (name.version).",
+		}, []string{"event"}),
 		unreadable: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ketenbus_router_unreadable_total",
 			Help: "Events the router could not read or route; they stay in EVENTS.",

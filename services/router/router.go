@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -142,17 +142,12 @@ func (r *Router) Run(ctx context.Context) error {
 // logged and acked: retrying cannot fix it, and EVENTS keeps it.
 func (r *Router) Handle(msg *message.Message) error {
 	start := time.Now()
-	var e cloudevents.Event
-	if err := e.UnmarshalJSON(msg.Payload); err != nil {
-		r.metrics.unreadable.Inc()
-		r.cfg.Logger.Error("event unreadable, not routed", slog.Uint64("sequence", wmjetstream.StreamSeq(msg)), slog.String("subject", msg.Metadata.Get(wmjetstream.MetaSubject)))
-		return nil
-	}
 	seq := wmjetstream.StreamSeq(msg)
-	ds, err := r.table.Route(e, seq, msg.UUID)
+	subject := msg.Metadata.Get(wmjetstream.MetaSubject)
+	ds, err := r.table.Route(msg.Payload, seq, msg.UUID)
 	if err != nil {
 		r.metrics.unreadable.Inc()
-		r.cfg.Logger.Error("event not routable", slog.Uint64("sequence", seq), slog.String("type", e.Type()), slog.String("error", err.Error()))
+		r.cfg.Logger.Error("event not routable; it stays in EVENTS", slog.Uint64("sequence", seq), slog.String("subject", subject), slog.String("error", err.Error()))
 		return nil
 	}
 	if err := r.publish(msg.Context(), ds, seq); err != nil {
@@ -160,11 +155,12 @@ func (r *Router) Handle(msg *message.Message) error {
 		wmjetstream.SetNakDelay(msg, time.Second)
 		return err
 	}
+	event := eventOf(subject)
 	for _, d := range ds {
-		r.metrics.deliveries.WithLabelValues(d.Partner, e.Type()).Inc()
+		r.metrics.deliveries.WithLabelValues(d.Partner, event).Inc()
 	}
 	if len(ds) == 0 {
-		r.metrics.unrouted.WithLabelValues(e.Type()).Inc()
+		r.metrics.unrouted.WithLabelValues(event).Inc()
 	}
 	r.metrics.lag.Observe(time.Since(wmjetstream.Timestamp(msg)).Seconds())
 	r.metrics.duration.Observe(time.Since(start).Seconds())
@@ -207,4 +203,14 @@ func (r *Router) publish(ctx context.Context, ds []Delivery, seq uint64) error {
 		}
 	}
 	return nil
+}
+
+// eventOf returns "<event>.<version>" of an EVENTS subject
+// (ketenbus.events.<event>.<version>.<partner>), for metric labels.
+func eventOf(subject string) string {
+	parts := strings.Split(subject, ".")
+	if len(parts) != 5 {
+		return "unknown"
+	}
+	return parts[2] + "." + parts[3]
 }

@@ -2,7 +2,10 @@ package router
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
+	"strings"
 
 	cesql "github.com/cloudevents/sdk-go/sql/v2"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -22,14 +25,16 @@ type route struct {
 	types        map[string]bool
 	filter       cesql.Expression
 	fields       map[string]bool // nil: every field that is not sensitive
-	// filterText is kept for error messages.
-	filterText string
+	// view numbers the distinct field lists: routes with the same view
+	// share one reduced copy of an event's data.
+	view int
 }
 
 // Table is the routing table of a region: every partner subscription,
 // compiled. It is safe for concurrent use.
 type Table struct {
 	routes    []route
+	views     int
 	sensitive map[string]map[string]bool // type -> sensitive fields
 }
 
@@ -46,9 +51,10 @@ func NewTable(reg *region.Config) (*Table, error) {
 		}
 		t.sensitive[typ] = m
 	}
+	views := map[string]int{}
 	for _, p := range reg.Partners {
 		for _, s := range p.Subscriptions {
-			r := route{partner: p.ID, subscription: s.Name, purpose: s.Purpose, types: map[string]bool{}, filterText: s.Filter}
+			r := route{partner: p.ID, subscription: s.Name, purpose: s.Purpose, types: map[string]bool{}}
 			for _, typ := range s.Types {
 				if !events.KnownType(typ) {
 					return nil, fmt.Errorf("partner %s subscription %s: type %s is not in the catalog", p.ID, s.Name, typ)
@@ -62,15 +68,24 @@ func NewTable(reg *region.Config) (*Table, error) {
 				}
 				r.filter = expr
 			}
+			key := "\x00all-but-sensitive"
 			if len(s.Fields) > 0 {
 				r.fields = map[string]bool{}
 				for _, f := range s.Fields {
 					r.fields[f] = true
 				}
+				key = strings.Join(slices.Sorted(maps.Keys(r.fields)), ",")
 			}
+			v, ok := views[key]
+			if !ok {
+				v = len(views)
+				views[key] = v
+			}
+			r.view = v
 			t.routes = append(t.routes, r)
 		}
 	}
+	t.views = len(views)
 	return t, nil
 }
 
@@ -84,61 +99,119 @@ type Delivery struct {
 	Body []byte
 }
 
-// Route returns the deliveries of one event, stored in EVENTS at seq with
-// Nats-Msg-Id eventMsgID. The event's data must be a JSON object.
-func (t *Table) Route(e cloudevents.Event, seq uint64, eventMsgID string) ([]Delivery, error) {
-	typ := e.Type()
-	ontvanger, _ := e.Extensions()[events.ExtensionOntvanger].(string)
-	var out []Delivery
-	var data map[string]jsontext.Value
+// Route returns the deliveries of one event (a structured CloudEvent as
+// stored in EVENTS at seq, with Nats-Msg-Id eventMsgID). It works on the
+// JSON members: the event is decoded as a CloudEvent only when a filter
+// has to be evaluated, and each distinct field list's data is encoded
+// once.
+func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) ([]Delivery, error) {
+	var obj map[string]jsontext.Value
+	if err := jsonv2.Unmarshal(payload, &obj); err != nil {
+		return nil, fmt.Errorf("event is not a JSON object: %w", err)
+	}
+	typ := text(obj["type"])
+	ontvanger := text(obj[events.ExtensionOntvanger])
+	var (
+		e       *cloudevents.Event
+		data    map[string]jsontext.Value
+		reduced = make([][]byte, t.views)
+		head    []byte
+		out     []Delivery
+	)
 	for i := range t.routes {
 		r := &t.routes[i]
 		if !r.types[typ] || (ontvanger != "" && ontvanger != r.partner) {
 			continue
 		}
 		if r.filter != nil {
-			v, err := r.filter.Evaluate(e)
+			if e == nil {
+				e = new(cloudevents.Event)
+				if err := e.UnmarshalJSON(payload); err != nil {
+					return nil, fmt.Errorf("event is not a CloudEvent: %w", err)
+				}
+			}
+			v, err := r.filter.Evaluate(*e)
 			if b, ok := v.(bool); err != nil || !ok || !b {
 				continue
 			}
 		}
-		if data == nil {
-			if err := jsonv2.Unmarshal(e.Data(), &data); err != nil {
-				return nil, fmt.Errorf("event %s: data is not a JSON object: %w", e.ID(), err)
+		if reduced[r.view] == nil {
+			if data == nil {
+				if err := jsonv2.Unmarshal(obj["data"], &data); err != nil {
+					return nil, fmt.Errorf("event data is not a JSON object: %w", err)
+				}
 			}
-		}
-		body, err := t.reduce(e, seq, data, r)
-		if err != nil {
-			return nil, err
+			b, err := t.reduce(typ, obj["data"], data, r)
+			if err != nil {
+				return nil, err
+			}
+			reduced[r.view] = b
 		}
 		out = append(out, Delivery{
 			Partner:      r.partner,
 			Subscription: r.subscription,
 			Purpose:      r.purpose,
 			MsgID:        delivery.MsgID(r.partner, r.subscription, eventMsgID),
-			Body:         body,
+			Body:         splice(&head, obj, reduced[r.view], seq),
 		})
 	}
 	return out, nil
 }
 
-// reduce encodes the event for one route: only allowed data fields, and
-// sequence set to the EVENTS sequence.
-func (t *Table) reduce(e cloudevents.Event, seq uint64, data map[string]jsontext.Value, r *route) ([]byte, error) {
-	sensitive := t.sensitive[e.Type()]
+// reduce returns the data a route may see: only its fields, or every
+// field that is not sensitive. Unchanged data is returned as it was.
+func (t *Table) reduce(typ string, raw jsontext.Value, data map[string]jsontext.Value, r *route) ([]byte, error) {
+	sensitive := t.sensitive[typ]
 	keep := make(map[string]jsontext.Value, len(data))
 	for k, v := range data {
 		if r.fields != nil && r.fields[k] || r.fields == nil && !sensitive[k] {
 			keep[k] = v
 		}
 	}
-	reduced, err := jsonv2.Marshal(keep, jsonv2.Deterministic(true))
-	if err != nil {
-		return nil, fmt.Errorf("event %s: encode data: %w", e.ID(), err)
+	if len(keep) == len(data) {
+		return raw, nil
 	}
-	out := e.Clone()
-	out.DataEncoded = reduced
-	out.DataBase64 = false
-	out.SetExtension("sequence", strconv.FormatUint(seq, 10))
-	return out.MarshalJSON()
+	b, err := jsonv2.Marshal(keep, jsonv2.Deterministic(true))
+	if err != nil {
+		return nil, fmt.Errorf("encode data: %w", err)
+	}
+	return b, nil
+}
+
+// splice writes the event with data replaced and sequence set. head
+// keeps the members that every delivery of the event shares, written once
+// (sorted, for a stable form).
+func splice(head *[]byte, obj map[string]jsontext.Value, data []byte, seq uint64) []byte {
+	if *head == nil {
+		h := make([]byte, 0, 512)
+		h = append(h, '{')
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
+			if k == "data" || k == "sequence" {
+				continue
+			}
+			h, _ = jsontext.AppendQuote(h, k)
+			h = append(h, ':')
+			h = append(h, obj[k]...)
+			h = append(h, ',')
+		}
+		h = append(h, `"sequence":"`...)
+		h = strconv.AppendUint(h, seq, 10)
+		*head = append(h, `","data":`...)
+	}
+	b := make([]byte, 0, len(*head)+len(data)+1)
+	b = append(b, *head...)
+	b = append(b, data...)
+	return append(b, '}')
+}
+
+// text returns a JSON string member's text, "" otherwise.
+func text(v jsontext.Value) string {
+	if v.Kind() != '"' {
+		return ""
+	}
+	s, err := jsontext.AppendUnquote(nil, v)
+	if err != nil {
+		return ""
+	}
+	return string(s)
 }

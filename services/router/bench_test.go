@@ -1,0 +1,147 @@
+package router_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/router"
+	"github.com/ketenbus/ketenbus/services/testutil/logtest"
+	"github.com/ketenbus/ketenbus/services/testutil/natstest"
+)
+
+// BenchmarkFanOut measures the router fanning every event out to 4
+// partners, beside a raw nats.go loop doing the same work on the same
+// nats-server process in the same run: consume EVENTS, publish 4 copies
+// asynchronously, ack after their PubAcks. Target: router ≥ 0.8× raw.
+func BenchmarkFanOut(b *testing.B) {
+	var raw, routed float64
+	b.Run("raw-consume-republish-x4", func(b *testing.B) {
+		env := natstest.StartProcess(b)
+		fill(b, env, b.N)
+		b.ResetTimer()
+		rawFanOut(b, env, b.N)
+		raw = perSecond(b, b.N*4)
+	})
+	b.Run("router-x4", func(b *testing.B) {
+		env := natstest.StartProcess(b)
+		fill(b, env, b.N)
+		reg, err := region.Load("testdata/bench-region.yaml")
+		if err != nil {
+			b.Fatal(err)
+		}
+		logger, _ := logtest.New()
+		b.ResetTimer()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- router.Run(ctx, router.Config{Region: reg, JetStream: env.JS, Logger: logger}) }()
+		waitStored(b, env, events.StreamDelivery, uint64(b.N*4))
+		b.StopTimer()
+		routed = perSecond(b, b.N*4)
+		cancel()
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+	})
+	if raw > 0 && routed > 0 {
+		fmt.Printf("BenchmarkFanOut: router %.0f deliveries/s = %.2fx raw consume-and-republish %.0f deliveries/s (target >= 0.8x)\n", routed, routed/raw, raw)
+	}
+}
+
+func perSecond(b *testing.B, n int) float64 {
+	r := float64(n) / b.Elapsed().Seconds()
+	b.ReportMetric(r, "deliveries/s")
+	return r
+}
+
+// fill stores n signalen on EVENTS, as the gateway would.
+func fill(b *testing.B, env *natstest.Env, n int) {
+	b.Helper()
+	ev := map[string]any{
+		"specversion": "1.0", "source": sourcePolitie, "type": events.TypeSignaal,
+		"subject": pseudonym, "time": "2026-11-24T09:30:00Z", "datacontenttype": "application/json", "data": signaal(),
+	}
+	for i := 0; i < n; i++ {
+		ev["id"] = "bench-" + strconv.Itoa(i)
+		body, _ := json.Marshal(ev)
+		m := &nats.Msg{Subject: events.EventSubject(events.TypeSignaal, "p1"), Data: body, Header: nats.Header{}}
+		m.Header.Set(jetstream.MsgIDHeader, events.MsgID(sourcePolitie, ev["id"].(string)))
+		if _, err := env.JS.PublishMsgAsync(m); err != nil {
+			b.Fatal(err)
+		}
+		if i%1000 == 999 {
+			<-env.JS.PublishAsyncComplete()
+		}
+	}
+	<-env.JS.PublishAsyncComplete()
+}
+
+func rawFanOut(b *testing.B, env *natstest.Env, n int) {
+	ctx := context.Background()
+	cons, err := env.JS.CreateOrUpdateConsumer(ctx, events.StreamEvents, jetstream.ConsumerConfig{
+		Durable: "raw", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 1024, FilterSubject: events.SubjectEventsAll,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	acked := make(chan struct{}, n)
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		futs := make([]jetstream.PubAckFuture, 4)
+		for i := range futs {
+			out := &nats.Msg{Subject: fmt.Sprintf("ketenbus.deliver.p%d", i+1), Data: m.Data(), Header: nats.Header{}}
+			out.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("%s-%d", m.Headers().Get(jetstream.MsgIDHeader), i))
+			f, err := env.JS.PublishMsgAsync(out)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			futs[i] = f
+		}
+		go func() {
+			for _, f := range futs {
+				select {
+				case <-f.Ok():
+				case err := <-f.Err():
+					b.Error(err)
+					return
+				}
+			}
+			_ = m.Ack()
+			acked <- struct{}{}
+		}()
+	}, jetstream.PullMaxMessages(1024))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cc.Stop()
+	for i := 0; i < n; i++ {
+		<-acked
+	}
+}
+
+func waitStored(b *testing.B, env *natstest.Env, stream string, want uint64) {
+	b.Helper()
+	st, err := env.JS.Stream(context.Background(), stream)
+	if err != nil {
+		b.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		info, err := st.Info(context.Background())
+		if err == nil && info.State.Msgs >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%s holds %d of %d", stream, info.State.Msgs, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
