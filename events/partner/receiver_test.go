@@ -1,0 +1,469 @@
+package partner_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+
+	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/events/partner"
+)
+
+func TestReceiverRequests(t *testing.T) {
+	t.Parallel()
+	binaryHeader := map[string]string{
+		"ce-specversion": "1.0",
+		"ce-id":          "evt-1",
+		"ce-source":      testSource,
+		"ce-type":        events.TypeSignaal,
+		"ce-subject":     testSubject,
+		"ce-sequence":    "42",
+	}
+	tests := []struct {
+		name        string
+		cfg         partner.ReceiverConfig
+		delivery    delivery
+		wantStatus  int
+		wantProblem string // problem type after urn:ketenbus:problem:
+		wantCalled  bool
+	}{
+		{name: "structured", wantStatus: 204, wantCalled: true},
+		{
+			name:       "structured with charset",
+			delivery:   delivery{contentType: events.ContentTypeStructured + "; charset=utf-8"},
+			wantStatus: 204, wantCalled: true,
+		},
+		{
+			name:       "binary",
+			delivery:   delivery{contentType: "application/json", body: `{"categorie":"schulden"}`, header: binaryHeader},
+			wantStatus: 204, wantCalled: true,
+		},
+		{
+			name:       "signed with the old secret during rotation",
+			cfg:        partner.ReceiverConfig{Secrets: []string{testSecret, testOldSecret}},
+			delivery:   delivery{secret: testOldSecret},
+			wantStatus: 204, wantCalled: true,
+		},
+		{
+			name:       "bad signature",
+			delivery:   delivery{secret: testOldSecret},
+			wantStatus: 401, wantProblem: "invalid-signature",
+		},
+		{
+			name:       "unsigned",
+			delivery:   delivery{unsigned: true},
+			wantStatus: 401, wantProblem: "invalid-signature",
+		},
+		{
+			name:       "stale timestamp",
+			delivery:   delivery{signedAt: time.Now().Add(-10 * time.Minute)},
+			wantStatus: 401, wantProblem: "invalid-signature",
+		},
+		{
+			name:       "timestamp in the future",
+			delivery:   delivery{signedAt: time.Now().Add(10 * time.Minute)},
+			wantStatus: 401, wantProblem: "invalid-signature",
+		},
+		{
+			name:       "shorter tolerance",
+			cfg:        partner.ReceiverConfig{Tolerance: time.Minute},
+			delivery:   delivery{signedAt: time.Now().Add(-2 * time.Minute)},
+			wantStatus: 401, wantProblem: "invalid-signature",
+		},
+		{
+			name:       "right token",
+			cfg:        partner.ReceiverConfig{Token: testToken},
+			delivery:   delivery{token: testToken},
+			wantStatus: 204, wantCalled: true,
+		},
+		{
+			name:       "wrong token",
+			cfg:        partner.ReceiverConfig{Token: testToken},
+			delivery:   delivery{token: testToken + "x"},
+			wantStatus: 401, wantProblem: "unauthorized",
+		},
+		{
+			name:       "missing token",
+			cfg:        partner.ReceiverConfig{Token: testToken},
+			wantStatus: 401, wantProblem: "unauthorized",
+		},
+		{
+			name:       "basic instead of bearer",
+			cfg:        partner.ReceiverConfig{Token: testToken},
+			delivery:   delivery{header: map[string]string{"Authorization": "Basic " + testToken}},
+			wantStatus: 401, wantProblem: "unauthorized",
+		},
+		{
+			name:       "body too large",
+			cfg:        partner.ReceiverConfig{MaxBodyBytes: 64},
+			wantStatus: 413, wantProblem: "body-too-large",
+		},
+		{
+			name:       "unsupported content type",
+			delivery:   delivery{contentType: "text/plain"},
+			wantStatus: 415, wantProblem: "unsupported-media-type",
+		},
+		{
+			name:       "plain JSON without ce headers",
+			delivery:   delivery{contentType: "application/json"},
+			wantStatus: 415, wantProblem: "unsupported-media-type",
+		},
+		{
+			name:       "batch",
+			delivery:   delivery{contentType: events.ContentTypeBatch, body: "[" + structuredEvent("evt-1", 42) + "]"},
+			wantStatus: 415, wantProblem: "unsupported-media-type",
+		},
+		{
+			name:       "not JSON",
+			delivery:   delivery{body: "{not json"},
+			wantStatus: 400, wantProblem: "invalid-event",
+		},
+		{
+			name:       "not a CloudEvent",
+			delivery:   delivery{body: `{"specversion":"1.0","id":"evt-1","source":"urn:x"}`},
+			wantStatus: 400, wantProblem: "invalid-event",
+		},
+		{
+			name:       "webhook-id differs from the event id",
+			delivery:   delivery{id: "evt-2", body: structuredEvent("evt-1", 42)},
+			wantStatus: 400, wantProblem: "id-mismatch",
+		},
+		{
+			name:       "binary webhook-id differs from ce-id",
+			delivery:   delivery{id: "evt-2", contentType: "application/json", body: `{}`, header: binaryHeader},
+			wantStatus: 400, wantProblem: "id-mismatch",
+		},
+		{
+			name:       "GET",
+			delivery:   delivery{method: http.MethodGet},
+			wantStatus: 405, wantProblem: "method-not-allowed",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := &recorder{}
+			url := serve(t, tt.cfg, rec)
+			got := send(t, url, tt.delivery)
+			if got.status != tt.wantStatus {
+				t.Fatalf("status %d, want %d; body %s", got.status, tt.wantStatus, got.body)
+			}
+			if got.problemTyp != tt.wantProblem {
+				t.Errorf("problem type %q, want %q", got.problemTyp, tt.wantProblem)
+			}
+			for _, secret := range []string{testSecret, testOldSecret, testToken} {
+				if strings.Contains(got.body, secret) || strings.Contains(got.body, strings.TrimPrefix(secret, "whsec_")) {
+					t.Errorf("answer holds a secret: %s", got.body)
+				}
+			}
+			calls := rec.calls()
+			if !tt.wantCalled {
+				if len(calls) != 0 {
+					t.Errorf("handler called %d times, want none", len(calls))
+				}
+				return
+			}
+			if len(calls) != 1 {
+				t.Fatalf("handler called %d times, want once", len(calls))
+			}
+			e := calls[0]
+			if e.ID() != "evt-1" || e.Type() != events.TypeSignaal || e.Subject() != testSubject || e.Source() != testSource {
+				t.Errorf("event %s", e)
+			}
+			if seq, ok := partner.Sequence(e); !ok || seq != 42 {
+				t.Errorf("Sequence = %d, %v; want 42", seq, ok)
+			}
+			var data map[string]any
+			if err := e.DataAs(&data); err != nil || data["categorie"] != "schulden" {
+				t.Errorf("data %v, %v", data, err)
+			}
+		})
+	}
+}
+
+func TestReceiverHandlerErrors(t *testing.T) {
+	t.Parallel()
+	cause := errors.New("client unknown")
+	tests := []struct {
+		name           string
+		err            error
+		wantStatus     int
+		wantRetryAfter string
+		wantProblem    string
+		wantDetail     string
+	}{
+		{name: "nil", err: nil, wantStatus: 204},
+		{name: "Retry", err: partner.Retry(cause), wantStatus: 503, wantRetryAfter: "30", wantProblem: "retry"},
+		{name: "RetryAfter", err: partner.RetryAfter(cause, 90*time.Second), wantStatus: 503, wantRetryAfter: "90", wantProblem: "retry"},
+		{name: "RetryAfter rounds up", err: partner.RetryAfter(nil, 1500*time.Millisecond), wantStatus: 503, wantRetryAfter: "2", wantProblem: "retry"},
+		{name: "RetryAfter zero", err: partner.RetryAfter(nil, 0), wantStatus: 503, wantRetryAfter: "30", wantProblem: "retry"},
+		{name: "Reject", err: partner.Reject(cause), wantStatus: 400, wantProblem: "rejected", wantDetail: "client unknown"},
+		{name: "wrapped Reject", err: fmt.Errorf("signaal: %w", partner.Reject(cause)), wantStatus: 400, wantProblem: "rejected"},
+		{name: "bare ErrReject", err: fmt.Errorf("no such client: %w", partner.ErrReject), wantStatus: 400, wantProblem: "rejected"},
+		{name: "Gone", err: partner.Gone(nil), wantStatus: 410, wantProblem: "gone"},
+		{name: "other error", err: errors.New("database: connection refused"), wantStatus: 500, wantProblem: "handler-failed"},
+		{name: "context canceled", err: context.Canceled, wantStatus: 500, wantProblem: "handler-failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := &recorder{answers: []error{tt.err}}
+			got := send(t, serve(t, partner.ReceiverConfig{}, rec), delivery{})
+			if got.status != tt.wantStatus {
+				t.Fatalf("status %d, want %d; body %s", got.status, tt.wantStatus, got.body)
+			}
+			if ra := got.header.Get("Retry-After"); ra != tt.wantRetryAfter {
+				t.Errorf("Retry-After %q, want %q", ra, tt.wantRetryAfter)
+			}
+			if got.problemTyp != tt.wantProblem {
+				t.Errorf("problem type %q, want %q", got.problemTyp, tt.wantProblem)
+			}
+			if !strings.Contains(got.body, tt.wantDetail) {
+				t.Errorf("body %s does not say %q", got.body, tt.wantDetail)
+			}
+			if tt.wantStatus == 500 && strings.Contains(got.body, "database") {
+				t.Errorf("500 answer leaks the handler's error: %s", got.body)
+			}
+		})
+	}
+}
+
+func TestReceiverHandlerPanics(t *testing.T) {
+	t.Parallel()
+	url := serve(t, partner.ReceiverConfig{Handler: func(context.Context, cloudevents.Event) error {
+		panic("nil map")
+	}}, nil)
+	if got := send(t, url, delivery{}); got.status != 500 {
+		t.Fatalf("status %d, want 500", got.status)
+	}
+}
+
+func TestReceiverIdempotency(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		answers    []error
+		wantStatus []int
+		wantCalls  int
+	}{
+		{name: "duplicates", wantStatus: []int{204, 200, 200}, wantCalls: 1},
+		{name: "failure is not remembered", answers: []error{errors.New("down")}, wantStatus: []int{500, 204, 200}, wantCalls: 2},
+		{name: "retry is not remembered", answers: []error{partner.Retry(nil)}, wantStatus: []int{503, 204, 200}, wantCalls: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := &recorder{answers: tt.answers}
+			url := serve(t, partner.ReceiverConfig{Idempotency: partner.NewMemoryStore(time.Hour, 10)}, rec)
+			for i, want := range tt.wantStatus {
+				// Each attempt is signed anew, with the same webhook-id.
+				if got := send(t, url, delivery{}); got.status != want {
+					t.Errorf("attempt %d: status %d, want %d", i+1, got.status, want)
+				}
+			}
+			if n := len(rec.calls()); n != tt.wantCalls {
+				t.Errorf("handler called %d times, want %d", n, tt.wantCalls)
+			}
+			// Another event still gets through.
+			if got := send(t, url, delivery{id: "evt-2"}); got.status != 204 {
+				t.Errorf("other event: status %d, want 204", got.status)
+			}
+		})
+	}
+}
+
+func TestReceiverHandshake(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		allowed    []string
+		rate       int
+		header     map[string]string
+		wantStatus int
+		wantOrigin string
+		wantRate   string
+	}{
+		{
+			name:       "any origin by default",
+			header:     map[string]string{partner.HeaderRequestOrigin: "ketenbus.example.nl"},
+			wantStatus: 200, wantOrigin: "ketenbus.example.nl", wantRate: "*",
+		},
+		{
+			name:       "listed origin",
+			allowed:    []string{"ketenbus.regio-noord.nl", "Ketenbus.Example.NL"},
+			header:     map[string]string{partner.HeaderRequestOrigin: "ketenbus.example.nl"},
+			wantStatus: 200, wantOrigin: "ketenbus.example.nl", wantRate: "*",
+		},
+		{
+			name:       "star",
+			allowed:    []string{"*"},
+			header:     map[string]string{partner.HeaderRequestOrigin: "ketenbus.example.nl"},
+			wantStatus: 200, wantOrigin: "ketenbus.example.nl", wantRate: "*",
+		},
+		{
+			name:       "refused origin",
+			allowed:    []string{"ketenbus.regio-noord.nl"},
+			header:     map[string]string{partner.HeaderRequestOrigin: "evil.example.com"},
+			wantStatus: 403,
+		},
+		{
+			name:       "rate",
+			rate:       120,
+			header:     map[string]string{partner.HeaderRequestOrigin: "ketenbus.example.nl", partner.HeaderRequestRate: "600"},
+			wantStatus: 200, wantOrigin: "ketenbus.example.nl", wantRate: "120",
+		},
+		{
+			name:       "plain OPTIONS",
+			wantStatus: 200,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := &recorder{}
+			url := serve(t, partner.ReceiverConfig{AllowedOrigins: tt.allowed, AllowedRate: tt.rate}, rec)
+			got := send(t, url, delivery{method: http.MethodOptions, header: tt.header})
+			if got.status != tt.wantStatus {
+				t.Fatalf("status %d, want %d; body %s", got.status, tt.wantStatus, got.body)
+			}
+			if o := got.header.Get(partner.HeaderAllowedOrigin); o != tt.wantOrigin {
+				t.Errorf("%s %q, want %q", partner.HeaderAllowedOrigin, o, tt.wantOrigin)
+			}
+			if r := got.header.Get(partner.HeaderAllowedRate); r != tt.wantRate {
+				t.Errorf("%s %q, want %q", partner.HeaderAllowedRate, r, tt.wantRate)
+			}
+			if tt.wantOrigin != "" && got.header.Get("Allow") != "POST" {
+				t.Errorf("Allow %q, want POST", got.header.Get("Allow"))
+			}
+			if len(rec.calls()) != 0 {
+				t.Error("handler called for OPTIONS")
+			}
+		})
+	}
+}
+
+func TestReceiverDelivery(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{}
+	url := serve(t, partner.ReceiverConfig{Token: testToken}, rec)
+	const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	signedAt := time.Now().Truncate(time.Second)
+	got := send(t, url, delivery{token: testToken, signedAt: signedAt, header: map[string]string{"traceparent": traceparent}})
+	if got.status != 204 {
+		t.Fatalf("status %d: %s", got.status, got.body)
+	}
+	d := rec.lastDelivery()
+	if d.ID != "evt-1" || d.Sequence != 42 || d.TraceParent != traceparent || !d.Timestamp.Equal(signedAt) || d.NumDelivered != 0 {
+		t.Errorf("delivery %+v", d)
+	}
+	for _, h := range []string{"Authorization", "Webhook-Signature"} {
+		if d.Header.Get(h) != "" {
+			t.Errorf("handler sees header %s", h)
+		}
+	}
+	if d.Header.Get("Webhook-Id") != "evt-1" {
+		t.Errorf("handler does not see webhook-id")
+	}
+}
+
+// The receiver's log records never hold a secret or the token, whatever
+// goes wrong.
+func TestReceiverLogsNoSecrets(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&lockedWriter{mu: &mu, w: &buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	rec := &recorder{answers: []error{partner.Reject(errors.New("bad")), errors.New("down"), partner.Retry(nil)}}
+	url := serve(t, partner.ReceiverConfig{Secrets: []string{testSecret, testOldSecret}, Token: testToken, Logger: logger}, rec)
+	for _, d := range []delivery{
+		{token: "wrong-" + testToken},
+		{token: testToken, secret: "whsec_" + strings.Repeat("A", 44)},
+		{token: testToken, signedAt: time.Now().Add(-time.Hour)},
+		{token: testToken, id: "evt-9"},
+		{token: testToken}, {token: testToken}, {token: testToken}, {token: testToken},
+	} {
+		send(t, url, d)
+	}
+	mu.Lock()
+	logs := buf.String()
+	mu.Unlock()
+	if !strings.Contains(logs, "delivery refused") || !strings.Contains(logs, "handler rejected") {
+		t.Fatalf("expected log records, got:\n%s", logs)
+	}
+	for _, secret := range []string{testSecret, strings.TrimPrefix(testSecret, "whsec_"), strings.TrimPrefix(testOldSecret, "whsec_"), testToken} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("logs hold a secret:\n%s", logs)
+		}
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func TestReceiverConfigValidate(t *testing.T) {
+	t.Parallel()
+	handler := func(context.Context, cloudevents.Event) error { return nil }
+	tests := []struct {
+		name    string
+		cfg     partner.ReceiverConfig
+		wantErr []string // each must appear in the error text
+	}{
+		{name: "minimal", cfg: partner.ReceiverConfig{Secrets: []string{testSecret}, Handler: handler}},
+		{name: "empty", cfg: partner.ReceiverConfig{}, wantErr: []string{"ReceiverConfig.Secrets is missing", "ReceiverConfig.Handler is missing"}},
+		{
+			name:    "bad secret",
+			cfg:     partner.ReceiverConfig{Secrets: []string{testSecret, "whsec_short"}, Handler: handler},
+			wantErr: []string{"ReceiverConfig.Secrets[1]"},
+		},
+		{
+			name:    "negative numbers",
+			cfg:     partner.ReceiverConfig{Secrets: []string{testSecret}, Handler: handler, MaxBodyBytes: -1, Tolerance: -time.Second, AllowedRate: -1},
+			wantErr: []string{"ReceiverConfig.MaxBodyBytes", "ReceiverConfig.Tolerance", "ReceiverConfig.AllowedRate"},
+		},
+		{
+			name:    "empty origin",
+			cfg:     partner.ReceiverConfig{Secrets: []string{testSecret}, Handler: handler, AllowedOrigins: []string{"a.example", " "}},
+			wantErr: []string{"ReceiverConfig.AllowedOrigins[1]"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := partner.NewReceiver(tt.cfg)
+			if len(tt.wantErr) == 0 {
+				if err != nil {
+					t.Fatalf("NewReceiver: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, partner.ErrInvalidConfig) {
+				t.Fatalf("error %v does not wrap ErrInvalidConfig", err)
+			}
+			for _, want := range tt.wantErr {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not name %q", err, want)
+				}
+			}
+			if strings.Contains(err.Error(), "MfKQ9r8G") || strings.Contains(err.Error(), "short") {
+				t.Errorf("error %q holds a secret", err)
+			}
+		})
+	}
+}
