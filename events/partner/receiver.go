@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -355,7 +356,7 @@ func parseEvent(h http.Header, body []byte) (*cloudevents.Event, *problem) {
 		return nil, newProblem(http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
 			"batched mode is not supported; deliver one event per request")
 	case h.Get("ce-specversion") != "":
-		msg := cehttp.NewMessage(h, io.NopCloser(bytes.NewReader(body)))
+		msg := cehttp.NewMessage(percentDecoded(h), io.NopCloser(bytes.NewReader(body)))
 		got, err := binding.ToEvent(context.Background(), msg)
 		if err != nil {
 			return nil, newProblem(http.StatusBadRequest, "invalid-event", "Invalid CloudEvent",
@@ -370,6 +371,28 @@ func parseEvent(h http.Header, body []byte) (*cloudevents.Event, *problem) {
 		return nil, newProblem(http.StatusBadRequest, "invalid-event", "Invalid CloudEvent", err.Error())
 	}
 	return e, nil
+}
+
+// percentDecoded returns h with the ce-* values percent-decoded, as the
+// CloudEvents HTTP binding encodes them (the SDK does not decode them); a
+// value that is not well-formed is kept as it is.
+func percentDecoded(h http.Header) http.Header {
+	out := make(http.Header, len(h))
+	for k, vs := range h {
+		if !strings.HasPrefix(strings.ToLower(k), "ce-") {
+			out[k] = vs
+			continue
+		}
+		dec := make([]string, len(vs))
+		for i, v := range vs {
+			if d, err := url.PathUnescape(v); err == nil {
+				v = d
+			}
+			dec[i] = v
+		}
+		out[k] = dec
+	}
+	return out
 }
 
 // deliveryHeader copies h without the credentials it carries.

@@ -467,3 +467,26 @@ func TestReceiverConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestReceiverDecodesBinaryHeaders: the CloudEvents HTTP binding
+// percent-encodes ce-* values; the handler sees them decoded.
+func TestReceiverDecodesBinaryHeaders(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{}
+	url := serve(t, partner.ReceiverConfig{}, rec)
+	id := `evt 7 "één"`
+	resp := send(t, url, delivery{id: id, contentType: "application/json", body: `{"categorie":"schulden"}`, header: map[string]string{
+		"ce-specversion": "1.0",
+		"ce-id":          `evt%207%20%22%C3%A9%C3%A9n%22`,
+		"ce-source":      testSource,
+		"ce-type":        events.TypeSignaal,
+		"ce-time":        "2026-11-24T09:30:00%2B01:00",
+	}})
+	if resp.status != 204 {
+		t.Fatalf("status %d: %s", resp.status, resp.body)
+	}
+	got := rec.calls()
+	if len(got) != 1 || got[0].ID() != id || got[0].Time().UTC().Hour() != 8 {
+		t.Fatalf("handler saw %+v", got)
+	}
+}
