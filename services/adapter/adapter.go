@@ -1,0 +1,226 @@
+package adapter
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/events/webhook"
+	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/wmjetstream"
+)
+
+// Adapter delivers DELIVERY to the partners' webhooks. Create it with New
+// and start it with Run.
+type Adapter struct {
+	cfg      Config
+	js       jetstream.JetStream
+	client   *http.Client
+	now      func() time.Time
+	logger   *slog.Logger
+	metrics  *metrics
+	partners []*partner
+	byTopic  map[string]*partner
+
+	// retired is opened by Run, before any handler runs.
+	retired *retiredSet
+}
+
+// New checks cfg and prepares a partner handler for every webhook partner
+// (or those of cfg.Partners). The error names the field or partner at
+// fault, never a secret.
+func New(cfg Config) (*Adapter, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	a := &Adapter{
+		cfg:     cfg,
+		js:      cfg.JetStream,
+		client:  cfg.Client,
+		now:     cfg.Now,
+		logger:  cfg.Logger,
+		metrics: newMetrics(cfg.Metrics),
+		byTopic: map[string]*partner{},
+	}
+	for _, rp := range cfg.webhookPartners() {
+		hook := webhookWithDefaults(*rp.Delivery.Webhook)
+		signer, err := webhook.NewSigner(cfg.Secrets.WebhookSecrets[rp.ID])
+		if err != nil {
+			return nil, fmt.Errorf("adapter: partner %s: delivery.webhook.secret_env: %w", rp.ID, err)
+		}
+		p := &partner{
+			id:     rp.ID,
+			hook:   hook,
+			sched:  schedule(hook.RetrySchedule),
+			signer: signer,
+			token:  cfg.Secrets.WebhookTokens[rp.ID],
+			a:      a,
+			logger: cfg.Logger.With(slog.String("partner", rp.ID)),
+		}
+		circuit := a.metrics.circuitOpen.WithLabelValues(rp.ID)
+		circuit.Set(0)
+		p.breaker = newBreaker(cfg.Breaker.Failures, cfg.Breaker.Cooldown, min(hook.Timeout, cfg.Breaker.Cooldown),
+			func(from, to breakerState) {
+				if to == breakerClosed {
+					circuit.Set(0)
+					p.logger.Info("circuit breaker closed; delivering again", slog.String("from", from.String()))
+					return
+				}
+				circuit.Set(1)
+				if to == breakerOpen {
+					p.logger.Warn("circuit breaker open; requests paused", slog.String("from", from.String()), slog.Duration("cooldown", cfg.Breaker.Cooldown))
+				}
+			})
+		a.partners = append(a.partners, p)
+		a.byTopic[events.DeliverySubject(rp.ID)] = p
+	}
+	return a, nil
+}
+
+// Run delivers until ctx ends: it creates the ketenbus-retired bucket if
+// it is missing, then runs one Watermill Router with one handler, on its
+// own durable consumer "adapter-<partner>", per partner. A partner with
+// handshake: true gets its handler only after its handshake succeeded.
+// The consumers are durable, so a restarted adapter continues where it
+// stopped; deliveries in flight at the stop come back after their AckWait.
+func Run(ctx context.Context, cfg Config) error {
+	a, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}
+
+// Run runs the adapter until ctx ends; see the function Run. It returns an
+// error when the bucket, a consumer or the router cannot be set up.
+func (a *Adapter) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	retired, err := openRetired(ctx, a.js, a.cfg.Replicas, a.logger)
+	if err != nil {
+		return fmt.Errorf("adapter: %w", err)
+	}
+	a.retired = retired
+
+	wlogger := watermill.NewSlogLoggerWithLevelMapping(a.logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
+	sub, err := wmjetstream.NewSubscriber(a.js, wmjetstream.SubscriberConfig{
+		Stream:   events.StreamDelivery,
+		Consumer: a.consumerConfig,
+		Logger:   wlogger,
+	})
+	if err != nil {
+		return fmt.Errorf("adapter: %w", err)
+	}
+	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 30 * time.Second}, wlogger)
+	if err != nil {
+		return fmt.Errorf("adapter: %w", err)
+	}
+	router.AddMiddleware(withContext(ctx))
+
+	var pending []*partner
+	for _, p := range a.partners {
+		if p.hook.Handshake {
+			pending = append(pending, p)
+			continue
+		}
+		router.AddConsumerHandler(handlerName(p.id), events.DeliverySubject(p.id), sub, p.Handle)
+	}
+
+	// Handlers of partners with a handshake are added to the running
+	// router; mu keeps that apart from closing it.
+	var (
+		mu     sync.Mutex
+		closed bool
+		wg     sync.WaitGroup
+		errc   = make(chan error, len(pending))
+	)
+	go func() {
+		<-ctx.Done()
+		mu.Lock()
+		closed = true
+		mu.Unlock()
+		_ = router.Close()
+	}()
+	for _, p := range pending {
+		wg.Go(func() {
+			if !p.awaitHandshake(ctx, a.cfg.Origin, a.cfg.HandshakeRetry) {
+				return
+			}
+			select {
+			case <-router.Running():
+			case <-ctx.Done():
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if closed {
+				return
+			}
+			router.AddConsumerHandler(handlerName(p.id), events.DeliverySubject(p.id), sub, p.Handle)
+			if err := router.RunHandlers(ctx); err != nil {
+				errc <- fmt.Errorf("adapter: start partner %s: %w", p.id, err)
+				cancel()
+			}
+		})
+	}
+	if len(a.partners) == 0 {
+		a.logger.Warn("no webhook partners; the adapter has nothing to deliver")
+	}
+	err = router.Run(ctx)
+	cancel()
+	wg.Wait()
+	select {
+	case e := <-errc:
+		return e
+	default:
+	}
+	if err != nil {
+		return fmt.Errorf("adapter: %w", err)
+	}
+	return nil
+}
+
+// consumerConfig is the durable consumer of a partner's DELIVERY subject.
+// AckWait covers one request and the writes after it; MaxDeliver is
+// unlimited because the adapter decides when a delivery goes to the DLQ.
+func (a *Adapter) consumerConfig(topic string) jetstream.ConsumerConfig {
+	p := a.byTopic[topic]
+	timeout := region.DefaultWebhookTimeout
+	name := topic
+	if p != nil {
+		timeout, name = p.hook.Timeout, p.id
+	}
+	return jetstream.ConsumerConfig{
+		Durable:       handlerName(name),
+		Description:   "ketenbus adapter: DELIVERY to the webhook of " + name,
+		FilterSubject: topic,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       timeout + ackWaitMargin,
+		MaxAckPending: a.cfg.MaxAckPending,
+		MaxDeliver:    -1,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	}
+}
+
+// handlerName is the name of a partner's handler and durable consumer.
+func handlerName(partner string) string { return "adapter-" + partner }
+
+// withContext gives every message the adapter's context, so requests and
+// writes end when the adapter stops.
+func withContext(ctx context.Context) message.HandlerMiddleware {
+	return func(h message.HandlerFunc) message.HandlerFunc {
+		return func(msg *message.Message) ([]*message.Message, error) {
+			msg.SetContext(ctx)
+			return h(msg)
+		}
+	}
+}

@@ -1,0 +1,383 @@
+package adapter
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/events/webhook"
+	"github.com/ketenbus/ketenbus/services/delivery"
+	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/wmjetstream"
+)
+
+// Reasons of dead letters that are not "http <status>" or a transport
+// failure.
+const (
+	reasonRetired   = "subscription retired (410)"
+	reasonExhausted = "retry schedule exhausted: "
+)
+
+const (
+	// readBody is how much of a response body is read for the excerpt; the
+	// BSNs in it are replaced before the excerpt is cut to maxExcerpt.
+	readBody = 4 << 10
+	// drainBody is how much more is read so the connection can be reused.
+	drainBody = 64 << 10
+	// retryStore is the nak delay after a failed write to JetStream.
+	retryStore = time.Second
+	// maxRetryAfter caps the Retry-After a partner can ask for.
+	maxRetryAfter = 24 * time.Hour
+)
+
+// partner delivers to one partner's webhook. Handle is its Watermill
+// handler; it is safe for concurrent use.
+type partner struct {
+	id      string
+	hook    region.Webhook
+	sched   schedule
+	signer  *webhook.Signer
+	token   string
+	breaker *breaker
+	a       *Adapter
+	logger  *slog.Logger
+
+	mu          sync.Mutex
+	lastFailure string // reason of the last failed request, for dead letters held back by the breaker
+	lastStatus  int
+}
+
+// deliveryInfo is what the broker and the headers say about a delivery.
+type deliveryInfo struct {
+	subscription string
+	eventID      string
+	attempt      int       // NumDelivered, this delivery included
+	first        time.Time // when DELIVERY stored it
+}
+
+func (p *partner) info(msg *message.Message, now time.Time) deliveryInfo {
+	d := deliveryInfo{
+		subscription: msg.Metadata.Get(delivery.HeaderSubscription),
+		attempt:      int(wmjetstream.NumDelivered(msg)),
+		first:        wmjetstream.Timestamp(msg),
+	}
+	if d.attempt < 1 {
+		d.attempt = 1
+	}
+	if d.first.IsZero() {
+		d.first = now
+	}
+	return d
+}
+
+// response is the outcome of one request.
+type response struct {
+	status     int    // 0: no response
+	failure    string // why no response came
+	retryAfter time.Duration
+	body       string // excerpt, only of a non-2xx response
+}
+
+func (r response) reason() string {
+	if r.status == 0 {
+		return r.failure
+	}
+	return "http " + strconv.Itoa(r.status)
+}
+
+// retryable: 429, 5xx, or no response at all.
+func (r response) retryable() bool {
+	return r.status == 0 || r.status == http.StatusTooManyRequests || r.status >= 500
+}
+
+func (r response) verdict() verdict {
+	if r.retryable() {
+		return verdictDown
+	}
+	return verdictUp
+}
+
+// Handle delivers one message of DELIVERY and settles it itself: Ack
+// (returning nil) when delivered or stored in the DLQ, Nack with a delay
+// for a retry. It never returns an error, so a planned retry is not
+// reported as a handler failure. msg.Context() ends when the adapter
+// stops; an attempt cut short by that is nacked without a verdict.
+func (p *partner) Handle(msg *message.Message) error {
+	ctx := msg.Context()
+	now := p.a.now()
+	d := p.info(msg, now)
+
+	if r, ok := p.a.retired.get(p.id, d.subscription); ok {
+		return p.deadLetter(ctx, msg, d, deadLetter{reason: reasonRetired, status: r.Status}, outcomeRetired)
+	}
+	ev, err := parseEvent(msg.Payload)
+	if err != nil {
+		return p.deadLetter(ctx, msg, d, deadLetter{reason: err.Error()}, outcomeDLQ)
+	}
+	d.eventID = ev.id
+	body, header, err := p.request(ev)
+	if err != nil {
+		return p.deadLetter(ctx, msg, d, deadLetter{reason: err.Error()}, outcomeDLQ)
+	}
+
+	ok, probe, wait := p.breaker.allow(now)
+	if !ok {
+		// Held back: treated as a failed attempt whose wait is cut to the
+		// breaker's remaining cooldown.
+		age := now.Sub(d.first)
+		if p.sched.exhausted(d.attempt, age) {
+			reason, status := p.last()
+			return p.deadLetter(ctx, msg, d, deadLetter{reason: reasonExhausted + "circuit open after " + reason, status: status}, outcomeDLQ)
+		}
+		return nak(msg, min(wait, p.sched.delay(d.attempt, age)))
+	}
+
+	resp := p.send(ctx, ev, body, header)
+	if ctx.Err() != nil {
+		p.breaker.done(p.a.now(), probe, verdictNone)
+		return nak(msg, 0)
+	}
+	now = p.a.now()
+	p.breaker.done(now, probe, resp.verdict())
+
+	switch {
+	case resp.status >= 200 && resp.status < 300:
+		p.a.metrics.deliveries.WithLabelValues(p.id, outcomeDelivered).Inc()
+		p.logger.Debug("delivered", p.attrs(d, resp.status)...)
+		return nil
+	case resp.status == http.StatusGone:
+		return p.retire(ctx, msg, d, resp, now)
+	case resp.retryable():
+		p.setLast(resp)
+		age := now.Sub(d.first)
+		if p.sched.exhausted(d.attempt, age) {
+			return p.deadLetter(ctx, msg, d, deadLetter{reason: reasonExhausted + resp.reason(), status: resp.status, body: resp.body}, outcomeDLQ)
+		}
+		delay := p.sched.delay(d.attempt, age)
+		if resp.retryAfter > 0 {
+			delay = max(delay, min(resp.retryAfter, maxRetryAfter))
+		}
+		p.a.metrics.deliveries.WithLabelValues(p.id, outcomeRetry).Inc()
+		p.logger.Warn("delivery failed; retried later", append(p.attrs(d, resp.status), slog.String("reason", resp.reason()), slog.Duration("retry_in", delay))...)
+		return nak(msg, delay)
+	default:
+		// 400, 401, 403, 404, 413, 415, every other 4xx, 1xx and 3xx:
+		// retrying cannot help.
+		return p.deadLetter(ctx, msg, d, deadLetter{reason: resp.reason(), status: resp.status, body: resp.body}, outcomeDLQ)
+	}
+}
+
+// request returns the body and the CloudEvents headers of the request for
+// the partner's mode.
+func (p *partner) request(ev *ceEvent) ([]byte, http.Header, error) {
+	if p.hook.Mode == region.ModeBinary {
+		return ev.binary()
+	}
+	body, h := ev.structured()
+	return body, h, nil
+}
+
+// send makes one signed request, bounded by the webhook timeout.
+func (p *partner) send(ctx context.Context, ev *ceEvent, body []byte, header http.Header) response {
+	ctx, cancel := context.WithTimeout(ctx, p.hook.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.hook.URL, bytes.NewReader(body))
+	if err != nil {
+		return response{failure: "request not built: invalid webhook url"}
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	p.signer.SetHeaders(req.Header, ev.id, p.a.now(), body)
+	p.setCommonHeaders(req.Header)
+	if tp := ev.stringAttr("traceparent"); tp != "" {
+		req.Header.Set("traceparent", tp)
+		if ts := ev.stringAttr("tracestate"); ts != "" {
+			req.Header.Set("tracestate", ts)
+		}
+	}
+	start := time.Now()
+	res, err := p.a.client.Do(req)
+	if err != nil {
+		p.a.metrics.latency.WithLabelValues(p.id).Observe(time.Since(start).Seconds())
+		return response{failure: describe(err, p.hook.Timeout)}
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(res.Body, readBody))
+	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, drainBody))
+	p.a.metrics.latency.WithLabelValues(p.id).Observe(time.Since(start).Seconds())
+	r := response{status: res.StatusCode}
+	if r.status < 200 || r.status > 299 {
+		r.body = excerpt(b)
+	}
+	if r.status == http.StatusTooManyRequests || r.status == http.StatusServiceUnavailable {
+		r.retryAfter = retryAfter(res.Header, p.a.now())
+	}
+	return r
+}
+
+func (p *partner) setCommonHeaders(h http.Header) {
+	h.Set("User-Agent", "ketenbus")
+	if p.token != "" {
+		h.Set("Authorization", "Bearer "+p.token)
+	}
+}
+
+// retire records the subscription as retired, raises the alert and puts
+// the delivery in the DLQ.
+func (p *partner) retire(ctx context.Context, msg *message.Message, d deliveryInfo, resp response, now time.Time) error {
+	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	created, err := p.a.retired.retire(sctx, p.id, d.subscription, Retirement{
+		RetiredAt: now.UTC(),
+		Status:    resp.status,
+		Reason:    "the webhook endpoint answered 410 Gone",
+	})
+	cancel()
+	if err != nil {
+		p.logger.Warn("retirement not recorded; the delivery comes back", append(p.attrs(d, resp.status), slog.String("error", err.Error()))...)
+		return nak(msg, retryStore)
+	}
+	if created {
+		p.a.metrics.retired.WithLabelValues(p.id, d.subscription).Inc()
+		p.logger.Error("subscription retired: the webhook endpoint answered 410 Gone; its deliveries go to the DLQ until the key is deleted from the bucket",
+			append(p.attrs(d, resp.status), slog.String("bucket", RetiredBucket), slog.String("key", RetiredKey(p.id, d.subscription)))...)
+	}
+	return p.deadLetter(ctx, msg, d, deadLetter{reason: reasonRetired, status: resp.status, body: resp.body}, outcomeRetired)
+}
+
+// deadLetter is what a dead letter says beyond the delivery itself.
+type deadLetter struct {
+	reason string
+	status int    // 0: no response
+	body   string // response body excerpt
+}
+
+// deadLetter stores the delivery in the DLQ and acks it (returns nil)
+// once stored; when the DLQ cannot store it, the delivery is nacked and
+// comes back.
+func (p *partner) deadLetter(ctx context.Context, msg *message.Message, d deliveryInfo, dl deadLetter, outcome string) error {
+	now := p.a.now()
+	m := nats.NewMsg(events.DLQSubject(p.id))
+	m.Data = msg.Payload
+	for k, v := range msg.Metadata {
+		// Keep the delivery's headers; leave out the subscriber's metadata
+		// and the broker's own headers (TTL, expectations).
+		if strings.HasPrefix(k, "_") || strings.HasPrefix(k, "Nats-") {
+			continue
+		}
+		m.Header.Set(k, v)
+	}
+	m.Header.Set(jetstream.MsgIDHeader, dlqMsgID(p.id, msg))
+	m.Header.Set(delivery.HeaderDLQReason, headerSafe(dl.reason))
+	if dl.status != 0 {
+		m.Header.Set(delivery.HeaderDLQStatus, strconv.Itoa(dl.status))
+	}
+	if dl.body != "" {
+		m.Header.Set(delivery.HeaderDLQBody, dl.body)
+	}
+	m.Header.Set(delivery.HeaderDLQAttempts, strconv.Itoa(d.attempt))
+	m.Header.Set(delivery.HeaderDLQFirstAttempt, d.first.UTC().Format(time.RFC3339Nano))
+	m.Header.Set(delivery.HeaderDLQLastAttempt, now.UTC().Format(time.RFC3339Nano))
+
+	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	if _, err := p.a.js.PublishMsg(sctx, m); err != nil {
+		if ctx.Err() == nil {
+			p.logger.Warn("dead letter not stored; the delivery comes back", append(p.attrs(d, dl.status), slog.String("error", err.Error()))...)
+		}
+		return nak(msg, retryStore)
+	}
+	p.a.metrics.deliveries.WithLabelValues(p.id, outcome).Inc()
+	level := slog.LevelError
+	if outcome == outcomeRetired {
+		level = slog.LevelWarn // the retirement itself was the alert
+	}
+	p.logger.Log(ctx, level, "delivery stored in the DLQ", append(p.attrs(d, dl.status), slog.String("reason", dl.reason), slog.String("subject", m.Subject))...)
+	return nil
+}
+
+// dlqMsgID is the dead letter's Nats-Msg-Id: the delivery's, so storing it
+// twice stores it once.
+func dlqMsgID(partner string, msg *message.Message) string {
+	if id := msg.Metadata.Get(jetstream.MsgIDHeader); id != "" {
+		return id
+	}
+	return delivery.MsgID(partner, "dlq", strconv.FormatUint(wmjetstream.StreamSeq(msg), 10))
+}
+
+func (p *partner) attrs(d deliveryInfo, status int) []any {
+	a := []any{slog.String("subscription", d.subscription), slog.Int("attempt", d.attempt)}
+	if d.eventID != "" {
+		a = append(a, slog.String("event_id", d.eventID))
+	}
+	if status != 0 {
+		a = append(a, slog.Int("status", status))
+	}
+	return a
+}
+
+func (p *partner) setLast(r response) {
+	p.mu.Lock()
+	p.lastFailure, p.lastStatus = r.reason(), r.status
+	p.mu.Unlock()
+}
+
+func (p *partner) last() (string, int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.lastFailure == "" {
+		return "failures", 0
+	}
+	return p.lastFailure, p.lastStatus
+}
+
+// nak nacks msg for redelivery by the broker after d (at once when d is
+// zero).
+func nak(msg *message.Message, d time.Duration) error {
+	if d > 0 {
+		wmjetstream.SetNakDelay(msg, d)
+	}
+	msg.Nack()
+	return nil
+}
+
+// describe names a transport failure without the URL (which may carry a
+// query the partner considers secret).
+func describe(err error, timeout time.Duration) string {
+	var te interface{ Timeout() bool }
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &te) && te.Timeout()):
+		return "timeout after " + timeout.String()
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed without a response"
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return "dns lookup failed: " + dns.Err
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Sprint(ue.Err)
+	}
+	return err.Error()
+}
