@@ -59,6 +59,7 @@ Logs go to stderr; Ctrl-C stops everything cleanly.`,
 	fl.StringVar(&f.opts.DataDir, "data-dir", "./"+devstack.DefaultDataDir, "directory for the JetStream store and the demo secrets")
 	fl.StringVar(&f.opts.GatewayAddr, "gateway-addr", devstack.DefaultGatewayAddr, "listen address of the gateway (port 0: any free port)")
 	fl.StringVar(&f.opts.NATSAddr, "nats-addr", devstack.DefaultNATSAddr, "listen address of the embedded nats-server (port 0: any free port)")
+	fl.StringVar(&f.opts.SinkAddr, "sink-addr", devstack.DefaultSinkAddr, "listen address of the demo webhook sinks (demo region only; port 0: any free port)")
 	fl.StringVar(&f.opts.RedisURL, "redis-url", "", "Redis for escalation timers and the samenloop index (not used yet)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	_ = cmd.MarkFlagFilename("config", "yaml", "yml")
@@ -114,8 +115,11 @@ func devStartError(opts devstack.Options, err error) error {
 	var inUse *devstack.AddrInUseError
 	if errors.As(err, &inUse) {
 		flag, what := "--gateway-addr", "probably another ketenbus dev or web server"
-		if inUse.Part == devstack.PartNATS {
+		switch inUse.Part {
+		case devstack.PartNATS:
 			flag, what = "--nats-addr", "probably another NATS server"
+		case devstack.PartSinks:
+			flag, what = "--sink-addr", "probably another ketenbus dev"
 		}
 		return fmt.Errorf("%s is already in use (%s). Pass a free address: ketenbus dev %s %s",
 			inUse.Addr, what, flag, devstack.SuggestAddr(inUse.Addr))
@@ -143,6 +147,9 @@ func printBanner(w io.Writer, s *devstack.Stack, opts devstack.Options) {
 	fmt.Fprintf(tw, "  health\t%s/healthz, %s/readyz\n", s.GatewayURL, s.GatewayURL)
 	fmt.Fprintf(tw, "  metrics\t%s/metrics\n", s.GatewayURL)
 	fmt.Fprintf(tw, "  nats\t%s (JetStream: EVENTS, DELIVERY, DLQ, AUDIT)\n", s.NATSURL)
+	if s.SinksURL != "" {
+		fmt.Fprintf(tw, "  sinks\t%s/<partner> (demo webhook receivers; they log what arrives)\n", s.SinksURL)
+	}
 	fmt.Fprintf(tw, "  data dir\t%s\n", s.DataDir)
 	if opts.RedisURL != "" {
 		fmt.Fprintf(tw, "  redis\t%s (not used yet)\n", opts.RedisURL)

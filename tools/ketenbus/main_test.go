@@ -141,10 +141,10 @@ func TestDevAddrInUse(t *testing.T) {
 	}
 	defer taken.Close()
 	addr := taken.Addr().String()
-	for _, flag := range []string{"--nats-addr", "--gateway-addr"} {
+	for _, flag := range []string{"--nats-addr", "--gateway-addr", "--sink-addr"} {
 		t.Run(flag, func(t *testing.T) {
 			args := []string{"dev", "--config", regionFile, "--data-dir", t.TempDir(),
-				"--nats-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0", flag, addr}
+				"--nats-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0", "--sink-addr", "127.0.0.1:0", flag, addr}
 			code, _, errOut := ketenbus(t, "", args...)
 			if code != 1 {
 				t.Errorf("exit code %d, want 1", code)
@@ -167,7 +167,7 @@ func TestDevBadConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _, errOut := ketenbus(t, "", "dev", "--config", cfg, "--data-dir", t.TempDir(),
-		"--nats-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0")
+		"--nats-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0", "--sink-addr", "127.0.0.1:0")
 	if code != 1 || !strings.Contains(errOut, "the region config cannot be used:\n  "+cfg+":1: region") {
 		t.Errorf("exit %d, stderr:\n%s", code, errOut)
 	}
@@ -184,7 +184,7 @@ func TestDev(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"dev", "--config", regionFile, "--data-dir", dataDir,
-			"--nats-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0", "--log-level", "debug"},
+			"--nats-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0", "--sink-addr", "127.0.0.1:0", "--log-level", "debug"},
 			strings.NewReader(""), &out, &logs)
 	}()
 

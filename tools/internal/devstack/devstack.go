@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/ketenbus/ketenbus/services/embednats"
+	"github.com/ketenbus/ketenbus/services/adapter"
 	"github.com/ketenbus/ketenbus/services/gateway"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/router"
@@ -43,6 +44,7 @@ const (
 const (
 	PartGateway = "gateway"
 	PartNATS    = "nats"
+	PartSinks   = "sinks"
 )
 
 // shutdownTimeout bounds the graceful stop of one component.
@@ -55,7 +57,7 @@ var ErrAddrInUse = errors.New("address already in use")
 
 // AddrInUseError says which listen address of the stack is taken.
 type AddrInUseError struct {
-	// Part is PartGateway or PartNATS.
+	// Part is PartGateway, PartNATS or PartSinks.
 	Part string
 	// Addr is the address that was asked for.
 	Addr string
@@ -85,6 +87,9 @@ type Options struct {
 	// NATSAddr is host:port of the embedded nats-server; port 0 picks a
 	// free port. Default DefaultNATSAddr.
 	NATSAddr string
+	// SinkAddr is host:port of the demo webhook sinks (demo region only);
+	// port 0 picks a free port. Default DefaultSinkAddr.
+	SinkAddr string
 	// RedisURL is the Redis of the services that keep timers and indexes;
 	// none of the services running today uses it.
 	RedisURL string
@@ -107,6 +112,9 @@ func (o *Options) setDefaults() {
 	if o.NATSAddr == "" {
 		o.NATSAddr = DefaultNATSAddr
 	}
+	if o.SinkAddr == "" {
+		o.SinkAddr = DefaultSinkAddr
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -118,7 +126,7 @@ func (o *Options) setDefaults() {
 // Validate reports options the stack cannot start with.
 func (o Options) Validate() error {
 	var errs []error
-	for _, a := range []struct{ name, addr string }{{"gateway address", o.GatewayAddr}, {"nats address", o.NATSAddr}} {
+	for _, a := range []struct{ name, addr string }{{"gateway address", o.GatewayAddr}, {"nats address", o.NATSAddr}, {"sink address", o.SinkAddr}} {
 		if _, port, err := net.SplitHostPort(a.addr); err != nil {
 			errs = append(errs, fmt.Errorf("%s %q is not host:port", a.name, a.addr))
 		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
@@ -147,6 +155,9 @@ type Stack struct {
 	GatewayURL string
 	// NATSURL is the client URL of the embedded nats-server.
 	NATSURL string
+	// SinksURL is the base URL of the demo webhook sinks; empty outside a
+	// demo region.
+	SinksURL string
 
 	log     *slog.Logger
 	ns      *server.Server
@@ -227,6 +238,25 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}()
 	s.GatewayURL = "http://" + ln.Addr().String()
 
+	// A demo region delivers to webhook sinks inside the stack.
+	var sinkLn net.Listener
+	if cfg.Demo {
+		sinkLn, err = net.Listen("tcp", opts.SinkAddr)
+		if err != nil {
+			if errors.Is(err, syscall.EADDRINUSE) {
+				return nil, &AddrInUseError{Part: PartSinks, Addr: opts.SinkAddr, Err: err}
+			}
+			return nil, fmt.Errorf("demo sinks: listen on %s: %w", opts.SinkAddr, err)
+		}
+		defer func() {
+			if sinkLn != nil {
+				_ = sinkLn.Close()
+			}
+		}()
+		pointWebhooksAt(cfg, sinkLn.Addr())
+		s.SinksURL = "http://" + sinkLn.Addr().String()
+	}
+
 	if err := s.startNATS(ctx, opts.NATSAddr); err != nil {
 		return nil, err
 	}
@@ -259,6 +289,30 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.run("router", rt.Run)
+
+	ad, err := adapter.New(adapter.Config{
+		Region:    cfg,
+		Secrets:   s.Secrets,
+		JetStream: s.js,
+		Logger:    s.log.With("service", "adapter"),
+		Metrics:   s.metrics,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.run("adapter", ad.Run)
+
+	if sinkLn != nil {
+		sinks, err := demoSinks(cfg, s.Secrets, s.log.With("service", "demo-sinks"))
+		if err != nil {
+			return nil, err
+		}
+		ln := sinkLn
+		sinkLn = nil
+		srv := &http.Server{Handler: sinks, ReadHeaderTimeout: 5 * time.Second}
+		s.run("demo sinks", func(ctx context.Context) error { return serveHTTP(ctx, srv, ln) })
+		s.log.Info("demo webhook sinks listening", "url", s.SinksURL)
+	}
 
 	// Later services (escalator, samenloop, monitor) start here, each with
 	// s.run and the shared JetStream, logger and metrics registry.

@@ -45,6 +45,7 @@ func start(t *testing.T, dataDir string, logs io.Writer, opts ...func(*devstack.
 		DataDir:     dataDir,
 		GatewayAddr: "127.0.0.1:0",
 		NATSAddr:    "127.0.0.1:0",
+		SinkAddr:    "127.0.0.1:0",
 		Logger:      slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Getenv:      noEnv,
 	}
@@ -277,6 +278,7 @@ func TestStartAddrInUse(t *testing.T) {
 	}{
 		{devstack.PartNATS, func(o *devstack.Options) { o.NATSAddr = taken.Addr().String() }},
 		{devstack.PartGateway, func(o *devstack.Options) { o.GatewayAddr = taken.Addr().String() }},
+		{devstack.PartSinks, func(o *devstack.Options) { o.SinkAddr = taken.Addr().String() }},
 	} {
 		t.Run(tc.part, func(t *testing.T) {
 			o := devstack.Options{
@@ -284,6 +286,7 @@ func TestStartAddrInUse(t *testing.T) {
 				DataDir:     t.TempDir(),
 				GatewayAddr: "127.0.0.1:0",
 				NATSAddr:    "127.0.0.1:0",
+				SinkAddr:    "127.0.0.1:0",
 				Logger:      slog.New(slog.DiscardHandler),
 				Getenv:      noEnv,
 			}
@@ -321,7 +324,7 @@ func TestStartNonDemoNeedsSecrets(t *testing.T) {
 	}
 	dataDir := filepath.Join(dir, "data")
 	s, err := devstack.Start(context.Background(), devstack.Options{
-		ConfigPath: cfg, DataDir: dataDir, GatewayAddr: "127.0.0.1:0", NATSAddr: "127.0.0.1:0",
+		ConfigPath: cfg, DataDir: dataDir, GatewayAddr: "127.0.0.1:0", NATSAddr: "127.0.0.1:0", SinkAddr: "127.0.0.1:0",
 		Logger: slog.New(slog.DiscardHandler), Getenv: noEnv,
 	})
 	if err == nil {
