@@ -106,11 +106,24 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	}
 	out := make(chan *message.Message)
 	done := make(chan struct{})
-	var inflight sync.WaitGroup
+	// gate keeps callbacks that arrive after stop from joining inflight:
+	// once stopped, the callback leaves the message unacked (it comes back
+	// after AckWait) and out can close safely.
+	var (
+		gate     sync.Mutex
+		stopped  bool
+		inflight sync.WaitGroup
+	)
 	cctx, err := cons.Consume(func(jm jetstream.Msg) {
-		m := toMessage(jm)
+		gate.Lock()
+		if stopped {
+			gate.Unlock()
+			return
+		}
 		inflight.Add(1)
 		s.wg.Add(1)
+		gate.Unlock()
+		m := toMessage(jm)
 		go func() {
 			defer inflight.Done()
 			defer s.wg.Done()
@@ -123,6 +136,9 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {
+			gate.Lock()
+			stopped = true
+			gate.Unlock()
 			cctx.Stop()
 			close(done)
 			go func() {
