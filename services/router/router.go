@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -179,14 +180,15 @@ func (r *Router) publish(ctx context.Context, ds []Delivery, seq uint64) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	futs := make([]jetstream.PubAckFuture, len(ds))
-	seqText := fmt.Sprint(seq)
+	seqText := strconv.FormatUint(seq, 10)
 	for i, d := range ds {
-		m := &nats.Msg{Subject: events.DeliverySubject(d.Partner), Data: d.Body, Header: nats.Header{}}
-		m.Header.Set(jetstream.MsgIDHeader, d.MsgID)
-		m.Header.Set(delivery.HeaderPartner, d.Partner)
-		m.Header.Set(delivery.HeaderSubscription, d.Subscription)
-		m.Header.Set(delivery.HeaderPurpose, d.Purpose)
-		m.Header.Set(delivery.HeaderEventSequence, seqText)
+		m := &nats.Msg{Subject: events.DeliverySubject(d.Partner), Data: d.Body, Header: nats.Header{
+			jetstream.MsgIDHeader:        {d.MsgID},
+			delivery.HeaderPartner:       {d.Partner},
+			delivery.HeaderSubscription:  {d.Subscription},
+			delivery.HeaderPurpose:       {d.Purpose},
+			delivery.HeaderEventSequence: {seqText},
+		}}
 		f, err := r.js.PublishMsgAsync(m)
 		if err != nil {
 			return fmt.Errorf("publish delivery for %s: %w", d.Partner, err)

@@ -9,7 +9,6 @@ import (
 
 	cesql "github.com/cloudevents/sdk-go/sql/v2"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
-	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/ketenbus/ketenbus/events"
@@ -101,19 +100,19 @@ type Delivery struct {
 
 // Route returns the deliveries of one event (a structured CloudEvent as
 // stored in EVENTS at seq, with Nats-Msg-Id eventMsgID). It works on the
-// JSON members: the event is decoded as a CloudEvent only when a filter
-// has to be evaluated, and each distinct field list's data is encoded
-// once.
+// raw JSON members: the event is decoded as a CloudEvent only when a filter
+// has to be evaluated, and each distinct field list's data is written
+// once, from the members as they were sent.
 func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) ([]Delivery, error) {
-	var obj map[string]jsontext.Value
-	if err := jsonv2.Unmarshal(payload, &obj); err != nil {
+	obj, err := members(payload)
+	if err != nil {
 		return nil, fmt.Errorf("event is not a JSON object: %w", err)
 	}
-	typ := text(obj["type"])
-	ontvanger := text(obj[events.ExtensionOntvanger])
+	typ := text(lookup(obj, "type"))
+	ontvanger := text(lookup(obj, events.ExtensionOntvanger))
 	var (
 		e       *cloudevents.Event
-		data    map[string]jsontext.Value
+		data    []member
 		reduced = make([][]byte, t.views)
 		head    []byte
 		out     []Delivery
@@ -136,16 +135,13 @@ func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) ([]Delivery
 			}
 		}
 		if reduced[r.view] == nil {
+			raw := lookup(obj, "data")
 			if data == nil {
-				if err := jsonv2.Unmarshal(obj["data"], &data); err != nil {
+				if data, err = members(raw); err != nil {
 					return nil, fmt.Errorf("event data is not a JSON object: %w", err)
 				}
 			}
-			b, err := t.reduce(typ, obj["data"], data, r)
-			if err != nil {
-				return nil, err
-			}
-			reduced[r.view] = b
+			reduced[r.view] = t.reduce(typ, raw, data, r)
 		}
 		out = append(out, Delivery{
 			Partner:      r.partner,
@@ -159,39 +155,52 @@ func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) ([]Delivery
 }
 
 // reduce returns the data a route may see: only its fields, or every
-// field that is not sensitive. Unchanged data is returned as it was.
-func (t *Table) reduce(typ string, raw jsontext.Value, data map[string]jsontext.Value, r *route) ([]byte, error) {
+// field that is not sensitive, in the order they were sent. Unchanged data
+// is returned as it was.
+func (t *Table) reduce(typ string, raw jsontext.Value, data []member, r *route) []byte {
 	sensitive := t.sensitive[typ]
-	keep := make(map[string]jsontext.Value, len(data))
-	for k, v := range data {
-		if r.fields != nil && r.fields[k] || r.fields == nil && !sensitive[k] {
-			keep[k] = v
+	keep := func(name string) bool {
+		if r.fields != nil {
+			return r.fields[name]
 		}
+		return !sensitive[name]
 	}
-	if len(keep) == len(data) {
-		return raw, nil
+	all := true
+	for _, m := range data {
+		all = all && keep(m.name)
 	}
-	b, err := jsonv2.Marshal(keep, jsonv2.Deterministic(true))
-	if err != nil {
-		return nil, fmt.Errorf("encode data: %w", err)
+	if all {
+		return raw
 	}
-	return b, nil
+	b := make([]byte, 0, len(raw))
+	b = append(b, '{')
+	for _, m := range data {
+		if !keep(m.name) {
+			continue
+		}
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b, _ = jsontext.AppendQuote(b, m.name)
+		b = append(b, ':')
+		b = append(b, m.value...)
+	}
+	return append(b, '}')
 }
 
 // splice writes the event with data replaced and sequence set. head
-// keeps the members that every delivery of the event shares, written once
-// (sorted, for a stable form).
-func splice(head *[]byte, obj map[string]jsontext.Value, data []byte, seq uint64) []byte {
+// keeps the members that every delivery of the event shares, written once.
+func splice(head *[]byte, obj []member, data []byte, seq uint64) []byte {
 	if *head == nil {
 		h := make([]byte, 0, 512)
 		h = append(h, '{')
-		for _, k := range slices.Sorted(maps.Keys(obj)) {
-			if k == "data" || k == "sequence" {
+		for _, m := range obj {
+			if m.name == "data" || m.name == "sequence" {
 				continue
 			}
-			h, _ = jsontext.AppendQuote(h, k)
+			h, _ = jsontext.AppendQuote(h, m.name)
 			h = append(h, ':')
-			h = append(h, obj[k]...)
+			h = append(h, m.value...)
 			h = append(h, ',')
 		}
 		h = append(h, `"sequence":"`...)
