@@ -145,7 +145,8 @@ func (r *Router) Handle(msg *message.Message) error {
 	start := time.Now()
 	seq := wmjetstream.StreamSeq(msg)
 	subject := msg.Metadata.Get(wmjetstream.MetaSubject)
-	ds, err := r.table.Route(msg.Payload, seq, msg.UUID)
+	routing, err := r.table.Route(msg.Payload, seq, msg.UUID)
+	ds := routing.Deliveries
 	if err != nil {
 		r.metrics.unreadable.Inc()
 		r.cfg.Logger.Error("event not routable; it stays in EVENTS", slog.Uint64("sequence", seq), slog.String("subject", subject), slog.String("error", err.Error()))
@@ -162,6 +163,10 @@ func (r *Router) Handle(msg *message.Message) error {
 	}
 	if len(ds) == 0 {
 		r.metrics.unrouted.WithLabelValues(event).Inc()
+		if routing.Ontvanger != "" {
+			r.cfg.Logger.Warn("directed event matched no subscription of its ontvanger; it stays in EVENTS",
+				slog.String("type", routing.Type), slog.String("ontvanger", routing.Ontvanger), slog.Uint64("sequence", seq))
+		}
 	}
 	r.metrics.lag.Observe(time.Since(wmjetstream.Timestamp(msg)).Seconds())
 	r.metrics.duration.Observe(time.Since(start).Seconds())

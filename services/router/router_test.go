@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,13 +49,13 @@ func signaal() map[string]any {
 		"toelichting": "Geluidsoverlast", "contactpersoon": map[string]any{"naam": "Wijkagent"}}
 }
 
-func startRouter(t *testing.T, env *natstest.Env) (stop func()) {
+func startRouter(t *testing.T, env *natstest.Env) (stop func(), logs *logtest.Buffer) {
 	t.Helper()
 	reg, err := region.Load("testdata/region.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	logger, _ := logtest.New()
+	logger, logs := logtest.New()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- router.Run(ctx, router.Config{Region: reg, JetStream: env.JS, Logger: logger}) }()
@@ -68,7 +69,7 @@ func startRouter(t *testing.T, env *natstest.Env) (stop func()) {
 		})
 	}
 	t.Cleanup(stop)
-	return stop
+	return stop, logs
 }
 
 type stored struct {
@@ -142,7 +143,7 @@ func TestSignaalGoesToSubscribersWithAllowedFields(t *testing.T) {
 func TestDirectedEventGoesOnlyToItsOntvanger(t *testing.T) {
 	t.Parallel()
 	env := natstest.Start(t)
-	startRouter(t, env)
+	_, logs := startRouter(t, env)
 	aanmelding := map[string]any{"bsn": "111222333", "ontvanger": "ggz", "reden": "zorg",
 		"contactpersoon": map[string]any{"naam": "X"}, "reactietermijn": map[string]any{"werkdagen": 5}}
 	storeEvent(t, env, "politie", events.TypeAanmelding, sourcePolitie, "a-1", aanmelding, "ggz")
@@ -157,12 +158,20 @@ func TestDirectedEventGoesOnlyToItsOntvanger(t *testing.T) {
 	storeEvent(t, env, "politie", events.TypeAanmelding, sourcePolitie, "a-2", aanmelding, "wijkteam")
 	time.Sleep(300 * time.Millisecond)
 	waitDeliveries(t, env, 1)
+	// … and a person can see it.
+	if !strings.Contains(logs.String(), `"msg":"directed event matched no subscription of its ontvanger; it stays in EVENTS"`) ||
+		!strings.Contains(logs.String(), `"ontvanger":"wijkteam"`) {
+		t.Fatalf("the unroutable aanmelding was not reported:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "111222333") {
+		t.Fatal("the log holds the BSN")
+	}
 }
 
 func TestRedeliveredEventIsDeliveredOnce(t *testing.T) {
 	t.Parallel()
 	env := natstest.Start(t)
-	stop := startRouter(t, env)
+	stop, _ := startRouter(t, env)
 	storeEvent(t, env, "politie", events.TypeSignaal, sourcePolitie, "s-1", signaal(), "")
 	waitDeliveries(t, env, 2)
 	// Route everything again, as after a crash before the acks: the

@@ -88,6 +88,14 @@ func NewTable(reg *region.Config) (*Table, error) {
 	return t, nil
 }
 
+// Routing is what Route decided for one event.
+type Routing struct {
+	// Type and Ontvanger are the event's type and ontvanger attribute.
+	Type, Ontvanger string
+	// Deliveries are the event's deliveries, one per matching subscription.
+	Deliveries []Delivery
+}
+
 // Delivery is one event for one partner's subscription.
 type Delivery struct {
 	Partner      string
@@ -103,19 +111,19 @@ type Delivery struct {
 // raw JSON members: the event is decoded as a CloudEvent only when a filter
 // has to be evaluated, and each distinct field list's data is written
 // once, from the members as they were sent.
-func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) ([]Delivery, error) {
+func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) (Routing, error) {
 	obj, err := members(payload)
 	if err != nil {
-		return nil, fmt.Errorf("event is not a JSON object: %w", err)
+		return Routing{}, fmt.Errorf("event is not a JSON object: %w", err)
 	}
 	typ := text(lookup(obj, "type"))
 	ontvanger := text(lookup(obj, events.ExtensionOntvanger))
+	routing := Routing{Type: typ, Ontvanger: ontvanger}
 	var (
 		e       *cloudevents.Event
 		data    []member
 		reduced = make([][]byte, t.views)
 		head    []byte
-		out     []Delivery
 	)
 	for i := range t.routes {
 		r := &t.routes[i]
@@ -126,7 +134,7 @@ func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) ([]Delivery
 			if e == nil {
 				e = new(cloudevents.Event)
 				if err := e.UnmarshalJSON(payload); err != nil {
-					return nil, fmt.Errorf("event is not a CloudEvent: %w", err)
+					return routing, fmt.Errorf("event is not a CloudEvent: %w", err)
 				}
 			}
 			v, err := r.filter.Evaluate(*e)
@@ -138,12 +146,12 @@ func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) ([]Delivery
 			raw := lookup(obj, "data")
 			if data == nil {
 				if data, err = members(raw); err != nil {
-					return nil, fmt.Errorf("event data is not a JSON object: %w", err)
+					return routing, fmt.Errorf("event data is not a JSON object: %w", err)
 				}
 			}
 			reduced[r.view] = t.reduce(typ, raw, data, r)
 		}
-		out = append(out, Delivery{
+		routing.Deliveries = append(routing.Deliveries, Delivery{
 			Partner:      r.partner,
 			Subscription: r.subscription,
 			Purpose:      r.purpose,
@@ -151,7 +159,7 @@ func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) ([]Delivery
 			Body:         splice(&head, obj, reduced[r.view], seq),
 		})
 	}
-	return out, nil
+	return routing, nil
 }
 
 // reduce returns the data a route may see: only its fields, or every
