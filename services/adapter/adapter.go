@@ -100,9 +100,18 @@ func Run(ctx context.Context, cfg Config) error {
 	return a.Run(ctx)
 }
 
-// Run runs the adapter until ctx ends; see the function Run. It returns an
-// error when the bucket, a consumer or the router cannot be set up.
+// Run runs the adapter until ctx ends, then returns nil; see the function
+// Run. It returns an error when the bucket, a consumer or the router cannot
+// be set up.
 func (a *Adapter) Run(ctx context.Context) error {
+	if err := a.run(ctx); err != nil && ctx.Err() == nil {
+		return err
+	}
+	return nil
+}
+
+// run is Run; errors caused by ctx ending are Run's to drop.
+func (a *Adapter) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	retired, err := openRetired(ctx, a.js, a.cfg.Replicas, a.logger)

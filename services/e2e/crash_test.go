@@ -22,9 +22,10 @@ import (
 )
 
 // crashRegion: politie publishes, alpha and beta receive every signaal.
-// The webhook timeout is short so that deliveries abandoned by a stopped
-// adapter come back soon (the adapter's AckWait is the timeout plus a
-// margin); the retry schedule is long enough never to run out in a test.
+// A stopping service nacks what it has not finished, so deliveries come
+// back at once; should one be lost anyway (a killed process), the short
+// webhook timeout keeps the adapter's AckWait (timeout plus a margin)
+// short. The retry schedule is long enough never to run out in a test.
 const crashRegion = `
 region: crash
 pseudonym_key_env: KETENBUS_PSEUDONYM_KEY

@@ -57,6 +57,9 @@ type SubscriberConfig struct {
 	Consumer func(topic string) jetstream.ConsumerConfig
 	// Logger for failures; default a no-op logger.
 	Logger watermill.LoggerAdapter
+	// ShutdownGrace is how long a stopping subscription waits for handlers
+	// in flight to ack or nack before it nacks their messages. Default 30s.
+	ShutdownGrace time.Duration
 }
 
 // Subscriber consumes durable JetStream pull consumers for the Watermill
@@ -84,6 +87,9 @@ func NewSubscriber(js jetstream.JetStream, cfg SubscriberConfig) (*Subscriber, e
 	if cfg.Logger == nil {
 		cfg.Logger = watermill.NopLogger{}
 	}
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = 30 * time.Second
+	}
 	return &Subscriber{js: js, cfg: cfg}, nil
 }
 
@@ -107,8 +113,8 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	out := make(chan *message.Message)
 	done := make(chan struct{})
 	// gate keeps callbacks that arrive after stop from joining inflight:
-	// once stopped, the callback leaves the message unacked (it comes back
-	// after AckWait) and out can close safely.
+	// once stopped, the callback nacks the message and out can close
+	// safely.
 	var (
 		gate     sync.Mutex
 		stopped  bool
@@ -118,6 +124,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 		gate.Lock()
 		if stopped {
 			gate.Unlock()
+			_ = jm.Nak()
 			return
 		}
 		inflight.Add(1)
@@ -139,7 +146,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 			gate.Lock()
 			stopped = true
 			gate.Unlock()
-			cctx.Stop()
+			cctx.Drain() // buffered messages reach the callback, which nacks them
 			close(done)
 			go func() {
 				inflight.Wait()
@@ -164,24 +171,38 @@ func (s *Subscriber) handle(jm jetstream.Msg, m *message.Message, out chan<- *me
 	select {
 	case out <- m:
 	case <-done:
-		return // not acked: redelivered after AckWait
+		// Never handed over: back to the broker at once.
+		s.settle(jm, func() error { return jm.Nak() }, "nak")
+		return
 	}
-	select {
-	case <-m.Acked():
-		if err := jm.Ack(); err != nil {
-			s.cfg.Logger.Error("ack", err, watermill.LogFields{"subject": jm.Subject()})
+	var grace <-chan time.Time
+	for {
+		select {
+		case <-m.Acked():
+			s.settle(jm, jm.Ack, "ack")
+			return
+		case <-m.Nacked():
+			d, err := time.ParseDuration(m.Metadata.Get(metaNakDelay))
+			if err == nil && d > 0 {
+				s.settle(jm, func() error { return jm.NakWithDelay(d) }, "nak")
+			} else {
+				s.settle(jm, jm.Nak, "nak")
+			}
+			return
+		case <-done:
+			// Stopping: let the handler finish, for a while.
+			done = nil
+			grace = time.After(s.cfg.ShutdownGrace)
+		case <-grace:
+			s.settle(jm, jm.Nak, "nak")
+			return
 		}
-	case <-m.Nacked():
-		var err error
-		if d, perr := time.ParseDuration(m.Metadata.Get(metaNakDelay)); perr == nil && d > 0 {
-			err = jm.NakWithDelay(d)
-		} else {
-			err = jm.Nak()
-		}
-		if err != nil {
-			s.cfg.Logger.Error("nak", err, watermill.LogFields{"subject": jm.Subject()})
-		}
-	case <-done:
+	}
+}
+
+func (s *Subscriber) settle(jm jetstream.Msg, f func() error, what string) {
+	if err := f(); err != nil {
+		s.cfg.Logger.Error(what, err, watermill.LogFields{"subject": jm.Subject()})
 	}
 }
 
@@ -207,8 +228,9 @@ func toMessage(jm jetstream.Msg) *message.Message {
 	return m
 }
 
-// Close stops every subscription; messages in flight are not acked and
-// come back after their AckWait.
+// Close stops every subscription. Messages not yet handed to a handler are
+// nacked (redelivered at once); handlers in flight get ShutdownGrace to
+// finish, then their messages are nacked too.
 func (s *Subscriber) Close() error {
 	s.mu.Lock()
 	s.closed = true
