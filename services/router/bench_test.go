@@ -22,17 +22,23 @@ import (
 // partners, beside a raw nats.go loop doing the same work on the same
 // nats-server process in the same run: consume EVENTS, publish 4 copies
 // asynchronously, ack after their PubAcks. Target: router ≥ 0.8× raw.
-func BenchmarkFanOut(b *testing.B) {
+func BenchmarkFanOut(b *testing.B) { benchFanOut(b, natstest.StartProcess) }
+
+// BenchmarkFanOutCluster is BenchmarkFanOut against a cluster of three
+// nats-server processes with R3 streams, as production runs.
+func BenchmarkFanOutCluster(b *testing.B) { benchFanOut(b, natstest.StartCluster) }
+
+func benchFanOut(b *testing.B, startNATS func(testing.TB) *natstest.Env) {
 	var raw, routed float64
 	b.Run("raw-consume-republish-x4", func(b *testing.B) {
-		env := natstest.StartProcess(b)
+		env := startNATS(b)
 		fill(b, env, b.N)
 		b.ResetTimer()
 		rawFanOut(b, env, b.N)
 		raw = perSecond(b, b.N*4)
 	})
 	b.Run("router-x4", func(b *testing.B) {
-		env := natstest.StartProcess(b)
+		env := startNATS(b)
 		fill(b, env, b.N)
 		reg, err := region.Load("testdata/bench-region.yaml")
 		if err != nil {
@@ -52,7 +58,7 @@ func BenchmarkFanOut(b *testing.B) {
 		}
 	})
 	if raw > 0 && routed > 0 {
-		fmt.Printf("BenchmarkFanOut: router %.0f deliveries/s = %.2fx raw consume-and-republish %.0f deliveries/s (target >= 0.8x)\n", routed, routed/raw, raw)
+		fmt.Printf("%s: router %.0f deliveries/s = %.2fx raw consume-and-republish %.0f deliveries/s (target >= 0.8x)\n", b.Name(), routed, routed/raw, raw)
 	}
 }
 
