@@ -187,7 +187,7 @@ func (g *Gateway) ingest(r *http.Request) (mode, partnerID string, _ []accepted,
 	}
 	partnerID = partner.ID
 	lim := g.limiters[partner.ID]
-	if lim.Tokens() < 1 {
+	if lim.TokensAt(g.cfg.Now()) < 1 {
 		return "", partnerID, nil, g.rateLimited(lim, 1)
 	}
 
@@ -275,7 +275,7 @@ func (g *Gateway) ingest(r *http.Request) (mode, partnerID string, _ []accepted,
 func (g *Gateway) rateLimited(lim *rate.Limiter, n int) *Problem {
 	p := problem(http.StatusTooManyRequests, "rate-limited", "Too many events",
 		fmt.Sprintf("your rate limit is %g events per second (bursts of %d); retry after the Retry-After seconds", float64(lim.Limit()), lim.Burst()))
-	need := float64(n) - lim.Tokens()
+	need := float64(n) - lim.TokensAt(g.cfg.Now())
 	wait := time.Second
 	if lim.Limit() > 0 && need > 0 {
 		wait = time.Duration(need / float64(lim.Limit()) * float64(time.Second))

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -447,7 +448,10 @@ func assertProblem(t *testing.T, resp *http.Response, body []byte, status int, p
 
 func TestRateLimit(t *testing.T) {
 	t.Parallel()
-	f := start(t)
+	// The clock moves only when the test says so.
+	var clock atomic.Int64
+	clock.Store(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC).UnixNano())
+	f := start(t, func(c *gateway.Config) { c.Now = func() time.Time { return time.Unix(0, clock.Load()) } })
 	src := "urn:nld:oin:00000009999999990003:systeem:regie"
 	ev := func(id string) map[string]any { s := signaal(id); s["source"] = src; return s }
 	// wijkteam: 1 event/s, bursts of 2.
@@ -464,6 +468,13 @@ func TestRateLimit(t *testing.T) {
 	if n := len(f.env.Messages(t, events.StreamEvents)); n != 2 {
 		t.Fatalf("%d stored, want 2", n)
 	}
+	// A second later one token has come back.
+	clock.Add(int64(time.Second))
+	if resp, body := f.post(t, events.ContentTypeStructured, tokenWijkteam, ev("w-7")); resp.StatusCode != 202 {
+		t.Fatalf("after a second: %d %s", resp.StatusCode, body)
+	}
+	resp, body = f.post(t, events.ContentTypeStructured, tokenWijkteam, ev("w-8"))
+	assertProblem(t, resp, body, 429, "")
 	// Other partners are not limited by wijkteam's use.
 	if resp, body := f.post(t, events.ContentTypeStructured, tokenPolitie, signaal("p-1")); resp.StatusCode != 202 {
 		t.Fatalf("politie: %d %s", resp.StatusCode, body)
