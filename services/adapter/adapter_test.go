@@ -461,7 +461,7 @@ func TestCircuitBreaker(t *testing.T) {
 	for range n {
 		f.publish(t, "alpha", "signalen")
 	}
-	eventually(t, 2*time.Second, "an open circuit", func() bool { return open() == 1 })
+	eventually(t, 5*time.Second, "an open circuit", func() bool { return open() == 1 })
 	time.Sleep(time.Until(start.Add(time.Second)))
 	// Without the breaker each delivery would be tried every 50ms, some 60
 	// requests in this second; with it, the first failures and about one
@@ -471,7 +471,7 @@ func TestCircuitBreaker(t *testing.T) {
 	}
 
 	healthy.Store(true)
-	eventually(t, 3*time.Second, "every delivery after recovery", func() bool { return outcome(t, reg, "alpha", "delivered") == n })
+	eventually(t, 15*time.Second, "every delivery after recovery", func() bool { return outcome(t, reg, "alpha", "delivered") == n })
 	if open() != 0 {
 		t.Errorf("circuit still open after the endpoint recovered")
 	}
@@ -560,7 +560,7 @@ func TestHandshake(t *testing.T) {
 				}
 				return
 			}
-			eventually(t, 3*time.Second, "handshake retries", func() bool { return len(s.requests(http.MethodOptions)) >= 3 })
+			eventually(t, 15*time.Second, "handshake retries", func() bool { return len(s.requests(http.MethodOptions)) >= 3 })
 			if n := len(s.requests(http.MethodPost)); n != 0 {
 				t.Errorf("sink received %d POSTs without an accepted handshake", n)
 			}
