@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	cesql "github.com/cloudevents/sdk-go/sql/v2"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -103,6 +104,7 @@ type Delivery struct {
 	Purpose      string
 	MsgID        string
 	// Body is the structured CloudEvent, data reduced to the allowed fields.
+	// Deliveries with the same field list share it: read it, never write.
 	Body []byte
 }
 
@@ -120,10 +122,10 @@ func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) (Routing, e
 	ontvanger := text(lookup(obj, events.ExtensionOntvanger))
 	routing := Routing{Type: typ, Ontvanger: ontvanger}
 	var (
-		e       *cloudevents.Event
-		data    []member
-		reduced = make([][]byte, t.views)
-		head    []byte
+		e      *cloudevents.Event
+		data   []member
+		bodies = make([][]byte, t.views) // per view: the whole delivered event
+		head   []byte
 	)
 	for i := range t.routes {
 		r := &t.routes[i]
@@ -132,31 +134,28 @@ func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) (Routing, e
 		}
 		if r.filter != nil {
 			if e == nil {
-				e = new(cloudevents.Event)
-				if err := e.UnmarshalJSON(payload); err != nil {
-					return routing, fmt.Errorf("event is not a CloudEvent: %w", err)
-				}
+				e = attributes(obj)
 			}
 			v, err := r.filter.Evaluate(*e)
 			if b, ok := v.(bool); err != nil || !ok || !b {
 				continue
 			}
 		}
-		if reduced[r.view] == nil {
+		if bodies[r.view] == nil {
 			raw := lookup(obj, "data")
 			if data == nil {
 				if data, err = members(raw); err != nil {
 					return routing, fmt.Errorf("event data is not a JSON object: %w", err)
 				}
 			}
-			reduced[r.view] = t.reduce(typ, raw, data, r)
+			bodies[r.view] = splice(&head, obj, t.reduce(typ, raw, data, r), seq)
 		}
 		routing.Deliveries = append(routing.Deliveries, Delivery{
 			Partner:      r.partner,
 			Subscription: r.subscription,
 			Purpose:      r.purpose,
 			MsgID:        delivery.MsgID(r.partner, r.subscription, eventMsgID),
-			Body:         splice(&head, obj, reduced[r.view], seq),
+			Body:         bodies[r.view],
 		})
 	}
 	return routing, nil
@@ -219,6 +218,45 @@ func splice(head *[]byte, obj []member, data []byte, seq uint64) []byte {
 	b = append(b, *head...)
 	b = append(b, data...)
 	return append(b, '}')
+}
+
+// attributes returns the event's context attributes as a CloudEvent
+// without data: all a CESQL filter can see.
+func attributes(obj []member) *cloudevents.Event {
+	e := cloudevents.NewEvent()
+	for _, m := range obj {
+		switch m.name {
+		case "data", "data_base64", "specversion":
+		case "id":
+			e.SetID(text(m.value))
+		case "source":
+			e.SetSource(text(m.value))
+		case "type":
+			e.SetType(text(m.value))
+		case "subject":
+			e.SetSubject(text(m.value))
+		case "datacontenttype":
+			e.SetDataContentType(text(m.value))
+		case "dataschema":
+			e.SetDataSchema(text(m.value))
+		case "time":
+			if t, err := time.Parse(time.RFC3339Nano, text(m.value)); err == nil {
+				e.SetTime(t)
+			}
+		default:
+			switch m.value.Kind() {
+			case '"':
+				e.SetExtension(m.name, text(m.value))
+			case 't', 'f':
+				e.SetExtension(m.name, m.value.Kind() == 't')
+			case '0':
+				if i, err := strconv.ParseInt(string(m.value), 10, 32); err == nil {
+					e.SetExtension(m.name, int32(i))
+				}
+			}
+		}
+	}
+	return &e
 }
 
 // text returns a JSON string member's text, "" otherwise.
