@@ -1,0 +1,151 @@
+package timers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrUnavailable is wrapped by every error that comes from Redis being
+// unreachable (refused, timed out, closed) or unable to serve (loading its
+// data, read-only replica, out of memory, busy, cluster down). The effect
+// was not stored; try again later.
+var ErrUnavailable = errors.New("timers: redis unavailable")
+
+// ErrInvalid is wrapped by errors about a malformed timer, id or argument.
+var ErrInvalid = errors.New("timers: invalid")
+
+// Timer is the escalator's state of one watched event: which level of its
+// ladder fires next, when, and what it reports.
+type Timer struct {
+	// ID is the deterministic id of the watched event, events.MsgID(source,
+	// id): 32 hex digits. It comes back in lowercase.
+	ID string
+	// Kind is "aanmelding" or "overdracht".
+	Kind string
+	// Betreft names the watched event.
+	Betreft Ref
+	// Subject is the pseudonym of the person (64 hex digits), never a BSN.
+	Subject string
+	// Ontvanger is the partner that must acknowledge.
+	Ontvanger string
+	// Sender is the partner that sent the watched event.
+	Sender string
+	// Level is the next level to fire; 0 is the reminder.
+	Level int
+	// Reden is the reason the next firing reports (termijn-verstreken,
+	// geweigerd, herinnering-18, achttien-zonder-bevestiging).
+	Reden string
+	// Termijn is the term the next firing reports.
+	Termijn time.Time
+	// Due is when the next firing is due.
+	Due time.Time
+	// Anchor is the reference instant of later levels (the 18th birthday);
+	// zero when unused.
+	Anchor time.Time
+}
+
+// Ref names an event by its CloudEvents source, id and type.
+type Ref struct {
+	Source, ID, Type string
+}
+
+// Config configures a Store.
+type Config struct {
+	// Prefix starts every key the Store uses. Default "ketenbus:timers:".
+	// On Redis Cluster use a hash tag, e.g. "{ketenbus:timers}:".
+	Prefix string
+	// Lease is how long a claimed timer stays with its claimer before
+	// another Claim may take it. Default 30s.
+	Lease time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.Prefix == "" {
+		c.Prefix = "ketenbus:timers:"
+	}
+	if c.Lease == 0 {
+		c.Lease = 30 * time.Second
+	}
+}
+
+// Validate reports the first field of c that is unusable.
+func (c Config) Validate() error {
+	if c.Lease < time.Millisecond {
+		return fmt.Errorf("timers.lease %v is below 1ms", c.Lease)
+	}
+	return nil
+}
+
+// Store keeps timers in Redis. It is safe for concurrent use, by any
+// number of Stores in any number of processes sharing one Redis and
+// Prefix.
+type Store struct {
+	rdb   redis.UniversalClient
+	cfg   Config
+	keys  keys
+	lease int64 // ms
+}
+
+type keys struct {
+	due, profileCode, profileText string
+}
+
+// New returns a Store on rdb. It does no I/O.
+func New(rdb redis.UniversalClient, cfg Config) (*Store, error) {
+	if rdb == nil {
+		return nil, errors.New("timers: redis client is missing")
+	}
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Store{
+		rdb: rdb,
+		cfg: cfg,
+		keys: keys{
+			due:         cfg.Prefix + "due",
+			profileCode: cfg.Prefix + "profile:code",
+			profileText: cfg.Prefix + "profile:text",
+		},
+		lease: cfg.Lease.Milliseconds(),
+	}, nil
+}
+
+// wrapErr prefixes err with op and marks it with ErrUnavailable when it
+// comes from Redis being unreachable or unable to serve.
+func wrapErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if unavailable(err) {
+		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// unavailable reports whether err means Redis could not serve the
+// request, as opposed to a request Redis rejected or a caller that gave
+// up.
+func unavailable(err error) bool {
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, ErrInvalid), errors.Is(err, errCorrupt):
+		return false
+	case errors.Is(err, redis.ErrClosed), errors.Is(err, context.DeadlineExceeded):
+		return true
+	}
+	var rerr redis.Error
+	if !errors.As(err, &rerr) {
+		return true // network: refused, reset, EOF, timeout, pool timeout
+	}
+	if redis.IsLoadingError(err) || redis.IsReadOnlyError(err) || redis.IsClusterDownError(err) ||
+		redis.IsTryAgainError(err) || redis.IsMasterDownError(err) || redis.IsMaxClientsError(err) ||
+		redis.IsOOMError(err) || redis.IsNoReplicasError(err) {
+		return true
+	}
+	return strings.HasPrefix(err.Error(), "BUSY ")
+}
