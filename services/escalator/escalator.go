@@ -1,0 +1,218 @@
+package escalator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/escalator/timers"
+	"github.com/ketenbus/ketenbus/services/escalator/werkdagen"
+	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/wmjetstream"
+)
+
+// Config configures the escalator.
+type Config struct {
+	// Region holds the ladder, the Jeugd→Wmo months and the calendar;
+	// required.
+	Region *region.Config
+	// JetStream is where EVENTS is read and escalaties are written; required.
+	JetStream jetstream.JetStream
+	// Redis keeps the timers; required.
+	Redis redis.UniversalClient
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Durable is the escalator's consumer on EVENTS; replicas share it.
+	// Default "escalator".
+	Durable string
+	// PollInterval is how often due timers are claimed. Default 250ms.
+	PollInterval time.Duration
+	// ClaimBatch is how many due timers one claim takes. Default 500.
+	ClaimBatch int
+	// Lease is how long a claimed timer is held before another replica may
+	// take it over. Default 30s.
+	Lease time.Duration
+	// RememberFor is how long a bevestiging that arrived before its event
+	// is remembered. Default 400 days.
+	RememberFor time.Duration
+	// Logger; never receives data fields. Default slog.Default().
+	Logger *slog.Logger
+	// Metrics registry; default a new one.
+	Metrics *prometheus.Registry
+}
+
+func (c *Config) setDefaults() {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Durable == "" {
+		c.Durable = "escalator"
+	}
+	if c.PollInterval == 0 {
+		c.PollInterval = 250 * time.Millisecond
+	}
+	if c.ClaimBatch == 0 {
+		c.ClaimBatch = 500
+	}
+	if c.Lease == 0 {
+		c.Lease = 30 * time.Second
+	}
+	if c.RememberFor == 0 {
+		c.RememberFor = 400 * 24 * time.Hour
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Metrics == nil {
+		c.Metrics = prometheus.NewRegistry()
+	}
+}
+
+// Validate reports a config the escalator cannot run with.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Region == nil {
+		errs = append(errs, errors.New("escalator: Region is missing"))
+	}
+	if c.JetStream == nil {
+		errs = append(errs, errors.New("escalator: JetStream is missing"))
+	}
+	if c.Redis == nil {
+		errs = append(errs, errors.New("escalator: Redis is missing"))
+	}
+	if c.ClaimBatch < 1 {
+		errs = append(errs, errors.New("escalator: ClaimBatch must be at least 1"))
+	}
+	return errors.Join(errs...)
+}
+
+// Escalator is the escalation timer service.
+type Escalator struct {
+	cfg     Config
+	store   *timers.Store
+	ladder  *ladder
+	metrics *metrics
+	ready   atomic.Bool
+}
+
+// New checks cfg and prepares the calendar and the timer store.
+func New(cfg Config) (*Escalator, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	esc := cfg.Region.Escalation
+	cal, err := werkdagen.New(werkdagen.Config{
+		GoodFriday:    esc.GoodFriday,
+		LiberationDay: esc.LiberationDay,
+		ClosureDays:   esc.ClosureDays,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("escalator: calendar: %w", err)
+	}
+	store, err := timers.New(cfg.Redis, timers.Config{Lease: cfg.Lease})
+	if err != nil {
+		return nil, fmt.Errorf("escalator: %w", err)
+	}
+	e := &Escalator{
+		cfg:   cfg,
+		store: store,
+		ladder: &ladder{
+			levels: esc.Ladder,
+			cal:    cal,
+			remind: esc.JeugdWmo.RemindMonthsBefore18,
+			accept: esc.JeugdWmo.AcceptMonthsBefore18,
+		},
+		metrics: newMetrics(cfg.Metrics),
+	}
+	cfg.Metrics.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ketenbus_escalator_timers_pending",
+		Help: "Terms being watched: timers in Redis.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, err := store.Pending(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	}))
+	return e, nil
+}
+
+// Store returns the timer store (for the CLI).
+func (e *Escalator) Store() *timers.Store { return e.store }
+
+// Ready reports whether Redis answered the last time it was used.
+func (e *Escalator) Ready() bool { return e.ready.Load() }
+
+// Run consumes EVENTS and fires due timers until ctx ends, then returns
+// nil.
+func Run(ctx context.Context, cfg Config) error {
+	e, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	return e.Run(ctx)
+}
+
+// watched are the EVENTS subjects the escalator reads.
+func watched() []string {
+	return []string{
+		events.EventTypeSubject(events.TypeAanmelding),
+		events.EventTypeSubject(events.TypeBevestiging),
+		events.EventTypeSubject(events.TypeOverdrachtJeugdWmo),
+	}
+}
+
+// Run runs the escalator until ctx ends.
+func (e *Escalator) Run(ctx context.Context) error {
+	logger := watermill.NewSlogLoggerWithLevelMapping(e.cfg.Logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
+	sub, err := wmjetstream.NewSubscriber(e.cfg.JetStream, wmjetstream.SubscriberConfig{
+		Stream: events.StreamEvents,
+		Consumer: func(string) jetstream.ConsumerConfig {
+			return jetstream.ConsumerConfig{
+				Durable:        e.cfg.Durable,
+				Description:    "ketenbus escalator: terms of aanmeldingen and overdrachten",
+				FilterSubjects: watched(),
+				AckPolicy:      jetstream.AckExplicitPolicy,
+				AckWait:        30 * time.Second,
+				// In order, one at a time: a bevestiging never overtakes its
+				// aanmelding, and the live timers equal a rebuild's.
+				MaxAckPending: 1,
+				DeliverPolicy: jetstream.DeliverAllPolicy,
+			}
+		},
+		Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	wr, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, logger)
+	if err != nil {
+		return err
+	}
+	wr.AddConsumerHandler("escalator", strings.Join(watched(), ","), sub, e.Handle)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.poll(ctx)
+	}()
+	err = wr.Run(ctx)
+	<-done
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("escalator: %w", err)
+	}
+	return nil
+}

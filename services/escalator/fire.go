@@ -1,0 +1,166 @@
+package escalator
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/escalator/timers"
+)
+
+// ProducerID is the partner segment of the EVENTS subjects of events
+// ketenbus itself produces.
+const ProducerID = "ketenbus"
+
+// poll fires due timers every PollInterval until ctx ends.
+func (e *Escalator) poll(ctx context.Context) {
+	tick := time.NewTicker(e.cfg.PollInterval)
+	defer tick.Stop()
+	failures := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if _, err := e.FireDue(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			failures++
+			if failures == 1 || failures%40 == 0 {
+				e.cfg.Logger.Warn("firing due timers failed; retrying", slog.String("error", err.Error()), slog.Int("failures", failures))
+			}
+			continue
+		}
+		failures = 0
+	}
+}
+
+// FireDue claims every timer due now and fires it: it publishes the
+// escalaties of its level and, once JetStream stored them, advances the
+// timer to the next level or finishes it. It returns how many timers
+// fired. A timer whose escalaties could not be stored stays claimed until
+// its lease ends and then fires again, with the same escalatie ids.
+func (e *Escalator) FireDue(ctx context.Context) (int, error) {
+	fired := 0
+	for {
+		now := e.cfg.Now()
+		ts, err := e.store.Claim(ctx, now, e.cfg.ClaimBatch)
+		if err != nil {
+			e.ready.Store(false)
+			return fired, fmt.Errorf("claim due timers: %w", err)
+		}
+		e.ready.Store(true)
+		if len(ts) == 0 {
+			return fired, nil
+		}
+		stored := e.publish(ctx, ts, now)
+		for i, t := range ts {
+			if !stored[i] {
+				continue
+			}
+			e.metrics.lag.Observe(max(0, time.Since(t.Due).Seconds()))
+			e.metrics.fired.WithLabelValues(strconv.Itoa(t.Level)).Inc()
+			if next, ok := e.ladder.next(t); ok {
+				_, err = e.store.Advance(ctx, next, t)
+			} else {
+				_, err = e.store.Finish(ctx, t)
+			}
+			if err != nil {
+				// The escalaties are stored; firing again after the lease
+				// publishes the same ids, which JetStream drops.
+				return fired, fmt.Errorf("advance timer: %w", err)
+			}
+			fired++
+		}
+		if len(ts) < e.cfg.ClaimBatch {
+			return fired, nil
+		}
+	}
+}
+
+// publish stores the escalaties of every claimed timer and reports, per
+// timer, whether all of its escalaties were stored.
+func (e *Escalator) publish(ctx context.Context, ts []timers.Timer, now time.Time) []bool {
+	type pending struct {
+		timer int
+		fut   jetstream.PubAckFuture
+	}
+	var futs []pending
+	stored := make([]bool, len(ts))
+	for i, t := range ts {
+		stored[i] = true
+		for _, partner := range e.ladder.recipients(t) {
+			msg, err := e.escalatie(t, partner, now)
+			if err != nil {
+				stored[i] = false
+				e.cfg.Logger.Error("escalatie not built", slog.String("kind", t.Kind), slog.Int("niveau", t.Level), slog.String("error", err.Error()))
+				continue
+			}
+			f, err := e.cfg.JetStream.PublishMsgAsync(msg)
+			if err != nil {
+				stored[i] = false
+				continue
+			}
+			futs = append(futs, pending{timer: i, fut: f})
+		}
+	}
+	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for _, p := range futs {
+		select {
+		case <-p.fut.Ok():
+		case <-p.fut.Err():
+			stored[p.timer] = false
+		case <-wait.Done():
+			stored[p.timer] = false
+		}
+	}
+	return stored
+}
+
+// EscalatieID returns the id of the escalatie of a timer's level for one
+// partner: the same inputs always give the same id.
+func EscalatieID(timerID string, level int, partner string) string {
+	return events.MsgID(timerID, strconv.Itoa(level)+":"+partner)
+}
+
+// escalatie builds the escalatie event of t's level for partner.
+func (e *Escalator) escalatie(t timers.Timer, partner string, now time.Time) (*nats.Msg, error) {
+	ev := cloudevents.NewEvent()
+	ev.SetID(EscalatieID(t.ID, t.Level, partner))
+	ev.SetSource(e.cfg.Region.Source)
+	ev.SetType(events.TypeEscalatie)
+	ev.SetTime(now.UTC())
+	if t.Subject != "" {
+		ev.SetSubject(t.Subject)
+	}
+	ev.SetExtension(events.ExtensionOntvanger, partner)
+	data := events.Escalatie{
+		Betreft:   events.EventRef{Source: t.Betreft.Source, ID: t.Betreft.ID, Type: t.Betreft.Type},
+		Ontvanger: partner,
+		Niveau:    t.Level,
+		Reden:     events.Reden(t.Reden),
+		Termijn:   t.Termijn.UTC(),
+	}
+	if err := ev.SetData(events.ContentTypeJSON, data); err != nil {
+		return nil, err
+	}
+	body, err := ev.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	return &nats.Msg{
+		Subject: events.EventSubject(events.TypeEscalatie, ProducerID),
+		Data:    body,
+		Header:  nats.Header{jetstream.MsgIDHeader: {events.MsgID(ev.Source(), ev.ID())}},
+	}, nil
+}

@@ -1,0 +1,236 @@
+package escalator
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+
+	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/escalator/timers"
+	"github.com/ketenbus/ketenbus/services/escalator/werkdagen"
+	"github.com/ketenbus/ketenbus/services/wmjetstream"
+)
+
+// Handle applies one event of EVENTS to the timers. It returns nil (the
+// event is acked) only after Redis stored the effect; while Redis is
+// unreachable it returns an error and the event comes back with a delay.
+func (e *Escalator) Handle(msg *message.Message) error {
+	var ev cloudevents.Event
+	if err := ev.UnmarshalJSON(msg.Payload); err != nil {
+		e.cfg.Logger.Error("event unreadable; no term started", slog.Uint64("sequence", wmjetstream.StreamSeq(msg)))
+		return nil
+	}
+	sender := partnerOf(msg.Metadata.Get(wmjetstream.MetaSubject))
+	ctx := msg.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	err := e.Apply(ctx, ev, sender)
+	if err != nil {
+		e.ready.Store(false)
+		n := wmjetstream.NumDelivered(msg)
+		wmjetstream.SetNakDelay(msg, backoff(n))
+		e.cfg.Logger.Warn("timer not stored; the event comes back", slog.String("type", ev.Type()), slog.Uint64("sequence", wmjetstream.StreamSeq(msg)), slog.String("error", err.Error()))
+		return err
+	}
+	e.ready.Store(true)
+	return nil
+}
+
+// backoff is the redelivery delay after n failed deliveries: 1s, 2s, 4s …
+// up to 30s.
+func backoff(n uint64) time.Duration {
+	d := time.Second << min(n, 5)
+	return min(d, 30*time.Second)
+}
+
+// partnerOf returns the publishing partner of an EVENTS subject
+// (ketenbus.events.<event>.<version>.<partner>).
+func partnerOf(subject string) string {
+	if i := strings.LastIndexByte(subject, '.'); i >= 0 {
+		return subject[i+1:]
+	}
+	return ""
+}
+
+// Apply applies one event from partner sender to the timers: the same
+// logic for live events and for a rebuild from EVENTS.
+func (e *Escalator) Apply(ctx context.Context, ev cloudevents.Event, sender string) error {
+	switch ev.Type() {
+	case events.TypeAanmelding:
+		var d events.Aanmelding
+		if err := ev.DataAs(&d); err != nil {
+			return nil // the gateway validated it; nothing to watch
+		}
+		return e.startAanmelding(ctx, ev, sender, d)
+	case events.TypeOverdrachtJeugdWmo:
+		var d events.OverdrachtJeugdWmo
+		if err := ev.DataAs(&d); err != nil {
+			return nil
+		}
+		return e.startOverdracht(ctx, ev, sender, d)
+	case events.TypeBevestiging:
+		var d events.Bevestiging
+		if err := ev.DataAs(&d); err != nil {
+			return nil
+		}
+		return e.bevestiging(ctx, ev, sender, d)
+	}
+	return nil
+}
+
+// applyFired replays an escalatie ketenbus published: its level fired, so
+// the timer moves on as FireDue moved it. Only a rebuild needs this; the
+// live escalator does the same right after publishing.
+func (e *Escalator) applyFired(ctx context.Context, ev cloudevents.Event) error {
+	var d events.Escalatie
+	if err := ev.DataAs(&d); err != nil {
+		return nil
+	}
+	id := timerID(d.Betreft.Source, d.Betreft.ID)
+	t, ok, err := e.store.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("read timer: %w", err)
+	}
+	if !ok || t.Level != d.Niveau {
+		return nil // already moved on (another partner of the same level)
+	}
+	if next, more := e.ladder.next(t); more {
+		_, err = e.store.Advance(ctx, next, t)
+	} else {
+		_, err = e.store.Finish(ctx, t)
+	}
+	return err
+}
+
+func timerID(source, id string) string { return events.MsgID(source, id) }
+
+func (e *Escalator) startAanmelding(ctx context.Context, ev cloudevents.Event, sender string, d events.Aanmelding) error {
+	logged := e.loggedAt(ev)
+	var deadline time.Time
+	switch {
+	case d.Uiterlijk != nil:
+		deadline = *d.Uiterlijk
+	case d.Reactietermijn != nil:
+		deadline = e.ladder.cal.Deadline(logged, d.Reactietermijn.Werkdagen)
+	default:
+		return nil
+	}
+	t := timers.Timer{
+		ID:        timerID(ev.Source(), ev.ID()),
+		Kind:      kindAanmelding,
+		Betreft:   timers.Ref{Source: ev.Source(), ID: ev.ID(), Type: ev.Type()},
+		Subject:   ev.Subject(),
+		Ontvanger: d.Ontvanger,
+		Sender:    sender,
+	}
+	t = e.ladder.firstLevel(t, deadline, events.RedenTermijnVerstreken)
+	return e.schedule(ctx, t, logged)
+}
+
+func (e *Escalator) startOverdracht(ctx context.Context, ev cloudevents.Event, sender string, d events.OverdrachtJeugdWmo) error {
+	birthday, err := werkdagen.Birthday18(d.Geboortedatum)
+	if err != nil {
+		return nil
+	}
+	logged := e.loggedAt(ev)
+	accept := werkdagen.MonthsBefore(birthday, e.ladder.accept)
+	remind := werkdagen.MonthsBefore(birthday, e.ladder.remind)
+	t := timers.Timer{
+		ID:        timerID(ev.Source(), ev.ID()),
+		Kind:      kindOverdracht,
+		Betreft:   timers.Ref{Source: ev.Source(), ID: ev.ID(), Type: ev.Type()},
+		Subject:   ev.Subject(),
+		Ontvanger: d.Ontvanger,
+		Sender:    sender,
+		Level:     0,
+		Reden:     string(events.RedenHerinnering18),
+		Termijn:   accept,
+		Due:       maxTime(remind, logged),
+		Anchor:    birthday,
+	}
+	return e.schedule(ctx, t, logged)
+}
+
+// schedule stores a new timer, unless its bevestiging came first.
+func (e *Escalator) schedule(ctx context.Context, t timers.Timer, logged time.Time) error {
+	early, ok, err := e.store.Remembered(ctx, t.ID)
+	if err != nil {
+		return fmt.Errorf("read early bevestiging: %w", err)
+	}
+	if ok {
+		from, status, _ := strings.Cut(early, ":")
+		if from == t.Ontvanger {
+			switch events.Status(status) {
+			case events.StatusOpgepakt, events.StatusAfgerond:
+				return nil // acknowledged before it arrived: no term
+			case events.StatusGeweigerd:
+				t = declined(t, logged)
+			}
+		}
+	}
+	if err := e.store.Schedule(ctx, t); err != nil {
+		return fmt.Errorf("schedule timer: %w", err)
+	}
+	e.metrics.scheduled.WithLabelValues(t.Kind).Inc()
+	return nil
+}
+
+// declined escalates at once: the next firing is ladder level 1 (or the
+// current level), due when the ontvanger said geweigerd.
+func declined(t timers.Timer, at time.Time) timers.Timer {
+	if t.Level < 1 {
+		t.Level = 1
+	}
+	t.Reden = string(events.RedenGeweigerd)
+	t.Termijn = at
+	t.Due = at
+	return t
+}
+
+// loggedAt returns the event's time, or now when it has none.
+func (e *Escalator) loggedAt(ev cloudevents.Event) time.Time {
+	if t := ev.Time(); !t.IsZero() {
+		return t
+	}
+	return e.cfg.Now()
+}
+
+func (e *Escalator) bevestiging(ctx context.Context, ev cloudevents.Event, sender string, d events.Bevestiging) error {
+	id := timerID(d.Betreft.Source, d.Betreft.ID)
+	t, ok, err := e.store.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("read timer: %w", err)
+	}
+	if !ok {
+		// Before its event (replay, reordering), or for a term that ended:
+		// remember it, so a late aanmelding starts no timer.
+		if err := e.store.Remember(ctx, id, sender+":"+string(d.Status), e.cfg.RememberFor); err != nil {
+			return fmt.Errorf("remember bevestiging: %w", err)
+		}
+		return nil
+	}
+	if sender != t.Ontvanger {
+		e.metrics.foreign.Inc()
+		e.cfg.Logger.Info("bevestiging from a partner that is not the ontvanger; the term goes on",
+			slog.String("from", sender), slog.String("ontvanger", t.Ontvanger), slog.String("kind", t.Kind))
+		return nil
+	}
+	switch d.Status {
+	case events.StatusOpgepakt, events.StatusAfgerond:
+		if _, err := e.store.Cancel(ctx, id); err != nil {
+			return fmt.Errorf("cancel timer: %w", err)
+		}
+		e.metrics.acknowledged.WithLabelValues(t.Kind).Inc()
+	case events.StatusGeweigerd:
+		if err := e.store.Schedule(ctx, declined(t, e.loggedAt(ev))); err != nil {
+			return fmt.Errorf("escalate geweigerd: %w", err)
+		}
+	}
+	return nil
+}

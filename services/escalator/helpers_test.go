@@ -1,0 +1,192 @@
+package escalator_test
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/escalator"
+	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/testutil/logtest"
+	"github.com/ketenbus/ketenbus/services/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/testutil/redistest"
+)
+
+const (
+	sourcePolitie   = "urn:nld:oin:00000009999999990001:systeem:bvh"
+	sourceGGZ       = "urn:nld:kvknr:99999901:systeem:epd"
+	sourceZVH       = "urn:nld:oin:00000009999999990002:systeem:regie"
+	sourceJeugdzorg = "urn:nld:kvknr:99999902:systeem:dossier"
+	sourceWmo       = "urn:nld:oin:00000009999999990006:systeem:wmo"
+	pseudonym       = "5f0c6e2d9a0b4c1d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d"
+)
+
+// clock is a test clock that moves only when the test says so.
+type clock struct{ ns atomic.Int64 }
+
+func newClock(t time.Time) *clock { c := &clock{}; c.Set(t); return c }
+func (c *clock) Now() time.Time   { return time.Unix(0, c.ns.Load()) }
+func (c *clock) Set(t time.Time)  { c.ns.Store(t.UnixNano()) }
+
+type fixture struct {
+	env   *natstest.Env
+	redis *redistest.Server
+	rdb   *redis.Client
+	clock *clock
+	reg   *region.Config
+	logs  *logtest.Buffer
+}
+
+func newFixture(t *testing.T, now time.Time, opts ...redistest.Option) *fixture {
+	t.Helper()
+	reg, err := region.Load("testdata/region.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := redistest.Start(t, opts...)
+	_, logs := logtest.New()
+	return &fixture{env: natstest.Start(t), redis: srv, rdb: srv.Client(t), clock: newClock(now), reg: reg, logs: logs}
+}
+
+// start runs an escalator instance until the returned stop is called (or
+// the test ends).
+func (f *fixture) start(t *testing.T) (*escalator.Escalator, func()) {
+	t.Helper()
+	logger, logs := logtest.New()
+	f.logs = logs
+	e, err := escalator.New(escalator.Config{
+		Region: f.reg, JetStream: f.env.JS, Redis: f.rdb, Now: f.clock.Now,
+		PollInterval: 5 * time.Millisecond, Lease: 2 * time.Second, Logger: logger,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("escalator: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return e, stop
+}
+
+// store puts an event on EVENTS as the gateway would.
+func (f *fixture) store(t *testing.T, partner, typ, source, id string, logged time.Time, data any, ontvanger string) {
+	t.Helper()
+	ev := map[string]any{
+		"specversion": "1.0", "id": id, "source": source, "type": typ,
+		"time": logged.Format(time.RFC3339Nano), "datacontenttype": "application/json", "data": data,
+	}
+	if typ != events.TypeBevestiging {
+		ev["subject"] = pseudonym
+	}
+	if ontvanger != "" {
+		ev["ontvanger"] = ontvanger
+	}
+	b, _ := json.Marshal(ev)
+	m := &nats.Msg{Subject: events.EventSubject(typ, partner), Data: b, Header: nats.Header{}}
+	m.Header.Set(jetstream.MsgIDHeader, events.MsgID(source, id))
+	if _, err := f.env.JS.PublishMsg(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (f *fixture) aanmelding(t *testing.T, id string, logged time.Time, werkdagen int) {
+	f.store(t, "politie", events.TypeAanmelding, sourcePolitie, id, logged, map[string]any{
+		"bsn": "111222333", "ontvanger": "ggz", "reden": "zorgen",
+		"contactpersoon": map[string]any{"naam": "Wijkagent"}, "reactietermijn": map[string]any{"werkdagen": werkdagen},
+	}, "ggz")
+}
+
+func (f *fixture) bevestiging(t *testing.T, partner, source, id, betreft, status string) {
+	f.store(t, partner, events.TypeBevestiging, source, id, f.clock.Now(), map[string]any{
+		"betreft": map[string]any{"source": sourcePolitie, "id": betreft}, "status": status,
+	}, "")
+}
+
+type escalatie struct {
+	ID        string
+	Ontvanger string
+	Data      events.Escalatie
+}
+
+// escalaties returns the escalaties stored in EVENTS.
+func (f *fixture) escalaties(t *testing.T) []escalatie {
+	t.Helper()
+	var out []escalatie
+	for _, m := range f.env.Messages(t, events.StreamEvents) {
+		if m.Subject != events.EventSubject(events.TypeEscalatie, escalator.ProducerID) {
+			continue
+		}
+		p, err := events.Default().ParseStructured(m.Data)
+		if err != nil {
+			t.Fatalf("escalatie does not pass the catalog: %v", err)
+		}
+		var d events.Escalatie
+		if err := p.Event.DataAs(&d); err != nil {
+			t.Fatal(err)
+		}
+		o, _ := p.Event.Extensions()[events.ExtensionOntvanger].(string)
+		if p.Event.Subject() != pseudonym {
+			t.Fatalf("escalatie subject %q, want the pseudonym", p.Event.Subject())
+		}
+		out = append(out, escalatie{ID: p.Event.ID(), Ontvanger: o, Data: d})
+	}
+	return out
+}
+
+// waitEscalaties waits until EVENTS holds n escalaties, then checks it
+// stays at n for a moment, and returns them.
+func (f *fixture) waitEscalaties(t *testing.T, n int) []escalatie {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(f.escalaties(t)) < n && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // a double would show up now
+	got := f.escalaties(t)
+	if len(got) != n {
+		t.Fatalf("%d escalaties, want %d: %+v", len(got), n, got)
+	}
+	return got
+}
+
+// waitTimer waits until the escalator stored (or removed) the timer of an
+// event.
+func waitTimer(t *testing.T, e *escalator.Escalator, source, id string, want bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, ok, err := e.Store().Get(context.Background(), events.MsgID(source, id))
+		if err == nil && ok == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timer of %s present=%v, want %v (err %v)", id, ok, want, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func at(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}

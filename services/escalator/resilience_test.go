@@ -1,0 +1,143 @@
+package escalator_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/escalator"
+	"github.com/ketenbus/ketenbus/services/escalator/timers"
+	"github.com/ketenbus/ketenbus/services/testutil/redistest"
+)
+
+// dueTimers schedules n timers of their last ladder level, all due at due.
+func dueTimers(t *testing.T, store *timers.Store, n int, due time.Time) {
+	t.Helper()
+	ts := make([]timers.Timer, n)
+	for i := range ts {
+		id := fmt.Sprintf("r-%05d", i)
+		ts[i] = timers.Timer{
+			ID: events.MsgID(sourcePolitie, id), Kind: "aanmelding",
+			Betreft: timers.Ref{Source: sourcePolitie, ID: id, Type: events.TypeAanmelding},
+			Subject: pseudonym, Ontvanger: "ggz", Sender: "politie",
+			Level: 2, Reden: string(events.RedenTermijnVerstreken), Termijn: due, Due: due.Add(time.Duration(i%1000) * time.Millisecond),
+		}
+	}
+	if err := store.ScheduleMany(context.Background(), ts); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// countEscalaties counts escalatie messages on EVENTS and distinct ids.
+func (f *fixture) countEscalaties(t *testing.T) (msgs, ids int) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, m := range f.env.Messages(t, events.StreamEvents) {
+		if m.Subject == "ketenbus.events.escalatie.v1.ketenbus" {
+			msgs++
+			seen[m.Header.Get("Nats-Msg-Id")] = true
+		}
+	}
+	return msgs, len(seen)
+}
+
+func (f *fixture) waitCount(t *testing.T, want int, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		msgs, ids := f.countEscalaties(t)
+		if msgs >= want || time.Now().After(deadline) {
+			if msgs != want || ids != want {
+				var seen []string
+				if msgs < 50 {
+					for _, g := range f.escalaties(t) {
+						seen = append(seen, fmt.Sprintf("%s/niveau %d/%s", g.Data.Betreft.ID, g.Data.Niveau, g.Ontvanger))
+					}
+				}
+				t.Fatalf("%d escalaties (%d distinct), want exactly %d: %v", msgs, ids, want, seen)
+			}
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestReplicasFireEachTimerOnce: two escalator replicas against one Redis,
+// 10,000 timers due in the same second; one replica stops in the middle.
+// Every timer yields exactly one escalatie in EVENTS.
+func TestReplicasFireEachTimerOnce(t *testing.T) {
+	t.Parallel()
+	due := at("2026-04-11T00:00:00+02:00")
+	f := newFixture(t, due.Add(-time.Hour))
+	a, stopA := f.start(t)
+	f.start(t)
+	const n = 10000
+	dueTimers(t, a.Store(), n, due)
+	f.clock.Set(due.Add(time.Second))
+	// Stop replica A while the timers are being fired.
+	deadline := time.Now().Add(20 * time.Second)
+	for msgs, _ := f.countEscalaties(t); msgs < n/5 && time.Now().Before(deadline); msgs, _ = f.countEscalaties(t) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	stopA()
+	// Whatever A had claimed comes back after its lease.
+	f.clock.Set(due.Add(10 * time.Second))
+	f.waitCount(t, n, 60*time.Second)
+	if p, err := a.Store().Pending(context.Background()); err != nil || p != 0 {
+		t.Fatalf("%d timers pending (%v), want 0", p, err)
+	}
+}
+
+// TestRedisRestartLosesNothing: Redis (with AOF) restarts while timers
+// are pending and events keep coming; every term still escalates once.
+func TestRedisRestartLosesNothing(t *testing.T) {
+	t.Parallel()
+	posted := at("2026-04-02T10:00:00+02:00")
+	f := newFixture(t, posted, redistest.WithAOF())
+	e, _ := f.start(t)
+	for i := range 20 {
+		f.aanmelding(t, fmt.Sprintf("a-%d", i), posted, 5)
+	}
+	waitTimer(t, e, sourcePolitie, "a-19", true)
+	f.redis.Restart(t)
+	for i := 20; i < 40; i++ {
+		f.aanmelding(t, fmt.Sprintf("a-%d", i), posted, 5)
+	}
+	waitTimer(t, e, sourcePolitie, "a-39", true)
+	f.clock.Set(at("2026-04-11T00:00:00+02:00"))
+	f.waitCount(t, 40, 20*time.Second)
+}
+
+// TestRedisDownStopsAckingAndCatchesUp: while Redis is unreachable the
+// escalator reports not ready and does not ack; afterwards it catches up.
+func TestRedisDownStopsAckingAndCatchesUp(t *testing.T) {
+	t.Parallel()
+	posted := at("2026-04-02T10:00:00+02:00")
+	f := newFixture(t, posted, redistest.WithAOF())
+	e, _ := f.start(t)
+	f.aanmelding(t, "a-0", posted, 5)
+	waitTimer(t, e, sourcePolitie, "a-0", true)
+	waitReady(t, e, true)
+	f.redis.Stop()
+	f.aanmelding(t, "a-1", posted, 5)
+	waitReady(t, e, false)
+	f.redis.Restart(t)
+	waitTimer(t, e, sourcePolitie, "a-1", true) // the event came back
+	f.clock.Set(at("2026-04-11T00:00:00+02:00"))
+	f.waitCount(t, 2, 20*time.Second)
+	waitReady(t, e, true)
+}
+
+// waitReady waits until the escalator's readiness is want.
+func waitReady(t *testing.T, e *escalator.Escalator, want bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for e.Ready() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("ready = %v for 10s, want %v", !want, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
