@@ -60,7 +60,7 @@ Logs go to stderr; Ctrl-C stops everything cleanly.`,
 	fl.StringVar(&f.opts.GatewayAddr, "gateway-addr", devstack.DefaultGatewayAddr, "listen address of the gateway (port 0: any free port)")
 	fl.StringVar(&f.opts.NATSAddr, "nats-addr", devstack.DefaultNATSAddr, "listen address of the embedded nats-server (port 0: any free port)")
 	fl.StringVar(&f.opts.SinkAddr, "sink-addr", devstack.DefaultSinkAddr, "listen address of the demo webhook sinks (demo region only; port 0: any free port)")
-	fl.StringVar(&f.opts.RedisURL, "redis-url", "", "Redis for escalation timers and the samenloop index (not used yet)")
+	fl.StringVar(&f.opts.RedisURL, "redis-url", "", "Redis for the escalation timers (empty: an embedded in-memory store that a restart empties)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	_ = cmd.MarkFlagFilename("config", "yaml", "yml")
 	_ = cmd.MarkFlagDirname("data-dir")
@@ -147,6 +147,7 @@ func printBanner(w io.Writer, s *devstack.Stack, opts devstack.Options) {
 	fmt.Fprintf(tw, "  health\t%s/healthz, %s/readyz\n", s.GatewayURL, s.GatewayURL)
 	fmt.Fprintf(tw, "  metrics\t%s/metrics\n", s.GatewayURL)
 	fmt.Fprintf(tw, "  nats\t%s (JetStream: EVENTS, DELIVERY, DLQ, AUDIT)\n", s.NATSURL)
+	fmt.Fprintf(tw, "  redis\t%s (escalation timers)\n", s.RedisURL)
 	if s.SinksURL != "" {
 		fmt.Fprintf(tw, "  sinks\t%s/<partner> (demo webhook receivers; they log what arrives)\n", s.SinksURL)
 	}

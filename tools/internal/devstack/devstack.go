@@ -25,6 +25,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/services/adapter"
 	"github.com/ketenbus/ketenbus/services/embednats"
+	"github.com/ketenbus/ketenbus/services/escalator"
 	"github.com/ketenbus/ketenbus/services/gateway"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/router"
@@ -90,8 +91,8 @@ type Options struct {
 	// SinkAddr is host:port of the demo webhook sinks (demo region only);
 	// port 0 picks a free port. Default DefaultSinkAddr.
 	SinkAddr string
-	// RedisURL is the Redis of the services that keep timers and indexes;
-	// none of the services running today uses it.
+	// RedisURL is the Redis of the escalation timers; empty starts an
+	// embedded Redis-compatible store (timers are lost on restart).
 	RedisURL string
 	// Logger receives the logs of every part. Default slog.Default().
 	Logger *slog.Logger
@@ -158,6 +159,9 @@ type Stack struct {
 	// SinksURL is the base URL of the demo webhook sinks; empty outside a
 	// demo region.
 	SinksURL string
+	// RedisURL is the Redis the escalator keeps its timers in (embedded
+	// when Options.RedisURL was empty).
+	RedisURL string
 
 	log     *slog.Logger
 	ns      *server.Server
@@ -170,6 +174,8 @@ type Stack struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	failed chan error
+
+	redisClose []func() error
 
 	mu         sync.Mutex
 	stopErrs   []error
@@ -209,9 +215,6 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	if err := s.resolveSecrets(opts.Getenv); err != nil {
 		return nil, err
-	}
-	if opts.RedisURL != "" {
-		s.log.Info("redis url set; no running service uses it yet")
 	}
 
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -289,6 +292,22 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	s.run("router", rt.Run)
+
+	rdb, err := s.openRedis(opts.RedisURL)
+	if err != nil {
+		return nil, err
+	}
+	esc, err := escalator.New(escalator.Config{
+		Region:    cfg,
+		JetStream: s.js,
+		Redis:     rdb,
+		Logger:    s.log.With("service", "escalator"),
+		Metrics:   s.metrics,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.run("escalator", esc.Run)
 
 	ad, err := adapter.New(adapter.Config{
 		Region:    cfg,
@@ -504,6 +523,11 @@ func (s *Stack) close(ctx context.Context) error {
 		case <-ctx.Done():
 			s.nc.Close()
 			errs = append(errs, fmt.Errorf("drain nats connection: %w", ctx.Err()))
+		}
+	}
+	for _, c := range s.redisClose {
+		if err := c(); err != nil {
+			errs = append(errs, fmt.Errorf("close redis: %w", err))
 		}
 	}
 	if s.ns != nil {

@@ -1,0 +1,43 @@
+package devstack
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+)
+
+// openRedis connects to the Redis at url, or, without one, starts an
+// embedded Redis-compatible store in memory and warns that the timers
+// will not survive a restart (`ketenbus timers rebuild` recreates them
+// from EVENTS).
+func (s *Stack) openRedis(url string) (redis.UniversalClient, error) {
+	if url == "" {
+		mr := miniredis.NewMiniRedis()
+		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
+			return nil, fmt.Errorf("start embedded redis: %w", err)
+		}
+		s.redisClose = append(s.redisClose, func() error { mr.Close(); return nil })
+		s.RedisURL = "redis://" + mr.Addr()
+		s.log.Warn("no --redis-url: escalation timers are kept in an embedded in-memory store and do not survive a restart; pass --redis-url redis://127.0.0.1:6379 for a real Redis", "url", s.RedisURL)
+		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		s.redisClose = append([]func() error{rdb.Close}, s.redisClose...)
+		return rdb, nil
+	}
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("--redis-url %q: %w", url, err)
+	}
+	rdb := redis.NewClient(o)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("redis at %s does not answer: %w; start it or pass another --redis-url", o.Addr, err)
+	}
+	s.RedisURL = url
+	s.redisClose = append(s.redisClose, rdb.Close)
+	return rdb, nil
+}
