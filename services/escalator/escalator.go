@@ -137,6 +137,14 @@ func New(cfg Config) (*Escalator, error) {
 		metrics: newMetrics(cfg.Metrics),
 	}
 	cfg.Metrics.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ketenbus_escalator_ready",
+		Help: "1 while Redis answers the escalator, 0 while it does not (events are then not acked).",
+	}, func() float64 {
+		if e.Ready() {
+			return 1
+		}
+		return 0
+	}), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "ketenbus_escalator_timers_pending",
 		Help: "Terms being watched: timers in Redis.",
 	}, func() float64 {

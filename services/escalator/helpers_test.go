@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ketenbus/ketenbus/events"
@@ -37,12 +38,13 @@ func (c *clock) Now() time.Time   { return time.Unix(0, c.ns.Load()) }
 func (c *clock) Set(t time.Time)  { c.ns.Store(t.UnixNano()) }
 
 type fixture struct {
-	env   *natstest.Env
-	redis *redistest.Server
-	rdb   *redis.Client
-	clock *clock
-	reg   *region.Config
-	logs  *logtest.Buffer
+	env     *natstest.Env
+	redis   *redistest.Server
+	rdb     *redis.Client
+	clock   *clock
+	reg     *region.Config
+	logs    *logtest.Buffer
+	metrics *prometheus.Registry
 }
 
 func newFixture(t *testing.T, now time.Time, opts ...redistest.Option) *fixture {
@@ -62,9 +64,10 @@ func (f *fixture) start(t *testing.T) (*escalator.Escalator, func()) {
 	t.Helper()
 	logger, logs := logtest.New()
 	f.logs = logs
+	f.metrics = prometheus.NewRegistry()
 	e, err := escalator.New(escalator.Config{
 		Region: f.reg, JetStream: f.env.JS, Redis: f.rdb, Now: f.clock.Now,
-		PollInterval: 5 * time.Millisecond, Lease: 2 * time.Second, Logger: logger,
+		PollInterval: 5 * time.Millisecond, Lease: 2 * time.Second, Logger: logger, Metrics: f.metrics,
 	})
 	if err != nil {
 		t.Fatal(err)

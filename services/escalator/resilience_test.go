@@ -123,6 +123,9 @@ func TestRedisDownStopsAckingAndCatchesUp(t *testing.T) {
 	f.redis.Stop()
 	f.aanmelding(t, "a-1", posted, 5)
 	waitReady(t, e, false)
+	if got := gauge(t, f, "ketenbus_escalator_ready"); got != 0 {
+		t.Fatalf("ketenbus_escalator_ready = %v with Redis down, want 0", got)
+	}
 	f.redis.Restart(t)
 	waitTimer(t, e, sourcePolitie, "a-1", true) // the event came back
 	f.clock.Set(at("2026-04-11T00:00:00+02:00"))
@@ -140,4 +143,20 @@ func waitReady(t *testing.T, e *escalator.Escalator, want bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// gauge reads a gauge from the fixture's metrics registry.
+func gauge(t *testing.T, f *fixture, name string) float64 {
+	t.Helper()
+	mfs, err := f.metrics.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) > 0 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no gauge %s", name)
+	return 0
 }
