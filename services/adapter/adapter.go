@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -120,7 +119,7 @@ func (a *Adapter) run(ctx context.Context) error {
 	}
 	a.retired = retired
 
-	wlogger := watermill.NewSlogLoggerWithLevelMapping(a.logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
+	wlogger := wmjetstream.Logger(a.logger)
 	sub, err := wmjetstream.NewSubscriber(a.js, wmjetstream.SubscriberConfig{
 		Stream:   events.StreamDelivery,
 		Consumer: a.consumerConfig,

@@ -5,12 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -186,41 +183,22 @@ func watched() []string {
 
 // Run runs the escalator until ctx ends.
 func (e *Escalator) Run(ctx context.Context) error {
-	logger := watermill.NewSlogLoggerWithLevelMapping(e.cfg.Logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
-	sub, err := wmjetstream.NewSubscriber(e.cfg.JetStream, wmjetstream.SubscriberConfig{
-		Stream: events.StreamEvents,
-		Consumer: func(string) jetstream.ConsumerConfig {
-			return jetstream.ConsumerConfig{
-				Durable:        e.cfg.Durable,
-				Description:    "ketenbus escalator: terms of aanmeldingen and overdrachten",
-				FilterSubjects: watched(),
-				AckPolicy:      jetstream.AckExplicitPolicy,
-				AckWait:        30 * time.Second,
-				// In order, one at a time: a bevestiging never overtakes its
-				// aanmelding, and the live timers equal a rebuild's.
-				MaxAckPending: 1,
-				DeliverPolicy: jetstream.DeliverAllPolicy,
-			}
-		},
-		Logger: logger,
-	})
-	if err != nil {
-		return err
-	}
-	wr, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, logger)
-	if err != nil {
-		return err
-	}
-	wr.AddConsumerHandler("escalator", strings.Join(watched(), ","), sub, e.Handle)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		e.poll(ctx)
 	}()
-	err = wr.Run(ctx)
+	err := wmjetstream.Consume(ctx, e.cfg.JetStream, events.StreamEvents, jetstream.ConsumerConfig{
+		Durable:        e.cfg.Durable,
+		Description:    "ketenbus escalator: terms of aanmeldingen and overdrachten",
+		FilterSubjects: watched(),
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        30 * time.Second,
+		// In order, one at a time: a bevestiging never overtakes its
+		// aanmelding, and the live timers equal a rebuild's.
+		MaxAckPending: 1,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	}, "escalator", e.cfg.Logger, e.Handle)
 	<-done
-	if err != nil && ctx.Err() == nil {
-		return fmt.Errorf("escalator: %w", err)
-	}
-	return nil
+	return err
 }

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -108,34 +107,15 @@ func Run(ctx context.Context, cfg Config) error {
 
 // Run runs the Watermill router until ctx ends.
 func (r *Router) Run(ctx context.Context) error {
-	logger := watermill.NewSlogLoggerWithLevelMapping(r.cfg.Logger, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
-	sub, err := wmjetstream.NewSubscriber(r.js, wmjetstream.SubscriberConfig{
-		Stream: events.StreamEvents,
-		Consumer: func(topic string) jetstream.ConsumerConfig {
-			return jetstream.ConsumerConfig{
-				Durable:       r.cfg.Durable,
-				Description:   "ketenbus router: EVENTS to DELIVERY",
-				FilterSubject: topic,
-				AckPolicy:     jetstream.AckExplicitPolicy,
-				AckWait:       r.cfg.AckWait,
-				MaxAckPending: r.cfg.MaxAckPending,
-				DeliverPolicy: jetstream.DeliverAllPolicy,
-			}
-		},
-		Logger: logger,
-	})
-	if err != nil {
-		return err
-	}
-	wr, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, logger)
-	if err != nil {
-		return err
-	}
-	wr.AddConsumerHandler("route", events.SubjectEventsAll, sub, r.Handle)
-	if err := wr.Run(ctx); err != nil && ctx.Err() == nil {
-		return fmt.Errorf("router: %w", err)
-	}
-	return nil
+	return wmjetstream.Consume(ctx, r.js, events.StreamEvents, jetstream.ConsumerConfig{
+		Durable:       r.cfg.Durable,
+		Description:   "ketenbus router: EVENTS to DELIVERY",
+		FilterSubject: events.SubjectEventsAll,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       r.cfg.AckWait,
+		MaxAckPending: r.cfg.MaxAckPending,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	}, "router", r.cfg.Logger, r.Handle)
 }
 
 // Handle routes one event from EVENTS: it stores every delivery and only

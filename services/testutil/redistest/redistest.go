@@ -13,7 +13,6 @@ package redistest
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -26,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ketenbus/ketenbus/services/testutil/logtest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -63,7 +63,7 @@ type Server struct {
 // process is one run of redis-server.
 type process struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *logtest.Buffer
 	done chan struct{} // closed when the process has exited
 }
 
@@ -128,7 +128,7 @@ func freePort() (int, error) {
 
 // start runs the process and waits until it answers PING.
 func (s *Server) start() error {
-	out := &syncBuffer{}
+	out := &logtest.Buffer{}
 	cmd := exec.Command(s.bin, s.args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -280,22 +280,4 @@ func (s *Server) take() *process {
 func (p *process) kill() {
 	_ = p.cmd.Process.Kill()
 	<-p.done
-}
-
-// syncBuffer collects the server's output for error messages.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
