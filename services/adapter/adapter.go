@@ -128,7 +128,7 @@ func (a *Adapter) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("adapter: %w", err)
 	}
-	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 30 * time.Second}, wlogger)
+	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, wlogger)
 	if err != nil {
 		return fmt.Errorf("adapter: %w", err)
 	}
@@ -170,7 +170,10 @@ func (a *Adapter) run(ctx context.Context) error {
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if closed {
+			// Router.Run closes the router as soon as ctx ends, before the
+			// goroutine above marks closed: a handler added then would
+			// never be stopped.
+			if closed || ctx.Err() != nil || router.IsClosed() {
 				return
 			}
 			router.AddConsumerHandler(handlerName(p.id), events.DeliverySubject(p.id), sub, p.Handle)

@@ -58,7 +58,8 @@ type SubscriberConfig struct {
 	// Logger for failures; default a no-op logger.
 	Logger watermill.LoggerAdapter
 	// ShutdownGrace is how long a stopping subscription waits for handlers
-	// in flight to ack or nack before it nacks their messages. Default 30s.
+	// in flight to ack or nack before it nacks their messages. Default 10s,
+	// the Watermill Router's close timeout in ketenbus.
 	ShutdownGrace time.Duration
 }
 
@@ -88,7 +89,7 @@ func NewSubscriber(js jetstream.JetStream, cfg SubscriberConfig) (*Subscriber, e
 		cfg.Logger = watermill.NopLogger{}
 	}
 	if cfg.ShutdownGrace <= 0 {
-		cfg.ShutdownGrace = 30 * time.Second
+		cfg.ShutdownGrace = 10 * time.Second
 	}
 	return &Subscriber{js: js, cfg: cfg}, nil
 }
