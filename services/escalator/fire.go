@@ -13,6 +13,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/escalator/timers"
+	"github.com/ketenbus/ketenbus/services/streams"
 )
 
 // ProducerID is the partner segment of the EVENTS subjects of events
@@ -90,11 +91,10 @@ func (e *Escalator) FireDue(ctx context.Context) (int, error) {
 // publish stores the escalaties of every claimed timer and reports, per
 // timer, whether all of its escalaties were stored.
 func (e *Escalator) publish(ctx context.Context, ts []timers.Timer, now time.Time) []bool {
-	type pending struct {
-		timer int
-		fut   jetstream.PubAckFuture
-	}
-	var futs []pending
+	var (
+		msgs  []*nats.Msg
+		owner []int // the timer of each message
+	)
 	stored := make([]bool, len(ts))
 	for i, t := range ts {
 		stored[i] = true
@@ -105,23 +105,15 @@ func (e *Escalator) publish(ctx context.Context, ts []timers.Timer, now time.Tim
 				e.cfg.Logger.Error("escalatie not built", slog.String("kind", t.Kind), slog.Int("niveau", t.Level), slog.String("error", err.Error()))
 				continue
 			}
-			f, err := e.cfg.JetStream.PublishMsgAsync(msg)
-			if err != nil {
-				stored[i] = false
-				continue
-			}
-			futs = append(futs, pending{timer: i, fut: f})
+			msgs = append(msgs, msg)
+			owner = append(owner, i)
 		}
 	}
 	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	for _, p := range futs {
-		select {
-		case <-p.fut.Ok():
-		case <-p.fut.Err():
-			stored[p.timer] = false
-		case <-wait.Done():
-			stored[p.timer] = false
+	for j, res := range streams.PublishAsync(wait, e.cfg.JetStream, msgs) {
+		if res.Err != nil {
+			stored[owner[j]] = false
 		}
 	}
 	return stored

@@ -12,6 +12,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ketenbus/ketenbus/services/streams"
 )
 
 // ErrUnavailable is returned by a Store that could not store events: the
@@ -84,11 +86,7 @@ func newJetStreamStore(js jetstream.JetStream) *jetStreamStore {
 
 func (s *jetStreamStore) Store(ctx context.Context, records []Record) ([]Ack, error) {
 	if len(records) == 1 {
-		a, err := s.storeOne(ctx, records[0])
-		if err != nil {
-			return nil, err
-		}
-		return []Ack{a}, nil
+		return s.storeEach(ctx, records)
 	}
 	job := &batchJob{ctx: ctx, records: records, done: make(chan batchResult, 1)}
 	select {
@@ -197,46 +195,27 @@ func deadlineOf(jobs []*batchJob) time.Duration {
 	return max(longest, time.Millisecond)
 }
 
-func (s *jetStreamStore) storeOne(ctx context.Context, r Record) (Ack, error) {
-	msg := &nats.Msg{Subject: r.Subject, Data: r.Body, Header: nats.Header{}}
-	msg.Header.Set(jetstream.MsgIDHeader, r.MsgID)
-	fut, err := s.js.PublishMsgAsync(msg)
-	if err != nil {
-		return Ack{}, fmt.Errorf("publish: %w: %w", ErrUnavailable, err)
-	}
-	select {
-	case pa := <-fut.Ok():
-		return Ack{Sequence: pa.Sequence, Duplicate: pa.Duplicate}, nil
-	case err := <-fut.Err():
-		return Ack{}, fmt.Errorf("publish: %w: %w", ErrUnavailable, err)
-	case <-ctx.Done():
-		return Ack{}, fmt.Errorf("publish: %w: %w", ErrUnavailable, ctx.Err())
-	}
-}
-
+// storeEach publishes records one by one, pipelined; already stored ones
+// come back as duplicates.
 func (s *jetStreamStore) storeEach(ctx context.Context, records []Record) ([]Ack, error) {
-	futs := make([]jetstream.PubAckFuture, len(records))
+	msgs := make([]*nats.Msg, len(records))
 	for i, r := range records {
-		msg := &nats.Msg{Subject: r.Subject, Data: r.Body, Header: nats.Header{}}
-		msg.Header.Set(jetstream.MsgIDHeader, r.MsgID)
-		f, err := s.js.PublishMsgAsync(msg)
-		if err != nil {
-			return nil, fmt.Errorf("publish: %w: %w", ErrUnavailable, err)
-		}
-		futs[i] = f
+		msgs[i] = r.msg()
 	}
-	acks := make([]Ack, len(records))
-	for i, f := range futs {
-		select {
-		case pa := <-f.Ok():
-			acks[i] = Ack{Sequence: pa.Sequence, Duplicate: pa.Duplicate}
-		case err := <-f.Err():
-			return nil, fmt.Errorf("publish: %w: %w", ErrUnavailable, err)
-		case <-ctx.Done():
-			return nil, fmt.Errorf("publish: %w: %w", ErrUnavailable, ctx.Err())
-		}
+	res := streams.PublishAsync(ctx, s.js, msgs)
+	if err := streams.FirstError(res); err != nil {
+		return nil, fmt.Errorf("publish: %w: %w", ErrUnavailable, err)
+	}
+	acks := make([]Ack, len(res))
+	for i, r := range res {
+		acks[i] = Ack{Sequence: r.Ack.Sequence, Duplicate: r.Ack.Duplicate}
 	}
 	return acks, nil
+}
+
+// msg returns the record as a NATS message with its Nats-Msg-Id.
+func (r Record) msg() *nats.Msg {
+	return &nats.Msg{Subject: r.Subject, Data: r.Body, Header: nats.Header{jetstream.MsgIDHeader: {r.MsgID}}}
 }
 
 // Atomic batch publishing (nats-server 2.12+): every message carries
@@ -270,8 +249,7 @@ func (s *jetStreamStore) storeAtomic(ctx context.Context, records []Record) ([]A
 	last := len(records) - 1
 	var reply *nats.Msg
 	for i, r := range records {
-		msg := &nats.Msg{Subject: r.Subject, Data: r.Body, Header: nats.Header{}}
-		msg.Header.Set(jetstream.MsgIDHeader, r.MsgID)
+		msg := r.msg()
 		msg.Header.Set(hdrBatchID, batchID)
 		msg.Header.Set(hdrBatchSeq, strconv.Itoa(i+1))
 		if i < last {

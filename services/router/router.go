@@ -17,6 +17,7 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/delivery"
 	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/streams"
 	"github.com/ketenbus/ketenbus/services/wmjetstream"
 )
 
@@ -164,29 +165,20 @@ func (r *Router) publish(ctx context.Context, ds []Delivery, seq uint64) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	futs := make([]jetstream.PubAckFuture, len(ds))
+	msgs := make([]*nats.Msg, len(ds))
 	seqText := strconv.FormatUint(seq, 10)
 	for i, d := range ds {
-		m := &nats.Msg{Subject: events.DeliverySubject(d.Partner), Data: d.Body, Header: nats.Header{
+		msgs[i] = &nats.Msg{Subject: events.DeliverySubject(d.Partner), Data: d.Body, Header: nats.Header{
 			jetstream.MsgIDHeader:        {d.MsgID},
 			delivery.HeaderPartner:       {d.Partner},
 			delivery.HeaderSubscription:  {d.Subscription},
 			delivery.HeaderPurpose:       {d.Purpose},
 			delivery.HeaderEventSequence: {seqText},
 		}}
-		f, err := r.js.PublishMsgAsync(m)
-		if err != nil {
-			return fmt.Errorf("publish delivery for %s: %w", d.Partner, err)
-		}
-		futs[i] = f
 	}
-	for i, f := range futs {
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			return fmt.Errorf("store delivery for %s: %w", ds[i].Partner, err)
-		case <-ctx.Done():
-			return fmt.Errorf("store delivery for %s: %w", ds[i].Partner, ctx.Err())
+	for i, res := range streams.PublishAsync(ctx, r.js, msgs) {
+		if res.Err != nil {
+			return fmt.Errorf("store delivery for %s: %w", ds[i].Partner, res.Err)
 		}
 	}
 	return nil

@@ -1,5 +1,0 @@
-package gateway_test
-
-import "runtime"
-
-var testingProcs = runtime.GOMAXPROCS(0)

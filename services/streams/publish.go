@@ -1,0 +1,54 @@
+package streams
+
+import (
+	"context"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Result is what JetStream said about one message of PublishAsync: its
+// PubAck, or why it was not stored.
+type Result struct {
+	Ack *jetstream.PubAck
+	Err error
+}
+
+// PublishAsync publishes msgs without waiting for each PubAck in turn
+// (one round trip for all of them, and concurrent callers share the
+// connection), then waits for every PubAck until ctx ends. Results are in
+// the order of msgs; a message whose PubAck did not come has Err set.
+// Set a Nats-Msg-Id on each message, so publishing it again after an
+// error is stored once.
+func PublishAsync(ctx context.Context, js jetstream.JetStream, msgs []*nats.Msg) []Result {
+	res := make([]Result, len(msgs))
+	futs := make([]jetstream.PubAckFuture, len(msgs))
+	for i, m := range msgs {
+		futs[i], res[i].Err = js.PublishMsgAsync(m)
+	}
+	for i, f := range futs {
+		if f == nil {
+			continue
+		}
+		select {
+		case ack := <-f.Ok():
+			res[i].Ack = ack
+		case err := <-f.Err():
+			res[i].Err = err
+		case <-ctx.Done():
+			res[i].Err = ctx.Err()
+		}
+	}
+	return res
+}
+
+// FirstError returns the first error of results, nil when every message
+// was stored.
+func FirstError(results []Result) error {
+	for _, r := range results {
+		if r.Err != nil {
+			return r.Err
+		}
+	}
+	return nil
+}
