@@ -2,14 +2,11 @@ package escalator_test
 
 import (
 	"context"
-	"encoding/json"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
@@ -101,12 +98,7 @@ func (f *fixture) store(t *testing.T, partner, typ, source, id string, logged ti
 	if ontvanger != "" {
 		ev["ontvanger"] = ontvanger
 	}
-	b, _ := json.Marshal(ev)
-	m := &nats.Msg{Subject: events.EventSubject(typ, partner), Data: b, Header: nats.Header{}}
-	m.Header.Set(jetstream.MsgIDHeader, events.MsgID(source, id))
-	if _, err := f.env.JS.PublishMsg(context.Background(), m); err != nil {
-		t.Fatal(err)
-	}
+	f.env.StoreEvent(t, partner, ev)
 }
 
 func (f *fixture) aanmelding(t *testing.T, id string, logged time.Time, werkdagen int) {

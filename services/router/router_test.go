@@ -9,9 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/delivery"
 	"github.com/ketenbus/ketenbus/services/region"
@@ -36,12 +33,7 @@ func storeEvent(t *testing.T, env *natstest.Env, partner, typ, source, id string
 	if ontvanger != "" {
 		ev["ontvanger"] = ontvanger
 	}
-	b, _ := json.Marshal(ev)
-	m := &nats.Msg{Subject: events.EventSubject(typ, partner), Data: b, Header: nats.Header{}}
-	m.Header.Set(jetstream.MsgIDHeader, events.MsgID(source, id))
-	if _, err := env.JS.PublishMsg(context.Background(), m); err != nil {
-		t.Fatal(err)
-	}
+	env.StoreEvent(t, partner, ev)
 }
 
 func signaal() map[string]any {

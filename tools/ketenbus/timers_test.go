@@ -1,13 +1,8 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"strings"
 	"testing"
-
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/testutil/natstest"
@@ -30,13 +25,8 @@ func TestTimersRebuild(t *testing.T) {
 	rs := redistest.Start(t)
 	const source = "urn:nld:oin:00000009999999990004:systeem:bvh" // politie in the demo region
 	put := func(typ, partner, src, id string, data map[string]any) {
-		b, _ := json.Marshal(map[string]any{"specversion": "1.0", "id": id, "source": src, "type": typ,
+		env.StoreEvent(t, partner, map[string]any{"specversion": "1.0", "id": id, "source": src, "type": typ,
 			"time": "2026-04-02T10:00:00+02:00", "subject": strings.Repeat("ab", 32), "data": data})
-		m := &nats.Msg{Subject: events.EventSubject(typ, partner), Data: b, Header: nats.Header{}}
-		m.Header.Set(jetstream.MsgIDHeader, events.MsgID(src, id))
-		if _, err := env.JS.PublishMsg(context.Background(), m); err != nil {
-			t.Fatal(err)
-		}
 	}
 	for _, id := range []string{"a-1", "a-2"} {
 		put(events.TypeAanmelding, "politie", source, id, map[string]any{"bsn": "111222333", "ontvanger": "ggz", "reden": "zorgen",

@@ -4,6 +4,7 @@ package natstest
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/embednats"
 	"github.com/ketenbus/ketenbus/services/streams"
 )
@@ -72,4 +74,23 @@ func (e *Env) Messages(tb testing.TB, stream string) []*jetstream.RawStreamMsg {
 		out = append(out, m)
 	}
 	return out
+}
+
+// StoreEvent puts a structured event on EVENTS as the gateway stores it:
+// on the subject of its type and the publishing partner, with the
+// Nats-Msg-Id of its (source, id).
+func (e *Env) StoreEvent(tb testing.TB, partner string, ev map[string]any) {
+	tb.Helper()
+	typ, _ := ev["type"].(string)
+	source, _ := ev["source"].(string)
+	id, _ := ev["id"].(string)
+	body, err := json.Marshal(ev)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m := &nats.Msg{Subject: events.EventSubject(typ, partner), Data: body,
+		Header: nats.Header{jetstream.MsgIDHeader: {events.MsgID(source, id)}}}
+	if _, err := e.JS.PublishMsg(context.Background(), m); err != nil {
+		tb.Fatalf("store %s %s: %v", typ, id, err)
+	}
 }
