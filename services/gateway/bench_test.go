@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -75,7 +76,7 @@ func benchIngest(b *testing.B, startNATS func(testing.TB) *natstest.Env) {
 		url := benchGateway(b, startNATS(b))
 		tmpl := newTemplate(b)
 		var seq atomic.Int64
-		b.SetParallelism(max(1, 64/maxProcs()))
+		b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			c := dialLoad(b, url, tokenPolitie)
@@ -91,7 +92,7 @@ func benchIngest(b *testing.B, startNATS func(testing.TB) *natstest.Env) {
 		url := benchGateway(b, startNATS(b))
 		tmpl := newTemplate(b)
 		var seq atomic.Int64
-		b.SetParallelism(max(1, 32/maxProcs()))
+		b.SetParallelism(max(1, 32/runtime.GOMAXPROCS(0)))
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
 			c := dialLoad(b, url, tokenPolitie)
@@ -137,8 +138,6 @@ func (t template) event(buf []byte, n int64) []byte {
 	buf = strconv.AppendInt(buf, n, 10)
 	return append(buf, t.suffix...)
 }
-
-func maxProcs() int { return testingProcs }
 
 func perSecond(b *testing.B, n int) float64 {
 	r := float64(n) / b.Elapsed().Seconds()
