@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/ketenbus/ketenbus/events"
 )
 
 // member is one member of a JSON object: its name and its value, exactly
@@ -33,13 +35,13 @@ func members(b []byte) ([]member, error) {
 	if tok.Kind() != '{' {
 		return nil, errNotObject
 	}
-	out := make([]member, 0, 12)
+	out := make([]member, 0, 16)
 	for dec.PeekKind() != '}' {
-		tok, err := dec.ReadToken()
+		raw, err := dec.ReadValue() // the name, quoted
 		if err != nil {
 			return nil, err
 		}
-		name := tok.String() // before the next read voids tok
+		name := text(raw) // before the next read voids raw
 		start := dec.InputOffset()
 		if _, err := dec.ReadValue(); err != nil {
 			return nil, err
@@ -55,6 +57,44 @@ func members(b []byte) ([]member, error) {
 	}
 	return out, nil
 }
+
+// text returns a JSON string's text, "" for any other value. The names
+// and types of the catalog cost no allocation.
+func text(v jsontext.Value) string {
+	if len(v) < 2 || v[0] != '"' {
+		return ""
+	}
+	if inner := v[1 : len(v)-1]; bytes.IndexByte(inner, '\\') < 0 {
+		if s, ok := knownText()[string(inner)]; ok {
+			return s
+		}
+		return string(inner)
+	}
+	s, err := jsontext.AppendUnquote(nil, v)
+	if err != nil {
+		return ""
+	}
+	return string(s)
+}
+
+// knownText holds the strings most events repeat: the context attribute
+// names, the catalog's types and their data field names.
+var knownText = sync.OnceValue(func() map[string]string {
+	m := map[string]string{}
+	add := func(s string) { m[s] = s }
+	for _, a := range []string{"specversion", "id", "source", "type", "subject", "time", "datacontenttype",
+		"dataschema", "data", "data_base64", "sequence", events.ExtensionOntvanger} {
+		add(a)
+	}
+	cat := events.Default()
+	for _, t := range events.Types() {
+		add(t)
+		for _, f := range cat.Fields(t) {
+			add(f)
+		}
+	}
+	return m
+})
 
 // lookup returns the value of the member called name, nil when absent.
 func lookup(ms []member, name string) jsontext.Value {

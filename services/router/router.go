@@ -166,14 +166,15 @@ func (r *Router) publish(ctx context.Context, ds []Delivery, seq uint64) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	msgs := make([]*nats.Msg, len(ds))
-	seqText := strconv.FormatUint(seq, 10)
+	seqText := []string{strconv.FormatUint(seq, 10)}
 	for i, d := range ds {
+		h := d.route.header
 		msgs[i] = &nats.Msg{Subject: events.DeliverySubject(d.Partner), Data: d.Body, Header: nats.Header{
 			jetstream.MsgIDHeader:        {d.MsgID},
-			delivery.HeaderPartner:       {d.Partner},
-			delivery.HeaderSubscription:  {d.Subscription},
-			delivery.HeaderPurpose:       {d.Purpose},
-			delivery.HeaderEventSequence: {seqText},
+			delivery.HeaderPartner:       h.partner,
+			delivery.HeaderSubscription:  h.subscription,
+			delivery.HeaderPurpose:       h.purpose,
+			delivery.HeaderEventSequence: seqText,
 		}}
 	}
 	for i, res := range streams.PublishAsync(ctx, r.js, msgs) {
@@ -187,9 +188,13 @@ func (r *Router) publish(ctx context.Context, ds []Delivery, seq uint64) error {
 // eventOf returns "<event>.<version>" of an EVENTS subject
 // (ketenbus.events.<event>.<version>.<partner>), for metric labels.
 func eventOf(subject string) string {
-	parts := strings.Split(subject, ".")
-	if len(parts) != 5 {
+	rest, ok := strings.CutPrefix(subject, strings.TrimSuffix(events.SubjectEventsAll, ">"))
+	if !ok {
 		return "unknown"
 	}
-	return parts[2] + "." + parts[3]
+	i := strings.LastIndexByte(rest, '.')
+	if i < 0 || strings.Count(rest, ".") != 2 {
+		return "unknown"
+	}
+	return rest[:i]
 }

@@ -28,6 +28,9 @@ type route struct {
 	// view numbers the distinct field lists: routes with the same view
 	// share one reduced copy of an event's data.
 	view int
+	// header holds the delivery headers every delivery of the route
+	// carries; deliveries share the values and never change them.
+	header struct{ partner, subscription, purpose []string }
 }
 
 // Table is the routing table of a region: every partner subscription,
@@ -55,6 +58,7 @@ func NewTable(reg *region.Config) (*Table, error) {
 	for _, p := range reg.Partners {
 		for _, s := range p.Subscriptions {
 			r := route{partner: p.ID, subscription: s.Name, purpose: s.Purpose, types: map[string]bool{}}
+			r.header.partner, r.header.subscription, r.header.purpose = []string{p.ID}, []string{s.Name}, []string{s.Purpose}
 			for _, typ := range s.Types {
 				if !events.KnownType(typ) {
 					return nil, fmt.Errorf("partner %s subscription %s: type %s is not in the catalog", p.ID, s.Name, typ)
@@ -106,6 +110,8 @@ type Delivery struct {
 	// Body is the structured CloudEvent, data reduced to the allowed fields.
 	// Deliveries with the same field list share it: read it, never write.
 	Body []byte
+
+	route *route
 }
 
 // Route returns the deliveries of one event (a structured CloudEvent as
@@ -156,6 +162,7 @@ func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) (Routing, e
 			Purpose:      r.purpose,
 			MsgID:        delivery.MsgID(r.partner, r.subscription, eventMsgID),
 			Body:         bodies[r.view],
+			route:        r,
 		})
 	}
 	return routing, nil
@@ -257,16 +264,4 @@ func attributes(obj []member) *cloudevents.Event {
 		}
 	}
 	return &e
-}
-
-// text returns a JSON string member's text, "" otherwise.
-func text(v jsontext.Value) string {
-	if v.Kind() != '"' {
-		return ""
-	}
-	s, err := jsontext.AppendUnquote(nil, v)
-	if err != nil {
-		return ""
-	}
-	return string(s)
 }

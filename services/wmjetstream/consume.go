@@ -6,16 +6,9 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go/jetstream"
 )
-
-// Logger adapts a slog logger for Watermill, with Watermill's
-// per-message Info lines moved to Debug.
-func Logger(l *slog.Logger) watermill.LoggerAdapter {
-	return watermill.NewSlogLoggerWithLevelMapping(l, map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
-}
 
 // Consume runs a Watermill Router with one handler, called name, on the
 // durable consumer cc of stream, until ctx ends; then it returns nil.

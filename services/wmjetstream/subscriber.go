@@ -14,12 +14,12 @@ import (
 )
 
 // Metadata keys the Subscriber sets on every message, besides the NATS
-// headers.
+// headers (each by its name).
 const (
 	MetaSubject      = "_nats_subject"
 	MetaStreamSeq    = "_nats_stream_seq"
 	MetaNumDelivered = "_nats_num_delivered"
-	MetaTimestamp    = "_nats_timestamp" // RFC 3339 with nanoseconds: when the stream stored it
+	MetaTimestamp    = "_nats_timestamp" // Unix nanoseconds: when the stream stored it
 	metaNakDelay     = "_nats_nak_delay"
 )
 
@@ -42,10 +42,13 @@ func NumDelivered(msg *message.Message) uint64 {
 	return n
 }
 
-// Timestamp returns when the stream stored the message.
+// Timestamp returns when the stream stored the message (zero if absent).
 func Timestamp(msg *message.Message) time.Time {
-	t, _ := time.Parse(time.RFC3339Nano, msg.Metadata.Get(MetaTimestamp))
-	return t
+	n, err := strconv.ParseInt(msg.Metadata.Get(MetaTimestamp), 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
 }
 
 // SubscriberConfig configures a Subscriber.
@@ -215,16 +218,17 @@ func toMessage(jm jetstream.Msg) *message.Message {
 		id = strconv.FormatUint(md.Sequence.Stream, 10)
 	}
 	m := message.NewMessage(id, jm.Data())
+	m.Metadata = make(message.Metadata, len(h)+4)
 	for k, vs := range h {
 		if len(vs) > 0 {
-			m.Metadata.Set(k, vs[0])
+			m.Metadata[k] = vs[0]
 		}
 	}
-	m.Metadata.Set(MetaSubject, jm.Subject())
+	m.Metadata[MetaSubject] = jm.Subject()
 	if err == nil {
-		m.Metadata.Set(MetaStreamSeq, strconv.FormatUint(md.Sequence.Stream, 10))
-		m.Metadata.Set(MetaNumDelivered, strconv.FormatUint(md.NumDelivered, 10))
-		m.Metadata.Set(MetaTimestamp, md.Timestamp.UTC().Format(time.RFC3339Nano))
+		m.Metadata[MetaStreamSeq] = strconv.FormatUint(md.Sequence.Stream, 10)
+		m.Metadata[MetaNumDelivered] = strconv.FormatUint(md.NumDelivered, 10)
+		m.Metadata[MetaTimestamp] = strconv.FormatInt(md.Timestamp.UnixNano(), 10)
 	}
 	return m
 }
