@@ -18,6 +18,10 @@ const (
 	SubjectAuditAll    = "ketenbus.audit.>"
 )
 
+// Producer is the partner segment of the EVENTS subjects of the events
+// ketenbus itself produces (escalatie, samenloop); no partner has this id.
+const Producer = "ketenbus"
+
 // EventSubject returns the EVENTS subject of an event of type t published by
 // partner: ketenbus.events.<event>.<version>.<partner>. It returns "" for a
 // type outside the catalog's naming.

@@ -18,7 +18,7 @@ import (
 
 // ProducerID is the partner segment of the EVENTS subjects of events
 // ketenbus itself produces.
-const ProducerID = "ketenbus"
+const ProducerID = events.Producer
 
 // poll fires due timers every PollInterval until ctx ends.
 func (e *Escalator) poll(ctx context.Context) {

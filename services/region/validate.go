@@ -76,6 +76,8 @@ func (v *validation) partners() {
 			v.add(path+".id", "id is missing", "give the partner a short lowercase id, such as politie")
 		case !events.ValidPartnerID(p.ID):
 			v.add(path+".id", fmt.Sprintf("%q is not a valid partner id", p.ID), "use lowercase letters, digits and '-'")
+		case p.ID == events.Producer:
+			v.add(path+".id", fmt.Sprintf("partner id %q is reserved", p.ID), "ketenbus publishes its own events (escalatie, samenloop) under this id; choose another")
 		case ids[p.ID] != "":
 			v.add(path+".id", fmt.Sprintf("partner id %q is used twice", p.ID), "it is also the id of "+v.where(ids[p.ID]))
 		default:

@@ -5,10 +5,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/ketenbus/ketenbus/services/redisx"
 )
 
 // Batching of ScheduleMany: timers per script call, calls per round trip.
@@ -280,53 +281,7 @@ func (s *Store) List(ctx context.Context, cursor int64, count int) ([]Timer, int
 // profiles and the remembered bevestigingen. For a rebuild into an empty
 // Redis; it is not atomic. Errors wrap ErrUnavailable.
 func (s *Store) Clear(ctx context.Context) error {
-	match := globEscape(s.cfg.Prefix) + "*"
-	sweep := func(ctx context.Context, c redis.UniversalClient) error {
-		iter := c.Scan(ctx, 0, match, 1000).Iterator()
-		var batch []string
-		flush := func() error {
-			if len(batch) == 0 {
-				return nil
-			}
-			pipe := s.rdb.Pipeline()
-			for _, k := range batch {
-				pipe.Unlink(ctx, k)
-			}
-			batch = batch[:0]
-			_, err := pipe.Exec(ctx)
-			return err
-		}
-		for iter.Next(ctx) {
-			batch = append(batch, iter.Val())
-			if len(batch) == 1000 {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-		}
-		if err := iter.Err(); err != nil {
-			return err
-		}
-		return flush()
-	}
-	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
-		return wrapErr("clear timers", cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
-			return sweep(ctx, c)
-		}))
-	}
-	return wrapErr("clear timers", sweep(ctx, s.rdb))
-}
-
-// globEscape escapes the characters SCAN MATCH treats specially.
-func globEscape(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(`*?[]\`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
+	return wrapErr("clear timers", redisx.DeletePrefix(ctx, s.rdb, s.cfg.Prefix))
 }
 
 // parseTimers reads a script reply: at v[at] the number of timers n, then

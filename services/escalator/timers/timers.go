@@ -1,12 +1,11 @@
 package timers
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
+	"github.com/ketenbus/ketenbus/services/redisx"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -129,23 +128,11 @@ func wrapErr(op string, err error) error {
 }
 
 // unavailable reports whether err means Redis could not serve the
-// request, as opposed to a request Redis rejected or a caller that gave
-// up.
+// request, as opposed to a malformed timer, a request Redis rejected or a
+// caller that gave up.
 func unavailable(err error) bool {
-	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, ErrInvalid), errors.Is(err, errCorrupt):
+	if errors.Is(err, ErrInvalid) || errors.Is(err, errCorrupt) {
 		return false
-	case errors.Is(err, redis.ErrClosed), errors.Is(err, context.DeadlineExceeded):
-		return true
 	}
-	var rerr redis.Error
-	if !errors.As(err, &rerr) {
-		return true // network: refused, reset, EOF, timeout, pool timeout
-	}
-	if redis.IsLoadingError(err) || redis.IsReadOnlyError(err) || redis.IsClusterDownError(err) ||
-		redis.IsTryAgainError(err) || redis.IsMasterDownError(err) || redis.IsMaxClientsError(err) ||
-		redis.IsOOMError(err) || redis.IsNoReplicasError(err) {
-		return true
-	}
-	return strings.HasPrefix(err.Error(), "BUSY ")
+	return redisx.Unavailable(err)
 }

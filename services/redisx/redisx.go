@@ -1,0 +1,88 @@
+// Package redisx holds what every Redis store of ketenbus needs: telling
+// "Redis cannot serve now" from other errors, and deleting every key
+// under a prefix.
+package redisx
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Unavailable reports whether err means Redis could not serve the
+// request (unreachable, loading, read-only, out of memory, busy, a
+// timeout), as opposed to a request Redis rejected or a caller that gave
+// up. Check the caller's own error kinds before calling it: any error
+// that is not a Redis reply counts as a network error.
+func Unavailable(err error) bool {
+	switch {
+	case err == nil, errors.Is(err, context.Canceled):
+		return false
+	case errors.Is(err, redis.ErrClosed), errors.Is(err, context.DeadlineExceeded):
+		return true
+	}
+	var rerr redis.Error
+	if !errors.As(err, &rerr) {
+		return true // network: refused, reset, EOF, timeout, pool timeout
+	}
+	if redis.IsLoadingError(err) || redis.IsReadOnlyError(err) || redis.IsClusterDownError(err) ||
+		redis.IsTryAgainError(err) || redis.IsMasterDownError(err) || redis.IsMaxClientsError(err) ||
+		redis.IsOOMError(err) || redis.IsNoReplicasError(err) {
+		return true
+	}
+	return strings.HasPrefix(err.Error(), "BUSY ")
+}
+
+// DeletePrefix unlinks every key that starts with prefix, on every
+// master of a cluster. It is not atomic: keys written meanwhile may stay.
+func DeletePrefix(ctx context.Context, rdb redis.UniversalClient, prefix string) error {
+	match := globEscape(prefix) + "*"
+	sweep := func(ctx context.Context, c redis.UniversalClient) error {
+		iter := c.Scan(ctx, 0, match, 1000).Iterator()
+		var batch []string
+		flush := func() error {
+			if len(batch) == 0 {
+				return nil
+			}
+			pipe := rdb.Pipeline()
+			for _, k := range batch {
+				pipe.Unlink(ctx, k)
+			}
+			batch = batch[:0]
+			_, err := pipe.Exec(ctx)
+			return err
+		}
+		for iter.Next(ctx) {
+			batch = append(batch, iter.Val())
+			if len(batch) == 1000 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		if err := iter.Err(); err != nil {
+			return err
+		}
+		return flush()
+	}
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			return sweep(ctx, c)
+		})
+	}
+	return sweep(ctx, rdb)
+}
+
+// globEscape escapes the characters SCAN MATCH treats specially.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
