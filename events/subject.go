@@ -3,6 +3,7 @@ package events
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"strings"
 )
 
 // NATS subjects and JetStream streams of ketenbus.
@@ -31,6 +32,15 @@ func EventSubject(t, partner string) string {
 		return ""
 	}
 	return "ketenbus.events." + event + "." + version + "." + partner
+}
+
+// SubjectPartner returns the partner segment of an EVENTS subject
+// (ketenbus.events.<event>.<version>.<partner>): who published the event.
+func SubjectPartner(subject string) string {
+	if i := strings.LastIndexByte(subject, '.'); i >= 0 {
+		return subject[i+1:]
+	}
+	return ""
 }
 
 // EventTypeSubject returns the EVENTS subject filter for every event of type

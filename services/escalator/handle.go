@@ -25,7 +25,7 @@ func (e *Escalator) Handle(msg *message.Message) error {
 		e.cfg.Logger.Error("event unreadable; no term started", slog.Uint64("sequence", wmjetstream.StreamSeq(msg)))
 		return nil
 	}
-	sender := partnerOf(msg.Metadata.Get(wmjetstream.MetaSubject))
+	sender := events.SubjectPartner(msg.Metadata.Get(wmjetstream.MetaSubject))
 	ctx := msg.Context()
 	if ctx == nil {
 		ctx = context.Background()
@@ -34,28 +34,12 @@ func (e *Escalator) Handle(msg *message.Message) error {
 	if err != nil {
 		e.ready.Store(false)
 		n := wmjetstream.NumDelivered(msg)
-		wmjetstream.SetNakDelay(msg, backoff(n))
+		wmjetstream.SetNakDelay(msg, wmjetstream.Backoff(n))
 		e.cfg.Logger.Warn("timer not stored; the event comes back", slog.String("type", ev.Type()), slog.Uint64("sequence", wmjetstream.StreamSeq(msg)), slog.String("error", err.Error()))
 		return err
 	}
 	e.ready.Store(true)
 	return nil
-}
-
-// backoff is the redelivery delay after n failed deliveries: 1s, 2s, 4s …
-// up to 30s.
-func backoff(n uint64) time.Duration {
-	d := time.Second << min(n, 5)
-	return min(d, 30*time.Second)
-}
-
-// partnerOf returns the publishing partner of an EVENTS subject
-// (ketenbus.events.<event>.<version>.<partner>).
-func partnerOf(subject string) string {
-	if i := strings.LastIndexByte(subject, '.'); i >= 0 {
-		return subject[i+1:]
-	}
-	return ""
 }
 
 // Apply applies one event from partner sender to the timers: the same

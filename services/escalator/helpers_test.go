@@ -3,7 +3,6 @@ package escalator_test
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/escalator"
 	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/testutil/clocktest"
 	"github.com/ketenbus/ketenbus/services/testutil/logtest"
 	"github.com/ketenbus/ketenbus/services/testutil/natstest"
 	"github.com/ketenbus/ketenbus/services/testutil/redistest"
@@ -27,18 +27,11 @@ const (
 	pseudonym       = "5f0c6e2d9a0b4c1d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d"
 )
 
-// clock is a test clock that moves only when the test says so.
-type clock struct{ ns atomic.Int64 }
-
-func newClock(t time.Time) *clock { c := &clock{}; c.Set(t); return c }
-func (c *clock) Now() time.Time   { return time.Unix(0, c.ns.Load()) }
-func (c *clock) Set(t time.Time)  { c.ns.Store(t.UnixNano()) }
-
 type fixture struct {
 	env     *natstest.Env
 	redis   *redistest.Server
 	rdb     *redis.Client
-	clock   *clock
+	clock   *clocktest.Clock
 	reg     *region.Config
 	logs    *logtest.Buffer
 	metrics *prometheus.Registry
@@ -52,7 +45,7 @@ func newFixture(t *testing.T, now time.Time, opts ...redistest.Option) *fixture 
 	}
 	srv := redistest.Start(t, opts...)
 	_, logs := logtest.New()
-	return &fixture{env: natstest.Start(t), redis: srv, rdb: srv.Client(t), clock: newClock(now), reg: reg, logs: logs}
+	return &fixture{env: natstest.Start(t), redis: srv, rdb: srv.Client(t), clock: clocktest.New(now), reg: reg, logs: logs}
 }
 
 // start runs an escalator instance until the returned stop is called (or

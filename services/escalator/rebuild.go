@@ -2,27 +2,17 @@ package escalator
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/streams"
 )
 
 // RebuildOptions say where a rebuild starts and how it reports progress.
-type RebuildOptions struct {
-	// FromSeq starts at this EVENTS sequence; zero and no Since means the
-	// start of the stream.
-	FromSeq uint64
-	// Since starts at the first event stored at or after this time.
-	Since time.Time
-	// Progress, when set, is called now and then with the events read and
-	// the events to read in all.
-	Progress func(done, total uint64)
-}
+type RebuildOptions = streams.ReplayOptions
 
 // Rebuild replaces the timers in Redis by the ones EVENTS implies: it
 // clears them, then replays every aanmelding, overdracht, bevestiging and
@@ -33,64 +23,15 @@ func (e *Escalator) Rebuild(ctx context.Context, opts RebuildOptions) (uint64, e
 	if err := e.store.Clear(ctx); err != nil {
 		return 0, fmt.Errorf("clear timers: %w", err)
 	}
-	st, err := e.cfg.JetStream.Stream(ctx, events.StreamEvents)
-	if err != nil {
-		return 0, fmt.Errorf("stream %s: %w", events.StreamEvents, err)
-	}
 	subjects := append(watched(), events.EventSubject(events.TypeEscalatie, ProducerID))
-	cc := jetstream.OrderedConsumerConfig{FilterSubjects: subjects, DeliverPolicy: jetstream.DeliverAllPolicy}
-	switch {
-	case opts.FromSeq > 0:
-		cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, opts.FromSeq
-	case !opts.Since.IsZero():
-		since := opts.Since
-		cc.DeliverPolicy, cc.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
-	}
-	cons, err := st.OrderedConsumer(ctx, cc)
-	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", events.StreamEvents, err)
-	}
-	info, err := cons.Info(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", events.StreamEvents, err)
-	}
-	total := info.NumPending
-	var done uint64
-	report := func() {
-		if opts.Progress != nil {
-			opts.Progress(done, total)
+	return streams.Replay(ctx, e.cfg.JetStream, events.StreamEvents, subjects, opts, func(m jetstream.Msg) error {
+		var ev cloudevents.Event
+		if err := ev.UnmarshalJSON(m.Data()); err != nil {
+			return nil // unreadable: the live escalator skipped it too
 		}
-	}
-	report()
-	for done < total {
-		batch, err := cons.Fetch(int(min(total-done, 500)), jetstream.FetchMaxWait(5*time.Second))
-		if err != nil {
-			return done, fmt.Errorf("read %s: %w", events.StreamEvents, err)
+		if ev.Type() == events.TypeEscalatie {
+			return e.applyFired(ctx, ev)
 		}
-		n := 0
-		for m := range batch.Messages() {
-			n++
-			var ev cloudevents.Event
-			if err := ev.UnmarshalJSON(m.Data()); err == nil {
-				if ev.Type() == events.TypeEscalatie {
-					err = e.applyFired(ctx, ev)
-				} else {
-					err = e.Apply(ctx, ev, partnerOf(m.Subject()))
-				}
-				if err != nil {
-					return done, err
-				}
-			}
-			done++
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoHeartbeat) {
-			return done, fmt.Errorf("read %s: %w", events.StreamEvents, err)
-		}
-		if n == 0 {
-			break // nothing more arrived within the wait
-		}
-		report()
-	}
-	report()
-	return done, nil
+		return e.Apply(ctx, ev, events.SubjectPartner(m.Subject()))
+	})
 }

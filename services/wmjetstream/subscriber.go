@@ -29,6 +29,13 @@ func SetNakDelay(msg *message.Message, d time.Duration) {
 	msg.Metadata.Set(metaNakDelay, d.String())
 }
 
+// Backoff is a redelivery delay for a handler that cannot reach what it
+// needs (Redis, JetStream) after n deliveries: 2s, 4s, 8s … up to 30s.
+func Backoff(n uint64) time.Duration {
+	d := time.Second << min(n, 5)
+	return min(d, 30*time.Second)
+}
+
 // StreamSeq returns the stream sequence of a consumed message (0 if absent).
 func StreamSeq(msg *message.Message) uint64 {
 	n, _ := strconv.ParseUint(msg.Metadata.Get(MetaStreamSeq), 10, 64)

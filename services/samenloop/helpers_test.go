@@ -1,0 +1,235 @@
+package samenloop_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/samenloop"
+	"github.com/ketenbus/ketenbus/services/testutil/clocktest"
+	"github.com/ketenbus/ketenbus/services/testutil/logtest"
+	"github.com/ketenbus/ketenbus/services/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/testutil/redistest"
+)
+
+const (
+	pseudonym = "5f0c6e2d9a0b4c1d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d"
+	window    = 730 * 24 * time.Hour
+)
+
+var sources = map[string]string{
+	"politie":  "urn:nld:oin:00000009999999990001:systeem:bvh",
+	"ggz":      "urn:nld:kvknr:99999901:systeem:epd",
+	"wijkteam": "urn:nld:oin:00000009999999990003:systeem:wijk",
+	"zvh":      "urn:nld:oin:00000009999999990002:systeem:regie",
+}
+
+// t0 is close to the real time: a rebuild reads EVENTS by when the
+// events were stored.
+var t0 = time.Now().UTC().Truncate(time.Second)
+
+type fixture struct {
+	env     *natstest.Env
+	redis   *redistest.Server
+	rdb     *redis.Client
+	clock   *clocktest.Clock
+	reg     *region.Config
+	logs    *logtest.Buffer
+	metrics *prometheus.Registry
+}
+
+func newFixture(t *testing.T, opts ...redistest.Option) *fixture {
+	t.Helper()
+	reg, err := region.Load("testdata/region.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := redistest.Start(t, opts...)
+	return &fixture{env: natstest.Start(t), redis: srv, rdb: srv.Client(t), clock: clocktest.New(t0), reg: reg}
+}
+
+func (f *fixture) service(t *testing.T, durable string) *samenloop.Service {
+	t.Helper()
+	logger, logs := logtest.New()
+	f.logs = logs
+	f.metrics = prometheus.NewRegistry()
+	s, err := samenloop.New(samenloop.Config{
+		Region: f.reg, JetStream: f.env.JS, Redis: f.rdb, Now: f.clock.Now, Durable: durable,
+		ExpireInterval: 5 * time.Millisecond, Logger: logger, Metrics: f.metrics,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// start runs a service until the returned stop is called (or the test
+// ends).
+func (f *fixture) start(t *testing.T) (*samenloop.Service, func()) {
+	t.Helper()
+	s := f.service(t, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("samenloop: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return s, stop
+}
+
+// signaal is a signaal as the tests store it: every data field carries
+// its partner's name, so a leak shows.
+type signaal struct {
+	partner, id string
+	at          time.Time
+	bsn         string
+}
+
+func (s signaal) event() map[string]any {
+	return map[string]any{
+		"specversion": "1.0", "id": s.id, "source": sources[s.partner], "type": events.TypeSignaal,
+		"subject": pseudonym, "time": s.at.Format(time.RFC3339Nano), "datacontenttype": "application/json",
+		"data": map[string]any{
+			"bsn": s.bsn, "categorie": categorie[s.partner], "urgentie": urgentie[s.partner],
+			"toelichting":    "toelichting-van-" + s.partner + "-" + s.id,
+			"contactpersoon": map[string]any{"naam": "Contact " + s.partner, "telefoon": "050 000 0001"},
+		},
+	}
+}
+
+var (
+	categorie = map[string]string{"politie": "huiselijk-geweld", "ggz": "verward-gedrag", "wijkteam": "schulden", "zvh": "overlast"}
+	urgentie  = map[string]string{"politie": "hoog", "ggz": "midden", "wijkteam": "laag", "zvh": "acuut"}
+)
+
+func (f *fixture) signaal(t *testing.T, s signaal) {
+	t.Helper()
+	if s.bsn == "" {
+		s.bsn = "999993653"
+	}
+	if s.at.IsZero() {
+		s.at = f.clock.Now()
+	}
+	f.env.StoreEvent(t, s.partner, s.event())
+}
+
+func (f *fixture) afgerond(t *testing.T, by, id string, betreft signaal) {
+	t.Helper()
+	f.env.StoreEvent(t, by, map[string]any{
+		"specversion": "1.0", "id": id, "source": sources[by], "type": events.TypeBevestiging,
+		"time": f.clock.Now().Format(time.RFC3339Nano), "datacontenttype": "application/json",
+		"data": map[string]any{
+			"betreft": map[string]any{"source": sources[betreft.partner], "id": betreft.id, "type": events.TypeSignaal},
+			"status":  "afgerond",
+		},
+	})
+}
+
+type samenloopEvent struct {
+	ID, Ontvanger string
+	Raw           []byte
+	Data          events.Samenloop
+}
+
+// samenloopEvents returns the samenloop events on EVENTS, each checked
+// against the catalog.
+func (f *fixture) samenloopEvents(t *testing.T) []samenloopEvent {
+	t.Helper()
+	var out []samenloopEvent
+	for _, m := range f.env.Messages(t, events.StreamEvents) {
+		if m.Subject != events.EventSubject(events.TypeSamenloop, events.Producer) {
+			continue
+		}
+		p, err := events.Default().ParseStructured(m.Data)
+		if err != nil {
+			t.Fatalf("samenloop event does not pass the catalog: %v\n%s", err, m.Data)
+		}
+		var d events.Samenloop
+		if err := p.Event.DataAs(&d); err != nil {
+			t.Fatal(err)
+		}
+		o, _ := p.Event.Extensions()[events.ExtensionOntvanger].(string)
+		if p.Event.Subject() != pseudonym || o != d.Ontvanger {
+			t.Fatalf("samenloop event subject %q ontvanger %q, want the pseudonym and %q", p.Event.Subject(), o, d.Ontvanger)
+		}
+		out = append(out, samenloopEvent{ID: p.Event.ID(), Ontvanger: o, Raw: m.Data, Data: d})
+	}
+	return out
+}
+
+// waitEvents waits until EVENTS holds n samenloop events, checks it stays
+// at n for a moment, and returns them by ontvanger.
+func (f *fixture) waitEvents(t *testing.T, n int) map[string][]samenloopEvent {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for len(f.samenloopEvents(t)) < n && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(150 * time.Millisecond) // a double would show up now
+	got := f.samenloopEvents(t)
+	if len(got) != n {
+		var list []string
+		for _, e := range got {
+			list = append(list, fmt.Sprintf("to %s about %v", e.Ontvanger, about(e)))
+		}
+		t.Fatalf("%d samenloop events, want %d: %v", len(got), n, list)
+	}
+	by := map[string][]samenloopEvent{}
+	for _, e := range got {
+		by[e.Ontvanger] = append(by[e.Ontvanger], e)
+	}
+	return by
+}
+
+// waitIndexed waits until the index holds n signalen on the pseudonym.
+func (f *fixture) waitIndexed(t *testing.T, s *samenloop.Service, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		signals, _, err := s.Index().Person(context.Background(), pseudonym)
+		if err == nil && len(signals) == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("index holds %d signalen, want %d (err %v)", len(signals), n, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// about returns the partner ids of an event's betrokkenen.
+func about(e samenloopEvent) []string {
+	var ps []string
+	for _, b := range e.Data.Betrokkenen {
+		ps = append(ps, b.Partner)
+	}
+	return ps
+}
+
+// refs returns the ids of an event's own signalen, after checking they
+// are the ontvanger's own.
+func refs(t *testing.T, e samenloopEvent) []string {
+	t.Helper()
+	var ids []string
+	for _, r := range e.Data.Signalen {
+		if r.Source != sources[e.Ontvanger] || r.Type != events.TypeSignaal {
+			t.Fatalf("event for %s lists signaal %+v, not its own", e.Ontvanger, r)
+		}
+		ids = append(ids, r.ID)
+	}
+	return ids
+}

@@ -1,0 +1,204 @@
+package samenloop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/samenloop/index"
+	"github.com/ketenbus/ketenbus/services/wmjetstream"
+)
+
+// Config configures the samenloop service.
+type Config struct {
+	// Region holds the partners, the window and the regievoerder; required.
+	Region *region.Config
+	// JetStream is where EVENTS is read and samenloop events are written;
+	// required.
+	JetStream jetstream.JetStream
+	// Redis keeps the index; required.
+	Redis redis.UniversalClient
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Durable is the consumer on EVENTS; replicas share it. Default
+	// "samenloop".
+	Durable string
+	// MaxAckPending bounds events in flight. Default 1: events are applied
+	// in the order EVENTS holds them, as a rebuild applies them, so a
+	// bevestiging never overtakes its signaal and which partner joins whom
+	// is the same live and rebuilt. The index stays correct with more.
+	MaxAckPending int
+	// ExpireInterval is how often signalen whose window passed are
+	// dropped. Default 1m.
+	ExpireInterval time.Duration
+	// Prefix starts every Redis key of the index. Default
+	// "ketenbus:samenloop:".
+	Prefix string
+	// Logger; never receives data fields or pseudonyms. Default
+	// slog.Default().
+	Logger *slog.Logger
+	// Metrics registry; default a new one.
+	Metrics *prometheus.Registry
+}
+
+func (c *Config) setDefaults() {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Durable == "" {
+		c.Durable = "samenloop"
+	}
+	if c.MaxAckPending == 0 {
+		c.MaxAckPending = 1
+	}
+	if c.ExpireInterval == 0 {
+		c.ExpireInterval = time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Metrics == nil {
+		c.Metrics = prometheus.NewRegistry()
+	}
+}
+
+// Validate reports a config the service cannot run with.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Region == nil {
+		errs = append(errs, errors.New("samenloop: Region is missing"))
+	}
+	if c.JetStream == nil {
+		errs = append(errs, errors.New("samenloop: JetStream is missing"))
+	}
+	if c.Redis == nil {
+		errs = append(errs, errors.New("samenloop: Redis is missing"))
+	}
+	if c.MaxAckPending < 1 {
+		errs = append(errs, errors.New("samenloop: MaxAckPending must be at least 1"))
+	}
+	if c.ExpireInterval < 0 {
+		errs = append(errs, errors.New("samenloop: ExpireInterval is negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Service detects samenloop.
+type Service struct {
+	cfg      Config
+	index    *index.Index
+	partners map[string]region.Partner
+	metrics  *metrics
+	ready    atomic.Bool
+
+	mu     sync.Mutex
+	stream jetstream.Stream // EVENTS, once looked up
+}
+
+// New checks cfg and prepares the index.
+func New(cfg Config) (*Service, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ix, err := index.New(cfg.Redis, index.Config{
+		Prefix: cfg.Prefix,
+		Window: time.Duration(cfg.Region.Samenloop.WindowDays) * 24 * time.Hour,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("samenloop: %w", err)
+	}
+	s := &Service{cfg: cfg, index: ix, partners: map[string]region.Partner{}}
+	for _, p := range cfg.Region.Partners {
+		s.partners[p.ID] = p
+	}
+	s.metrics = newMetrics(cfg.Metrics, s)
+	return s, nil
+}
+
+// Run consumes EVENTS and drops expired signalen until ctx ends, then
+// returns nil.
+func Run(ctx context.Context, cfg Config) error {
+	s, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	return s.Run(ctx)
+}
+
+// Index returns the index (for the CLI).
+func (s *Service) Index() *index.Index { return s.index }
+
+// Ready reports whether Redis answered the last time it was used.
+func (s *Service) Ready() bool { return s.ready.Load() }
+
+// watched are the EVENTS subjects the service reads.
+func watched() []string {
+	return []string{
+		events.EventTypeSubject(events.TypeSignaal),
+		events.EventTypeSubject(events.TypeBevestiging),
+	}
+}
+
+// Run runs the service until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.expireLoop(ctx)
+	}()
+	err := wmjetstream.Consume(ctx, s.cfg.JetStream, events.StreamEvents, jetstream.ConsumerConfig{
+		Durable:        s.cfg.Durable,
+		Description:    "ketenbus samenloop: signalen on the same person",
+		FilterSubjects: watched(),
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        30 * time.Second,
+		MaxAckPending:  s.cfg.MaxAckPending,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+	}, "samenloop", s.cfg.Logger, s.Handle)
+	<-done
+	return err
+}
+
+// expireLoop drops expired signalen every ExpireInterval.
+func (s *Service) expireLoop(ctx context.Context) {
+	t := time.NewTicker(s.cfg.ExpireInterval)
+	defer t.Stop()
+	for {
+		if _, err := s.Expire(ctx); err != nil && ctx.Err() == nil {
+			s.cfg.Logger.Warn("expired signalen not dropped; trying again", slog.String("error", err.Error()))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Expire drops the signalen whose window passed and returns how many.
+func (s *Service) Expire(ctx context.Context) (int, error) {
+	n, err := s.index.Expire(ctx, s.cfg.Now(), 1000)
+	s.observe(err)
+	s.metrics.removed.WithLabelValues("verlopen").Add(float64(n))
+	return n, err
+}
+
+// observe notes whether Redis answered.
+func (s *Service) observe(err error) {
+	if errors.Is(err, index.ErrUnavailable) {
+		s.ready.Store(false)
+	} else if err == nil {
+		s.ready.Store(true)
+	}
+}
