@@ -28,6 +28,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/testutil/logtest"
 	"github.com/ketenbus/ketenbus/services/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/testutil/runtest"
 )
 
 // shortSchedule is the retry schedule of the tests, set through the
@@ -106,25 +107,7 @@ func (f *fixture) run(t *testing.T, mutate func(*adapter.Config)) (*prometheus.R
 	if err != nil {
 		t.Fatalf("adapter.New: %v", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("adapter.Run: %v", err)
-				}
-			case <-time.After(15 * time.Second):
-				t.Errorf("adapter.Run did not return after its context ended")
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return reg, stop
+	return reg, runtest.Start(t, "adapter", a.Run)
 }
 
 // published is a delivery message as the router stores it.

@@ -2,7 +2,6 @@ package escalator_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/testutil/logtest"
 	"github.com/ketenbus/ketenbus/services/testutil/natstest"
 	"github.com/ketenbus/ketenbus/services/testutil/redistest"
+	"github.com/ketenbus/ketenbus/services/testutil/runtest"
 )
 
 const (
@@ -62,20 +62,7 @@ func (f *fixture) start(t *testing.T) (*escalator.Escalator, func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.Run(ctx) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("escalator: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return e, stop
+	return e, runtest.Start(t, "escalator", e.Run)
 }
 
 // store puts an event on EVENTS as the gateway would.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/router"
 	"github.com/ketenbus/ketenbus/services/testutil/logtest"
 	"github.com/ketenbus/ketenbus/services/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/testutil/runtest"
 )
 
 const (
@@ -48,19 +48,9 @@ func startRouter(t *testing.T, env *natstest.Env) (stop func(), logs *logtest.Bu
 		t.Fatal(err)
 	}
 	logger, logs := logtest.New()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- router.Run(ctx, router.Config{Region: reg, JetStream: env.JS, Logger: logger}) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("router: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
+	stop = runtest.Start(t, "router", func(ctx context.Context) error {
+		return router.Run(ctx, router.Config{Region: reg, JetStream: env.JS, Logger: logger})
+	})
 	return stop, logs
 }
 

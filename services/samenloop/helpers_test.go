@@ -3,7 +3,6 @@ package samenloop_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/testutil/logtest"
 	"github.com/ketenbus/ketenbus/services/testutil/natstest"
 	"github.com/ketenbus/ketenbus/services/testutil/redistest"
+	"github.com/ketenbus/ketenbus/services/testutil/runtest"
 )
 
 const (
@@ -75,20 +75,7 @@ func (f *fixture) service(t *testing.T, durable string) *samenloop.Service {
 func (f *fixture) start(t *testing.T) (*samenloop.Service, func()) {
 	t.Helper()
 	s := f.service(t, "")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("samenloop: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return s, stop
+	return s, runtest.Start(t, "samenloop", s.Run)
 }
 
 // signaal is a signaal as the tests store it: every data field carries

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/nats-io/nats.go"
@@ -31,22 +32,34 @@ type involved struct {
 // samenloopEvents builds the events of partner out.Joined joining the
 // samenloop on person with signaal trigger.
 func (s *Service) samenloopEvents(ctx context.Context, person string, trigger index.Signal, out index.Outcome) ([]*nats.Msg, error) {
+	// Read the signalen at once: each read is a round trip to EVENTS.
+	type read struct {
+		ref     events.EventRef
+		contact *events.Contactpersoon
+		err     error
+	}
+	reads := make([]read, len(out.Signals))
+	var wg sync.WaitGroup
+	for i, sig := range out.Signals {
+		wg.Go(func() { reads[i].ref, reads[i].contact, reads[i].err = s.readSignaal(ctx, sig) })
+	}
+	wg.Wait()
 	partners := map[string]*involved{}
-	for _, sig := range out.Signals {
+	for i, sig := range out.Signals {
 		p := partners[sig.Partner]
 		if p == nil {
 			p = &involved{first: sig}
 			partners[sig.Partner] = p
 		}
-		ref, contact, err := s.readSignaal(ctx, sig)
-		if err != nil {
-			return nil, err
+		r := reads[i]
+		if r.err != nil {
+			return nil, r.err
 		}
-		if ref.ID != "" {
-			p.refs = append(p.refs, ref)
+		if r.ref.ID != "" {
+			p.refs = append(p.refs, r.ref)
 		}
-		if contact != nil {
-			p.contact = contact
+		if r.contact != nil {
+			p.contact = r.contact
 		}
 	}
 	regie := s.cfg.Region.Samenloop.Regievoerder

@@ -10,6 +10,7 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/samenloop"
 	"github.com/ketenbus/ketenbus/services/testutil/redistest"
+	"github.com/ketenbus/ketenbus/services/testutil/runtest"
 )
 
 func wantAbout(t *testing.T, by map[string][]samenloopEvent, ontvanger string, partners, ownIDs []string) samenloopEvent {
@@ -202,16 +203,10 @@ func TestCrashBetweenRedisAndPublish(t *testing.T) {
 
 	// Delivered yet again (a second crash, after publishing, before the
 	// ack: here a new consumer that reads EVENTS from the start): no double.
-	s := f.service(t, "samenloop-again")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
+	again := runtest.Start(t, "samenloop again", f.service(t, "samenloop-again").Run)
 	time.Sleep(300 * time.Millisecond)
 	f.waitEvents(t, 3)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	again()
 }
 
 // TestNoForeignDataFields: a samenloop event says of another partner only
@@ -252,6 +247,10 @@ func TestNoForeignDataFields(t *testing.T) {
 				t.Errorf("event for %s carries a signaal data field: %s", ontvanger, text)
 			}
 		}
+	}
+	// Nor does the log name the person.
+	if logs := f.logs.String(); strings.Contains(logs, "999993653") || strings.Contains(logs, pseudonym) || strings.Contains(logs, "toelichting-van") {
+		t.Errorf("the log carries personal data:\n%s", logs)
 	}
 }
 

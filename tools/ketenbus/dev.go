@@ -34,7 +34,9 @@ func newDevCmd() *cobra.Command {
 		Short: "Run the whole backbone on this machine",
 		Long: `Run every part of ketenbus in one process: the real nats-server with
 JetStream (embedded, data under --data-dir), the streams EVENTS, DELIVERY,
-DLQ and AUDIT, and the gateway partners POST events to.
+DLQ and AUDIT, the gateway partners POST events to, the router, the webhook
+adapters, the escalator and samenloop detection. In a demo region every
+partner also gets a local webhook sink that logs what it receives.
 
 In a demo region (demo: true in the region config) secrets that are not set
 in the environment are generated and kept in <data-dir>/demo.env, so tokens
@@ -60,7 +62,7 @@ Logs go to stderr; Ctrl-C stops everything cleanly.`,
 	fl.StringVar(&f.opts.GatewayAddr, "gateway-addr", devstack.DefaultGatewayAddr, "listen address of the gateway (port 0: any free port)")
 	fl.StringVar(&f.opts.NATSAddr, "nats-addr", devstack.DefaultNATSAddr, "listen address of the embedded nats-server (port 0: any free port)")
 	fl.StringVar(&f.opts.SinkAddr, "sink-addr", devstack.DefaultSinkAddr, "listen address of the demo webhook sinks (demo region only; port 0: any free port)")
-	fl.StringVar(&f.opts.RedisURL, "redis-url", "", "Redis for the escalation timers (empty: an embedded in-memory store that a restart empties)")
+	fl.StringVar(&f.opts.RedisURL, "redis-url", "", "Redis for the escalation timers and the samenloop index (empty: an embedded in-memory store that a restart empties)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	_ = cmd.MarkFlagFilename("config", "yaml", "yml")
 	_ = cmd.MarkFlagDirname("data-dir")
@@ -147,7 +149,7 @@ func printBanner(w io.Writer, s *devstack.Stack, opts devstack.Options) {
 	fmt.Fprintf(tw, "  health\t%s/healthz, %s/readyz\n", s.GatewayURL, s.GatewayURL)
 	fmt.Fprintf(tw, "  metrics\t%s/metrics\n", s.GatewayURL)
 	fmt.Fprintf(tw, "  nats\t%s (JetStream: EVENTS, DELIVERY, DLQ, AUDIT)\n", s.NATSURL)
-	fmt.Fprintf(tw, "  redis\t%s (escalation timers)\n", s.RedisURL)
+	fmt.Fprintf(tw, "  redis\t%s (escalation timers, samenloop index)\n", s.RedisURL)
 	if s.SinksURL != "" {
 		fmt.Fprintf(tw, "  sinks\t%s/<partner> (demo webhook receivers; they log what arrives)\n", s.SinksURL)
 	}

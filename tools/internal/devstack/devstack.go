@@ -29,6 +29,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/gateway"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/router"
+	"github.com/ketenbus/ketenbus/services/samenloop"
 	"github.com/ketenbus/ketenbus/services/streams"
 )
 
@@ -91,8 +92,9 @@ type Options struct {
 	// SinkAddr is host:port of the demo webhook sinks (demo region only);
 	// port 0 picks a free port. Default DefaultSinkAddr.
 	SinkAddr string
-	// RedisURL is the Redis of the escalation timers; empty starts an
-	// embedded Redis-compatible store (timers are lost on restart).
+	// RedisURL is the Redis of the escalation timers and the samenloop
+	// index; empty starts an embedded Redis-compatible store (both are lost
+	// on restart).
 	RedisURL string
 	// Logger receives the logs of every part. Default slog.Default().
 	Logger *slog.Logger
@@ -159,8 +161,9 @@ type Stack struct {
 	// SinksURL is the base URL of the demo webhook sinks; empty outside a
 	// demo region.
 	SinksURL string
-	// RedisURL is the Redis the escalator keeps its timers in (embedded
-	// when Options.RedisURL was empty).
+	// RedisURL is the Redis the escalator keeps its timers in and the
+	// samenloop service its index (embedded when Options.RedisURL was
+	// empty).
 	RedisURL string
 
 	log     *slog.Logger
@@ -309,6 +312,18 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	s.run("escalator", esc.Run)
 
+	sl, err := samenloop.New(samenloop.Config{
+		Region:    cfg,
+		JetStream: s.js,
+		Redis:     rdb,
+		Logger:    s.log.With("service", "samenloop"),
+		Metrics:   s.metrics,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.run("samenloop", sl.Run)
+
 	ad, err := adapter.New(adapter.Config{
 		Region:    cfg,
 		Secrets:   s.Secrets,
@@ -333,8 +348,8 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		s.log.Info("demo webhook sinks listening", "url", s.SinksURL)
 	}
 
-	// Later services (escalator, samenloop, monitor) start here, each with
-	// s.run and the shared JetStream, logger and metrics registry.
+	// Later services (monitor) start here, each with s.run and the shared
+	// JetStream, logger and metrics registry.
 	return s, nil
 }
 

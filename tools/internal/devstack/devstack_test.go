@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +31,7 @@ const (
 	// bsn is fictitious: it passes the elfproef but belongs to no one.
 	bsn           = "111222333"
 	politieSource = "urn:nld:oin:00000009999999990004:systeem:bvh"
+	ggzSource     = "urn:nld:kvknr:99999901:systeem:epd"
 )
 
 var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -71,14 +73,17 @@ func stop(t *testing.T, s *devstack.Stack) {
 	}
 }
 
-func signaal(id, bsn string) string {
+// signaal is a signaal of politie.
+func signaal(id, bsn string) string { return signaalFrom(politieSource, id, bsn) }
+
+func signaalFrom(source, id, bsn string) string {
 	return fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":%q,"type":"nl.sociaaldomein.signaal.v1",
 		"datacontenttype":"application/json","data":{"bsn":%q,"categorie":"verward-gedrag",
-		"urgentie":"hoog","contactpersoon":{"naam":"A. de Boer"}}}`, id, politieSource, bsn)
+		"urgentie":"hoog","contactpersoon":{"naam":"A. de Boer"}}}`, id, source, bsn)
 }
 
-// post sends body in structured mode as politie, the way the README's curl
-// does, and returns the status and the body of the answer.
+// post sends body in structured mode with the partner token, the way the
+// README's curl does, and returns the status and the body of the answer.
 func post(t *testing.T, s *devstack.Stack, token, body string) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, s.GatewayURL+"/v1/events", strings.NewReader(body))
@@ -237,6 +242,63 @@ func TestStack(t *testing.T) {
 	for _, line := range strings.Split(strings.TrimSpace(string(envFile)), "\n") {
 		if _, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") && strings.Contains(out, v) {
 			t.Errorf("a secret of demo.env appears in the log: %s", strings.SplitN(line, "=", 2)[0])
+		}
+	}
+}
+
+// samenloopReceived matches the log line of a demo sink that received a
+// samenloop event, capturing the partner.
+var samenloopReceived = regexp.MustCompile(`msg="demo sink received" .*\bpartner=(\S+) type=` + regexp.QuoteMeta(events.TypeSamenloop) + ` `)
+
+// TestSamenloop: politie and ggz signal the same BSN through the gateway;
+// the samenloop service tells ggz (it joins), politie (already involved)
+// and zvh (the regievoerder of the demo region), each at its demo sink,
+// and nobody else.
+func TestSamenloop(t *testing.T) {
+	t.Parallel()
+	var logs logtest.Buffer
+	s := start(t, t.TempDir(), &logs)
+	for _, p := range []struct{ partner, source, id string }{
+		{"politie", politieSource, "signaal-politie"},
+		{"ggz", ggzSource, "signaal-ggz"},
+	} {
+		if status, body := post(t, s, s.Secrets.Tokens[p.partner], signaalFrom(p.source, p.id, bsn)); status != http.StatusAccepted {
+			t.Fatalf("POST signaal of %s: status %d, body %s; want 202", p.partner, status, body)
+		}
+	}
+
+	want := []string{"ggz", "politie", "zvh"}
+	received := func() []string {
+		var got []string
+		for _, m := range samenloopReceived.FindAllStringSubmatch(logs.String(), -1) {
+			got = append(got, m[1])
+		}
+		slices.Sort(got)
+		return got
+	}
+	for deadline := time.Now().Add(30 * time.Second); !slices.Equal(received(), want); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("samenloop events received by the demo sinks of %v, want %v; log:\n%s", received(), want, logs.String())
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // an extra or a double would show up now
+	if got := received(); !slices.Equal(got, want) {
+		t.Errorf("samenloop events received by the demo sinks of %v, want one each for %v", got, want)
+	}
+	stop(t, s)
+
+	out := logs.String()
+	if strings.Contains(out, bsn) {
+		t.Errorf("the BSN appears in the log:\n%s", out)
+	}
+	if pz, err := events.NewPseudonymizer(s.Secrets.PseudonymKey); err != nil {
+		t.Fatal(err)
+	} else if strings.Contains(out, pz.Pseudonym(bsn)) {
+		t.Errorf("the whole pseudonym appears in the log:\n%s", out)
+	}
+	for id, tok := range s.Secrets.Tokens {
+		if strings.Contains(out, tok) {
+			t.Errorf("the token of %s appears in the log", id)
 		}
 	}
 }

@@ -1,6 +1,8 @@
 // Package devstack runs every part of ketenbus in one process, for
 // `ketenbus dev` and for end-to-end tests: the real nats-server with
-// JetStream embedded, the streams, and the services (today the gateway).
+// JetStream embedded, the streams, and the services: gateway, router,
+// webhook adapters, escalator and samenloop (and, in a demo region, a
+// webhook sink per partner).
 //
 // Start loads the region config, resolves its secrets, starts the parts in
 // order and returns a running Stack; Close stops them in reverse order. A

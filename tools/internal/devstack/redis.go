@@ -10,9 +10,9 @@ import (
 )
 
 // openRedis connects to the Redis at url, or, without one, starts an
-// embedded Redis-compatible store in memory and warns that the timers
-// will not survive a restart (`ketenbus timers rebuild` recreates them
-// from EVENTS).
+// embedded Redis-compatible store in memory and warns that the timers and
+// the samenloop index will not survive a restart (`ketenbus timers
+// rebuild` and `ketenbus samenloop rebuild` recreate them from EVENTS).
 func (s *Stack) openRedis(url string) (redis.UniversalClient, error) {
 	if url == "" {
 		mr := miniredis.NewMiniRedis()
@@ -21,7 +21,7 @@ func (s *Stack) openRedis(url string) (redis.UniversalClient, error) {
 		}
 		s.redisClose = append(s.redisClose, func() error { mr.Close(); return nil })
 		s.RedisURL = "redis://" + mr.Addr()
-		s.log.Warn("no --redis-url: escalation timers are kept in an embedded in-memory store and do not survive a restart; pass --redis-url redis://127.0.0.1:6379 for a real Redis", "url", s.RedisURL)
+		s.log.Warn("no --redis-url: escalation timers and the samenloop index are kept in an embedded in-memory store and do not survive a restart; pass --redis-url redis://127.0.0.1:6379 for a real Redis", "url", s.RedisURL)
 		rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 		s.redisClose = append([]func() error{rdb.Close}, s.redisClose...)
 		return rdb, nil

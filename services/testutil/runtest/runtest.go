@@ -1,0 +1,37 @@
+// Package runtest runs a service in the background of a test and stops it
+// when the test says so, or when the test ends.
+package runtest
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Start calls run in a goroutine with a context that stop cancels. stop
+// then waits for run to return and fails the test, naming the service,
+// when run returned an error or did not return within 15 seconds. stop
+// may be called more than once; the test's cleanup calls it too.
+func Start(tb testing.TB, name string, run func(context.Context) error) (stop func()) {
+	tb.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					tb.Errorf("%s: %v", name, err)
+				}
+			case <-time.After(15 * time.Second):
+				tb.Errorf("%s did not return within 15s after its context ended", name)
+			}
+		})
+	}
+	tb.Cleanup(stop)
+	return stop
+}

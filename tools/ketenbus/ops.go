@@ -1,0 +1,153 @@
+// The operations commands (timers, samenloop, …) share their connection
+// flags, confirmation and progress bar.
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/redis/go-redis/v9"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/ketenbus/ketenbus/services/region"
+)
+
+// connFlags are the connection flags of the operations commands, each
+// with an environment variable.
+type connFlags struct {
+	config   string
+	natsURL  string
+	natsCred string
+	redisURL string
+}
+
+func (c *connFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&c.config, "config", envOr("KETENBUS_CONFIG", "deploy/examples/region.yaml"), "region config file (env KETENBUS_CONFIG)")
+	fl.StringVar(&c.natsURL, "nats-url", envOr("KETENBUS_NATS_URL", nats.DefaultURL), "NATS server URL (env KETENBUS_NATS_URL)")
+	fl.StringVar(&c.natsCred, "nats-creds", os.Getenv("KETENBUS_NATS_CREDS"), "NATS credentials file (env KETENBUS_NATS_CREDS)")
+	fl.StringVar(&c.redisURL, "redis-url", envOr("KETENBUS_REDIS_URL", "redis://127.0.0.1:6379"), "Redis URL (env KETENBUS_REDIS_URL)")
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func (c *connFlags) connect(ctx context.Context) (*region.Config, *nats.Conn, jetstream.JetStream, *redis.Client, error) {
+	reg, err := region.Load(c.config)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	var opts []nats.Option
+	if c.natsCred != "" {
+		opts = append(opts, nats.UserCredentials(c.natsCred))
+	}
+	nc, err := nats.Connect(c.natsURL, opts...)
+	if err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("connect to NATS at %s: %w (pass --nats-url)", c.natsURL, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, nil, nil, err
+	}
+	ro, err := redis.ParseURL(c.redisURL)
+	if err != nil {
+		nc.Close()
+		return nil, nil, nil, nil, fmt.Errorf("--redis-url: %w", err)
+	}
+	rdb := redis.NewClient(ro)
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		nc.Close()
+		_ = rdb.Close()
+		return nil, nil, nil, nil, fmt.Errorf("connect to Redis at %s: %w (pass --redis-url)", ro.Addr, err)
+	}
+	return reg, nc, js, rdb, nil
+}
+
+// confirmRebuild asks question before a rebuild, unless yes (--yes) is
+// set. It returns nil to go ahead, else an *exitError: code 2 without a
+// terminal to ask on, code 1 when the answer is no.
+func confirmRebuild(cmd *cobra.Command, yes bool, question string) error {
+	if yes {
+		return nil
+	}
+	ok, err := confirm(cmd.InOrStdin(), cmd.ErrOrStderr(), question)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	if !ok {
+		return &exitError{code: 1, err: errors.New("not rebuilt")}
+	}
+	return nil
+}
+
+// confirm asks a yes/no question on a terminal; without one it refuses,
+// saying which flag to pass.
+func confirm(in io.Reader, out io.Writer, question string) (bool, error) {
+	if f, ok := in.(*os.File); !ok || !isTerminal(f) {
+		return false, errors.New("not asking without a terminal: pass --yes to confirm")
+	}
+	fmt.Fprintf(out, "%s [y/N] ", question)
+	line, _ := bufio.NewReader(in).ReadString('\n')
+	answer := strings.ToLower(strings.TrimSpace(line))
+	return answer == "y" || answer == "yes", nil
+}
+
+// isTerminal reports whether f is a terminal (not merely a character
+// device such as /dev/null).
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
+// progress draws a one-line progress bar with rate and ETA on a terminal,
+// and nothing elsewhere.
+type progress struct {
+	out   io.Writer
+	label string
+	start time.Time
+	last  time.Time
+	on    bool
+}
+
+func newProgress(out io.Writer, label string) *progress {
+	f, ok := out.(*os.File)
+	return &progress{out: out, label: label, start: time.Now(), on: ok && isTerminal(f)}
+}
+
+func (p *progress) update(done, total uint64) {
+	if !p.on || (time.Since(p.last) < 100*time.Millisecond && done < total) {
+		return
+	}
+	p.last = time.Now()
+	const width = 30
+	frac := 1.0
+	if total > 0 {
+		frac = float64(done) / float64(total)
+	}
+	filled := int(frac * width)
+	rate := float64(done) / max(time.Since(p.start).Seconds(), 1e-9)
+	eta := "?"
+	if rate > 0 && total >= done {
+		eta = time.Duration(float64(total-done) / rate * float64(time.Second)).Round(time.Second).String()
+	}
+	fmt.Fprintf(p.out, "\r%s [%s%s] %3.0f%% %d/%d events %.0f/s ETA %s ", p.label,
+		strings.Repeat("=", filled), strings.Repeat(" ", width-filled), frac*100, done, total, rate, eta)
+}
+
+func (p *progress) done() {
+	if p.on {
+		fmt.Fprintln(p.out)
+	}
+}

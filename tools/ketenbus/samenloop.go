@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ketenbus/ketenbus/services/samenloop"
+)
+
+func newSamenloopCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "samenloop",
+		Short: "Rebuild the samenloop index",
+	}
+	cmd.AddCommand(newSamenloopRebuildCmd())
+	return cmd
+}
+
+func newSamenloopRebuildCmd() *cobra.Command {
+	var (
+		conn connFlags
+		yes  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "rebuild",
+		Short: "Rebuild the samenloop index in Redis from EVENTS",
+		Long: `Rebuild replaces the samenloop index in Redis by the one EVENTS implies: it
+clears the index and replays the signalen and bevestigingen stored since the
+samenloop window began (now minus samenloop.window_days of the region config)
+through the samenloop service's own logic, publishing nothing: no partner
+hears of a samenloop again. Stop the samenloop services first, or a signaal
+they handle during the rebuild may miss its samenloop.`,
+		Example: `  # after losing Redis: rebuild from the samenloop window of EVENTS
+  ketenbus samenloop rebuild --nats-url nats://nats:4222 --redis-url redis://redis:6379 --yes
+
+  # with the region config the services run with
+  ketenbus samenloop rebuild --config /etc/ketenbus/region.yaml --yes`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := confirmRebuild(cmd, yes, "This replaces the samenloop index in Redis. Continue?"); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			reg, nc, js, rdb, err := conn.connect(ctx)
+			if err != nil {
+				return err
+			}
+			defer nc.Close()
+			defer rdb.Close()
+			s, err := samenloop.New(samenloop.Config{Region: reg, JetStream: js, Redis: rdb, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				return err
+			}
+			bar := newProgress(cmd.ErrOrStderr(), "rebuild")
+			n, err := s.Rebuild(ctx, bar.update)
+			bar.done()
+			if err != nil {
+				return err
+			}
+			persons, err := s.Index().Persons(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "rebuilt the samenloop index from %d events: %d persons with active signalen\n", n, persons)
+			return nil
+		},
+	}
+	conn.register(cmd)
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
+}
