@@ -2,6 +2,7 @@ package samenloop_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -324,5 +325,54 @@ func TestUnindexableEventIsSkipped(t *testing.T) {
 	f.waitIndexed(t, s, 1)
 	if !strings.Contains(f.logs.String(), "event cannot be indexed; skipped") {
 		t.Fatalf("no log line for the unindexable signaal:\n%s", f.logs.String())
+	}
+}
+
+// TestReplicas: two replicas share the consumer and take events
+// concurrently; every person still gets each samenloop event once.
+func TestReplicas(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	const persons = 30
+	for i := range persons {
+		for _, p := range []string{"politie", "ggz", "wijkteam"} {
+			ev := signaal{partner: p, id: fmt.Sprintf("%s-%d", p, i), at: t0, bsn: "999993653"}.event()
+			ev["subject"] = fmt.Sprintf("%064x", i+1)
+			f.env.StoreEvent(t, p, ev)
+		}
+	}
+	for _, durable := range []string{"", ""} {
+		s, err := samenloop.New(samenloop.Config{
+			Region: f.reg, JetStream: f.env.JS, Redis: f.rdb, Now: f.clock.Now, Durable: durable, MaxAckPending: 64,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runtest.Start(t, "samenloop replica", s.Run)
+	}
+	// Per person: two partners make a samenloop (3 events), the third
+	// joins them (4), whatever the order.
+	deadline := time.Now().Add(30 * time.Second)
+	for len(f.env.Messages(t, events.StreamEvents)) < persons*(3+7) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
+	perPerson := map[string]int{}
+	for _, m := range f.env.Messages(t, events.StreamEvents) {
+		if m.Subject == events.EventSubject(events.TypeSamenloop, events.Producer) {
+			p, err := events.Default().ParseStructured(m.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			perPerson[p.Event.Subject()]++
+		}
+	}
+	if len(perPerson) != persons {
+		t.Fatalf("samenloop events for %d persons, want %d", len(perPerson), persons)
+	}
+	for person, n := range perPerson {
+		if n != 7 {
+			t.Fatalf("person %s…: %d samenloop events, want 7", person[:8], n)
+		}
 	}
 }
