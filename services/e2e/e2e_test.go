@@ -22,6 +22,7 @@ import (
 	"github.com/ketenbus/ketenbus/events/bsntest"
 	"github.com/ketenbus/ketenbus/events/partner"
 	"github.com/ketenbus/ketenbus/services/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/testutil/runtest"
 )
 
 // e2eRegion has four webhook partners and one NATS-native partner, each
@@ -204,7 +205,7 @@ func TestEventsReachExactlyTheSubscribedPartners(t *testing.T) {
 	f.startAdapter(t, nil)
 	ggz := &recorder{}
 	ggzJS := f.connect(t)
-	run(t, "ggz consumer", func(ctx context.Context) error {
+	runtest.Start(t, "ggz consumer", func(ctx context.Context) error {
 		return partner.Consume(ctx, ggzJS, partner.ConsumeConfig{Consumer: "ggz", Partner: "ggz", Create: true}, ggz.handle)
 	})
 

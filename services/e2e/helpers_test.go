@@ -31,6 +31,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/router"
 	"github.com/ketenbus/ketenbus/services/testutil/logtest"
 	"github.com/ketenbus/ketenbus/services/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/testutil/runtest"
 )
 
 // Source URNs of the partners that post events in the tests.
@@ -193,7 +194,7 @@ func (f *fixture) startRouter(tb testing.TB, mutate func(*router.Config)) (stop 
 	if err != nil {
 		tb.Fatalf("router.New: %v", err)
 	}
-	return run(tb, "router", r.Run)
+	return runtest.Start(tb, "router", r.Run)
 }
 
 // startAdapter runs an adapter instance; stop ends it, as does the end of
@@ -213,31 +214,7 @@ func (f *fixture) startAdapter(tb testing.TB, mutate func(*adapter.Config)) (sto
 	if err != nil {
 		tb.Fatalf("adapter.New: %v", err)
 	}
-	return run(tb, "adapter", a.Run)
-}
-
-// run runs fn until stop is called or the test ends; stop cancels fn's
-// context and waits for fn to return, reporting an error it returns.
-func run(tb testing.TB, name string, fn func(context.Context) error) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- fn(ctx) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					tb.Errorf("%s: %v", name, err)
-				}
-			case <-time.After(45 * time.Second):
-				tb.Errorf("%s did not return within 45s after its context ended", name)
-			}
-		})
-	}
-	tb.Cleanup(stop)
-	return stop
+	return runtest.Start(tb, "adapter", a.Run)
 }
 
 // post sends body (JSON-encoded unless it is []byte) to the gateway with

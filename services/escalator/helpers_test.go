@@ -104,23 +104,16 @@ type escalatie struct {
 func (f *fixture) escalaties(t *testing.T) []escalatie {
 	t.Helper()
 	var out []escalatie
-	for _, m := range f.env.Messages(t, events.StreamEvents) {
-		if m.Subject != events.EventSubject(events.TypeEscalatie, escalator.ProducerID) {
-			continue
-		}
-		p, err := events.Default().ParseStructured(m.Data)
-		if err != nil {
-			t.Fatalf("escalatie does not pass the catalog: %v", err)
-		}
+	for _, ev := range f.env.Produced(t, events.TypeEscalatie) {
 		var d events.Escalatie
-		if err := p.Event.DataAs(&d); err != nil {
+		if err := ev.DataAs(&d); err != nil {
 			t.Fatal(err)
 		}
-		o, _ := p.Event.Extensions()[events.ExtensionOntvanger].(string)
-		if p.Event.Subject() != pseudonym {
-			t.Fatalf("escalatie subject %q, want the pseudonym", p.Event.Subject())
+		o, _ := ev.Extensions()[events.ExtensionOntvanger].(string)
+		if ev.Subject() != pseudonym {
+			t.Fatalf("escalatie subject %q, want the pseudonym", ev.Subject())
 		}
-		out = append(out, escalatie{ID: p.Event.ID(), Ontvanger: o, Data: d})
+		out = append(out, escalatie{ID: ev.ID(), Ontvanger: o, Data: d})
 	}
 	return out
 }

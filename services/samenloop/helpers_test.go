@@ -137,23 +137,20 @@ type samenloopEvent struct {
 func (f *fixture) samenloopEvents(t *testing.T) []samenloopEvent {
 	t.Helper()
 	var out []samenloopEvent
-	for _, m := range f.env.Messages(t, events.StreamEvents) {
-		if m.Subject != events.EventSubject(events.TypeSamenloop, events.Producer) {
-			continue
-		}
-		p, err := events.Default().ParseStructured(m.Data)
-		if err != nil {
-			t.Fatalf("samenloop event does not pass the catalog: %v\n%s", err, m.Data)
-		}
+	for _, ev := range f.env.Produced(t, events.TypeSamenloop) {
 		var d events.Samenloop
-		if err := p.Event.DataAs(&d); err != nil {
+		if err := ev.DataAs(&d); err != nil {
 			t.Fatal(err)
 		}
-		o, _ := p.Event.Extensions()[events.ExtensionOntvanger].(string)
-		if p.Event.Subject() != pseudonym || o != d.Ontvanger {
-			t.Fatalf("samenloop event subject %q ontvanger %q, want the pseudonym and %q", p.Event.Subject(), o, d.Ontvanger)
+		o, _ := ev.Extensions()[events.ExtensionOntvanger].(string)
+		if ev.Subject() != pseudonym || o != d.Ontvanger {
+			t.Fatalf("samenloop event subject %q ontvanger %q, want the pseudonym and %q", ev.Subject(), o, d.Ontvanger)
 		}
-		out = append(out, samenloopEvent{ID: p.Event.ID(), Ontvanger: o, Raw: m.Data, Data: d})
+		raw, err := ev.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, samenloopEvent{ID: ev.ID(), Ontvanger: o, Raw: raw, Data: d})
 	}
 	return out
 }

@@ -358,14 +358,8 @@ func TestReplicas(t *testing.T) {
 	}
 	time.Sleep(200 * time.Millisecond)
 	perPerson := map[string]int{}
-	for _, m := range f.env.Messages(t, events.StreamEvents) {
-		if m.Subject == events.EventSubject(events.TypeSamenloop, events.Producer) {
-			p, err := events.Default().ParseStructured(m.Data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			perPerson[p.Event.Subject()]++
-		}
+	for _, ev := range f.env.Produced(t, events.TypeSamenloop) {
+		perPerson[ev.Subject()]++
 	}
 	if len(perPerson) != persons {
 		t.Fatalf("samenloop events for %d persons, want %d", len(perPerson), persons)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -72,6 +73,25 @@ func (e *Env) Messages(tb testing.TB, stream string) []*jetstream.RawStreamMsg {
 			continue // deleted
 		}
 		out = append(out, m)
+	}
+	return out
+}
+
+// Produced returns the events of type typ that ketenbus itself stored on
+// EVENTS (escalatie, samenloop), in order, each checked against the
+// catalog: one that does not pass fails the test.
+func (e *Env) Produced(tb testing.TB, typ string) []cloudevents.Event {
+	tb.Helper()
+	var out []cloudevents.Event
+	for _, m := range e.Messages(tb, events.StreamEvents) {
+		if m.Subject != events.EventSubject(typ, events.Producer) {
+			continue
+		}
+		p, err := events.Default().ParseStructured(m.Data)
+		if err != nil {
+			tb.Fatalf("%s at %d does not pass the catalog: %v", typ, m.Sequence, err)
+		}
+		out = append(out, p.Event)
 	}
 	return out
 }
