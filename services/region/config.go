@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/ketenbus/ketenbus/events"
 )
 
 // Defaults applied by Load and Parse to keys the file leaves out (or sets
@@ -19,6 +22,12 @@ const (
 	DefaultLiberationDay         = LiberationDayLustrum
 	DefaultSamenloopWindowDays   = 730
 	DefaultGatewayMaxBodyBytes   = 1 << 20
+	DefaultGatewayMaxHeaderBytes = 16 << 10
+	DefaultReadHeaderTimeout     = 5 * time.Second
+	DefaultReadTimeout           = 30 * time.Second
+	DefaultWriteTimeout          = 30 * time.Second
+	DefaultIdleTimeout           = 2 * time.Minute
+	Day                          = 24 * time.Hour
 	defaultSourcePrefix          = "urn:nld:kvknr:00000000:systeem:ketenbus-"
 	maxSamenloopWindowDays       = 730
 	maxMonthsBefore18            = 18 * 12
@@ -49,6 +58,31 @@ func DefaultRetrySchedule() []time.Duration {
 		time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour,
 	}
 }
+
+// DefaultRetention returns how long events of each kind are kept when the
+// region config sets no retention for it, by event name (the type's
+// middle part, such as signaal) and "audit" for the processing log:
+//
+//   - signaal, samenloop: 730 days, the Verwijsindex's two years;
+//   - aanmelding, bevestiging, escalatie: 730 days, as long as the signalen
+//     they usually follow;
+//   - overdracht-jeugd-wmo: 1,825 days: it is sent up to a year before the
+//     18th birthday and its handover is followed until well after it;
+//   - audit: 1,825 days, five years, how long the Verwijsindex archives.
+func DefaultRetention() map[string]time.Duration {
+	return map[string]time.Duration{
+		"signaal":              730 * Day,
+		"aanmelding":           730 * Day,
+		"bevestiging":          730 * Day,
+		"overdracht-jeugd-wmo": 1825 * Day,
+		"escalatie":            730 * Day,
+		"samenloop":            730 * Day,
+		RetentionAudit:         1825 * Day,
+	}
+}
+
+// RetentionAudit is the key of the processing log's retention.
+const RetentionAudit = "audit"
 
 // DefaultSource returns the source URN of the events ketenbus itself
 // produces (escalatie, samenloop) in a region whose config sets no source:
@@ -84,6 +118,10 @@ type Config struct {
 	Samenloop Samenloop
 	// Gateway configures the HTTP gateway.
 	Gateway Gateway
+	// Retention is how long events are kept, by event name (signaal,
+	// aanmelding, …) and RetentionAudit for the processing log (key
+	// retention). Every kind has a value after Load.
+	Retention map[string]time.Duration
 	// Path is the file the config was read from (the name given to Parse).
 	Path string
 
@@ -105,6 +143,14 @@ type Partner struct {
 	// TokenEnv names the environment variable with the partner's bearer
 	// token for the gateway.
 	TokenEnv string
+	// TokenSHA256Env, instead of TokenEnv, names the environment variable
+	// with the SHA-256 of that token in hex: the gateway then holds no
+	// token, only its hash.
+	TokenSHA256Env string
+	// ClientCert, when set, identifies the partner by the client
+	// certificate it presents over mutual TLS (gateway.tls.client_ca_file
+	// verifies it). A partner with a ClientCert must present it.
+	ClientCert *ClientCert
 	// Publishes lists the event types the partner may publish.
 	Publishes []string
 	// RateLimit limits the events per second the gateway accepts from the
@@ -114,6 +160,19 @@ type Partner struct {
 	Subscriptions []Subscription
 	// Delivery says how events reach the partner.
 	Delivery Delivery
+}
+
+// ClientCert matches a verified client certificate: by its subject's
+// common name, by its SHA-256 fingerprint (hex), or by both.
+type ClientCert struct {
+	CommonName string
+	SHA256     string
+}
+
+// Fingerprint returns SHA256 in lowercase hex without colons ("" when
+// unset).
+func (c ClientCert) Fingerprint() string {
+	return strings.ToLower(strings.ReplaceAll(c.SHA256, ":", ""))
 }
 
 // RateLimit is a token bucket: PerSecond events per second on average,
@@ -219,6 +278,22 @@ type Samenloop struct {
 type Gateway struct {
 	// MaxBodyBytes is the largest request body accepted.
 	MaxBodyBytes int64
+	// MaxHeaderBytes is the largest request header accepted.
+	MaxHeaderBytes int
+	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout bound
+	// reading a request's header, reading the whole request, writing the
+	// answer and an idle keep-alive connection: slow clients cannot hold
+	// the gateway.
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// TLS, when set, makes the gateway serve HTTPS.
+	TLS *GatewayTLS
+}
+
+// GatewayTLS configures HTTPS on the gateway: a certificate and key
+// (PEM files), and optionally the CA that client certificates must chain
+// to (mutual TLS; partners with a client_cert are then identified by it).
+type GatewayTLS struct {
+	CertFile, KeyFile, ClientCAFile string
 }
 
 // Load reads, decodes and validates the region config file at path. When
@@ -305,7 +380,45 @@ func (c *Config) setDefaults() {
 	if c.Samenloop.WindowDays == 0 {
 		c.Samenloop.WindowDays = DefaultSamenloopWindowDays
 	}
-	if c.Gateway.MaxBodyBytes == 0 {
-		c.Gateway.MaxBodyBytes = DefaultGatewayMaxBodyBytes
+	g := &c.Gateway
+	if g.MaxBodyBytes == 0 {
+		g.MaxBodyBytes = DefaultGatewayMaxBodyBytes
 	}
+	if g.MaxHeaderBytes == 0 {
+		g.MaxHeaderBytes = DefaultGatewayMaxHeaderBytes
+	}
+	for _, d := range []struct {
+		dst *time.Duration
+		def time.Duration
+	}{{&g.ReadHeaderTimeout, DefaultReadHeaderTimeout}, {&g.ReadTimeout, DefaultReadTimeout}, {&g.WriteTimeout, DefaultWriteTimeout}, {&g.IdleTimeout, DefaultIdleTimeout}} {
+		if *d.dst == 0 {
+			*d.dst = d.def
+		}
+	}
+	if c.Retention == nil {
+		c.Retention = map[string]time.Duration{}
+	}
+	for k, d := range DefaultRetention() {
+		if c.Retention[k] == 0 {
+			c.Retention[k] = d
+		}
+	}
+}
+
+// RetentionOf returns how long events of type t are kept in EVENTS,
+// DELIVERY and the DLQ; for a type outside the catalog, the longest
+// retention of any kind.
+func (c *Config) RetentionOf(t string) time.Duration {
+	if event, _, ok := events.SplitType(t); ok {
+		if d, ok := c.Retention[event]; ok {
+			return d
+		}
+	}
+	var longest time.Duration
+	for k, d := range c.Retention {
+		if k != RetentionAudit {
+			longest = max(longest, d)
+		}
+	}
+	return longest
 }

@@ -63,25 +63,60 @@ func decode(data []byte) (c *Config, problems []Problem, fatal bool) {
 				"regievoerder": d.str(&c.Samenloop.Regievoerder),
 			})
 		},
-		"gateway": func(v *yaml.Node, path string) {
-			d.mapping(v, path, map[string]field{
-				"max_body_bytes": func(v *yaml.Node, path string) {
-					var n int
-					d.integer(&n)(v, path)
-					c.Gateway.MaxBodyBytes = int64(n)
-				},
-			})
+		"gateway": func(v *yaml.Node, path string) { d.gateway(v, path, &c.Gateway) },
+		"retention": func(v *yaml.Node, path string) {
+			c.Retention = map[string]time.Duration{}
+			known := map[string]field{}
+			for k := range DefaultRetention() {
+				known[k] = func(v *yaml.Node, path string) {
+					var t time.Duration
+					d.duration(&t)(v, path)
+					c.Retention[k] = t
+				}
+			}
+			d.mapping(v, path, known)
 		},
 	})
 	return c, d.problems, false
 }
 
+func (d *decoder) gateway(n *yaml.Node, path string, g *Gateway) {
+	d.mapping(n, path, map[string]field{
+		"max_body_bytes": func(v *yaml.Node, path string) {
+			var n int
+			d.integer(&n)(v, path)
+			g.MaxBodyBytes = int64(n)
+		},
+		"max_header_bytes":    d.integer(&g.MaxHeaderBytes),
+		"read_header_timeout": d.duration(&g.ReadHeaderTimeout),
+		"read_timeout":        d.duration(&g.ReadTimeout),
+		"write_timeout":       d.duration(&g.WriteTimeout),
+		"idle_timeout":        d.duration(&g.IdleTimeout),
+		"tls": func(v *yaml.Node, path string) {
+			g.TLS = &GatewayTLS{}
+			d.mapping(v, path, map[string]field{
+				"cert_file":      d.str(&g.TLS.CertFile),
+				"key_file":       d.str(&g.TLS.KeyFile),
+				"client_ca_file": d.str(&g.TLS.ClientCAFile),
+			})
+		},
+	})
+}
+
 func (d *decoder) partner(n *yaml.Node, path string, p *Partner) {
 	d.mapping(n, path, map[string]field{
-		"id":        d.str(&p.ID),
-		"name":      d.str(&p.Name),
-		"sources":   d.strs(&p.Sources),
-		"token_env": d.str(&p.TokenEnv),
+		"id":               d.str(&p.ID),
+		"name":             d.str(&p.Name),
+		"sources":          d.strs(&p.Sources),
+		"token_env":        d.str(&p.TokenEnv),
+		"token_sha256_env": d.str(&p.TokenSHA256Env),
+		"client_cert": func(v *yaml.Node, path string) {
+			p.ClientCert = &ClientCert{}
+			d.mapping(v, path, map[string]field{
+				"common_name": d.str(&p.ClientCert.CommonName),
+				"sha256":      d.str(&p.ClientCert.SHA256),
+			})
+		},
 		"publishes": d.strs(&p.Publishes),
 		"rate_limit": func(v *yaml.Node, path string) {
 			d.mapping(v, path, map[string]field{
@@ -264,9 +299,9 @@ func (d *decoder) duration(dst *time.Duration) field {
 			d.wrongKind(v, path, "a duration such as 10s or 2m")
 			return
 		}
-		t, err := time.ParseDuration(v.Value)
+		t, err := parseDuration(v.Value)
 		if err != nil {
-			hint := "write a number with a unit: ms, s, m or h, such as 10s, 2m or 24h"
+			hint := "write a number with a unit: ms, s, m, h or d (days), such as 10s, 2m, 24h or 730d"
 			if _, numErr := strconv.Atoi(v.Value); numErr == nil {
 				hint = fmt.Sprintf("add a unit, such as %ss", v.Value)
 			}
@@ -276,6 +311,19 @@ func (d *decoder) duration(dst *time.Duration) field {
 		}
 		*dst = t
 	}
+}
+
+// parseDuration reads a Go duration, or a whole number of days such as
+// 730d.
+func parseDuration(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 || days > 100*365 {
+			return 0, fmt.Errorf("%q is not a number of days", s)
+		}
+		return time.Duration(days) * Day, nil
+	}
+	return time.ParseDuration(s)
 }
 
 func (d *decoder) durations(dst *[]time.Duration) field {

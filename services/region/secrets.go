@@ -2,10 +2,13 @@ package region
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"strings"
+	"unicode"
 )
 
 // KeySize is the size in bytes of the pseudonym key and the field
@@ -26,11 +29,20 @@ const (
 type Secrets struct {
 	// PseudonymKey is the HMAC key for pseudonyms, KeySize bytes.
 	PseudonymKey []byte
-	// EncryptionKey is the AES-256-GCM key for sensitive data fields,
-	// KeySize bytes.
+	// EncryptionKey is the AES-256-GCM key new sensitive data fields are
+	// encrypted with, KeySize bytes: the last of EncryptionKeys.
 	EncryptionKey []byte
-	// Tokens maps each partner id to its bearer token for the gateway.
+	// EncryptionKeys are every field encryption key of the region, oldest
+	// first: encryption_key_env holds one or more keys separated by commas
+	// or white space, and a new key is added at the end. Fields encrypted
+	// under an older key stay readable.
+	EncryptionKeys [][]byte
+	// Tokens maps each partner id with token_env to its bearer token for
+	// the gateway.
 	Tokens map[string]string
+	// TokenHashes maps each partner id with token_sha256_env to the
+	// SHA-256 of its bearer token.
+	TokenHashes map[string][]byte
 	// WebhookSecrets maps the id of each partner with a webhook to its
 	// Standard Webhooks secret ("whsec_" + base64).
 	WebhookSecrets map[string]string
@@ -41,8 +53,8 @@ type Secrets struct {
 
 // Format prints the shape of the secrets, never their values.
 func (s Secrets) Format(f fmt.State, _ rune) {
-	fmt.Fprintf(f, "region.Secrets{pseudonym key, encryption key, %d tokens, %d webhook secrets, %d webhook tokens: redacted}",
-		len(s.Tokens), len(s.WebhookSecrets), len(s.WebhookTokens))
+	fmt.Fprintf(f, "region.Secrets{pseudonym key, %d encryption keys, %d tokens, %d token hashes, %d webhook secrets, %d webhook tokens: redacted}",
+		len(s.EncryptionKeys), len(s.Tokens), len(s.TokenHashes), len(s.WebhookSecrets), len(s.WebhookTokens))
 }
 
 // LogValue keeps the secrets out of logs.
@@ -70,20 +82,31 @@ func (c *Config) ResolveSecrets(getenv func(string) string) (Secrets, map[string
 	r := &resolver{c: c, getenv: getenv, generated: map[string]string{}}
 	s := Secrets{
 		Tokens:         map[string]string{},
+		TokenHashes:    map[string][]byte{},
 		WebhookSecrets: map[string]string{},
 		WebhookTokens:  map[string]string{},
 	}
 	s.PseudonymKey = r.key("pseudonym_key_env", c.PseudonymKeyEnv)
-	s.EncryptionKey = r.key("encryption_key_env", c.EncryptionKeyEnv)
+	s.EncryptionKeys = r.keys("encryption_key_env", c.EncryptionKeyEnv)
+	if n := len(s.EncryptionKeys); n > 0 {
+		s.EncryptionKey = s.EncryptionKeys[n-1]
+	}
 	tokenOwner := map[string]string{} // token -> env var holding it
 	for i, p := range c.Partners {
-		path := fmt.Sprintf("partners[%d].token_env", i)
-		if tok, ok := r.token(path, p.TokenEnv); ok {
-			if other, dup := tokenOwner[tok]; dup {
-				r.problem(path, fmt.Sprintf("environment variable %s holds the same token as %s", p.TokenEnv, other), "every partner needs a token of its own")
+		if p.TokenSHA256Env != "" {
+			if h, ok := r.tokenHash(fmt.Sprintf("partners[%d].token_sha256_env", i), p.TokenSHA256Env); ok {
+				s.TokenHashes[p.ID] = h
 			}
-			tokenOwner[tok] = p.TokenEnv
-			s.Tokens[p.ID] = tok
+		}
+		path := fmt.Sprintf("partners[%d].token_env", i)
+		if p.TokenEnv != "" { // else token_sha256_env or a client certificate
+			if tok, ok := r.token(path, p.TokenEnv); ok {
+				if other, dup := tokenOwner[tok]; dup {
+					r.problem(path, fmt.Sprintf("environment variable %s holds the same token as %s", p.TokenEnv, other), "every partner needs a token of its own")
+				}
+				tokenOwner[tok] = p.TokenEnv
+				s.Tokens[p.ID] = tok
+			}
 		}
 		w := p.Delivery.Webhook
 		if w == nil {
@@ -140,16 +163,60 @@ func (r *resolver) key(path, name string) []byte {
 	if !ok {
 		return nil
 	}
+	return r.decodeKey(path, name, v, "")
+}
+
+// keys reads one or more keys, separated by commas or white space.
+func (r *resolver) keys(path, name string) [][]byte {
+	v, ok := r.lookup(path, name, func() string { return base64.StdEncoding.EncodeToString(randomBytes(KeySize)) })
+	if !ok {
+		return nil
+	}
+	var keys [][]byte
+	parts := strings.FieldsFunc(v, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+	for i, part := range parts {
+		which := ""
+		if len(parts) > 1 {
+			which = fmt.Sprintf(" (key %d of %d)", i+1, len(parts))
+		}
+		key := r.decodeKey(path, name, part, which)
+		if key == nil {
+			return nil
+		}
+		keys = append(keys, key)
+	}
+	return keys
+}
+
+func (r *resolver) decodeKey(path, name, v, which string) []byte {
+	const hint = "generate a key with: ketenbus keys generate (or openssl rand -base64 32)"
 	key, err := base64.StdEncoding.DecodeString(v)
 	switch {
 	case err != nil:
-		r.problem(path, fmt.Sprintf("environment variable %s is not standard base64", name), "generate a key with: openssl rand -base64 32")
+		r.problem(path, fmt.Sprintf("environment variable %s%s is not standard base64", name, which), hint)
 		return nil
 	case len(key) != KeySize:
-		r.problem(path, fmt.Sprintf("environment variable %s holds %d bytes, not %d", name, len(key), KeySize), "generate a key with: openssl rand -base64 32")
+		r.problem(path, fmt.Sprintf("environment variable %s%s holds %d bytes, not %d", name, which, len(key), KeySize), hint)
 		return nil
 	}
 	return key
+}
+
+// tokenHash reads the SHA-256 of a token, in hex. It is never generated:
+// a hash is only worth something when somebody holds its token.
+func (r *resolver) tokenHash(path, name string) ([]byte, bool) {
+	v := strings.TrimSpace(r.getenv(name))
+	const hint = "set it to the hex SHA-256 of the partner's token, such as: printf %s \"$TOKEN\" | sha256sum"
+	if v == "" {
+		r.problem(path, fmt.Sprintf("environment variable %s is not set", name), hint)
+		return nil, false
+	}
+	h, err := hex.DecodeString(strings.ToLower(v))
+	if err != nil || len(h) != sha256.Size {
+		r.problem(path, fmt.Sprintf("environment variable %s does not hold 64 hex digits", name), hint)
+		return nil, false
+	}
+	return h, true
 }
 
 func (r *resolver) token(path, name string) (string, bool) {

@@ -38,10 +38,43 @@ func (c *Config) validate() []Problem {
 	v.partners()
 	v.escalation()
 	v.samenloop()
-	if c.Gateway.MaxBodyBytes < 0 {
-		v.add("gateway.max_body_bytes", fmt.Sprintf("%d is negative", c.Gateway.MaxBodyBytes), "leave it out for the default of 1 MiB")
-	}
+	v.gateway()
+	v.retention()
 	return v.problems
+}
+
+func (v *validation) gateway() {
+	g := v.c.Gateway
+	if g.MaxBodyBytes < 0 {
+		v.add("gateway.max_body_bytes", fmt.Sprintf("%d is negative", g.MaxBodyBytes), "leave it out for the default of 1 MiB")
+	}
+	if g.MaxHeaderBytes < 0 {
+		v.add("gateway.max_header_bytes", fmt.Sprintf("%d is negative", g.MaxHeaderBytes), "leave it out for the default of 16 KiB")
+	}
+	for key, d := range map[string]time.Duration{
+		"read_header_timeout": g.ReadHeaderTimeout, "read_timeout": g.ReadTimeout,
+		"write_timeout": g.WriteTimeout, "idle_timeout": g.IdleTimeout,
+	} {
+		if d < 0 {
+			v.add("gateway."+key, fmt.Sprintf("%s is negative", d), "leave it out for the default")
+		}
+	}
+	if t := g.TLS; t != nil {
+		if t.CertFile == "" {
+			v.add("gateway.tls.cert_file", "cert_file is missing", "give the PEM file of the gateway's certificate (with its chain)")
+		}
+		if t.KeyFile == "" {
+			v.add("gateway.tls.key_file", "key_file is missing", "give the PEM file of the certificate's private key")
+		}
+	}
+}
+
+func (v *validation) retention() {
+	for k, d := range v.c.Retention {
+		if d < time.Second {
+			v.add("retention."+k, fmt.Sprintf("%s is shorter than a second", d), "JetStream removes expired messages per second; write at least 1s, such as 730d")
+		}
+	}
 }
 
 func (v *validation) region() {
@@ -87,7 +120,7 @@ func (v *validation) partners() {
 			v.add(path+".name", "name is missing", "give the organisation's name, shown on the dashboard")
 		}
 		v.sources(path, p, sources)
-		v.env(path+".token_env", p.TokenEnv, true, "KETENBUS_TOKEN_"+envSuffix(p.ID))
+		v.credentials(path, p)
 		v.publishes(path, p)
 		if p.RateLimit.PerSecond < 0 {
 			v.add(path+".rate_limit.per_second", fmt.Sprintf("%d is negative", p.RateLimit.PerSecond), fmt.Sprintf("leave it out for the default of %d", DefaultRatePerSecond))
@@ -319,6 +352,35 @@ func (v *validation) samenloop() {
 	}
 	v.partnerRef("samenloop.regievoerder", s.Regievoerder)
 }
+
+// credentials checks how a partner proves who it is to the gateway: a
+// token (or its hash), a client certificate, or both.
+func (v *validation) credentials(path string, p Partner) {
+	switch {
+	case p.TokenEnv != "" && p.TokenSHA256Env != "":
+		v.add(path+".token_sha256_env", "token_env and token_sha256_env are both set", "keep one: token_sha256_env holds only the token's SHA-256, so the gateway keeps no token")
+	case p.TokenEnv == "" && p.TokenSHA256Env == "" && p.ClientCert == nil:
+		v.env(path+".token_env", "", true, "KETENBUS_TOKEN_"+envSuffix(p.ID))
+	}
+	v.env(path+".token_env", p.TokenEnv, false, "")
+	v.env(path+".token_sha256_env", p.TokenSHA256Env, false, "")
+	cc := p.ClientCert
+	if cc == nil {
+		return
+	}
+	cp := path + ".client_cert"
+	if cc.CommonName == "" && cc.SHA256 == "" {
+		v.add(cp, "client_cert names no certificate", "give common_name (the subject CN), sha256 (the certificate's fingerprint), or both")
+	}
+	if cc.SHA256 != "" && !fingerprintPattern.MatchString(cc.SHA256) {
+		v.add(cp+".sha256", "sha256 is not a SHA-256 fingerprint", "write 64 hex digits, with or without colons, such as openssl x509 -noout -fingerprint -sha256 prints")
+	}
+	if t := v.c.Gateway.TLS; t == nil || t.ClientCAFile == "" {
+		v.add(cp, "client_cert needs mutual TLS on the gateway", "set gateway.tls with cert_file, key_file and client_ca_file (the CA that issues partner certificates)")
+	}
+}
+
+var fingerprintPattern = regexp.MustCompile(`^[0-9A-Fa-f]{2}(:?[0-9A-Fa-f]{2}){31}$`)
 
 // partnerRef checks that id names a configured partner.
 func (v *validation) partnerRef(path, id string) {
