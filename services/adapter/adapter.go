@@ -13,6 +13,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/webhook"
+	"github.com/ketenbus/ketenbus/services/fieldcrypt"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/wmjetstream"
 )
@@ -28,6 +29,9 @@ type Adapter struct {
 	metrics  *metrics
 	partners []*partner
 	byTopic  map[string]*partner
+	// fields opens sealed data fields; nil when the region has no field
+	// key, and then no subscription may list a sensitive field.
+	fields *fieldcrypt.Keys
 
 	// retired is opened by Run, before any handler runs.
 	retired *retiredSet
@@ -50,6 +54,13 @@ func New(cfg Config) (*Adapter, error) {
 		metrics: newMetrics(cfg.Metrics),
 		byTopic: map[string]*partner{},
 	}
+	if len(cfg.Secrets.EncryptionKeys) > 0 {
+		keys, err := fieldcrypt.New(cfg.Secrets.EncryptionKeys)
+		if err != nil {
+			return nil, fmt.Errorf("adapter: encryption_key_env: %w", err)
+		}
+		a.fields = keys
+	}
 	for _, rp := range cfg.webhookPartners() {
 		hook := webhookWithDefaults(*rp.Delivery.Webhook)
 		signer, err := webhook.NewSigner(cfg.Secrets.WebhookSecrets[rp.ID])
@@ -58,6 +69,7 @@ func New(cfg Config) (*Adapter, error) {
 		}
 		p := &partner{
 			id:     rp.ID,
+			fields: map[string]map[string]bool{},
 			hook:   hook,
 			sched:  schedule(hook.RetrySchedule),
 			signer: signer,
@@ -79,6 +91,12 @@ func New(cfg Config) (*Adapter, error) {
 					p.logger.Warn("circuit breaker open; requests paused", slog.String("from", from.String()), slog.Duration("cooldown", cfg.Breaker.Cooldown))
 				}
 			})
+		for _, s := range rp.Subscriptions {
+			p.fields[s.Name] = map[string]bool{}
+			for _, f := range s.Fields {
+				p.fields[s.Name][f] = true
+			}
+		}
 		a.partners = append(a.partners, p)
 		a.byTopic[events.DeliverySubject(rp.ID)] = p
 	}

@@ -23,7 +23,9 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/webhook"
 	"github.com/ketenbus/ketenbus/services/delivery"
+	"github.com/ketenbus/ketenbus/services/fieldcrypt"
 	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/streams"
 	"github.com/ketenbus/ketenbus/services/wmjetstream"
 )
 
@@ -49,7 +51,10 @@ const (
 // partner delivers to one partner's webhook. Handle is its Watermill
 // handler; it is safe for concurrent use.
 type partner struct {
-	id      string
+	id string
+	// fields holds, per subscription, the data fields it lists: only those
+	// are opened when sealed.
+	fields  map[string]map[string]bool
 	hook    region.Webhook
 	sched   schedule
 	signer  *webhook.Signer
@@ -113,6 +118,24 @@ func (r response) verdict() verdict {
 	return verdictUp
 }
 
+// open returns the delivery's event with the sealed fields its
+// subscription lists opened and every other sealed field removed. The
+// message itself (what a dead letter keeps) stays sealed.
+func (p *partner) open(body []byte, subscription string) (*ceEvent, error) {
+	allowed := p.fields[subscription]
+	if p.a.fields == nil {
+		allowed = nil // no key: nothing can be opened, so nothing may be
+	}
+	opened, err := p.a.fields.Open(body, func(f string) bool { return allowed[f] })
+	switch {
+	case errors.Is(err, fieldcrypt.ErrNotEvent):
+		return nil, errUnreadable
+	case err != nil:
+		return nil, fmt.Errorf("sensitive field cannot be opened: %w", err)
+	}
+	return parseEvent(opened)
+}
+
 // Handle delivers one message of DELIVERY and settles it itself: Ack
 // (returning nil) when delivered or stored in the DLQ, Nack with a delay
 // for a retry. It never returns an error, so a planned retry is not
@@ -126,7 +149,7 @@ func (p *partner) Handle(msg *message.Message) error {
 	if r, ok := p.a.retired.get(p.id, d.subscription); ok {
 		return p.deadLetter(ctx, msg, d, deadLetter{reason: reasonRetired, status: r.Status}, outcomeRetired)
 	}
-	ev, err := parseEvent(msg.Payload)
+	ev, err := p.open(msg.Payload, d.subscription)
 	if err != nil {
 		return p.deadLetter(ctx, msg, d, deadLetter{reason: err.Error()}, outcomeDLQ)
 	}
@@ -294,6 +317,10 @@ func (p *partner) deadLetter(ctx context.Context, msg *message.Message, d delive
 	m.Header.Set(delivery.HeaderDLQAttempts, strconv.Itoa(d.attempt))
 	m.Header.Set(delivery.HeaderDLQFirstAttempt, d.first.UTC().Format(time.RFC3339Nano))
 	m.Header.Set(delivery.HeaderDLQLastAttempt, now.UTC().Format(time.RFC3339Nano))
+	if ttl, err := strconv.ParseInt(msg.Metadata.Get(jetstream.MsgTTLHeader), 10, 64); err == nil && ttl > 0 {
+		// The dead letter expires with the delivery it keeps.
+		streams.SetTTL(m.Header, streams.Remaining(time.Duration(ttl)*time.Second, d.first, now))
+	}
 
 	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()

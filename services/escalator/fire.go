@@ -150,9 +150,11 @@ func (e *Escalator) escalatie(t timers.Timer, partner string, now time.Time) (*n
 	if err != nil {
 		return nil, err
 	}
-	return &nats.Msg{
+	m := &nats.Msg{
 		Subject: events.EventSubject(events.TypeEscalatie, ProducerID),
 		Data:    body,
 		Header:  nats.Header{jetstream.MsgIDHeader: {events.MsgID(ev.Source(), ev.ID())}},
-	}, nil
+	}
+	streams.SetTTL(m.Header, e.cfg.Region.RetentionOf(events.TypeEscalatie))
+	return m, nil
 }

@@ -98,6 +98,7 @@ func (g *Gateway) enrich(partner *region.Partner, parsed []*events.Parsed, batch
 			Subject: events.EventSubject(e.Type(), partner.ID),
 			MsgID:   events.MsgID(e.Source(), e.ID()),
 			Body:    body,
+			TTL:     g.cfg.Region.RetentionOf(e.Type()),
 		})
 	}
 	if len(errs) > 0 {

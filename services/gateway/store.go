@@ -26,6 +26,9 @@ type Record struct {
 	Subject string
 	MsgID   string
 	Body    []byte
+	// TTL is how long EVENTS keeps the event (its type's retention);
+	// zero keeps it until the stream's limits remove it.
+	TTL time.Duration
 }
 
 // Ack says where a record was stored.
@@ -215,7 +218,9 @@ func (s *jetStreamStore) storeEach(ctx context.Context, records []Record) ([]Ack
 
 // msg returns the record as a NATS message with its Nats-Msg-Id.
 func (r Record) msg() *nats.Msg {
-	return &nats.Msg{Subject: r.Subject, Data: r.Body, Header: nats.Header{jetstream.MsgIDHeader: {r.MsgID}}}
+	m := &nats.Msg{Subject: r.Subject, Data: r.Body, Header: nats.Header{jetstream.MsgIDHeader: {r.MsgID}}}
+	streams.SetTTL(m.Header, r.TTL)
+	return m
 }
 
 // Atomic batch publishing (nats-server 2.12+): every message carries

@@ -133,7 +133,8 @@ func (r *Router) Handle(msg *message.Message) error {
 		r.cfg.Logger.Error("event not routable; it stays in EVENTS", slog.Uint64("sequence", seq), slog.String("subject", subject), slog.String("error", err.Error()))
 		return nil
 	}
-	if err := r.publish(msg.Context(), ds, seq); err != nil {
+	ttl := streams.Remaining(r.cfg.Region.RetentionOf(routing.Type), wmjetstream.Timestamp(msg), time.Now())
+	if err := r.publish(msg.Context(), ds, seq, ttl); err != nil {
 		r.cfg.Logger.Warn("store deliveries failed; the event comes back", slog.Uint64("sequence", seq), slog.String("error", err.Error()))
 		wmjetstream.SetNakDelay(msg, time.Second)
 		return err
@@ -154,9 +155,9 @@ func (r *Router) Handle(msg *message.Message) error {
 	return nil
 }
 
-// publish stores every delivery, asynchronously, and waits for all
-// PubAcks.
-func (r *Router) publish(ctx context.Context, ds []Delivery, seq uint64) error {
+// publish stores every delivery, asynchronously, with a TTL of ttl, and
+// waits for all PubAcks.
+func (r *Router) publish(ctx context.Context, ds []Delivery, seq uint64, ttl time.Duration) error {
 	if len(ds) == 0 {
 		return nil
 	}
@@ -176,6 +177,7 @@ func (r *Router) publish(ctx context.Context, ds []Delivery, seq uint64) error {
 			delivery.HeaderPurpose:       h.purpose,
 			delivery.HeaderEventSequence: seqText,
 		}}
+		streams.SetTTL(msgs[i].Header, ttl)
 	}
 	for i, res := range streams.PublishAsync(ctx, r.js, msgs) {
 		if res.Err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/delivery"
+	"github.com/ketenbus/ketenbus/services/jsonobj"
 	"github.com/ketenbus/ketenbus/services/region"
 )
 
@@ -120,16 +121,16 @@ type Delivery struct {
 // has to be evaluated, and each distinct field list's data is written
 // once, from the members as they were sent.
 func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) (Routing, error) {
-	obj, err := members(payload)
+	obj, err := jsonobj.Members(payload)
 	if err != nil {
 		return Routing{}, fmt.Errorf("event is not a JSON object: %w", err)
 	}
-	typ := text(lookup(obj, "type"))
-	ontvanger := text(lookup(obj, events.ExtensionOntvanger))
+	typ := jsonobj.Text(jsonobj.Lookup(obj, "type"))
+	ontvanger := jsonobj.Text(jsonobj.Lookup(obj, events.ExtensionOntvanger))
 	routing := Routing{Type: typ, Ontvanger: ontvanger}
 	var (
 		e      *cloudevents.Event
-		data   []member
+		data   []jsonobj.Member
 		bodies = make([][]byte, t.views) // per view: the whole delivered event
 		head   []byte
 	)
@@ -148,9 +149,9 @@ func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) (Routing, e
 			}
 		}
 		if bodies[r.view] == nil {
-			raw := lookup(obj, "data")
+			raw := jsonobj.Lookup(obj, "data")
 			if data == nil {
-				if data, err = members(raw); err != nil {
+				if data, err = jsonobj.Members(raw); err != nil {
 					return routing, fmt.Errorf("event data is not a JSON object: %w", err)
 				}
 			}
@@ -171,7 +172,7 @@ func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) (Routing, e
 // reduce returns the data a route may see: only its fields, or every
 // field that is not sensitive, in the order they were sent. Unchanged data
 // is returned as it was.
-func (t *Table) reduce(typ string, raw jsontext.Value, data []member, r *route) []byte {
+func (t *Table) reduce(typ string, raw jsontext.Value, data []jsonobj.Member, r *route) []byte {
 	sensitive := t.sensitive[typ]
 	keep := func(name string) bool {
 		if r.fields != nil {
@@ -181,7 +182,7 @@ func (t *Table) reduce(typ string, raw jsontext.Value, data []member, r *route) 
 	}
 	all := true
 	for _, m := range data {
-		all = all && keep(m.name)
+		all = all && keep(m.Name)
 	}
 	if all {
 		return raw
@@ -189,32 +190,32 @@ func (t *Table) reduce(typ string, raw jsontext.Value, data []member, r *route) 
 	b := make([]byte, 0, len(raw))
 	b = append(b, '{')
 	for _, m := range data {
-		if !keep(m.name) {
+		if !keep(m.Name) {
 			continue
 		}
 		if len(b) > 1 {
 			b = append(b, ',')
 		}
-		b, _ = jsontext.AppendQuote(b, m.name)
+		b, _ = jsontext.AppendQuote(b, m.Name)
 		b = append(b, ':')
-		b = append(b, m.value...)
+		b = append(b, m.Value...)
 	}
 	return append(b, '}')
 }
 
 // splice writes the event with data replaced and sequence set. head
 // keeps the members that every delivery of the event shares, written once.
-func splice(head *[]byte, obj []member, data []byte, seq uint64) []byte {
+func splice(head *[]byte, obj []jsonobj.Member, data []byte, seq uint64) []byte {
 	if *head == nil {
 		h := make([]byte, 0, 512)
 		h = append(h, '{')
 		for _, m := range obj {
-			if m.name == "data" || m.name == "sequence" {
+			if m.Name == "data" || m.Name == "sequence" {
 				continue
 			}
-			h, _ = jsontext.AppendQuote(h, m.name)
+			h, _ = jsontext.AppendQuote(h, m.Name)
 			h = append(h, ':')
-			h = append(h, m.value...)
+			h = append(h, m.Value...)
 			h = append(h, ',')
 		}
 		h = append(h, `"sequence":"`...)
@@ -229,36 +230,36 @@ func splice(head *[]byte, obj []member, data []byte, seq uint64) []byte {
 
 // attributes returns the event's context attributes as a CloudEvent
 // without data: all a CESQL filter can see.
-func attributes(obj []member) *cloudevents.Event {
+func attributes(obj []jsonobj.Member) *cloudevents.Event {
 	e := cloudevents.NewEvent()
 	for _, m := range obj {
-		switch m.name {
+		switch m.Name {
 		case "data", "data_base64", "specversion":
 		case "id":
-			e.SetID(text(m.value))
+			e.SetID(jsonobj.Text(m.Value))
 		case "source":
-			e.SetSource(text(m.value))
+			e.SetSource(jsonobj.Text(m.Value))
 		case "type":
-			e.SetType(text(m.value))
+			e.SetType(jsonobj.Text(m.Value))
 		case "subject":
-			e.SetSubject(text(m.value))
+			e.SetSubject(jsonobj.Text(m.Value))
 		case "datacontenttype":
-			e.SetDataContentType(text(m.value))
+			e.SetDataContentType(jsonobj.Text(m.Value))
 		case "dataschema":
-			e.SetDataSchema(text(m.value))
+			e.SetDataSchema(jsonobj.Text(m.Value))
 		case "time":
-			if t, err := time.Parse(time.RFC3339Nano, text(m.value)); err == nil {
+			if t, err := time.Parse(time.RFC3339Nano, jsonobj.Text(m.Value)); err == nil {
 				e.SetTime(t)
 			}
 		default:
-			switch m.value.Kind() {
+			switch m.Value.Kind() {
 			case '"':
-				e.SetExtension(m.name, text(m.value))
+				e.SetExtension(m.Name, jsonobj.Text(m.Value))
 			case 't', 'f':
-				e.SetExtension(m.name, m.value.Kind() == 't')
+				e.SetExtension(m.Name, m.Value.Kind() == 't')
 			case '0':
-				if i, err := strconv.ParseInt(string(m.value), 10, 32); err == nil {
-					e.SetExtension(m.name, int32(i))
+				if i, err := strconv.ParseInt(string(m.Value), 10, 32); err == nil {
+					e.SetExtension(m.Name, int32(i))
 				}
 			}
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/samenloop/index"
+	"github.com/ketenbus/ketenbus/services/streams"
 )
 
 // EventID returns the id of the samenloop event that the signaal with
@@ -130,11 +131,13 @@ func (s *Service) event(person string, trigger index.Signal, data events.Samenlo
 	if err != nil {
 		return nil, fmt.Errorf("samenloop event: %w", err)
 	}
-	return &nats.Msg{
+	m := &nats.Msg{
 		Subject: events.EventSubject(events.TypeSamenloop, events.Producer),
 		Data:    body,
 		Header:  nats.Header{jetstream.MsgIDHeader: {events.MsgID(ev.Source(), ev.ID())}},
-	}, nil
+	}
+	streams.SetTTL(m.Header, s.cfg.Region.RetentionOf(events.TypeSamenloop))
+	return m, nil
 }
 
 // storedSignaal is all of a stored signaal that is read: its reference

@@ -1,4 +1,7 @@
-package router
+// Package jsonobj splits a JSON object into its members without decoding
+// their values, so a service can read or replace a few members and write
+// the rest back exactly as they were sent.
+package jsonobj
 
 import (
 	"bytes"
@@ -10,21 +13,22 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 )
 
-// member is one member of a JSON object: its name and its value, exactly
+// Member is one member of a JSON object: its name and its value, exactly
 // as it stands in the input.
-type member struct {
-	name  string
-	value jsontext.Value
+type Member struct {
+	Name  string
+	Value jsontext.Value
 }
 
 var decoders = sync.Pool{New: func() any { return jsontext.NewDecoder(bytes.NewReader(nil)) }}
 
-var errNotObject = errors.New("not a JSON object")
+// ErrNotObject means the input is JSON but not an object.
+var ErrNotObject = errors.New("not a JSON object")
 
-// members splits a JSON object into its members in input order, without
+// Members splits a JSON object into its members in input order, without
 // decoding the values: each value is a slice of b. The input is fully
 // validated.
-func members(b []byte) ([]member, error) {
+func Members(b []byte) ([]Member, error) {
 	dec := decoders.Get().(*jsontext.Decoder)
 	defer decoders.Put(dec)
 	dec.Reset(bytes.NewReader(b))
@@ -33,21 +37,21 @@ func members(b []byte) ([]member, error) {
 		return nil, err
 	}
 	if tok.Kind() != '{' {
-		return nil, errNotObject
+		return nil, ErrNotObject
 	}
-	out := make([]member, 0, 16)
+	out := make([]Member, 0, 16)
 	for dec.PeekKind() != '}' {
 		raw, err := dec.ReadValue() // the name, quoted
 		if err != nil {
 			return nil, err
 		}
-		name := text(raw) // before the next read voids raw
+		name := Text(raw) // before the next read voids raw
 		start := dec.InputOffset()
 		if _, err := dec.ReadValue(); err != nil {
 			return nil, err
 		}
 		v := bytes.TrimLeft(b[start:dec.InputOffset()], " \t\r\n:")
-		out = append(out, member{name: name, value: v})
+		out = append(out, Member{Name: name, Value: v})
 	}
 	if _, err := dec.ReadToken(); err != nil {
 		return nil, err
@@ -58,9 +62,9 @@ func members(b []byte) ([]member, error) {
 	return out, nil
 }
 
-// text returns a JSON string's text, "" for any other value. The names
+// Text returns a JSON string's text, "" for any other value. The names
 // and types of the catalog cost no allocation.
-func text(v jsontext.Value) string {
+func Text(v jsontext.Value) string {
 	if len(v) < 2 || v[0] != '"' {
 		return ""
 	}
@@ -96,11 +100,11 @@ var knownText = sync.OnceValue(func() map[string]string {
 	return m
 })
 
-// lookup returns the value of the member called name, nil when absent.
-func lookup(ms []member, name string) jsontext.Value {
+// Lookup returns the value of the member called name, nil when absent.
+func Lookup(ms []Member, name string) jsontext.Value {
 	for i := range ms {
-		if ms[i].name == name {
-			return ms[i].value
+		if ms[i].Name == name {
+			return ms[i].Value
 		}
 	}
 	return nil

@@ -1,4 +1,4 @@
-package router
+package jsonobj
 
 import (
 	"strings"
@@ -7,20 +7,20 @@ import (
 
 func TestMembers(t *testing.T) {
 	t.Parallel()
-	ms, err := members([]byte(` {"a" : "x", "data":{"b":[1, {"c":null}]},"n":-1.5e3 } `))
+	ms, err := Members([]byte(` {"a" : "x", "data":{"b":[1, {"c":null}]},"n":-1.5e3 } `))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []string
 	for _, m := range ms {
-		got = append(got, m.name+"="+string(m.value))
+		got = append(got, m.Name+"="+string(m.Value))
 	}
 	if want := `a="x" data={"b":[1, {"c":null}]} n=-1.5e3`; strings.Join(got, " ") != want {
 		t.Fatalf("members %q, want %q", strings.Join(got, " "), want)
 	}
 	for _, bad := range []string{`[]`, `{"a":}`, `{"a":1} {}`, `{"a":1`, ``} {
-		if _, err := members([]byte(bad)); err == nil {
-			t.Errorf("members(%q) accepted", bad)
+		if _, err := Members([]byte(bad)); err == nil {
+			t.Errorf("Members(%q) accepted", bad)
 		}
 	}
 }

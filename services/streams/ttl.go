@@ -1,0 +1,30 @@
+package streams
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// SetTTL gives a message a per-message TTL (Nats-TTL): JetStream removes
+// it d after storing it. JetStream counts whole seconds, at least one; a
+// d of zero or less sets no TTL.
+func SetTTL(h nats.Header, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	h.Set(jetstream.MsgTTLHeader, strconv.FormatInt(int64(max(d, time.Second)/time.Second), 10))
+}
+
+// Remaining returns what is left at now of a retention that began at
+// start: a message derived from one stored at start (a delivery from its
+// event, a dead letter from its delivery) expires with it. It is at least
+// one second, so the derived message is stored and then removed.
+func Remaining(retention time.Duration, start, now time.Time) time.Duration {
+	if start.IsZero() {
+		return retention
+	}
+	return max(retention-now.Sub(start), time.Second)
+}
