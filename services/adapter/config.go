@@ -170,6 +170,15 @@ func (c Config) Validate() error {
 				add("partner %s: delivery.webhook.retry_schedule[%d] is not positive", p.ID, i)
 			}
 		}
+		if len(c.Secrets.EncryptionKeys) == 0 {
+			for _, s := range p.Subscriptions {
+				for _, f := range s.Fields {
+					if region.SensitiveField(s.Types, f) {
+						add("partner %s: subscription %s lists the sensitive field %s, but Secrets has no EncryptionKeys to decrypt it", p.ID, s.Name, f)
+					}
+				}
+			}
+		}
 	}
 	return errors.Join(errs...)
 }

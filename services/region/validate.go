@@ -210,9 +210,22 @@ func (v *validation) subscriptions(path string, p Partner) {
 				v.add(fp, fmt.Sprintf("field %s is listed twice", f), "")
 			case !subscribedField(s.Types, f):
 				v.add(fp, fmt.Sprintf("no subscribed type has a data field %s", f), "fields lists top-level data fields of the subscribed types: "+strings.Join(subscribedFields(s.Types), ", "))
+			case p.Delivery.NATS != nil && SensitiveField(s.Types, f):
+				v.add(fp, fmt.Sprintf("%s is sensitive and stays encrypted in DELIVERY; only webhook delivery decrypts it", f), "deliver to this partner by webhook, or leave the field out")
 			}
 		}
 	}
+}
+
+// SensitiveField reports whether f is a sensitive data field (schema
+// x-sensitive) of any of the types.
+func SensitiveField(types []string, f string) bool {
+	for _, t := range types {
+		if slices.Contains(events.Default().SensitiveFields(t), f) {
+			return true
+		}
+	}
+	return false
 }
 
 func (v *validation) purpose(path, purpose string) {
