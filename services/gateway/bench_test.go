@@ -166,7 +166,7 @@ func benchGateway(b *testing.B, env *natstest.Env) string {
 	}
 	g, err := gateway.New(gateway.Config{
 		Region:    reg,
-		Secrets:   region.Secrets{PseudonymKey: pseudonymKey, Tokens: map[string]string{"politie": tokenPolitie}},
+		Secrets:   region.Secrets{PseudonymKey: pseudonymKey, EncryptionKeys: fieldKeys, Tokens: map[string]string{"politie": tokenPolitie}},
 		JetStream: env.JS,
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

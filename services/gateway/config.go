@@ -26,7 +26,8 @@ type Config struct {
 	Addr string
 	// Region is the region config; required.
 	Region *region.Config
-	// Secrets are the region's resolved secrets (tokens, pseudonym key).
+	// Secrets are the region's resolved secrets: the pseudonym key and the
+	// partners' tokens (Tokens) or token hashes (TokenHashes).
 	Secrets region.Secrets
 	// JetStream stores the events; required.
 	JetStream jetstream.JetStream

@@ -90,6 +90,10 @@ func (g *Gateway) enrich(partner *region.Partner, parsed []*events.Parsed, batch
 			e.SetTime(now)
 		}
 		body, err := e.MarshalJSON()
+		if err == nil {
+			sensitive := g.catalog.SensitiveFields(e.Type())
+			body, err = g.fields.Seal(body, func(f string) bool { return slices.Contains(sensitive, f) })
+		}
 		if err != nil {
 			errs = append(errs, events.Violation{Pointer: prefix, Detail: "the event could not be encoded"})
 			continue

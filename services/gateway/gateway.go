@@ -2,8 +2,7 @@ package gateway
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/fieldcrypt"
 	"github.com/ketenbus/ketenbus/services/region"
 )
 
@@ -29,18 +29,17 @@ type Gateway struct {
 	cfg      Config
 	catalog  *events.Catalog
 	pseudo   *events.Pseudonymizer
-	tokens   []tokenEntry
+	fields   *fieldcrypt.Keys // seals sensitive data fields
+	auth     *authenticator
+	tls      *tls.Config // nil: plain HTTP
 	limiters map[string]*rate.Limiter
 	metrics  *metrics
 	mux      *http.ServeMux
 }
 
-type tokenEntry struct {
-	hash    [sha256.Size]byte
-	partner *region.Partner
-}
-
 // New returns a Gateway for cfg, after applying defaults and validating it.
+// When the region sets gateway.tls, New loads its certificate, key and
+// client CAs (see TLSConfig) and fails when they cannot be loaded.
 func New(cfg Config) (*Gateway, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -50,19 +49,33 @@ func New(cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
+	fields, err := fieldcrypt.New(cfg.Secrets.EncryptionKeys)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: encryption_key_env: %w", err)
+	}
+	auth, err := newAuthenticator(cfg.Region, cfg.Secrets)
+	if err != nil {
+		return nil, err
+	}
+	var tlsConfig *tls.Config
+	if t := cfg.Region.Gateway.TLS; t != nil {
+		if tlsConfig, err = TLSConfig(*t); err != nil {
+			return nil, err
+		}
+	}
 	g := &Gateway{
+		fields:   fields,
 		cfg:      cfg,
 		catalog:  events.Default(),
 		pseudo:   pseudo,
+		auth:     auth,
+		tls:      tlsConfig,
 		limiters: map[string]*rate.Limiter{},
 		metrics:  newMetrics(cfg.Metrics),
 		mux:      http.NewServeMux(),
 	}
 	for i := range cfg.Region.Partners {
 		p := &cfg.Region.Partners[i]
-		if tok := cfg.Secrets.Tokens[p.ID]; tok != "" {
-			g.tokens = append(g.tokens, tokenEntry{hash: sha256.Sum256([]byte(tok)), partner: p})
-		}
 		g.limiters[p.ID] = rate.NewLimiter(rate.Limit(p.RateLimit.PerSecond), p.RateLimit.Burst)
 	}
 	g.mux.HandleFunc("POST /v1/events", g.handleEvents)
@@ -91,7 +104,8 @@ func (g *Gateway) Close() {
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
 
 // Run serves the gateway on cfg.Addr until ctx ends, then shuts down
-// gracefully, letting requests in flight finish.
+// gracefully, letting requests in flight finish. It serves HTTPS when the
+// region sets gateway.tls, else plain HTTP.
 func Run(ctx context.Context, cfg Config) error {
 	g, err := New(cfg)
 	if err != nil {
@@ -100,7 +114,13 @@ func Run(ctx context.Context, cfg Config) error {
 	defer g.Close()
 	srv := g.Server()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
+	go func() {
+		if srv.TLSConfig != nil {
+			errc <- srv.ListenAndServeTLS("", "") // the certificate is in TLSConfig
+			return
+		}
+		errc <- srv.ListenAndServe()
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("gateway on %s: %w", srv.Addr, err)
@@ -111,19 +131,40 @@ func Run(ctx context.Context, cfg Config) error {
 	return srv.Shutdown(shutdownCtx)
 }
 
-// Server returns an http.Server for the gateway on cfg.Addr, with timeouts
-// against slow clients and a header size limit.
+// Server returns an http.Server for the gateway on cfg.Addr, with the
+// header size limit and the timeouts against slow clients of the region's
+// gateway keys (max_header_bytes, read_header_timeout, read_timeout,
+// write_timeout, idle_timeout; the region defaults where one is zero).
+//
+// When the region sets gateway.tls, the server's TLSConfig holds the
+// certificate and client CAs: serve it with ServeTLS(ln, "", "") or
+// ListenAndServeTLS("", ""), not Serve. Each call returns a new server.
 func (g *Gateway) Server() *http.Server {
-	return &http.Server{
+	lim := g.cfg.Region.Gateway
+	srv := &http.Server{
 		Addr:              g.cfg.Addr,
 		Handler:           g,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: orDefault(lim.ReadHeaderTimeout, region.DefaultReadHeaderTimeout),
+		ReadTimeout:       orDefault(lim.ReadTimeout, region.DefaultReadTimeout),
+		WriteTimeout:      orDefault(lim.WriteTimeout, region.DefaultWriteTimeout),
+		IdleTimeout:       orDefault(lim.IdleTimeout, region.DefaultIdleTimeout),
+		MaxHeaderBytes:    orDefault(lim.MaxHeaderBytes, region.DefaultGatewayMaxHeaderBytes),
 		ErrorLog:          slog.NewLogLogger(g.cfg.Logger.Handler(), slog.LevelWarn),
 	}
+	if g.tls != nil {
+		srv.TLSConfig = g.tls.Clone()
+	}
+	return srv
+}
+
+// orDefault returns v, or def when v is zero: a region config built in
+// code rather than by region.Load may leave the keys zero, and a zero
+// http.Server timeout means none at all.
+func orDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 func (g *Gateway) handleReady(w http.ResponseWriter, r *http.Request) {
@@ -180,10 +221,9 @@ func levelFor(status int) slog.Level {
 // ingest runs one request: authenticate, read, parse, authorise, enrich,
 // store. It returns the answers or the problem to send.
 func (g *Gateway) ingest(r *http.Request) (mode, partnerID string, _ []accepted, _ *Problem) {
-	partner := g.authenticate(r)
-	if partner == nil {
-		return "", partnerID, nil, problem(http.StatusUnauthorized, "unauthenticated", "Not authenticated",
-			"send the partner's token as Authorization: Bearer <token>")
+	partner, who, authProblem := g.auth.authenticate(r)
+	if authProblem != nil {
+		return "", who, nil, authProblem
 	}
 	partnerID = partner.ID
 	lim := g.limiters[partner.ID]
@@ -294,24 +334,6 @@ func invalid(err error) *Problem {
 		return problem(http.StatusBadRequest, "invalid", "Invalid event", detail, ve.Violations...)
 	}
 	return problem(http.StatusBadRequest, "invalid", "Invalid event", "the event is not valid")
-}
-
-// authenticate returns the partner whose token the request carries. Every
-// token is compared, in constant time, whatever matches.
-func (g *Gateway) authenticate(r *http.Request) *region.Partner {
-	auth := r.Header.Get("Authorization")
-	scheme, token, ok := strings.Cut(auth, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return nil
-	}
-	sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
-	var found *region.Partner
-	for i := range g.tokens {
-		if subtle.ConstantTimeCompare(sum[:], g.tokens[i].hash[:]) == 1 {
-			found = g.tokens[i].partner
-		}
-	}
-	return found
 }
 
 // requestMode tells binary, structured and batch mode apart by content type.

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/fieldcrypt"
 	"github.com/ketenbus/ketenbus/services/gateway"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/testutil/logtest"
@@ -32,7 +33,10 @@ const (
 	testBSN       = "111222333"
 )
 
-var pseudonymKey = []byte("0123456789abcdef0123456789abcdef")
+var (
+	pseudonymKey = []byte("0123456789abcdef0123456789abcdef")
+	fieldKeys    = [][]byte{[]byte("fedcba9876543210fedcba9876543210")}
+)
 
 type fixture struct {
 	env  *natstest.Env
@@ -51,8 +55,9 @@ func start(t *testing.T, mutate ...func(*gateway.Config)) *fixture {
 	cfg := gateway.Config{
 		Region: reg,
 		Secrets: region.Secrets{
-			PseudonymKey: pseudonymKey,
-			Tokens:       map[string]string{"politie": tokenPolitie, "ggz": tokenGGZ, "wijkteam": tokenWijkteam},
+			PseudonymKey:   pseudonymKey,
+			EncryptionKeys: fieldKeys,
+			Tokens:         map[string]string{"politie": tokenPolitie, "ggz": tokenGGZ, "wijkteam": tokenWijkteam},
 		},
 		JetStream:  env.JS,
 		Logger:     logger,
@@ -193,14 +198,32 @@ func TestStructuredEventIsStoredWithPseudonym(t *testing.T) {
 	if got := m.Header.Get(jetstream.MsgIDHeader); got != events.MsgID(sourcePolitie, "e-1") {
 		t.Fatalf("Nats-Msg-Id %q", got)
 	}
-	p, err := events.Default().ParseStructured(m.Data)
-	if err != nil {
-		t.Fatalf("stored event does not pass the catalog: %v", err)
+	if strings.Contains(string(m.Data), testBSN) {
+		t.Fatalf("the stored event holds the BSN in clear: %s", m.Data)
 	}
-	if p.Event.Subject() != pseudonymOf(testBSN) {
-		t.Fatalf("subject %q is not the pseudonym", p.Event.Subject())
+	p, err := events.Default().ParseStructured(opened(t, m.Data))
+	if err != nil {
+		t.Fatalf("stored event, its bsn opened, does not pass the catalog: %v", err)
+	}
+	if p.Event.Subject() != pseudonymOf(testBSN) || p.String("bsn") != testBSN {
+		t.Fatalf("subject %q is not the pseudonym, or the sealed bsn does not open to the one sent", p.Event.Subject())
 	}
 	assertNoBSNOutsideData(t, m)
+}
+
+// opened returns a stored event with its sealed fields opened, as the
+// adapter opens them for a subscription that lists them.
+func opened(t *testing.T, stored []byte) []byte {
+	t.Helper()
+	keys, err := fieldcrypt.New(fieldKeys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := keys.Open(stored, func(string) bool { return true })
+	if err != nil {
+		t.Fatalf("open the stored event: %v", err)
+	}
+	return out
 }
 
 func TestBinaryModeAndOntvanger(t *testing.T) {
@@ -215,7 +238,7 @@ func TestBinaryModeAndOntvanger(t *testing.T) {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
 	m := f.env.Messages(t, events.StreamEvents)[0]
-	p, err := events.Default().ParseStructured(m.Data)
+	p, err := events.Default().ParseStructured(opened(t, m.Data))
 	if err != nil {
 		t.Fatal(err)
 	}
