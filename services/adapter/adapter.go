@@ -13,6 +13,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/webhook"
+	"github.com/ketenbus/ketenbus/services/audit"
 	"github.com/ketenbus/ketenbus/services/fieldcrypt"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/wmjetstream"
@@ -32,6 +33,8 @@ type Adapter struct {
 	// fields opens sealed data fields; nil when the region has no field
 	// key, and then no subscription may list a sensitive field.
 	fields *fieldcrypt.Keys
+	// audit writes the processing log: one record per delivery that ends.
+	audit *audit.Writer
 
 	// retired is opened by Run, before any handler runs.
 	retired *retiredSet
@@ -53,6 +56,7 @@ func New(cfg Config) (*Adapter, error) {
 		logger:  cfg.Logger,
 		metrics: newMetrics(cfg.Metrics),
 		byTopic: map[string]*partner{},
+		audit:   audit.NewWriter(cfg.JetStream, cfg.Region),
 	}
 	if len(cfg.Secrets.EncryptionKeys) > 0 {
 		keys, err := fieldcrypt.New(cfg.Secrets.EncryptionKeys)

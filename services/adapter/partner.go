@@ -3,6 +3,7 @@ package adapter
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/webhook"
+	"github.com/ketenbus/ketenbus/services/audit"
 	"github.com/ketenbus/ketenbus/services/delivery"
 	"github.com/ketenbus/ketenbus/services/fieldcrypt"
 	"github.com/ketenbus/ketenbus/services/region"
@@ -74,6 +76,10 @@ type deliveryInfo struct {
 	eventID      string
 	attempt      int       // NumDelivered, this delivery included
 	first        time.Time // when DELIVERY stored it
+	start        time.Time // when this attempt began
+	// event is the delivered event, once read: the processing log's
+	// record reads its context attributes.
+	event *ceEvent
 }
 
 func (p *partner) info(msg *message.Message, now time.Time) deliveryInfo {
@@ -81,6 +87,7 @@ func (p *partner) info(msg *message.Message, now time.Time) deliveryInfo {
 		subscription: msg.Metadata.Get(delivery.HeaderSubscription),
 		attempt:      int(wmjetstream.NumDelivered(msg)),
 		first:        wmjetstream.Timestamp(msg),
+		start:        now,
 	}
 	if d.attempt < 1 {
 		d.attempt = 1
@@ -153,7 +160,7 @@ func (p *partner) Handle(msg *message.Message) error {
 	if err != nil {
 		return p.deadLetter(ctx, msg, d, deadLetter{reason: err.Error()}, outcomeDLQ)
 	}
-	d.eventID = ev.id
+	d.eventID, d.event = ev.id, ev
 	body, header, err := p.request(ev)
 	if err != nil {
 		return p.deadLetter(ctx, msg, d, deadLetter{reason: err.Error()}, outcomeDLQ)
@@ -181,6 +188,11 @@ func (p *partner) Handle(msg *message.Message) error {
 
 	switch {
 	case resp.status >= 200 && resp.status < 300:
+		if err := p.log(ctx, msg, d, outcomeDelivered, "", now); err != nil {
+			// The partner may get the event again, with the same
+			// webhook-id: an unlogged delivery is not allowed.
+			return p.notLogged(ctx, msg, d, resp.status, err)
+		}
 		p.a.metrics.deliveries.WithLabelValues(p.id, outcomeDelivered).Inc()
 		p.logger.Debug("delivered", p.attrs(d, resp.status)...)
 		return nil
@@ -330,6 +342,11 @@ func (p *partner) deadLetter(ctx context.Context, msg *message.Message, d delive
 		}
 		return nak(msg, retryStore)
 	}
+	if err := p.log(ctx, msg, d, outcome, dl.reason, now); err != nil {
+		// Stored in the DLQ, not logged: the delivery comes back, and
+		// storing the dead letter again stores it once.
+		return p.notLogged(ctx, msg, d, dl.status, err)
+	}
 	p.a.metrics.deliveries.WithLabelValues(p.id, outcome).Inc()
 	level := slog.LevelError
 	if outcome == outcomeRetired {
@@ -337,6 +354,65 @@ func (p *partner) deadLetter(ctx context.Context, msg *message.Message, d delive
 	}
 	p.logger.Log(ctx, level, "delivery stored in the DLQ", append(p.attrs(d, dl.status), slog.String("reason", dl.reason), slog.String("subject", m.Subject))...)
 	return nil
+}
+
+// log writes the record of the delivery that ended at end with outcome
+// (audit.OutcomeDelivered, OutcomeDLQ or OutcomeRetired, the same words
+// as the metric's) to the processing log, and waits until it is stored.
+// The event's context attributes come from the delivered body; its data is
+// never read.
+func (p *partner) log(ctx context.Context, msg *message.Message, d deliveryInfo, outcome, reason string, end time.Time) error {
+	ev := eventAttrs(msg.Payload, d.event)
+	if ev.ID == "" {
+		// Unreadable: the delivery's own id keeps its record apart.
+		ev.ID = dlqMsgID(p.id, msg)
+	}
+	ev.Sequence, _ = strconv.ParseUint(msg.Metadata.Get(delivery.HeaderEventSequence), 10, 64)
+	rec := audit.NewRecord(audit.Processing{
+		Name:         audit.NameDeliver,
+		Activity:     msg.Metadata.Get(delivery.HeaderPurpose),
+		Partner:      p.id,
+		Subscription: d.subscription,
+		Event:        ev,
+		Outcome:      outcome,
+		Reason:       reason,
+		Replay:       msg.Metadata.Get(delivery.HeaderReplay),
+		Start:        d.start,
+		End:          end,
+	})
+	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	return p.a.audit.Write(sctx, p.id, rec)
+}
+
+// notLogged nacks a delivery whose record could not be written, so it
+// comes back.
+func (p *partner) notLogged(ctx context.Context, msg *message.Message, d deliveryInfo, status int, err error) error {
+	if ctx.Err() == nil {
+		p.logger.Warn("processing log not written; the delivery comes back", append(p.attrs(d, status), slog.String("error", err.Error()))...)
+	}
+	return nak(msg, retryStore)
+}
+
+// eventAttrs returns the context attributes of a delivered event: from ev
+// when it was read already, else from body (a structured CloudEvent).
+// Whatever cannot be read stays empty.
+func eventAttrs(body []byte, ev *ceEvent) audit.Event {
+	if ev != nil {
+		return audit.Event{ID: ev.id, Source: ev.stringAttr("source"), Type: ev.stringAttr("type"),
+			Subject: ev.stringAttr("subject"), Traceparent: ev.stringAttr("traceparent")}
+	}
+	var attrs struct {
+		ID          any `json:"id"`
+		Source      any `json:"source"`
+		Type        any `json:"type"`
+		Subject     any `json:"subject"`
+		Traceparent any `json:"traceparent"`
+	}
+	_ = json.Unmarshal(body, &attrs)
+	text := func(v any) string { s, _ := v.(string); return s }
+	return audit.Event{ID: text(attrs.ID), Source: text(attrs.Source), Type: text(attrs.Type),
+		Subject: text(attrs.Subject), Traceparent: text(attrs.Traceparent)}
 }
 
 // dlqMsgID is the dead letter's Nats-Msg-Id: the delivery's, so storing it

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/audit"
 	"github.com/ketenbus/ketenbus/services/escalator/timers"
 	"github.com/ketenbus/ketenbus/services/streams"
 )
@@ -46,10 +47,11 @@ func (e *Escalator) poll(ctx context.Context) {
 }
 
 // FireDue claims every timer due now and fires it: it publishes the
-// escalaties of its level and, once JetStream stored them, advances the
-// timer to the next level or finishes it. It returns how many timers
-// fired. A timer whose escalaties could not be stored stays claimed until
-// its lease ends and then fires again, with the same escalatie ids.
+// escalaties of its level and, once JetStream stored them and the
+// processing log holds a record of each, advances the timer to the next
+// level or finishes it. It returns how many timers fired. A timer whose
+// escalaties or records could not be stored stays claimed until its lease
+// ends and then fires again, with the same escalatie and record ids.
 func (e *Escalator) FireDue(ctx context.Context) (int, error) {
 	fired := 0
 	for {
@@ -88,32 +90,55 @@ func (e *Escalator) FireDue(ctx context.Context) (int, error) {
 	}
 }
 
-// publish stores the escalaties of every claimed timer and reports, per
-// timer, whether all of its escalaties were stored.
+// publish stores the escalaties of every claimed timer, then a record of
+// each stored one in the processing log, and reports, per timer, whether
+// all of its escalaties were stored and logged.
 func (e *Escalator) publish(ctx context.Context, ts []timers.Timer, now time.Time) []bool {
 	var (
 		msgs  []*nats.Msg
-		owner []int // the timer of each message
+		logs  []audit.Processing // the record of each message
+		owner []int              // the timer of each message
 	)
 	stored := make([]bool, len(ts))
 	for i, t := range ts {
 		stored[i] = true
 		for _, partner := range e.ladder.recipients(t) {
-			msg, err := e.escalatie(t, partner, now)
+			msg, p, err := e.escalatie(t, partner, now)
 			if err != nil {
 				stored[i] = false
 				e.cfg.Logger.Error("escalatie not built", slog.String("kind", t.Kind), slog.Int("niveau", t.Level), slog.String("error", err.Error()))
 				continue
 			}
 			msgs = append(msgs, msg)
+			logs = append(logs, p)
 			owner = append(owner, i)
 		}
 	}
 	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	var (
+		entries []audit.Entry
+		logged  []int // the message of each entry
+	)
+	end := e.cfg.Now()
 	for j, res := range streams.PublishAsync(wait, e.cfg.JetStream, msgs) {
 		if res.Err != nil {
 			stored[owner[j]] = false
+			continue
+		}
+		p := logs[j]
+		p.Event.Sequence, p.End = res.Ack.Sequence, end
+		entries = append(entries, audit.Entry{Partner: p.Partner, Record: audit.NewRecord(p)})
+		logged = append(logged, j)
+	}
+	// One record each: a timer that fires again (its escalaties or their
+	// records not all stored) writes the same records, stored once.
+	if err := audit.NewWriter(e.cfg.JetStream, e.cfg.Region).WriteAll(wait, entries); err != nil {
+		for _, j := range logged {
+			stored[owner[j]] = false
+		}
+		if ctx.Err() == nil {
+			e.cfg.Logger.Warn("processing log not written; the timers fire again after their lease", slog.Int("escalaties", len(entries)), slog.String("error", err.Error()))
 		}
 	}
 	return stored
@@ -125,8 +150,9 @@ func EscalatieID(timerID string, level int, partner string) string {
 	return events.MsgID(timerID, strconv.Itoa(level)+":"+partner)
 }
 
-// escalatie builds the escalatie event of t's level for partner.
-func (e *Escalator) escalatie(t timers.Timer, partner string, now time.Time) (*nats.Msg, error) {
+// escalatie builds the escalatie event of t's level for partner, and what
+// its record in the processing log says.
+func (e *Escalator) escalatie(t timers.Timer, partner string, now time.Time) (*nats.Msg, audit.Processing, error) {
 	ev := cloudevents.NewEvent()
 	ev.SetID(EscalatieID(t.ID, t.Level, partner))
 	ev.SetSource(e.cfg.Region.Source)
@@ -144,11 +170,11 @@ func (e *Escalator) escalatie(t timers.Timer, partner string, now time.Time) (*n
 		Termijn:   t.Termijn.UTC(),
 	}
 	if err := ev.SetData(events.ContentTypeJSON, data); err != nil {
-		return nil, err
+		return nil, audit.Processing{}, err
 	}
 	body, err := ev.MarshalJSON()
 	if err != nil {
-		return nil, err
+		return nil, audit.Processing{}, err
 	}
 	m := &nats.Msg{
 		Subject: events.EventSubject(events.TypeEscalatie, ProducerID),
@@ -156,5 +182,12 @@ func (e *Escalator) escalatie(t timers.Timer, partner string, now time.Time) (*n
 		Header:  nats.Header{jetstream.MsgIDHeader: {events.MsgID(ev.Source(), ev.ID())}},
 	}
 	streams.SetTTL(m.Header, e.cfg.Region.RetentionOf(events.TypeEscalatie))
-	return m, nil
+	return m, audit.Processing{
+		Name:     audit.NameEscalatie,
+		Activity: audit.ActivityEscalatie,
+		Partner:  partner,
+		Event:    audit.Event{ID: ev.ID(), Source: ev.Source(), Type: ev.Type(), Subject: t.Subject},
+		Outcome:  audit.OutcomeStored,
+		Start:    now,
+	}, nil
 }

@@ -15,7 +15,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/audit"
 	"github.com/ketenbus/ketenbus/services/delivery"
+	"github.com/ketenbus/ketenbus/services/jsonobj"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/streams"
 	"github.com/ketenbus/ketenbus/services/wmjetstream"
@@ -80,6 +82,10 @@ type Router struct {
 	table   *Table
 	js      jetstream.JetStream
 	metrics *metrics
+	// native holds the NATS-native partners: they pull from DELIVERY
+	// themselves, so the router writes their processing log.
+	native map[string]bool
+	audit  *audit.Writer
 }
 
 // New compiles the region's subscriptions; a bad subscription is an error
@@ -93,7 +99,14 @@ func New(cfg Config) (*Router, error) {
 	if err != nil {
 		return nil, fmt.Errorf("router: %w", err)
 	}
-	return &Router{cfg: cfg, table: t, js: cfg.JetStream, metrics: newMetrics(cfg.Metrics)}, nil
+	native := map[string]bool{}
+	for _, p := range cfg.Region.Partners {
+		if p.Delivery.NATS != nil {
+			native[p.ID] = true
+		}
+	}
+	return &Router{cfg: cfg, table: t, js: cfg.JetStream, metrics: newMetrics(cfg.Metrics),
+		native: native, audit: audit.NewWriter(cfg.JetStream, cfg.Region)}, nil
 }
 
 // Run routes until ctx ends. The consumer is durable, so a restarted
@@ -119,8 +132,9 @@ func (r *Router) Run(ctx context.Context) error {
 	}, "router", r.cfg.Logger, r.Handle)
 }
 
-// Handle routes one event from EVENTS: it stores every delivery and only
-// then returns nil (the Router acks). An event that cannot be read is
+// Handle routes one event from EVENTS: it stores every delivery, then the
+// processing log's record of every delivery to a NATS-native partner, and
+// only then returns nil (the Router acks). An event that cannot be read is
 // logged and acked: retrying cannot fix it, and EVENTS keeps it.
 func (r *Router) Handle(msg *message.Message) error {
 	start := time.Now()
@@ -136,6 +150,11 @@ func (r *Router) Handle(msg *message.Message) error {
 	ttl := streams.Remaining(r.cfg.Region.RetentionOf(routing.Type), wmjetstream.Timestamp(msg), time.Now())
 	if err := r.publish(msg.Context(), ds, seq, ttl); err != nil {
 		r.cfg.Logger.Warn("store deliveries failed; the event comes back", slog.Uint64("sequence", seq), slog.String("error", err.Error()))
+		wmjetstream.SetNakDelay(msg, time.Second)
+		return err
+	}
+	if err := r.log(msg.Context(), msg.Payload, ds, seq, start); err != nil {
+		r.cfg.Logger.Warn("processing log not written; the event comes back", slog.Uint64("sequence", seq), slog.String("error", err.Error()))
 		wmjetstream.SetNakDelay(msg, time.Second)
 		return err
 	}
@@ -185,6 +204,43 @@ func (r *Router) publish(ctx context.Context, ds []Delivery, seq uint64, ttl tim
 		}
 	}
 	return nil
+}
+
+// log writes the record of every delivery in ds to a NATS-native partner
+// (stored on DELIVERY for the partner to pull), asynchronously, and waits
+// for all PubAcks. The event's context attributes are read from payload
+// only when there is such a delivery.
+func (r *Router) log(ctx context.Context, payload []byte, ds []Delivery, seq uint64, start time.Time) error {
+	var entries []audit.Entry
+	var ev audit.Event
+	for _, d := range ds {
+		if !r.native[d.Partner] {
+			continue
+		}
+		if entries == nil {
+			obj, err := jsonobj.Members(payload) // Route read it already
+			if err != nil {
+				return fmt.Errorf("read event: %w", err)
+			}
+			text := func(name string) string { return jsonobj.Text(jsonobj.Lookup(obj, name)) }
+			ev = audit.Event{ID: text("id"), Source: text("source"), Type: text("type"),
+				Subject: text("subject"), Traceparent: text("traceparent"), Sequence: seq}
+		}
+		entries = append(entries, audit.Entry{Partner: d.Partner, Record: audit.NewRecord(audit.Processing{
+			Name:         audit.NameDeliver,
+			Activity:     d.Purpose,
+			Partner:      d.Partner,
+			Subscription: d.Subscription,
+			Event:        ev,
+			Outcome:      audit.OutcomeStored,
+			Start:        start,
+			End:          time.Now(),
+		})})
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return r.audit.WriteAll(ctx, entries)
 }
 
 // eventOf returns "<event>.<version>" of an EVENTS subject

@@ -11,6 +11,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/audit"
 	"github.com/ketenbus/ketenbus/services/samenloop/index"
 	"github.com/ketenbus/ketenbus/services/streams"
 	"github.com/ketenbus/ketenbus/services/wmjetstream"
@@ -58,7 +59,8 @@ type Input struct {
 
 // Apply applies one signaal or bevestiging to the index: the same logic
 // for live events and for a rebuild. With publish, the samenloop events
-// a signaal causes are stored on EVENTS before Apply returns.
+// a signaal causes are stored on EVENTS, and a record of each in the
+// processing log, before Apply returns.
 func (s *Service) Apply(ctx context.Context, in Input, publish bool) error {
 	switch in.Event.Type() {
 	case events.TypeSignaal:
@@ -89,14 +91,27 @@ func (s *Service) signaal(ctx context.Context, in Input, publish bool) error {
 	if !publish {
 		return nil
 	}
-	msgs, err := s.samenloopEvents(ctx, ev.Subject(), sig, out)
+	start := s.cfg.Now()
+	msgs, logs, err := s.samenloopEvents(ctx, ev.Subject(), sig, out)
 	if err != nil {
 		return err
 	}
 	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := streams.FirstError(streams.PublishAsync(wait, s.cfg.JetStream, msgs)); err != nil {
+	results := streams.PublishAsync(wait, s.cfg.JetStream, msgs)
+	if err := streams.FirstError(results); err != nil {
 		return fmt.Errorf("store samenloop events: %w", err)
+	}
+	// A redelivered signaal gets its first outcome again (see index.Add):
+	// the same events, stored once, and the same records, logged once.
+	end := s.cfg.Now()
+	entries := make([]audit.Entry, len(logs))
+	for i, p := range logs {
+		p.Event.Sequence, p.Start, p.End = results[i].Ack.Sequence, start, end
+		entries[i] = audit.Entry{Partner: p.Partner, Record: audit.NewRecord(p)}
+	}
+	if err := audit.NewWriter(s.cfg.JetStream, s.cfg.Region).WriteAll(wait, entries); err != nil {
+		return fmt.Errorf("log samenloop events: %w", err)
 	}
 	s.metrics.joined.Inc()
 	s.metrics.events.Add(float64(len(msgs)))

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/audit"
 	"github.com/ketenbus/ketenbus/services/samenloop/index"
 	"github.com/ketenbus/ketenbus/services/streams"
 )
@@ -31,8 +32,9 @@ type involved struct {
 }
 
 // samenloopEvents builds the events of partner out.Joined joining the
-// samenloop on person with signaal trigger.
-func (s *Service) samenloopEvents(ctx context.Context, person string, trigger index.Signal, out index.Outcome) ([]*nats.Msg, error) {
+// samenloop on person with signaal trigger, and what the record of each in
+// the processing log says.
+func (s *Service) samenloopEvents(ctx context.Context, person string, trigger index.Signal, out index.Outcome) ([]*nats.Msg, []audit.Processing, error) {
 	// Read the signalen at once: each read is a round trip to EVENTS.
 	type read struct {
 		ref     events.EventRef
@@ -54,7 +56,7 @@ func (s *Service) samenloopEvents(ctx context.Context, person string, trigger in
 		}
 		r := reads[i]
 		if r.err != nil {
-			return nil, r.err
+			return nil, nil, r.err
 		}
 		if r.ref.ID != "" {
 			p.refs = append(p.refs, r.ref)
@@ -81,6 +83,7 @@ func (s *Service) samenloopEvents(ctx context.Context, person string, trigger in
 		letters = append(letters, letter{regie, append(append([]string(nil), out.Others...), out.Joined)})
 	}
 	msgs := make([]*nats.Msg, 0, len(letters))
+	logs := make([]audit.Processing, 0, len(letters))
 	for _, l := range letters {
 		data := events.Samenloop{Ontvanger: l.to, Regievoerder: regie}
 		if p := partners[l.to]; p != nil {
@@ -89,13 +92,14 @@ func (s *Service) samenloopEvents(ctx context.Context, person string, trigger in
 		for _, b := range l.about {
 			data.Betrokkenen = append(data.Betrokkenen, s.betrokkene(b, partners[b]))
 		}
-		msg, err := s.event(person, trigger, data)
+		msg, p, err := s.event(person, trigger, data)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		msgs = append(msgs, msg)
+		logs = append(logs, p)
 	}
-	return msgs, nil
+	return msgs, logs, nil
 }
 
 // betrokkene describes partner id, involved as p.
@@ -115,8 +119,9 @@ func (s *Service) betrokkene(id string, p *involved) events.Betrokkene {
 	return b
 }
 
-// event builds the samenloop event for data.Ontvanger.
-func (s *Service) event(person string, trigger index.Signal, data events.Samenloop) (*nats.Msg, error) {
+// event builds the samenloop event for data.Ontvanger, and what its
+// record in the processing log says.
+func (s *Service) event(person string, trigger index.Signal, data events.Samenloop) (*nats.Msg, audit.Processing, error) {
 	ev := cloudevents.NewEvent()
 	ev.SetID(EventID(trigger.Key, data.Ontvanger))
 	ev.SetSource(s.cfg.Region.Source)
@@ -125,11 +130,11 @@ func (s *Service) event(person string, trigger index.Signal, data events.Samenlo
 	ev.SetSubject(person)
 	ev.SetExtension(events.ExtensionOntvanger, data.Ontvanger)
 	if err := ev.SetData(events.ContentTypeJSON, data); err != nil {
-		return nil, fmt.Errorf("samenloop event: %w", err)
+		return nil, audit.Processing{}, fmt.Errorf("samenloop event: %w", err)
 	}
 	body, err := ev.MarshalJSON()
 	if err != nil {
-		return nil, fmt.Errorf("samenloop event: %w", err)
+		return nil, audit.Processing{}, fmt.Errorf("samenloop event: %w", err)
 	}
 	m := &nats.Msg{
 		Subject: events.EventSubject(events.TypeSamenloop, events.Producer),
@@ -137,7 +142,13 @@ func (s *Service) event(person string, trigger index.Signal, data events.Samenlo
 		Header:  nats.Header{jetstream.MsgIDHeader: {events.MsgID(ev.Source(), ev.ID())}},
 	}
 	streams.SetTTL(m.Header, s.cfg.Region.RetentionOf(events.TypeSamenloop))
-	return m, nil
+	return m, audit.Processing{
+		Name:     audit.NameSamenloop,
+		Activity: audit.ActivitySamenloop,
+		Partner:  data.Ontvanger,
+		Event:    audit.Event{ID: ev.ID(), Source: ev.Source(), Type: ev.Type(), Subject: person},
+		Outcome:  audit.OutcomeStored,
+	}, nil
 }
 
 // storedSignaal is all of a stored signaal that is read: its reference

@@ -32,11 +32,17 @@ type connFlags struct {
 }
 
 func (c *connFlags) register(cmd *cobra.Command) {
+	c.registerNATS(cmd)
+	cmd.Flags().StringVar(&c.redisURL, "redis-url", envOr("KETENBUS_REDIS_URL", "redis://127.0.0.1:6379"), "Redis URL (env KETENBUS_REDIS_URL)")
+}
+
+// registerNATS registers the flags of a command that needs no Redis: the
+// region config and NATS.
+func (c *connFlags) registerNATS(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&c.config, "config", envOr("KETENBUS_CONFIG", "deploy/examples/region.yaml"), "region config file (env KETENBUS_CONFIG)")
 	fl.StringVar(&c.natsURL, "nats-url", envOr("KETENBUS_NATS_URL", nats.DefaultURL), "NATS server URL (env KETENBUS_NATS_URL)")
 	fl.StringVar(&c.natsCred, "nats-creds", os.Getenv("KETENBUS_NATS_CREDS"), "NATS credentials file (env KETENBUS_NATS_CREDS)")
-	fl.StringVar(&c.redisURL, "redis-url", envOr("KETENBUS_REDIS_URL", "redis://127.0.0.1:6379"), "Redis URL (env KETENBUS_REDIS_URL)")
 }
 
 func envOr(name, def string) string {
@@ -46,22 +52,11 @@ func envOr(name, def string) string {
 	return def
 }
 
+// connect loads the region config and connects to NATS and Redis (flags
+// of register).
 func (c *connFlags) connect(ctx context.Context) (*region.Config, *nats.Conn, jetstream.JetStream, *redis.Client, error) {
-	reg, err := region.Load(c.config)
+	reg, nc, js, err := c.connectNATS()
 	if err != nil {
-		return nil, nil, nil, nil, err
-	}
-	var opts []nats.Option
-	if c.natsCred != "" {
-		opts = append(opts, nats.UserCredentials(c.natsCred))
-	}
-	nc, err := nats.Connect(c.natsURL, opts...)
-	if err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("connect to NATS at %s: %w (pass --nats-url)", c.natsURL, err)
-	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		nc.Close()
 		return nil, nil, nil, nil, err
 	}
 	ro, err := redis.ParseURL(c.redisURL)
@@ -76,6 +71,29 @@ func (c *connFlags) connect(ctx context.Context) (*region.Config, *nats.Conn, je
 		return nil, nil, nil, nil, fmt.Errorf("connect to Redis at %s: %w (pass --redis-url)", ro.Addr, err)
 	}
 	return reg, nc, js, rdb, nil
+}
+
+// connectNATS loads the region config and connects to NATS (flags of
+// registerNATS).
+func (c *connFlags) connectNATS() (*region.Config, *nats.Conn, jetstream.JetStream, error) {
+	reg, err := region.Load(c.config)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var opts []nats.Option
+	if c.natsCred != "" {
+		opts = append(opts, nats.UserCredentials(c.natsCred))
+	}
+	nc, err := nats.Connect(c.natsURL, opts...)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("connect to NATS at %s: %w (pass --nats-url)", c.natsURL, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, nil, err
+	}
+	return reg, nc, js, nil
 }
 
 // confirmRebuild asks question before a rebuild, unless yes (--yes) is
