@@ -133,6 +133,24 @@ func (c ConsumeConfig) Validate() error {
 // when the consumer cannot be found or created (wrapping
 // [jetstream.ErrConsumerNotFound] and the like), when consuming stops on its
 // own, such as when the consumer is deleted, and for [ErrGone].
+//
+// # Permissions
+//
+// Without Create, Consume binds to the existing durable and needs no more
+// than a ketenbus partner user may do: publish to
+// $JS.API.CONSUMER.INFO.<Stream>.<Consumer> (once, to bind),
+// $JS.API.CONSUMER.MSG.NEXT.<Stream>.<Consumer> (pull) and
+// $JS.ACK.<Stream>.<Consumer>.> (ack, nak, term), and receive the answers
+// on the connection's inbox. A partner user may only subscribe to its own
+// inbox prefix, so connect with it, such as
+//
+//	nc, err := nats.Connect(url, nats.UserInfo(user, password),
+//		nats.CustomInboxPrefix("_INBOX_"+user))
+//
+// With the default prefix (_INBOX) every request is refused with a
+// permissions violation (reported to the connection's error handler) and
+// Consume ends with a timeout. Create needs the right to create consumers,
+// which partner users do not have.
 func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumeConfig, h HandlerFunc) error {
 	cfg.setDefaults()
 	err := cfg.Validate()

@@ -28,7 +28,11 @@ type Config struct {
 	StoreDir string
 	// MaxPayload is the largest message in bytes; default 8 MiB.
 	MaxPayload int32
-	// EncryptionKey, when set, turns on JetStream encryption at rest.
+	// EncryptionKey, when set, turns on JetStream encryption at rest with
+	// AES-GCM: every stream and consumer file under StoreDir, messages and
+	// metadata alike, is encrypted with keys derived from it. The same key
+	// must be given on every start to read the store again; a store
+	// written without a key is converted on the first start with one.
 	EncryptionKey string
 	// Logger receives the server's notices and errors; nil keeps it quiet.
 	Logger *slog.Logger
@@ -89,6 +93,11 @@ func Start(cfg Config) (*server.Server, error) {
 		NoLog:              cfg.Logger == nil,
 		JetStreamKey:       cfg.EncryptionKey,
 		JetStreamMaxMemory: 256 << 20,
+	}
+	if cfg.EncryptionKey != "" {
+		// nats-server's default cipher is ChaCha20-Poly1305; ketenbus uses
+		// AES-GCM everywhere (field encryption, deploy/nats).
+		opts.JetStreamCipher = server.AES
 	}
 	if port == 0 {
 		opts.Port = server.RANDOM_PORT

@@ -44,6 +44,10 @@ and pseudonyms stay the same from one start to the next. The demo tokens are
 printed at start; 'source <data-dir>/demo.env' puts them in your shell.
 Outside a demo region every secret must be set in the environment.
 
+The JetStream store is always encrypted at rest (AES-GCM) with the key in
+KETENBUS_JETSTREAM_KEY: generated and kept in demo.env in a demo region,
+required elsewhere (make one with: openssl rand -base64 32).
+
 Logs go to stderr; Ctrl-C stops everything cleanly.`,
 		Example: `  # from the repository root
   go run ./tools/ketenbus dev

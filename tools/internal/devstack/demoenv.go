@@ -75,6 +75,8 @@ func writeDemoEnv(path, regionName string, names []string, vals map[string]strin
 	b.WriteString("# pseudonyms stay the same from one start to the next. Load them with:\n")
 	fmt.Fprintf(&b, "#     source %s\n", path)
 	b.WriteString("# Delete this file to start over with new secrets: every pseudonym changes.\n")
+	fmt.Fprintf(&b, "# %s encrypts the JetStream store next to this file: delete the store\n", JetStreamKeyEnv)
+	b.WriteString("# with this file, or it can no longer be read.\n")
 	for _, name := range names {
 		fmt.Fprintf(&b, "export %s=%s\n", name, quote(vals[name]))
 	}

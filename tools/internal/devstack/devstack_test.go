@@ -3,10 +3,12 @@ package devstack_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,6 +21,7 @@ import (
 	"time"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/natsauth"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/testutil/logtest"
 	"github.com/ketenbus/ketenbus/tools/internal/devstack"
@@ -158,6 +161,11 @@ func TestStack(t *testing.T) {
 	if len(s.Generated) == 0 {
 		t.Fatal("first start generated no demo secrets")
 	}
+	// The NATS-native partner's consumer is there for it to pull from.
+	if c, err := s.JetStream().Consumer(context.Background(), events.StreamDelivery, natsauth.PartnerConsumer("woningcorporatie")); err != nil ||
+		c.CachedInfo().Config.FilterSubject != events.DeliverySubject("woningcorporatie") {
+		t.Errorf("woningcorporatie's consumer: %v", err)
+	}
 	if s.DemoEnvPath != filepath.Join(dataDir, devstack.DemoEnvFile) {
 		t.Errorf("DemoEnvPath = %q", s.DemoEnvPath)
 	}
@@ -165,6 +173,9 @@ func TestStack(t *testing.T) {
 		t.Fatalf("demo.env: %v", err)
 	} else if fi.Mode().Perm() != 0o600 {
 		t.Errorf("demo.env mode = %v, want 0600", fi.Mode().Perm())
+	}
+	if !slices.Contains(s.Generated, devstack.JetStreamKeyEnv) {
+		t.Errorf("first start generated %v, want %s among them", s.Generated, devstack.JetStreamKeyEnv)
 	}
 	token := s.Secrets.Tokens["politie"]
 	tokens := s.Secrets.Tokens
@@ -238,6 +249,9 @@ func TestStack(t *testing.T) {
 	envFile, err := os.ReadFile(filepath.Join(dataDir, devstack.DemoEnvFile))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if jsKey := demoEnv(t, dataDir)[devstack.JetStreamKeyEnv]; !base64Key32(jsKey) {
+		t.Errorf("demo.env: %s is not 32 bytes in standard base64", devstack.JetStreamKeyEnv)
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(envFile)), "\n") {
 		if _, v, ok := strings.Cut(line, "="); ok && !strings.HasPrefix(line, "#") && strings.Contains(out, v) {
@@ -418,4 +432,219 @@ func TestSuggestAddr(t *testing.T) {
 		t.Fatalf("suggested address %s is not free: %v", got, err)
 	}
 	ln.Close()
+}
+
+// demoEnv reads the export lines of dataDir/demo.env (values as generated:
+// shell-safe, so unquoted).
+func demoEnv(t *testing.T, dataDir string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dataDir, devstack.DemoEnvFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := map[string]string{}
+	for line := range strings.Lines(string(b)) {
+		if name, v, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "export "), "="); ok && !strings.HasPrefix(line, "#") {
+			vals[name] = v
+		}
+	}
+	return vals
+}
+
+func base64Key32(v string) bool {
+	b, err := base64.StdEncoding.DecodeString(v)
+	return err == nil && len(b) == 32
+}
+
+// signaalWith is a signaal of politie with a toelichting: a data field the
+// gateway does not encrypt, so it is stored in JetStream as sent.
+func signaalWith(id, bsn, toelichting string) string {
+	return fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":%q,"type":"nl.sociaaldomein.signaal.v1",
+		"datacontenttype":"application/json","data":{"bsn":%q,"categorie":"overlast",
+		"urgentie":"midden","toelichting":%q,"contactpersoon":{"naam":"A. de Boer"}}}`, id, politieSource, bsn, toelichting)
+}
+
+// filesContaining returns the files under dir holding s, and how many
+// files there are.
+func filesContaining(t *testing.T, dir, s string) (found []string, files int) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		files++
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(b, []byte(s)) {
+			rel, _ := filepath.Rel(dir, path)
+			found = append(found, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("read data dir: %v", err)
+	}
+	return found, files
+}
+
+// eventsMessage returns the data of the EVENTS message at seq, as the
+// JetStream API returns it (decrypted by the server).
+func eventsMessage(t *testing.T, s *devstack.Stack, seq uint64) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	stream, err := s.JetStream().Stream(ctx, events.StreamEvents)
+	if err != nil {
+		t.Fatalf("stream EVENTS: %v", err)
+	}
+	msg, err := stream.GetMsg(ctx, seq)
+	if err != nil {
+		t.Fatalf("get EVENTS message %d: %v", seq, err)
+	}
+	return msg.Data
+}
+
+// TestStoreEncryptedAtRest: an event posted through the gateway is stored
+// with its toelichting as sent (the JetStream API returns it), survives a
+// restart that reads the JetStream key back from demo.env, and no file
+// under the data dir holds the toelichting or the BSN in clear.
+func TestStoreEncryptedAtRest(t *testing.T) {
+	t.Parallel()
+	const toelichting = "Buurman-meldt-zorgen-over-geluidsoverlast-ZX81-toelichting"
+	dataDir := t.TempDir()
+	var logs logtest.Buffer
+	s := start(t, dataDir, &logs)
+	status, body := post(t, s, s.Secrets.Tokens["politie"], signaalWith("signaal-encrypted", bsn, toelichting))
+	if status != http.StatusAccepted {
+		t.Fatalf("POST signaal: status %d, body %s; want 202", status, body)
+	}
+	var a answer
+	if err := json.Unmarshal(body, &a); err != nil || a.Sequence == 0 {
+		t.Fatalf("POST signaal: answer %s", body)
+	}
+	if data := eventsMessage(t, s, a.Sequence); !bytes.Contains(data, []byte(toelichting)) {
+		t.Fatalf("EVENTS message %d does not hold the toelichting; the check below would prove nothing", a.Sequence)
+	}
+	stop(t, s)
+
+	// The key was kept: a restart reads the same message.
+	s2 := start(t, dataDir, &logs)
+	if slices.Contains(s2.Generated, devstack.JetStreamKeyEnv) {
+		t.Errorf("restart generated a new %s", devstack.JetStreamKeyEnv)
+	}
+	if data := eventsMessage(t, s2, a.Sequence); !bytes.Contains(data, []byte(toelichting)) {
+		t.Errorf("after restart EVENTS message %d does not hold the toelichting", a.Sequence)
+	}
+	stop(t, s2)
+
+	for _, secret := range []string{toelichting, bsn} {
+		if found, files := filesContaining(t, dataDir, secret); files == 0 {
+			t.Fatal("the data dir holds no files")
+		} else if len(found) > 0 {
+			t.Errorf("readable in clear in %v", found)
+		}
+	}
+	if strings.Contains(logs.String(), demoEnv(t, dataDir)[devstack.JetStreamKeyEnv]) {
+		t.Errorf("the JetStream key appears in the log")
+	}
+}
+
+// TestStartNonDemoNeedsJetStreamKey: outside a demo region the JetStream
+// key must be set; the error names the variable and how to make one,
+// never the value; with a key set the stack starts.
+func TestStartNonDemoNeedsJetStreamKey(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(regionFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every secret of the region, as an operator would set them.
+	demo, err := region.Parse("region.yaml", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, env, err := demo.ResolveSecrets(noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "region.yaml")
+	if err := os.WriteFile(cfg, []byte(strings.Replace(string(b), "\ndemo: true\n", "\ndemo: false\n", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startWith := func(key string) (*devstack.Stack, error) {
+		return devstack.Start(context.Background(), devstack.Options{
+			ConfigPath: cfg, DataDir: filepath.Join(dir, "data"), GatewayAddr: "127.0.0.1:0", NATSAddr: "127.0.0.1:0", SinkAddr: "127.0.0.1:0",
+			Logger: slog.New(slog.DiscardHandler),
+			Getenv: func(name string) string {
+				if name == devstack.JetStreamKeyEnv {
+					return key
+				}
+				return env[name]
+			},
+		})
+	}
+	for _, tc := range []struct{ name, key, want string }{
+		{"missing", "", "environment variable KETENBUS_JETSTREAM_KEY is not set"},
+		{"not base64", "not-base64-but-long-enough-to-look-like-a-key!", "KETENBUS_JETSTREAM_KEY is not standard base64"},
+		{"too short", base64.StdEncoding.EncodeToString([]byte("sixteen byte key")), "KETENBUS_JETSTREAM_KEY holds 16 bytes, not 32"},
+	} {
+		s, err := startWith(tc.key)
+		if err == nil {
+			stop(t, s)
+			t.Fatalf("%s key: Start succeeded", tc.name)
+		}
+		if !errors.Is(err, devstack.ErrJetStreamKey) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "openssl rand -base64 32") {
+			t.Errorf("%s key: error %q, want ErrJetStreamKey saying %q and how to make a key", tc.name, err, tc.want)
+		}
+		if tc.key != "" && strings.Contains(err.Error(), tc.key) {
+			t.Errorf("%s key: the error shows the value", tc.name)
+		}
+	}
+	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+	s, err := startWith(key)
+	if err != nil {
+		t.Fatalf("Start with every secret and a JetStream key: %v", err)
+	}
+	if len(s.Generated) != 0 || s.DemoEnvPath != "" {
+		t.Errorf("a non-demo region generated %v / wrote %q", s.Generated, s.DemoEnvPath)
+	}
+	stop(t, s)
+}
+
+// TestStartWithAnotherJetStreamKey: a store written with one key does not
+// open with another; the error says which variable and what to do.
+func TestStartWithAnotherJetStreamKey(t *testing.T) {
+	t.Parallel()
+	dataDir := t.TempDir()
+	s := start(t, dataDir, io.Discard)
+	if status, body := post(t, s, s.Secrets.Tokens["politie"], signaal("signaal-other-key", bsn)); status != http.StatusAccepted {
+		t.Fatalf("POST signaal: status %d, body %s; want 202", status, body)
+	}
+	stop(t, s)
+
+	other := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32))
+	o := devstack.Options{
+		ConfigPath: regionFile, DataDir: dataDir, GatewayAddr: "127.0.0.1:0", NATSAddr: "127.0.0.1:0", SinkAddr: "127.0.0.1:0",
+		Logger: slog.New(slog.DiscardHandler),
+		Getenv: func(name string) string {
+			if name == devstack.JetStreamKeyEnv {
+				return other
+			}
+			return ""
+		},
+	}
+	s2, err := devstack.Start(context.Background(), o)
+	if err == nil {
+		stop(t, s2)
+		t.Fatal("Start with another JetStream key succeeded")
+	}
+	if !strings.Contains(err.Error(), devstack.JetStreamKeyEnv) || !strings.Contains(err.Error(), "delete the directory") {
+		t.Errorf("error %q, want it to name %s and say what to do", err, devstack.JetStreamKeyEnv)
+	}
+	if strings.Contains(err.Error(), other) {
+		t.Error("the error shows the key")
+	}
 }

@@ -12,6 +12,12 @@
 // so tokens and the pseudonym key stay the same from one start to the next:
 // a pseudonym computed today must still match the same person tomorrow.
 //
+// The JetStream store (<DataDir>/jetstream) is always encrypted at rest
+// (AES-GCM) with the key in KETENBUS_JETSTREAM_KEY ([JetStreamKeyEnv]): in
+// a demo region it is generated when missing and kept in demo.env with the
+// other secrets, so a restart reads its own data; elsewhere Start refuses
+// to run without it.
+//
 // A new service slots in as one more component in Start: a function that
 // runs until its context ends, like the gateway's.
 package devstack

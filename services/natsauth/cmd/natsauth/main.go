@@ -1,0 +1,48 @@
+// Command natsauth writes the nats-server authorization block of a region:
+// one user per ketenbus service, an admin user, and one user per
+// NATS-native partner, with least-privilege permissions and passwords
+// read from environment variables. From the repository root:
+//
+//	go run ./services/natsauth/cmd/natsauth -region deploy/examples/region.yaml -o deploy/nats/authorization.conf
+//
+// Without -o it writes to standard output.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/ketenbus/ketenbus/services/natsauth"
+	"github.com/ketenbus/ketenbus/services/region"
+)
+
+func main() {
+	regionPath := flag.String("region", "deploy/examples/region.yaml", "region config file")
+	out := flag.String("o", "", "file to write (default standard output)")
+	flag.Parse()
+	if err := run(*regionPath, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "natsauth:", err)
+		os.Exit(1)
+	}
+}
+
+func run(regionPath, out string) error {
+	if flag.NArg() > 0 {
+		return errors.New("unexpected arguments; use -region FILE and -o FILE")
+	}
+	cfg, err := region.Load(regionPath)
+	if err != nil {
+		return err
+	}
+	text, err := natsauth.Authorization(cfg)
+	if err != nil {
+		return err
+	}
+	if out == "" {
+		_, err = os.Stdout.WriteString(text)
+		return err
+	}
+	return os.WriteFile(out, []byte(text), 0o644)
+}
