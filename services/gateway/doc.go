@@ -1,8 +1,11 @@
 // Package gateway is the ingest gateway of ketenbus: partners POST
 // CloudEvents (binary, structured or batch mode of the HTTP binding) to
-// /v1/events; the gateway authenticates the partner by bearer token,
+// /v1/events; the gateway authenticates the partner (bearer token, or its
+// SHA-256, and/or a CA-verified client certificate over mutual TLS),
 // authorises source and type, validates the event against the catalog,
-// replaces the BSN by the keyed pseudonym in subject, sets the ontvanger
-// attribute, and answers 202 only after JetStream stored the event.
-// Every refusal is an RFC 9457 problem with JSON pointers.
+// replaces the BSN by the keyed pseudonym in subject, seals the sensitive
+// data fields (package fieldcrypt), sets the ontvanger attribute and the
+// retention TTL, and answers 202 only after JetStream stored the event.
+// Every refusal is an RFC 9457 problem with JSON pointers. Header size and
+// timeouts against slow clients come from the region's gateway settings.
 package gateway
