@@ -3,10 +3,7 @@ package embednats_test
 import (
 	"bytes"
 	"context"
-	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
@@ -16,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/services/embednats"
+	"github.com/ketenbus/ketenbus/services/testutil/filetest"
 	"github.com/ketenbus/ketenbus/services/testutil/logtest"
 )
 
@@ -91,31 +89,6 @@ func stop(s *server.Server) {
 	s.WaitForShutdown()
 }
 
-// filesWith returns the files under dir that contain marker, and how many
-// files there are.
-func filesWith(t *testing.T, dir, marker string) (found []string, files int) {
-	t.Helper()
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		files++
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		if bytes.Contains(b, []byte(marker)) {
-			rel, _ := filepath.Rel(dir, path)
-			found = append(found, rel)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("read store: %v", err)
-	}
-	return found, files
-}
-
 var aesNotice = regexp.MustCompile(`Encryption: +AES-GCM`)
 
 // TestEncryptionAtRest: with a key, no file of the store holds the
@@ -140,7 +113,7 @@ func TestEncryptionAtRest(t *testing.T) {
 			store(t, js)
 			stop(s)
 
-			found, files := filesWith(t, dir, marker)
+			found, files := filetest.Containing(t, dir, marker)
 			if files == 0 {
 				t.Fatal("the store directory holds no files")
 			}
@@ -173,7 +146,7 @@ func TestEncryptionConvertsPlaintextStore(t *testing.T) {
 	s, js := start(t, dir, "", &logs)
 	store(t, js)
 	stop(s)
-	if found, _ := filesWith(t, dir, marker); len(found) == 0 {
+	if found, _ := filetest.Containing(t, dir, marker); len(found) == 0 {
 		t.Fatal("without a key no store file holds the message in clear")
 	}
 
@@ -182,7 +155,7 @@ func TestEncryptionConvertsPlaintextStore(t *testing.T) {
 		t.Fatalf("after turning encryption on the message is %q, want the marker", got)
 	}
 	stop(s)
-	if found, _ := filesWith(t, dir, marker); len(found) > 0 {
+	if found, _ := filetest.Containing(t, dir, marker); len(found) > 0 {
 		t.Errorf("after a start with a key the message is still in clear in %v", found)
 	}
 }

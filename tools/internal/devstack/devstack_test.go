@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -23,6 +22,7 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/natsauth"
 	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/testutil/filetest"
 	"github.com/ketenbus/ketenbus/services/testutil/logtest"
 	"github.com/ketenbus/ketenbus/tools/internal/devstack"
 )
@@ -464,31 +464,6 @@ func signaalWith(id, bsn, toelichting string) string {
 		"urgentie":"midden","toelichting":%q,"contactpersoon":{"naam":"A. de Boer"}}}`, id, politieSource, bsn, toelichting)
 }
 
-// filesContaining returns the files under dir holding s, and how many
-// files there are.
-func filesContaining(t *testing.T, dir, s string) (found []string, files int) {
-	t.Helper()
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		files++
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		if bytes.Contains(b, []byte(s)) {
-			rel, _ := filepath.Rel(dir, path)
-			found = append(found, rel)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("read data dir: %v", err)
-	}
-	return found, files
-}
-
 // eventsMessage returns the data of the EVENTS message at seq, as the
 // JetStream API returns it (decrypted by the server).
 func eventsMessage(t *testing.T, s *devstack.Stack, seq uint64) []byte {
@@ -540,7 +515,7 @@ func TestStoreEncryptedAtRest(t *testing.T) {
 	stop(t, s2)
 
 	for _, secret := range []string{toelichting, bsn} {
-		if found, files := filesContaining(t, dataDir, secret); files == 0 {
+		if found, files := filetest.Containing(t, dataDir, secret); files == 0 {
 			t.Fatal("the data dir holds no files")
 		} else if len(found) > 0 {
 			t.Errorf("readable in clear in %v", found)
