@@ -2,50 +2,21 @@ package adapter
 
 import (
 	"context"
-	"errors"
-	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
-)
 
-// Headers of the CNCF abuse-protection handshake (CloudEvents HTTP
-// webhook specification, section 4).
-const (
-	headerRequestOrigin = "WebHook-Request-Origin"
-	headerAllowedOrigin = "WebHook-Allowed-Origin"
+	"github.com/ketenbus/ketenbus/services/webhookout"
 )
 
 // handshake sends one OPTIONS request and returns nil when the endpoint
 // allows deliveries from origin. The error text names the status or the
 // missing permission, never a body.
 func (p *partner) handshake(ctx context.Context, origin string) error {
-	ctx, cancel := context.WithTimeout(ctx, p.hook.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodOptions, p.hook.URL, nil)
-	if err != nil {
-		return errors.New("request not built: invalid webhook url")
-	}
-	req.Header.Set(headerRequestOrigin, origin)
-	p.setCommonHeaders(req.Header)
-	res, err := p.a.client.Do(req)
-	if err != nil {
-		return errors.New(describe(err, p.hook.Timeout))
-	}
-	defer res.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, drainBody))
-	if res.StatusCode < 200 || res.StatusCode > 299 {
-		return errors.New("http " + strconv.Itoa(res.StatusCode))
-	}
-	switch allowed := res.Header.Get(headerAllowedOrigin); allowed {
-	case origin, "*":
-		return nil
-	case "":
-		return errors.New(headerAllowedOrigin + " is missing")
-	default:
-		return errors.New(headerAllowedOrigin + " does not name " + origin)
-	}
+	h := http.Header{}
+	p.setCommonHeaders(h)
+	_, err := webhookout.Handshake(ctx, p.a.client, p.hook.URL, origin, h, p.hook.Timeout)
+	return err
 }
 
 // awaitHandshake repeats the handshake, waiting first retry and then

@@ -8,13 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -28,6 +25,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/fieldcrypt"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/streams"
+	"github.com/ketenbus/ketenbus/services/webhookout"
 	"github.com/ketenbus/ketenbus/services/wmjetstream"
 )
 
@@ -42,8 +40,6 @@ const (
 	// readBody is how much of a response body is read for the excerpt; the
 	// BSNs in it are replaced before the excerpt is cut to maxExcerpt.
 	readBody = 4 << 10
-	// drainBody is how much more is read so the connection can be reused.
-	drainBody = 64 << 10
 	// retryStore is the nak delay after a failed write to JetStream.
 	retryStore = time.Second
 	// maxRetryAfter caps the Retry-After a partner can ask for.
@@ -79,7 +75,7 @@ type deliveryInfo struct {
 	start        time.Time // when this attempt began
 	// event is the delivered event, once read: the processing log's
 	// record reads its context attributes.
-	event *ceEvent
+	event *webhookout.Event
 }
 
 func (p *partner) info(msg *message.Message, now time.Time) deliveryInfo {
@@ -128,7 +124,7 @@ func (r response) verdict() verdict {
 // open returns the delivery's event with the sealed fields its
 // subscription lists opened and every other sealed field removed. The
 // message itself (what a dead letter keeps) stays sealed.
-func (p *partner) open(body []byte, subscription string) (*ceEvent, error) {
+func (p *partner) open(body []byte, subscription string) (*webhookout.Event, error) {
 	allowed := p.fields[subscription]
 	if p.a.fields == nil {
 		allowed = nil // no key: nothing can be opened, so nothing may be
@@ -136,11 +132,11 @@ func (p *partner) open(body []byte, subscription string) (*ceEvent, error) {
 	opened, err := p.a.fields.Open(body, func(f string) bool { return allowed[f] })
 	switch {
 	case errors.Is(err, fieldcrypt.ErrNotEvent):
-		return nil, errUnreadable
+		return nil, webhookout.ErrUnreadable
 	case err != nil:
 		return nil, fmt.Errorf("sensitive field cannot be opened: %w", err)
 	}
-	return parseEvent(opened)
+	return webhookout.ParseEvent(opened)
 }
 
 // Handle delivers one message of DELIVERY and settles it itself: Ack
@@ -160,7 +156,7 @@ func (p *partner) Handle(msg *message.Message) error {
 	if err != nil {
 		return p.deadLetter(ctx, msg, d, deadLetter{reason: err.Error()}, outcomeDLQ)
 	}
-	d.eventID, d.event = ev.id, ev
+	d.eventID, d.event = ev.ID(), ev
 	body, header, err := p.request(ev)
 	if err != nil {
 		return p.deadLetter(ctx, msg, d, deadLetter{reason: err.Error()}, outcomeDLQ)
@@ -220,16 +216,12 @@ func (p *partner) Handle(msg *message.Message) error {
 
 // request returns the body and the CloudEvents headers of the request for
 // the partner's mode.
-func (p *partner) request(ev *ceEvent) ([]byte, http.Header, error) {
-	if p.hook.Mode == region.ModeBinary {
-		return ev.binary()
-	}
-	body, h := ev.structured()
-	return body, h, nil
+func (p *partner) request(ev *webhookout.Event) ([]byte, http.Header, error) {
+	return ev.Encode(p.hook.Mode)
 }
 
 // send makes one signed request, bounded by the webhook timeout.
-func (p *partner) send(ctx context.Context, ev *ceEvent, body []byte, header http.Header) response {
+func (p *partner) send(ctx context.Context, ev *webhookout.Event, body []byte, header http.Header) response {
 	ctx, cancel := context.WithTimeout(ctx, p.hook.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.hook.URL, bytes.NewReader(body))
@@ -239,11 +231,11 @@ func (p *partner) send(ctx context.Context, ev *ceEvent, body []byte, header htt
 	for k, vs := range header {
 		req.Header[k] = vs
 	}
-	p.signer.SetHeaders(req.Header, ev.id, p.a.now(), body)
+	p.signer.SetHeaders(req.Header, ev.ID(), p.a.now(), body)
 	p.setCommonHeaders(req.Header)
-	if tp := ev.stringAttr("traceparent"); tp != "" {
+	if tp := ev.StringAttr("traceparent"); tp != "" {
 		req.Header.Set("traceparent", tp)
-		if ts := ev.stringAttr("tracestate"); ts != "" {
+		if ts := ev.StringAttr("tracestate"); ts != "" {
 			req.Header.Set("tracestate", ts)
 		}
 	}
@@ -251,11 +243,11 @@ func (p *partner) send(ctx context.Context, ev *ceEvent, body []byte, header htt
 	res, err := p.a.client.Do(req)
 	if err != nil {
 		p.a.metrics.latency.WithLabelValues(p.id).Observe(time.Since(start).Seconds())
-		return response{failure: describe(err, p.hook.Timeout)}
+		return response{failure: webhookout.Describe(err, p.hook.Timeout)}
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(res.Body, readBody))
-	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, drainBody))
+	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, webhookout.DrainBody))
 	p.a.metrics.latency.WithLabelValues(p.id).Observe(time.Since(start).Seconds())
 	r := response{status: res.StatusCode}
 	if r.status < 200 || r.status > 299 {
@@ -397,10 +389,10 @@ func (p *partner) notLogged(ctx context.Context, msg *message.Message, d deliver
 // eventAttrs returns the context attributes of a delivered event: from ev
 // when it was read already, else from body (a structured CloudEvent).
 // Whatever cannot be read stays empty.
-func eventAttrs(body []byte, ev *ceEvent) audit.Event {
+func eventAttrs(body []byte, ev *webhookout.Event) audit.Event {
 	if ev != nil {
-		return audit.Event{ID: ev.id, Source: ev.stringAttr("source"), Type: ev.stringAttr("type"),
-			Subject: ev.stringAttr("subject"), Traceparent: ev.stringAttr("traceparent")}
+		return audit.Event{ID: ev.ID(), Source: ev.StringAttr("source"), Type: ev.StringAttr("type"),
+			Subject: ev.StringAttr("subject"), Traceparent: ev.StringAttr("traceparent")}
 	}
 	var attrs struct {
 		ID          any `json:"id"`
@@ -458,29 +450,4 @@ func nak(msg *message.Message, d time.Duration) error {
 	}
 	msg.Nack()
 	return nil
-}
-
-// describe names a transport failure without the URL (which may carry a
-// query the partner considers secret).
-func describe(err error, timeout time.Duration) string {
-	var te interface{ Timeout() bool }
-	switch {
-	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &te) && te.Timeout()):
-		return "timeout after " + timeout.String()
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused"
-	case errors.Is(err, syscall.ECONNRESET):
-		return "connection reset"
-	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		return "connection closed without a response"
-	}
-	var dns *net.DNSError
-	if errors.As(err, &dns) {
-		return "dns lookup failed: " + dns.Err
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Sprint(ue.Err)
-	}
-	return err.Error()
 }

@@ -1,4 +1,4 @@
-package adapter
+package webhookout
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/ketenbus/ketenbus/services/region"
 )
 
 // Content types of the CloudEvents HTTP binding.
@@ -17,33 +19,38 @@ const (
 	contentTypeJSON       = "application/json"
 )
 
-// errUnreadable means a delivery body is not a structured CloudEvent the
-// adapter can send. Its text holds nothing of the body.
-var errUnreadable = errors.New("delivery unreadable: not a structured CloudEvent with an id")
+// ErrUnreadable means a body is not a structured CloudEvent that can be
+// sent. Its text holds nothing of the body.
+var ErrUnreadable = errors.New("delivery unreadable: not a structured CloudEvent with an id")
 
-// ceEvent is a delivery body split into what the request needs.
-type ceEvent struct {
+// Event is a structured CloudEvent split into what a request needs. It is
+// immutable and safe for concurrent use.
+type Event struct {
 	raw   []byte
 	attrs map[string]json.RawMessage
 	id    string
 }
 
-// parseEvent reads the structured CloudEvent of a delivery.
-func parseEvent(body []byte) (*ceEvent, error) {
+// ParseEvent reads a structured CloudEvent. The error is ErrUnreadable
+// when body is not a JSON object with a non-empty string id.
+func ParseEvent(body []byte) (*Event, error) {
 	var attrs map[string]json.RawMessage
 	if err := json.Unmarshal(body, &attrs); err != nil {
-		return nil, errUnreadable
+		return nil, ErrUnreadable
 	}
-	e := &ceEvent{raw: body, attrs: attrs}
+	e := &Event{raw: body, attrs: attrs}
 	if err := json.Unmarshal(attrs["id"], &e.id); err != nil || e.id == "" {
-		return nil, errUnreadable
+		return nil, ErrUnreadable
 	}
 	return e, nil
 }
 
-// stringAttr returns a string attribute, or "" when it is absent or not a
+// ID returns the event id, also the webhook-id of its requests.
+func (e *Event) ID() string { return e.id }
+
+// StringAttr returns a string attribute, or "" when it is absent or not a
 // string.
-func (e *ceEvent) stringAttr(name string) string {
+func (e *Event) StringAttr(name string) string {
 	var s string
 	if raw, ok := e.attrs[name]; ok {
 		_ = json.Unmarshal(raw, &s)
@@ -51,18 +58,31 @@ func (e *ceEvent) stringAttr(name string) string {
 	return s
 }
 
-// structured returns the request body and Content-Type of structured mode:
-// the event as stored.
-func (e *ceEvent) structured() ([]byte, http.Header) {
+// Encode returns the request body and CloudEvents headers for a webhook
+// in mode (region.ModeBinary, else structured). The error is
+// ErrUnreadable when binary mode cannot carry the event.
+func (e *Event) Encode(mode string) ([]byte, http.Header, error) {
+	if mode == region.ModeBinary {
+		return e.Binary()
+	}
+	body, h := e.Structured()
+	return body, h, nil
+}
+
+// Structured returns the request body and Content-Type of structured
+// mode: the event as it was parsed.
+func (e *Event) Structured() ([]byte, http.Header) {
 	h := http.Header{}
 	h.Set("Content-Type", contentTypeStructured)
 	return e.raw, h
 }
 
-// binary returns the request body and headers of binary mode: data as the
+// Binary returns the request body and headers of binary mode: data as the
 // body, datacontenttype as Content-Type (application/json when absent),
-// every other attribute as a percent-encoded ce- header.
-func (e *ceEvent) binary() ([]byte, http.Header, error) {
+// every other attribute as a percent-encoded ce- header. The error is
+// ErrUnreadable for an attribute that is not a scalar or data_base64 that
+// is not base64.
+func (e *Event) Binary() ([]byte, http.Header, error) {
 	h := http.Header{}
 	names := make([]string, 0, len(e.attrs))
 	for name := range e.attrs {
@@ -76,23 +96,23 @@ func (e *ceEvent) binary() ([]byte, http.Header, error) {
 		}
 		v, ok, err := attrText(e.attrs[name])
 		if err != nil {
-			return nil, nil, errUnreadable
+			return nil, nil, ErrUnreadable
 		}
 		if ok {
 			h.Set("ce-"+name, percentEncode(v))
 		}
 	}
-	ct := e.stringAttr("datacontenttype")
+	ct := e.StringAttr("datacontenttype")
 	var body []byte
 	switch {
 	case len(e.attrs["data_base64"]) > 0 && string(e.attrs["data_base64"]) != "null":
 		var s string
 		if err := json.Unmarshal(e.attrs["data_base64"], &s); err != nil {
-			return nil, nil, errUnreadable
+			return nil, nil, ErrUnreadable
 		}
 		b, err := base64.StdEncoding.DecodeString(s)
 		if err != nil {
-			return nil, nil, errUnreadable
+			return nil, nil, ErrUnreadable
 		}
 		body = b
 	case len(e.attrs["data"]) > 0:
@@ -101,7 +121,7 @@ func (e *ceEvent) binary() ([]byte, http.Header, error) {
 			// Non-JSON data is carried as a JSON string in the JSON format.
 			var s string
 			if err := json.Unmarshal(data, &s); err != nil {
-				return nil, nil, errUnreadable
+				return nil, nil, ErrUnreadable
 			}
 			body = []byte(s)
 		} else {

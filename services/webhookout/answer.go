@@ -1,0 +1,94 @@
+package webhookout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ketenbus/ketenbus/events"
+)
+
+// Describe says in a few words why a request with this timeout got no
+// answer: "timeout after 10s", "connection refused", "dns lookup failed:
+// …". It never holds a body, nor the URL (which may carry a query the
+// partner considers secret).
+func Describe(err error, timeout time.Duration) string {
+	var te interface{ Timeout() bool }
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &te) && te.Timeout()):
+		return "timeout after " + timeout.String()
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed without a response"
+	}
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return "dns lookup failed: " + dns.Err
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Sprint(ue.Err)
+	}
+	return err.Error()
+}
+
+// Excerpt returns at most max bytes of a response body, fit to show or to
+// keep in a NATS header: every BSN replaced by "[bsn]", control characters
+// by spaces, invalid UTF-8 dropped. The BSNs are replaced before cutting,
+// so the cut never leaves a BSN partly visible under the length of one.
+func Excerpt(body []byte, max int) string {
+	s := redactBSN(strings.ToValidUTF8(string(body), ""))
+	s = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	return strings.TrimSpace(s)
+}
+
+// redactBSN replaces every number of nine digits passing the elfproef, and
+// every number of eight digits that does so with a leading zero (a BSN
+// written without it), by "[bsn]".
+func redactBSN(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		if !isDigit(s[i]) {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isDigit(s[j]) {
+			j++
+		}
+		run := s[i:j]
+		if (len(run) == 9 && events.ValidBSN(run)) || (len(run) == 8 && events.ValidBSN("0"+run)) {
+			b.WriteString("[bsn]")
+		} else {
+			b.WriteString(run)
+		}
+		i = j
+	}
+	return b.String()
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
