@@ -1,17 +1,15 @@
 package region_test
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/testutil/wanttest"
 )
 
 const exampleRegion = "../../deploy/examples/region.yaml"
@@ -117,45 +115,6 @@ func TestExampleRegionLoadsClean(t *testing.T) {
 	}
 }
 
-// want is a problem a fixture marks with "# want PATH: TEXT" on the line
-// where it must be reported.
-type want struct {
-	line int
-	path string
-	text string
-}
-
-var wantMarker = regexp.MustCompile(`# want (\S+): (.*?)\s*(?:# want |$)`)
-
-func readWants(t *testing.T, file string) []want {
-	t.Helper()
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var wants []want
-	s := bufio.NewScanner(f)
-	for line := 1; s.Scan(); line++ {
-		text := s.Text()
-		i := strings.Index(text, "# want ")
-		if i < 0 || strings.HasPrefix(strings.TrimSpace(text), "#") {
-			continue
-		}
-		for _, part := range strings.Split(text[i:], "# want ")[1:] {
-			m := wantMarker.FindStringSubmatch("# want " + part)
-			if m == nil {
-				t.Fatalf("%s:%d: malformed want marker %q", file, line, part)
-			}
-			wants = append(wants, want{line: line, path: m[1], text: m[2]})
-		}
-	}
-	if err := s.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return wants
-}
-
 func TestEveryMistakeReportedOnItsLine(t *testing.T) {
 	t.Parallel()
 	const file = "testdata/mistakes.yaml"
@@ -164,26 +123,26 @@ func TestEveryMistakeReportedOnItsLine(t *testing.T) {
 	if !errors.As(err, &pe) {
 		t.Fatalf("Load(%s) = %v, want a *ProblemsError", file, err)
 	}
-	wants := readWants(t, file)
+	wants := wanttest.Read(t, file)
 	if len(wants) < 40 {
 		t.Fatalf("read only %d want markers from %s", len(wants), file)
 	}
 	matched := make([]bool, len(pe.Problems))
 	for _, w := range wants {
-		t.Run(fmt.Sprintf("line %d %s", w.line, w.path), func(t *testing.T) {
+		t.Run(fmt.Sprintf("line %d %s", w.Line, w.Path), func(t *testing.T) {
 			for i, p := range pe.Problems {
-				if p.Line == w.line && p.Path == w.path && strings.Contains(p.Message+" (hint: "+p.Hint+")", w.text) {
+				if p.Line == w.Line && p.Path == w.Path && strings.Contains(p.Message+" (hint: "+p.Hint+")", w.Text) {
 					matched[i] = true
 					return
 				}
 			}
 			var near []string
 			for _, p := range pe.Problems {
-				if p.Path == w.path || p.Line == w.line {
+				if p.Path == w.Path || p.Line == w.Line {
 					near = append(near, p.String())
 				}
 			}
-			t.Errorf("no problem at line %d for %s containing %q; problems on that line or key:\n%s", w.line, w.path, w.text, strings.Join(near, "\n"))
+			t.Errorf("no problem at line %d for %s containing %q; problems on that line or key:\n%s", w.Line, w.Path, w.Text, strings.Join(near, "\n"))
 		})
 	}
 	t.Run("nothing else", func(t *testing.T) {
