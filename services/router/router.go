@@ -187,16 +187,8 @@ func (r *Router) publish(ctx context.Context, ds []Delivery, seq uint64, ttl tim
 	defer cancel()
 	msgs := make([]*nats.Msg, len(ds))
 	seqText := []string{strconv.FormatUint(seq, 10)}
-	for i, d := range ds {
-		h := d.route.header
-		msgs[i] = &nats.Msg{Subject: events.DeliverySubject(d.Partner), Data: d.Body, Header: nats.Header{
-			jetstream.MsgIDHeader:        {d.MsgID},
-			delivery.HeaderPartner:       h.partner,
-			delivery.HeaderSubscription:  h.subscription,
-			delivery.HeaderPurpose:       h.purpose,
-			delivery.HeaderEventSequence: seqText,
-		}}
-		streams.SetTTL(msgs[i].Header, ttl)
+	for i := range ds {
+		msgs[i] = ds[i].msg(seqText, ttl, nil)
 	}
 	for i, res := range streams.PublishAsync(ctx, r.js, msgs) {
 		if res.Err != nil {
@@ -206,11 +198,54 @@ func (r *Router) publish(ctx context.Context, ds []Delivery, seq uint64, ttl tim
 	return nil
 }
 
+// msg returns the DELIVERY message of d, the delivery of the event stored
+// at sequence seqText (in decimal, shared by an event's deliveries), with
+// a TTL of ttl. replay is nil for live delivery; for a replay it holds the
+// replay id, and the message carries it in the Ketenbus-Replay header and
+// in its Nats-Msg-Id. The live router and replay both build their
+// deliveries here, so a replayed delivery differs from the live one only
+// in those two headers.
+func (d *Delivery) msg(seqText []string, ttl time.Duration, replay []string) *nats.Msg {
+	h := d.route.header
+	m := &nats.Msg{Subject: events.DeliverySubject(d.Partner), Data: d.Body, Header: nats.Header{
+		jetstream.MsgIDHeader:        {d.MsgID},
+		delivery.HeaderPartner:       h.partner,
+		delivery.HeaderSubscription:  h.subscription,
+		delivery.HeaderPurpose:       h.purpose,
+		delivery.HeaderEventSequence: seqText,
+	}}
+	if replay != nil {
+		m.Header[jetstream.MsgIDHeader] = []string{replayMsgID(replay[0], d.MsgID)}
+		m.Header[delivery.HeaderReplay] = replay
+	}
+	streams.SetTTL(m.Header, ttl)
+	return m
+}
+
+// replayMsgID returns the Nats-Msg-Id of a replayed delivery: JetStream
+// does not take it for the live delivery (msgID) or another replay's, but
+// stores a publish retried within the replay once.
+func replayMsgID(replay, msgID string) string { return msgID + "-replay-" + replay }
+
 // log writes the record of every delivery in ds to a NATS-native partner
-// (stored on DELIVERY for the partner to pull), asynchronously, and waits
-// for all PubAcks. The event's context attributes are read from payload
-// only when there is such a delivery.
+// (stored on AUDIT; the partner pulls from DELIVERY itself, so no adapter
+// writes it), asynchronously, and waits for all PubAcks.
 func (r *Router) log(ctx context.Context, payload []byte, ds []Delivery, seq uint64, start time.Time) error {
+	entries, err := r.logEntries(payload, ds, seq, start, "")
+	if err != nil {
+		return err
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return r.audit.WriteAll(ctx, entries)
+}
+
+// logEntries returns the processing log records of the deliveries in ds
+// to NATS-native partners; replay is the replay id of a replay, "" live.
+// The event's context attributes are read from payload only when there
+// is such a delivery.
+func (r *Router) logEntries(payload []byte, ds []Delivery, seq uint64, start time.Time, replay string) ([]audit.Entry, error) {
 	var entries []audit.Entry
 	var ev audit.Event
 	for _, d := range ds {
@@ -220,7 +255,7 @@ func (r *Router) log(ctx context.Context, payload []byte, ds []Delivery, seq uin
 		if entries == nil {
 			obj, err := jsonobj.Members(payload) // Route read it already
 			if err != nil {
-				return fmt.Errorf("read event: %w", err)
+				return nil, fmt.Errorf("read event: %w", err)
 			}
 			text := func(name string) string { return jsonobj.Text(jsonobj.Lookup(obj, name)) }
 			ev = audit.Event{ID: text("id"), Source: text("source"), Type: text("type"),
@@ -233,14 +268,12 @@ func (r *Router) log(ctx context.Context, payload []byte, ds []Delivery, seq uin
 			Subscription: d.Subscription,
 			Event:        ev,
 			Outcome:      audit.OutcomeStored,
+			Replay:       replay,
 			Start:        start,
 			End:          time.Now(),
 		})})
 	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	return r.audit.WriteAll(ctx, entries)
+	return entries, nil
 }
 
 // eventOf returns "<event>.<version>" of an EVENTS subject

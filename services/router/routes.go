@@ -94,6 +94,33 @@ func NewTable(reg *region.Config) (*Table, error) {
 	return t, nil
 }
 
+// Only returns the table of the subscriptions of partners alone: the same
+// compiled routes (types, filters, ontvanger rule, field allow-lists), so
+// Route decides for those partners exactly as the whole table does, and
+// never for another. The live router routes with the whole table; a replay
+// for some partners routes with this one.
+func (t *Table) Only(partners ...string) *Table {
+	o := &Table{views: t.views, sensitive: t.sensitive}
+	for _, r := range t.routes {
+		if slices.Contains(partners, r.partner) {
+			o.routes = append(o.routes, r)
+		}
+	}
+	return o
+}
+
+// Types returns the event types the table's subscriptions receive, in
+// catalog order: events of other types give no deliveries.
+func (t *Table) Types() []string {
+	var types []string
+	for _, typ := range events.Types() {
+		if slices.ContainsFunc(t.routes, func(r route) bool { return r.types[typ] }) {
+			types = append(types, typ)
+		}
+	}
+	return types
+}
+
 // Routing is what Route decided for one event.
 type Routing struct {
 	// Type and Ontvanger are the event's type and ontvanger attribute.

@@ -1,22 +1,32 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
 	"time"
+	_ "time/tzdata" // Europe/Amsterdam also where the system has no zoneinfo
 
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
+	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/escalator"
+	"github.com/ketenbus/ketenbus/services/escalator/timers"
 )
 
 func newTimersCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "timers",
-		Short: "Rebuild the escalation timers",
+		Short: "List, show, cancel and rebuild the escalation timers",
 	}
-	cmd.AddCommand(newTimersRebuildCmd())
+	cmd.AddCommand(newTimersListCmd(), newTimersShowCmd(), newTimersCancelCmd(), newTimersRebuildCmd())
 	return cmd
 }
 
@@ -85,6 +95,338 @@ escalators first, or they keep firing from the half-rebuilt state.`,
 	conn.register(cmd)
 	cmd.Flags().Uint64Var(&fromSeq, "from-seq", 0, "start at this EVENTS sequence")
 	cmd.Flags().StringVar(&since, "since", "", "start at this time (RFC 3339)")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
+}
+
+// timersRedisFlag is the --redis-url flag of the timers commands that need only
+// Redis (list, show, cancel): no region config, no NATS.
+type timersRedisFlag struct{ url string }
+
+func (r *timersRedisFlag) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&r.url, "redis-url", envOr("KETENBUS_REDIS_URL", "redis://127.0.0.1:6379"), "Redis URL (env KETENBUS_REDIS_URL)")
+}
+
+// store connects to Redis and returns the escalator's timer store on it;
+// close the client when done.
+func (r *timersRedisFlag) store(ctx context.Context) (*timers.Store, *redis.Client, error) {
+	ro, err := redis.ParseURL(r.url)
+	if err != nil {
+		return nil, nil, &usageError{fmt.Errorf("--redis-url: %w", err)}
+	}
+	rdb := redis.NewClient(ro)
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		_ = rdb.Close()
+		return nil, nil, fmt.Errorf("connect to Redis at %s: %w (pass --redis-url)", ro.Addr, err)
+	}
+	s, err := timers.New(rdb, timers.Config{})
+	if err != nil {
+		_ = rdb.Close()
+		return nil, nil, err
+	}
+	return s, rdb, nil
+}
+
+// timerZone is the time zone timers are shown in: terms end at midnight
+// in Amsterdam.
+var timerZone = func() *time.Location {
+	l, err := time.LoadLocation("Europe/Amsterdam")
+	if err != nil {
+		return time.UTC
+	}
+	return l
+}()
+
+// timerView is a timer as the timers commands print it: in --json in
+// full, in tables with the subject shortened.
+type timerView struct {
+	ID        string       `json:"id"`
+	Kind      string       `json:"kind"`
+	Betreft   timerRefView `json:"betreft"`
+	Subject   string       `json:"subject"`
+	Ontvanger string       `json:"ontvanger"`
+	Sender    string       `json:"sender"`
+	Level     int          `json:"level"`
+	Reden     string       `json:"reden"`
+	Termijn   time.Time    `json:"termijn"`
+	Due       time.Time    `json:"due"`
+	Anchor    *time.Time   `json:"anchor,omitempty"`
+}
+
+type timerRefView struct {
+	Source string `json:"source"`
+	ID     string `json:"id"`
+	Type   string `json:"type,omitempty"`
+}
+
+func timerViewOf(t timers.Timer) timerView {
+	v := timerView{
+		ID: t.ID, Kind: t.Kind, Betreft: timerRefView(t.Betreft), Subject: t.Subject,
+		Ontvanger: t.Ontvanger, Sender: t.Sender, Level: t.Level, Reden: t.Reden,
+		Termijn: t.Termijn.In(timerZone), Due: t.Due.In(timerZone),
+	}
+	if !t.Anchor.IsZero() {
+		a := t.Anchor.In(timerZone)
+		v.Anchor = &a
+	}
+	return v
+}
+
+// timerTime formats a time for people: Amsterdam time with its offset.
+func timerTime(t time.Time) string { return t.In(timerZone).Format(time.RFC3339) }
+
+// parseTimerID returns the timer id of the arguments: a timer id (32 hex
+// digits), or the source and id of the watched event.
+func parseTimerID(args []string) (string, error) {
+	if len(args) == 2 {
+		return events.MsgID(args[0], args[1]), nil
+	}
+	id := strings.ToLower(strings.TrimSpace(args[0]))
+	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+		return "", &usageError{fmt.Errorf("%q is not a timer id: give the 32 hex digits that timers list shows, or the SOURCE and ID of the aanmelding or overdracht", args[0])}
+	}
+	return id, nil
+}
+
+// getTimer returns the timer with id, or an exit 1 error saying there is
+// none.
+func getTimer(ctx context.Context, s *timers.Store, id string) (timers.Timer, error) {
+	t, ok, err := s.Get(ctx, id)
+	if err != nil {
+		return timers.Timer{}, err
+	}
+	if !ok {
+		return timers.Timer{}, &exitError{code: 1, err: fmt.Errorf("no pending timer %s: it was acknowledged (bevestiging), finished its ladder, was cancelled, or never existed; timers list shows the pending ones", id)}
+	}
+	return t, nil
+}
+
+func newTimersListCmd() *cobra.Command {
+	var (
+		rf        timersRedisFlag
+		dueBefore string
+		partner   string
+		asJSON    bool
+	)
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the pending escalation timers, earliest due first",
+		Long: `List prints every pending escalation timer in Redis, earliest due first: one
+per aanmelding or overdracht whose bevestiging has not come, with the level
+that fires next, why, the term it reports and when it is due. Times are in
+Amsterdam time.
+
+The subject is the person's pseudonym, shortened in the table and in full
+with --json. --partner keeps the timers where the partner is the ontvanger
+(who must acknowledge) or the sender.`,
+		Example: `  # everything pending
+  ketenbus timers list --redis-url redis://redis:6379
+
+  # what fires in the next two days, for one partner
+  ketenbus timers list --due-before 48h --partner ggz
+
+  # as JSON lines, one timer each
+  ketenbus timers list --due-before 2026-05-01T00:00:00+02:00 --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var before time.Time
+			if dueBefore != "" {
+				t, err := parseDueBefore(dueBefore, time.Now())
+				if err != nil {
+					return &usageError{fmt.Errorf("--due-before: %w", err)}
+				}
+				before = t
+			}
+			ctx := cmd.Context()
+			s, rdb, err := rf.store(ctx)
+			if err != nil {
+				return err
+			}
+			defer rdb.Close()
+			var list []timers.Timer
+			for cursor := int64(0); ; {
+				page, next, err := s.List(ctx, cursor, 1000)
+				if err != nil {
+					return err
+				}
+				for _, t := range page {
+					if !before.IsZero() && !t.Due.Before(before) {
+						continue
+					}
+					if partner != "" && t.Ontvanger != partner && t.Sender != partner {
+						continue
+					}
+					list = append(list, t)
+				}
+				if next == 0 {
+					break
+				}
+				cursor = next
+			}
+			// Redis orders a claimed timer by its lease; people by due.
+			slices.SortStableFunc(list, func(a, b timers.Timer) int { return a.Due.Compare(b.Due) })
+			out := cmd.OutOrStdout()
+			if asJSON {
+				views := make([]timerView, len(list))
+				for i, t := range list {
+					views[i] = timerViewOf(t)
+				}
+				return writeJSONLines(out, views)
+			}
+			if len(list) == 0 {
+				_, err := fmt.Fprintln(out, "no pending timers")
+				return err
+			}
+			rows := make([][]string, len(list))
+			for i, t := range list {
+				rows[i] = []string{t.ID, t.Kind, t.Betreft.Source + " " + t.Betreft.ID, events.ShortPseudonym(t.Subject),
+					t.Ontvanger, strconv.Itoa(t.Level), t.Reden, timerTime(t.Termijn), timerTime(t.Due)}
+			}
+			return writeTable(out, []string{"ID", "KIND", "BETREFT", "SUBJECT", "ONTVANGER", "LEVEL", "REDEN", "TERMIJN", "DUE"}, rows)
+		},
+	}
+	rf.register(cmd)
+	cmd.Flags().StringVar(&dueBefore, "due-before", "", "only timers due before this time (RFC 3339) or this long from now (such as 48h)")
+	cmd.Flags().StringVar(&partner, "partner", "", "only timers with this partner id as ontvanger or sender")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the timers as JSON lines, subject in full")
+	return cmd
+}
+
+// parseDueBefore reads an RFC 3339 time, or a duration from now.
+func parseDueBefore(s string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return now.Add(d), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time such as 2026-05-01T00:00:00+02:00 nor a duration such as 48h", s)
+}
+
+func newTimersShowCmd() *cobra.Command {
+	var (
+		rf     timersRedisFlag
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "show ID | show SOURCE EVENT-ID",
+		Short: "Show one escalation timer in full",
+		Long: `Show prints one pending escalation timer in full. Name it by its id (the 32
+hex digits timers list shows) or by the source and id of the aanmelding or
+overdracht it watches.`,
+		Example: `  ketenbus timers show 3f0c9d2e6b1a4c8d9e0f1a2b3c4d5e6f
+  ketenbus timers show urn:nld:oin:00000009999999990004:systeem:bvh a-1 --json`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseTimerID(args)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			s, rdb, err := rf.store(ctx)
+			if err != nil {
+				return err
+			}
+			defer rdb.Close()
+			t, err := getTimer(ctx, s, id)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				return writeJSONLines(out, []timerView{timerViewOf(t)})
+			}
+			return printTimer(out, t)
+		},
+	}
+	rf.register(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the timer as one JSON line")
+	return cmd
+}
+
+// printTimer prints a timer as aligned "key: value" lines.
+func printTimer(w io.Writer, t timers.Timer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
+	line := func(k, v string) {
+		if v == "" {
+			v = "-"
+		}
+		fmt.Fprintf(tw, "%s:\t%s\n", k, v)
+	}
+	line("id", t.ID)
+	line("kind", t.Kind)
+	line("betreft", t.Betreft.Source+" "+t.Betreft.ID)
+	line("betreft type", t.Betreft.Type)
+	line("subject", t.Subject)
+	line("sender", t.Sender)
+	line("ontvanger", t.Ontvanger)
+	line("level", strconv.Itoa(t.Level))
+	line("reden", t.Reden)
+	line("termijn", timerTime(t.Termijn))
+	line("due", timerTime(t.Due))
+	if !t.Anchor.IsZero() {
+		line("anchor", timerTime(t.Anchor))
+	}
+	return tw.Flush()
+}
+
+func newTimersCancelCmd() *cobra.Command {
+	var (
+		rf  timersRedisFlag
+		yes bool
+	)
+	cmd := &cobra.Command{
+		Use:   "cancel ID | cancel SOURCE EVENT-ID",
+		Short: "Remove one escalation timer: its term is no longer watched",
+		Long: `Cancel removes one pending escalation timer, as a bevestiging would: no
+further escalatie fires for that aanmelding or overdracht. Name it by its id
+or by the source and id of the event it watches.
+
+It is not recorded in EVENTS: a later 'timers rebuild' brings the timer back
+unless a bevestiging arrives meanwhile. It asks for confirmation on a
+terminal; elsewhere pass --yes.`,
+		Example: `  ketenbus timers cancel 3f0c9d2e6b1a4c8d9e0f1a2b3c4d5e6f
+  ketenbus timers cancel urn:nld:oin:00000009999999990004:systeem:bvh a-1 --yes`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseTimerID(args)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			s, rdb, err := rf.store(ctx)
+			if err != nil {
+				return err
+			}
+			defer rdb.Close()
+			t, err := getTimer(ctx, s, id)
+			if err != nil {
+				return err
+			}
+			if !yes {
+				ok, err := confirm(cmd.InOrStdin(), cmd.ErrOrStderr(), fmt.Sprintf(
+					"Cancel timer %s (%s %s %s, ontvanger %s, level %d due %s)? No escalatie will fire for it.",
+					t.ID, t.Kind, t.Betreft.Source, t.Betreft.ID, t.Ontvanger, t.Level, timerTime(t.Due)))
+				if err != nil {
+					return &exitError{code: 2, err: err}
+				}
+				if !ok {
+					return &exitError{code: 1, err: errors.New("not cancelled")}
+				}
+			}
+			existed, err := s.Cancel(ctx, id)
+			if err != nil {
+				return err
+			}
+			if !existed {
+				return &exitError{code: 1, err: fmt.Errorf("timer %s was gone before it was cancelled (acknowledged or finished meanwhile)", id)}
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "cancelled timer %s (%s %s %s, ontvanger %s): its term is no longer watched; a timers rebuild brings it back unless a bevestiging arrives\n",
+				t.ID, t.Kind, t.Betreft.Source, t.Betreft.ID, t.Ontvanger)
+			return err
+		},
+	}
+	rf.register(cmd)
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
 }

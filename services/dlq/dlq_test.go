@@ -1,0 +1,119 @@
+package dlq_test
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/delivery"
+	"github.com/ketenbus/ketenbus/services/dlq"
+	"github.com/ketenbus/ketenbus/services/testutil/natstest"
+)
+
+// deadLetter stores a dead letter as the adapter does: the delivery's
+// headers, its Nats-Msg-Id, the DLQ headers and a TTL.
+func deadLetter(t *testing.T, env *natstest.Env, partner, msgID string) *nats.Msg {
+	t.Helper()
+	m := nats.NewMsg(events.DLQSubject(partner))
+	m.Data = []byte(`{"specversion":"1.0","id":"` + msgID + `","type":"nl.sociaaldomein.signaal.v1","data":{"bsn":"kb1.x.y"}}`)
+	m.Header.Set(delivery.HeaderPartner, partner)
+	m.Header.Set(delivery.HeaderSubscription, "signalen")
+	m.Header.Set(delivery.HeaderPurpose, "urn:nld:test:verwerkingsactiviteit:signalen")
+	m.Header.Set(delivery.HeaderEventSequence, "7")
+	m.Header.Set(jetstream.MsgIDHeader, msgID)
+	m.Header.Set(delivery.HeaderDLQReason, "http 400")
+	m.Header.Set(delivery.HeaderDLQStatus, "400")
+	m.Header.Set(delivery.HeaderDLQAttempts, "1")
+	m.Header.Set(jetstream.MsgTTLHeader, "100")
+	if _, err := env.JS.PublishMsg(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestRedelivery(t *testing.T) {
+	t.Parallel()
+	env := natstest.Start(t)
+	deadLetter(t, env, "ggz", "d-1")
+	ctx := context.Background()
+	store, err := dlq.Open(ctx, env.JS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := store.Get(ctx, "ggz", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, typ := l.Event(); id != "d-1" || typ != events.TypeSignaal || l.Partner() != "ggz" || l.Subscription() != "signalen" ||
+		l.Reason() != "http 400" || l.Status() != 400 || l.Attempts() != 1 {
+		t.Errorf("letter %+v", l)
+	}
+	m := l.Redelivery(l.Stored.Add(30 * time.Second))
+	want := nats.Header{
+		delivery.HeaderPartner:       {"ggz"},
+		delivery.HeaderSubscription:  {"signalen"},
+		delivery.HeaderPurpose:       {"urn:nld:test:verwerkingsactiviteit:signalen"},
+		delivery.HeaderEventSequence: {"7"},
+		jetstream.MsgIDHeader:        {l.RetryMsgID()},
+		jetstream.MsgTTLHeader:       {"70"},
+	}
+	if m.Subject != "ketenbus.deliver.ggz" || string(m.Data) != string(l.Data) || !maps.EqualFunc(m.Header, want, slices.Equal) {
+		t.Errorf("redelivery %s %v, want ketenbus.deliver.ggz %v", m.Subject, m.Header, want)
+	}
+	if id := l.RetryMsgID(); id == "d-1" || id != l.RetryMsgID() {
+		t.Errorf("RetryMsgID %q: want a fixed id other than the delivery's", id)
+	}
+	if _, err := store.Get(ctx, "zvh", 1); !errors.Is(err, dlq.ErrNotFound) {
+		t.Errorf("another partner's letter: %v, want ErrNotFound", err)
+	}
+	if _, err := store.Get(ctx, "", 2); !errors.Is(err, dlq.ErrNotFound) {
+		t.Errorf("no letter: %v, want ErrNotFound", err)
+	}
+}
+
+// TestRetryAfterStop: a retry that stored a copy and stopped before
+// deleting the dead letter is finished by the next one, which stores no
+// second copy.
+func TestRetryAfterStop(t *testing.T) {
+	t.Parallel()
+	env := natstest.Start(t)
+	for i := range 3 {
+		deadLetter(t, env, "ggz", "d-"+strconv.Itoa(i))
+	}
+	deadLetter(t, env, "zvh", "other")
+	ctx := context.Background()
+	store, err := dlq.Open(ctx, env.JS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	letters, err := store.List(ctx, "ggz", time.Time{})
+	if err != nil || len(letters) != 3 {
+		t.Fatalf("List: %d letters, %v", len(letters), err)
+	}
+	// The first retry stored the copy of the first letter, then stopped.
+	if _, err := env.JS.PublishMsg(ctx, letters[0].Redelivery(time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	n, err := store.Retry(ctx, letters, time.Now())
+	if err != nil || n != 3 {
+		t.Fatalf("Retry: %d, %v", n, err)
+	}
+	if got := len(env.Messages(t, events.StreamDelivery)); got != 3 {
+		t.Errorf("DELIVERY holds %d copies, want 3", got)
+	}
+	left := env.Messages(t, events.StreamDLQ)
+	if len(left) != 1 || left[0].Subject != "ketenbus.dlq.zvh" {
+		t.Errorf("DLQ holds %d letters after Retry, want zvh's only", len(left))
+	}
+	if all, err := store.List(ctx, "", time.Now().Add(time.Hour)); err != nil || len(all) != 0 {
+		t.Errorf("List since an hour from now: %d, %v", len(all), err)
+	}
+}

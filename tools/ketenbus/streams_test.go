@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/testutil/natstest"
+)
+
+// TestStreams: DELIVERY holds five messages for two partners, each read by
+// its own consumer: politie's has fetched its three and acked the first,
+// ggz's had one delivered twice without an ack. DLQ holds two dead
+// letters of politie and one of ggz. ketenbus streams reports exactly
+// those numbers, as JSON and as tables, and no message content.
+func TestStreams(t *testing.T) {
+	t.Parallel()
+	env := natstest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	const content = "inhoud-die-niet-getoond-wordt"
+	publish := func(subject string) {
+		t.Helper()
+		if _, err := env.JS.Publish(ctx, subject, []byte(`{"x":"`+content+`"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{"politie", "ggz", "politie", "ggz", "politie"} { // DELIVERY 1..5
+		publish(events.DeliverySubject(p))
+	}
+	for _, p := range []string{"politie", "ggz", "politie"} {
+		publish(events.DLQSubject(p))
+	}
+	env.StoreEvent(t, "politie", map[string]any{"specversion": "1.0", "type": events.TypeSignaal,
+		"source": "urn:nld:oin:00000009999999990004:systeem:bvh", "id": "sig-1"})
+
+	consumer := func(name, partner string, ackWait time.Duration) jetstream.Consumer {
+		t.Helper()
+		c, err := env.JS.CreateOrUpdateConsumer(ctx, events.StreamDelivery, jetstream.ConsumerConfig{
+			Durable: name, FilterSubject: events.DeliverySubject(partner), AckPolicy: jetstream.AckExplicitPolicy, AckWait: ackWait})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	fetch := func(c jetstream.Consumer, n int) []jetstream.Msg {
+		t.Helper()
+		batch, err := c.Fetch(n, jetstream.FetchMaxWait(2*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var msgs []jetstream.Msg
+		for m := range batch.Messages() {
+			msgs = append(msgs, m)
+		}
+		if len(msgs) != n {
+			t.Fatalf("fetched %d messages, want %d", len(msgs), n)
+		}
+		return msgs
+	}
+	politie := consumer("adapter-politie", "politie", time.Minute)
+	msgs := fetch(politie, 3) // sequences 1, 3, 5
+	if err := msgs[0].DoubleAck(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ggz := consumer("adapter-ggz", "ggz", 100*time.Millisecond)
+	fetch(ggz, 1) // sequence 2, not acked
+	time.Sleep(300 * time.Millisecond)
+	if md, err := fetch(ggz, 1)[0].Metadata(); err != nil || md.NumDelivered != 2 || md.Sequence.Stream != 2 {
+		t.Fatalf("redelivery: %+v, %v; want sequence 2 delivered twice", md, err)
+	}
+
+	delivery, err := env.JS.Stream(ctx, events.StreamDelivery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := func(seq uint64) time.Time {
+		m, err := delivery.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Time.UTC()
+	}
+
+	conn := []string{"--config", regionFile, "--nats-url", env.URL}
+	before := time.Now()
+	code, out, errOut := ketenbus(t, "", append([]string{"streams", "--json"}, conn...)...)
+	if code != 0 {
+		t.Fatalf("--json: exit %d: %s", code, errOut)
+	}
+	if strings.Contains(out, content) {
+		t.Errorf("the output holds message content:\n%s", out)
+	}
+	var rep streamsReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("--json is not one object: %v\n%s", err, out)
+	}
+	var names []string
+	for _, s := range rep.Streams {
+		names = append(names, s.Name)
+	}
+	if !slices.Equal(names, []string{"EVENTS", "DELIVERY", "DLQ", "AUDIT"}) {
+		t.Errorf("streams %v, want EVENTS, DELIVERY, DLQ, AUDIT", names)
+	}
+	for _, want := range []struct {
+		name              string
+		msgs, first, last uint64
+	}{
+		{name: "EVENTS", msgs: 1, first: 1, last: 1},
+		{name: "DELIVERY", msgs: 5, first: 1, last: 5},
+		{name: "DLQ", msgs: 3, first: 1, last: 3},
+		{name: "AUDIT", msgs: 0, first: 0, last: 0},
+	} {
+		i := slices.Index(names, want.name)
+		if i < 0 {
+			continue
+		}
+		s := rep.Streams[i]
+		if s.Messages != want.msgs || s.FirstSeq != want.first || s.LastSeq != want.last || (s.Messages > 0) != (s.FirstTime != nil && s.LastTime != nil) || (s.Messages > 0) != (s.Bytes > 0) {
+			t.Errorf("stream %+v, want %d messages, sequences %d to %d, times and bytes when not empty", s, want.msgs, want.first, want.last)
+		}
+	}
+	if s := rep.Streams[1]; s.FirstTime == nil || !s.FirstTime.Equal(stored(1)) || !s.LastTime.Equal(stored(5)) {
+		t.Errorf("DELIVERY times %v %v, want %v %v", s.FirstTime, s.LastTime, stored(1), stored(5))
+	}
+	if len(rep.DLQ) != 2 || rep.DLQ["politie"] != 2 || rep.DLQ["ggz"] != 1 {
+		t.Errorf("dlq_per_partner %v, want politie 2, ggz 1", rep.DLQ)
+	}
+	if len(rep.Consumers) != 2 {
+		t.Fatalf("consumers %+v, want adapter-ggz and adapter-politie", rep.Consumers)
+	}
+	g, p := rep.Consumers[0], rep.Consumers[1]
+	if g.Name != "adapter-ggz" || g.Stream != "DELIVERY" || g.Pending != 1 || g.AckPending != 1 || g.Redeliveries != 1 ||
+		g.OldestUnackedSeq != 2 || g.OldestUnackedTime == nil || !g.OldestUnackedTime.Equal(stored(2)) {
+		t.Errorf("ggz consumer %+v, want 1 pending, 1 ack pending, 1 redelivered, oldest unacked sequence 2", g)
+	}
+	if p.Name != "adapter-politie" || p.Pending != 0 || p.AckPending != 2 || p.Redeliveries != 0 ||
+		p.OldestUnackedSeq != 3 || p.OldestUnackedTime == nil || !p.OldestUnackedTime.Equal(stored(3)) {
+		t.Errorf("politie consumer %+v, want 0 pending, 2 ack pending, oldest unacked sequence 3 (the first of politie after the ack floor 1)", p)
+	}
+	if maxAge := time.Since(stored(3)).Seconds(); p.OldestUnackedAge < before.Sub(stored(3)).Seconds() || p.OldestUnackedAge > maxAge {
+		t.Errorf("oldest unacked age %gs, want between %gs and %gs", p.OldestUnackedAge, before.Sub(stored(3)).Seconds(), maxAge)
+	}
+
+	code, out, errOut = ketenbus(t, "", append([]string{"streams"}, conn...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.Contains(out, content) {
+		t.Errorf("the output holds message content:\n%s", out)
+	}
+	var rows []string
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 0 {
+			rows = append(rows, strings.Join(f, " "))
+		}
+	}
+	for _, want := range []string{
+		"STREAM MESSAGES BYTES FIRST SEQ FIRST TIME LAST SEQ LAST TIME",
+		"AUDIT 0 0 0 - 0 -",
+		"STREAM CONSUMER PENDING ACK PENDING REDELIVERED OLDEST UNACKED",
+		"DELIVERY adapter-ggz 1 1 1 ",     // then the age
+		"DELIVERY adapter-politie 0 2 0 ", // then the age
+		"PARTNER DLQ MESSAGES",
+		"ggz 1",
+		"politie 2",
+	} {
+		if !slices.ContainsFunc(rows, func(r string) bool { return r == want || strings.HasSuffix(want, " ") && strings.HasPrefix(r, want) }) {
+			t.Errorf("no row %q in:\n%s", want, out)
+		}
+	}
+}
