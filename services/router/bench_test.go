@@ -22,13 +22,29 @@ import (
 // partners, beside a raw nats.go loop doing the same work on the same
 // nats-server process in the same run: consume EVENTS, publish 4 copies
 // asynchronously, ack after their PubAcks. Target: router ≥ 0.8× raw.
-func BenchmarkFanOut(b *testing.B) { benchFanOut(b, natstest.StartProcess) }
+//
+// The four partners take webhook delivery, as most partners do: the
+// adapter logs their deliveries. BenchmarkFanOutNATSNative has four
+// NATS-native partners instead, for which the router also writes the
+// processing-log record of every delivery.
+func BenchmarkFanOut(b *testing.B) {
+	benchFanOut(b, natstest.StartProcess, "testdata/bench-region.yaml")
+}
+
+// BenchmarkFanOutNATSNative is BenchmarkFanOut with four NATS-native
+// partners: two messages stored per delivery, the delivery and its AUDIT
+// record.
+func BenchmarkFanOutNATSNative(b *testing.B) {
+	benchFanOut(b, natstest.StartProcess, "testdata/bench-region-nats.yaml")
+}
 
 // BenchmarkFanOutCluster is BenchmarkFanOut against a cluster of three
 // nats-server processes with R3 streams, as production runs.
-func BenchmarkFanOutCluster(b *testing.B) { benchFanOut(b, natstest.StartCluster) }
+func BenchmarkFanOutCluster(b *testing.B) {
+	benchFanOut(b, natstest.StartCluster, "testdata/bench-region.yaml")
+}
 
-func benchFanOut(b *testing.B, startNATS func(testing.TB) *natstest.Env) {
+func benchFanOut(b *testing.B, startNATS func(testing.TB) *natstest.Env, regionFile string) {
 	var raw, routed float64
 	b.Run("raw-consume-republish-x4", func(b *testing.B) {
 		env := startNATS(b)
@@ -40,7 +56,7 @@ func benchFanOut(b *testing.B, startNATS func(testing.TB) *natstest.Env) {
 	b.Run("router-x4", func(b *testing.B) {
 		env := startNATS(b)
 		fill(b, env, b.N)
-		reg, err := region.Load("testdata/bench-region.yaml")
+		reg, err := region.Load(regionFile)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -143,7 +143,7 @@ func TestReplayLogsNATSNativeDeliveries(t *testing.T) {
 	for _, id := range []string{"s-1", "s-2"} {
 		storeEvent(t, env, "p1", events.TypeSignaal, sourcePolitie, id, signaal(), "")
 	}
-	rep, err := router.Replay(context.Background(), router.ReplayConfig{Region: loadRegion(t, "testdata/bench-region.yaml"),
+	rep, err := router.Replay(context.Background(), router.ReplayConfig{Region: loadRegion(t, "testdata/bench-region-nats.yaml"),
 		JetStream: env.JS, Partners: []string{"p2"}, Range: streams.ReplayOptions{Since: time.Now().Add(-time.Minute)}})
 	if err != nil || rep.Deliveries() != 2 {
 		t.Fatalf("replay: %+v, %v", rep, err)
