@@ -13,9 +13,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"runtime/debug"
 	"syscall"
 
+	"github.com/ketenbus/ketenbus/events"
 	"github.com/spf13/cobra"
 )
 
@@ -33,6 +35,7 @@ func main() {
 // run executes the command line args and returns the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := newRootCmd()
+	argsAreUsage(root)
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -41,10 +44,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err == nil {
 		return 0
 	}
+	// An error repeats no BSN: one typed in the wrong place stays out of
+	// the terminal and the logs that capture it.
+	say := func(err error) string { return redactBSNs(err.Error()) }
 	var ex *exitError
 	if errors.As(err, &ex) {
 		if ex.err != nil {
-			fmt.Fprintf(stderr, "%s: %v\n", cmd.CommandPath(), ex.err)
+			fmt.Fprintf(stderr, "%s: %s\n", cmd.CommandPath(), say(ex.err))
 		}
 		return ex.code
 	}
@@ -52,11 +58,40 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	// arguments) are usage errors.
 	var usage *usageError
 	if errors.As(err, &usage) || cmd == root || !cmd.Runnable() {
-		fmt.Fprintf(stderr, "%s: %v\nRun '%s --help' for usage.\n", cmd.CommandPath(), err, cmd.CommandPath())
+		fmt.Fprintf(stderr, "%s: %s\nRun '%s --help' for usage.\n", cmd.CommandPath(), say(err), cmd.CommandPath())
 		return 2
 	}
-	fmt.Fprintf(stderr, "%s: %v\n", cmd.CommandPath(), err)
+	fmt.Fprintf(stderr, "%s: %s\n", cmd.CommandPath(), say(err))
 	return 1
+}
+
+// redactBSNs replaces every run of exactly nine digits that passes the
+// elfproef by [bsn].
+func redactBSNs(s string) string {
+	return digitRun.ReplaceAllStringFunc(s, func(d string) string {
+		if len(d) == 9 && events.ValidBSN(d) {
+			return "[bsn]"
+		}
+		return d
+	})
+}
+
+var digitRun = regexp.MustCompile(`[0-9]+`)
+
+// argsAreUsage makes a wrong number or kind of arguments a usage error
+// (exit 2) in every command, as a wrong flag is.
+func argsAreUsage(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return &usageError{err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		argsAreUsage(sub)
+	}
 }
 
 // exitError ends the command with code, after printing err when not nil.
