@@ -167,23 +167,12 @@ deliveries come back to the DLQ.`,
   ketenbus dlq retry --partner ggz --all --since 2026-04-01T00:00:00Z`,
 		Args: dlqNoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := f.checkSelection("retry"); err != nil {
-				return err
-			}
-			since, err := f.sinceTime(time.Now())
-			if err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			store, nc, err := f.open(ctx)
+			store, nc, letters, err := f.selected(ctx, "retry")
 			if err != nil {
 				return err
 			}
 			defer nc.Close()
-			letters, err := f.selection(ctx, store, since)
-			if err != nil {
-				return err
-			}
 			out := cmd.OutOrStdout()
 			if len(letters) == 0 {
 				fmt.Fprintf(out, "no dead letters%s: nothing retried\n", f.of())
@@ -202,6 +191,28 @@ deliveries come back to the DLQ.`,
 	return cmd
 }
 
+// selected checks the flags of a retry or purge, connects, and returns the
+// dead letters they select.
+func (f *dlqFlags) selected(ctx context.Context, verb string) (*dlq.Store, *nats.Conn, []dlq.Letter, error) {
+	if err := f.checkSelection(verb); err != nil {
+		return nil, nil, nil, err
+	}
+	since, err := f.sinceTime(time.Now())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	store, nc, err := f.open(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	letters, err := f.selection(ctx, store, since)
+	if err != nil {
+		nc.Close()
+		return nil, nil, nil, err
+	}
+	return store, nc, letters, nil
+}
+
 func newDLQPurgeCmd() *cobra.Command {
 	var f dlqFlags
 	cmd := &cobra.Command{
@@ -214,23 +225,12 @@ elsewhere pass --yes (without it nothing is deleted, exit 2).`,
   ketenbus dlq purge --partner ggz --all --yes`,
 		Args: dlqNoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := f.checkSelection("purge"); err != nil {
-				return err
-			}
-			since, err := f.sinceTime(time.Now())
-			if err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			store, nc, err := f.open(ctx)
+			store, nc, letters, err := f.selected(ctx, "purge")
 			if err != nil {
 				return err
 			}
 			defer nc.Close()
-			letters, err := f.selection(ctx, store, since)
-			if err != nil {
-				return err
-			}
 			out := cmd.OutOrStdout()
 			if len(letters) == 0 {
 				fmt.Fprintf(out, "no dead letters%s: nothing deleted\n", f.of())

@@ -303,6 +303,25 @@ func parseDueBefore(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time such as 2026-05-01T00:00:00+02:00 nor a duration such as 48h", s)
 }
 
+// timer connects to Redis and reads the timer args name (its id, or the
+// source and id of the event it watches).
+func (rf *timersRedisFlag) timer(ctx context.Context, args []string) (*timers.Store, *redis.Client, timers.Timer, error) {
+	id, err := parseTimerID(args)
+	if err != nil {
+		return nil, nil, timers.Timer{}, err
+	}
+	s, rdb, err := rf.store(ctx)
+	if err != nil {
+		return nil, nil, timers.Timer{}, err
+	}
+	t, err := getTimer(ctx, s, id)
+	if err != nil {
+		rdb.Close()
+		return nil, nil, timers.Timer{}, err
+	}
+	return s, rdb, t, nil
+}
+
 func newTimersShowCmd() *cobra.Command {
 	var (
 		rf     timersRedisFlag
@@ -318,20 +337,12 @@ overdracht it watches.`,
   ketenbus timers show urn:nld:oin:00000009999999990004:systeem:bvh a-1 --json`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseTimerID(args)
-			if err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			s, rdb, err := rf.store(ctx)
+			_, rdb, t, err := rf.timer(ctx, args)
 			if err != nil {
 				return err
 			}
 			defer rdb.Close()
-			t, err := getTimer(ctx, s, id)
-			if err != nil {
-				return err
-			}
 			out := cmd.OutOrStdout()
 			if asJSON {
 				return writeJSONLines(out, []timerView{timerViewOf(t)})
@@ -389,20 +400,12 @@ terminal; elsewhere pass --yes.`,
   ketenbus timers cancel urn:nld:oin:00000009999999990004:systeem:bvh a-1 --yes`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseTimerID(args)
-			if err != nil {
-				return err
-			}
 			ctx := cmd.Context()
-			s, rdb, err := rf.store(ctx)
+			s, rdb, t, err := rf.timer(ctx, args)
 			if err != nil {
 				return err
 			}
 			defer rdb.Close()
-			t, err := getTimer(ctx, s, id)
-			if err != nil {
-				return err
-			}
 			if !yes {
 				ok, err := confirm(cmd.InOrStdin(), cmd.ErrOrStderr(), fmt.Sprintf(
 					"Cancel timer %s (%s %s %s, ontvanger %s, level %d due %s)? No escalatie will fire for it.",
@@ -414,12 +417,12 @@ terminal; elsewhere pass --yes.`,
 					return &exitError{code: 1, err: errors.New("not cancelled")}
 				}
 			}
-			existed, err := s.Cancel(ctx, id)
+			existed, err := s.Cancel(ctx, t.ID)
 			if err != nil {
 				return err
 			}
 			if !existed {
-				return &exitError{code: 1, err: fmt.Errorf("timer %s was gone before it was cancelled (acknowledged or finished meanwhile)", id)}
+				return &exitError{code: 1, err: fmt.Errorf("timer %s was gone before it was cancelled (acknowledged or finished meanwhile)", t.ID)}
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "cancelled timer %s (%s %s %s, ontvanger %s): its term is no longer watched; a timers rebuild brings it back unless a bevestiging arrives\n",
 				t.ID, t.Kind, t.Betreft.Source, t.Betreft.ID, t.Ontvanger)
