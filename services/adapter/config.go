@@ -23,8 +23,10 @@ const (
 	// maxHandshakeRetry caps the doubling wait between handshakes.
 	maxHandshakeRetry = 5 * time.Minute
 	// ackWaitMargin is added to the webhook timeout to get the consumer's
-	// AckWait: room for the dead letter and the retirement record.
-	ackWaitMargin = 15 * time.Second
+	// AckWait: room for the writes after a request, each bounded by
+	// storeTimeout (retirement record, dead letter, processing-log
+	// record), and a little more.
+	ackWaitMargin = 3*storeTimeout + 5*time.Second
 	// storeTimeout bounds one write to JetStream (dead letter, retirement).
 	storeTimeout = 10 * time.Second
 )
