@@ -21,7 +21,8 @@ func newKeysCmd() *cobra.Command {
 }
 
 func newKeysGenerateCmd() *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "generate",
 		Short: "Print a new random key (field key, pseudonym key, JetStream key)",
 		Long: `Generate prints a new key of 32 random bytes in standard base64, the form
@@ -44,9 +45,19 @@ the older keys stay readable as long as those stay listed.`,
 			if _, err := rand.Read(key); err != nil {
 				return err
 			}
-			fmt.Fprintln(cmd.OutOrStdout(), base64.StdEncoding.EncodeToString(key))
+			text := base64.StdEncoding.EncodeToString(key)
+			if asJSON {
+				type generated struct {
+					Key   string `json:"key"`
+					KeyID string `json:"key_id"`
+				}
+				return writeJSONLines(cmd.OutOrStdout(), []generated{{text, fieldcrypt.KeyID(key)}})
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), text)
 			fmt.Fprintf(cmd.ErrOrStderr(), "key id %s\n", fieldcrypt.KeyID(key))
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"key": …, "key_id": …} on one line`)
+	return cmd
 }

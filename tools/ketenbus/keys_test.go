@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -31,5 +32,16 @@ func TestKeysGenerate(t *testing.T) {
 		if _, err := fieldcrypt.New([][]byte{key}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	code, out, _ := ketenbus(t, "", "keys", "generate", "--json")
+	var g struct {
+		Key   string `json:"key"`
+		KeyID string `json:"key_id"`
+	}
+	if err := json.Unmarshal([]byte(out), &g); err != nil || code != 0 {
+		t.Fatalf("--json: exit %d, %q (%v)", code, out, err)
+	}
+	if key, _ := base64.StdEncoding.DecodeString(g.Key); len(key) != 32 || g.KeyID != fieldcrypt.KeyID(key) {
+		t.Fatalf("--json: %q", out)
 	}
 }

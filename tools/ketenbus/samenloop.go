@@ -20,8 +20,9 @@ func newSamenloopCmd() *cobra.Command {
 
 func newSamenloopRebuildCmd() *cobra.Command {
 	var (
-		conn connFlags
-		yes  bool
+		conn   connFlags
+		yes    bool
+		asJSON bool
 	)
 	cmd := &cobra.Command{
 		Use:   "rebuild",
@@ -63,11 +64,15 @@ they handle during the rebuild may miss its samenloop.`,
 			if err != nil {
 				return err
 			}
+			if asJSON {
+				return writeJSONLines(cmd.OutOrStdout(), []rebuildSummary{{Events: n, Persons: persons}})
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "rebuilt the samenloop index from %d events: %d persons with active signalen\n", n, persons)
 			return nil
 		},
 	}
 	conn.register(cmd)
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as one JSON line")
 	return cmd
 }

@@ -61,6 +61,10 @@ func TestSamenloopRebuild(t *testing.T) {
 	if out != "rebuilt the samenloop index from 2 events: 1 persons with active signalen\n" {
 		t.Errorf("stdout %q", out)
 	}
+	if code, js, _ := ketenbus(t, "", "samenloop", "rebuild", "--yes", "--json", "--config", regionFile,
+		"--nats-url", env.URL, "--redis-url", rs.URL()); code != 0 || js != `{"events":2,"persons":1}`+"\n" {
+		t.Errorf("--json: exit %d, stdout %q", code, js)
+	}
 	if strings.Contains(out+errOut, bsn) || strings.Contains(out+errOut, pseudonym) {
 		t.Errorf("the output names the person:\n%s\n%s", out, errOut)
 	}

@@ -30,12 +30,22 @@ func newTimersCmd() *cobra.Command {
 	return cmd
 }
 
+// rebuildSummary is the --json result of a rebuild: the events read and
+// what Redis holds after (pending timers, or persons with active
+// signalen).
+type rebuildSummary struct {
+	Events  uint64 `json:"events"`
+	Pending int64  `json:"pending,omitempty"`
+	Persons int64  `json:"persons,omitempty"`
+}
+
 func newTimersRebuildCmd() *cobra.Command {
 	var (
 		conn    connFlags
 		fromSeq uint64
 		since   string
 		yes     bool
+		asJSON  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "rebuild",
@@ -88,10 +98,14 @@ escalators first, or they keep firing from the half-rebuilt state.`,
 			if err != nil {
 				return err
 			}
+			if asJSON {
+				return writeJSONLines(cmd.OutOrStdout(), []rebuildSummary{{Events: n, Pending: pending}})
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "rebuilt from %d events: %d timers pending\n", n, pending)
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as one JSON line")
 	conn.register(cmd)
 	cmd.Flags().Uint64Var(&fromSeq, "from-seq", 0, "start at this EVENTS sequence")
 	cmd.Flags().StringVar(&since, "since", "", "start at this time (RFC 3339)")

@@ -48,6 +48,11 @@ func TestTimersRebuild(t *testing.T) {
 	if !strings.Contains(out, "rebuilt from 3 events: 1 timers pending") {
 		t.Fatalf("stdout %q", out)
 	}
+	code, out, errOut = ketenbus(t, "", "timers", "rebuild", "--yes", "--json", "--config", regionFile,
+		"--nats-url", env.URL, "--redis-url", rs.URL())
+	if code != 0 || out != `{"events":3,"pending":1}`+"\n" {
+		t.Fatalf("--json: exit %d, stdout %q, stderr %s", code, out, errOut)
+	}
 }
 
 // scheduleTimers starts a real redis-server and schedules three timers
