@@ -153,14 +153,11 @@ func printBanner(w io.Writer, s *devstack.Stack, opts devstack.Options) {
 	fmt.Fprintf(tw, "  health\t%s/healthz, %s/readyz\n", s.GatewayURL, s.GatewayURL)
 	fmt.Fprintf(tw, "  metrics\t%s/metrics\n", s.GatewayURL)
 	fmt.Fprintf(tw, "  nats\t%s (JetStream: EVENTS, DELIVERY, DLQ, AUDIT)\n", s.NATSURL)
-	fmt.Fprintf(tw, "  redis\t%s (escalation timers, samenloop index)\n", s.RedisURL)
+	fmt.Fprintf(tw, "  redis\t%s (escalation timers, samenloop index)\n", devstack.RedactURL(s.RedisURL))
 	if s.SinksURL != "" {
 		fmt.Fprintf(tw, "  sinks\t%s/<partner> (demo webhook receivers; they log what arrives)\n", s.SinksURL)
 	}
 	fmt.Fprintf(tw, "  data dir\t%s\n", s.DataDir)
-	if opts.RedisURL != "" {
-		fmt.Fprintf(tw, "  redis\t%s (not used yet)\n", opts.RedisURL)
-	}
 	_ = tw.Flush()
 
 	if !s.Region.Demo {

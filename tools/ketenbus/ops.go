@@ -22,6 +22,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/tools/internal/devstack"
 )
 
 // connFlags are the connection flags of the operations commands, each
@@ -61,18 +62,27 @@ func (c *connFlags) connect(ctx context.Context) (*region.Config, *nats.Conn, je
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	ro, err := redis.ParseURL(c.redisURL)
+	rdb, err := connectRedis(ctx, c.redisURL)
 	if err != nil {
 		nc.Close()
-		return nil, nil, nil, nil, fmt.Errorf("--redis-url: %w", err)
+		return nil, nil, nil, nil, err
+	}
+	return reg, nc, js, rdb, nil
+}
+
+// connectRedis connects to the Redis at rawURL and checks it answers. A
+// URL that does not parse is a usage error; no error shows a password.
+func connectRedis(ctx context.Context, rawURL string) (*redis.Client, error) {
+	ro, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, &usageError{fmt.Errorf("--redis-url %s is not a Redis URL such as redis://127.0.0.1:6379", devstack.RedactURL(rawURL))}
 	}
 	rdb := redis.NewClient(ro)
 	if err := rdb.Ping(ctx).Err(); err != nil {
-		nc.Close()
 		_ = rdb.Close()
-		return nil, nil, nil, nil, fmt.Errorf("connect to Redis at %s: %w (pass --redis-url)", ro.Addr, err)
+		return nil, fmt.Errorf("connect to Redis at %s: %w (pass --redis-url)", ro.Addr, err)
 	}
-	return reg, nc, js, rdb, nil
+	return rdb, nil
 }
 
 // connectNATS loads the region config and connects to NATS (flags of
@@ -88,7 +98,7 @@ func (c *connFlags) connectNATS() (*region.Config, *nats.Conn, jetstream.JetStre
 	}
 	nc, err := nats.Connect(c.natsURL, opts...)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("connect to NATS at %s: %w (pass --nats-url)", c.natsURL, err)
+		return nil, nil, nil, fmt.Errorf("connect to NATS at %s: %w (pass --nats-url)", devstack.RedactURL(c.natsURL), err)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {

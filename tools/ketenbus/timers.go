@@ -124,14 +124,9 @@ func (r *timersRedisFlag) register(cmd *cobra.Command) {
 // store connects to Redis and returns the escalator's timer store on it;
 // close the client when done.
 func (r *timersRedisFlag) store(ctx context.Context) (*timers.Store, *redis.Client, error) {
-	ro, err := redis.ParseURL(r.url)
+	rdb, err := connectRedis(ctx, r.url)
 	if err != nil {
-		return nil, nil, &usageError{fmt.Errorf("--redis-url: %w", err)}
-	}
-	rdb := redis.NewClient(ro)
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		_ = rdb.Close()
-		return nil, nil, fmt.Errorf("connect to Redis at %s: %w (pass --redis-url)", ro.Addr, err)
+		return nil, nil, err
 	}
 	s, err := timers.New(rdb, timers.Config{})
 	if err != nil {

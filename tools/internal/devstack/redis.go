@@ -3,6 +3,7 @@ package devstack
 import (
 	"context"
 	"fmt"
+	neturl "net/url"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -28,7 +29,7 @@ func (s *Stack) openRedis(url string) (redis.UniversalClient, error) {
 	}
 	o, err := redis.ParseURL(url)
 	if err != nil {
-		return nil, fmt.Errorf("--redis-url %q: %w", url, err)
+		return nil, fmt.Errorf("--redis-url %s is not a Redis URL such as redis://127.0.0.1:6379", RedactURL(url))
 	}
 	rdb := redis.NewClient(o)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -40,4 +41,14 @@ func (s *Stack) openRedis(url string) (redis.UniversalClient, error) {
 	s.RedisURL = url
 	s.redisClose = append(s.redisClose, rdb.Close)
 	return rdb, nil
+}
+
+// RedactURL returns raw with any password replaced, fit to print; a URL
+// that does not parse is not printed at all (it may hold one).
+func RedactURL(raw string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return "(a URL that does not parse)"
+	}
+	return u.Redacted()
 }
