@@ -132,9 +132,10 @@ func (r *Router) Run(ctx context.Context) error {
 	}, "router", r.cfg.Logger, r.Handle)
 }
 
-// Handle routes one event from EVENTS: it stores every delivery, then the
-// processing log's record of every delivery to a NATS-native partner, and
-// only then returns nil (the Router acks). An event that cannot be read is
+// Handle routes one event from EVENTS: it stores every delivery and the
+// processing log's record of every delivery to a NATS-native partner, in
+// one round of asynchronous publishes, and only then returns nil (the
+// Router acks). An event that cannot be read is
 // logged and acked: retrying cannot fix it, and EVENTS keeps it.
 func (r *Router) Handle(msg *message.Message) error {
 	start := time.Now()
@@ -148,13 +149,8 @@ func (r *Router) Handle(msg *message.Message) error {
 		return nil
 	}
 	ttl := streams.Remaining(r.cfg.Region.RetentionOf(routing.Type), wmjetstream.Timestamp(msg), time.Now())
-	if err := r.publish(msg.Context(), ds, seq, ttl); err != nil {
+	if err := r.publish(msg.Context(), msg.Payload, ds, seq, ttl, start); err != nil {
 		r.cfg.Logger.Warn("store deliveries failed; the event comes back", slog.Uint64("sequence", seq), slog.String("error", err.Error()))
-		wmjetstream.SetNakDelay(msg, time.Second)
-		return err
-	}
-	if err := r.log(msg.Context(), msg.Payload, ds, seq, start); err != nil {
-		r.cfg.Logger.Warn("processing log not written; the event comes back", slog.Uint64("sequence", seq), slog.String("error", err.Error()))
 		wmjetstream.SetNakDelay(msg, time.Second)
 		return err
 	}
@@ -174,25 +170,39 @@ func (r *Router) Handle(msg *message.Message) error {
 	return nil
 }
 
-// publish stores every delivery, asynchronously, with a TTL of ttl, and
-// waits for all PubAcks.
-func (r *Router) publish(ctx context.Context, ds []Delivery, seq uint64, ttl time.Duration) error {
+// publish stores every delivery, with a TTL of ttl, and the processing
+// log's record of those to NATS-native partners, asynchronously, and
+// waits for all PubAcks. Every message has a fixed Nats-Msg-Id, so
+// publishing them all again after a failure stores each once.
+func (r *Router) publish(ctx context.Context, payload []byte, ds []Delivery, seq uint64, ttl time.Duration, start time.Time) error {
 	if len(ds) == 0 {
 		return nil
 	}
-	if ctx == nil {
-		ctx = context.Background()
+	entries, err := r.logEntries(payload, ds, seq, start, "")
+	if err != nil {
+		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	msgs := make([]*nats.Msg, len(ds))
+	msgs := make([]*nats.Msg, len(ds), len(ds)+len(entries))
 	seqText := []string{strconv.FormatUint(seq, 10)}
 	for i := range ds {
 		msgs[i] = ds[i].msg(seqText, ttl, nil)
 	}
+	for _, e := range entries {
+		m, err := r.audit.Msg(e.Partner, e.Record)
+		if err != nil {
+			return err
+		}
+		msgs = append(msgs, m)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
 	for i, res := range streams.PublishAsync(ctx, r.js, msgs) {
-		if res.Err != nil {
+		switch {
+		case res.Err == nil:
+		case i < len(ds):
 			return fmt.Errorf("store delivery for %s: %w", ds[i].Partner, res.Err)
+		default:
+			return fmt.Errorf("store processing log record: %w", res.Err)
 		}
 	}
 	return nil
@@ -226,20 +236,6 @@ func (d *Delivery) msg(seqText []string, ttl time.Duration, replay []string) *na
 // does not take it for the live delivery (msgID) or another replay's, but
 // stores a publish retried within the replay once.
 func replayMsgID(replay, msgID string) string { return msgID + "-replay-" + replay }
-
-// log writes the record of every delivery in ds to a NATS-native partner
-// (stored on AUDIT; the partner pulls from DELIVERY itself, so no adapter
-// writes it), asynchronously, and waits for all PubAcks.
-func (r *Router) log(ctx context.Context, payload []byte, ds []Delivery, seq uint64, start time.Time) error {
-	entries, err := r.logEntries(payload, ds, seq, start, "")
-	if err != nil {
-		return err
-	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	return r.audit.WriteAll(ctx, entries)
-}
 
 // logEntries returns the processing log records of the deliveries in ds
 // to NATS-native partners; replay is the replay id of a replay, "" live.
