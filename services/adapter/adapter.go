@@ -72,14 +72,15 @@ func New(cfg Config) (*Adapter, error) {
 			return nil, fmt.Errorf("adapter: partner %s: delivery.webhook.secret_env: %w", rp.ID, err)
 		}
 		p := &partner{
-			id:     rp.ID,
-			fields: map[string]map[string]bool{},
-			hook:   hook,
-			sched:  schedule(hook.RetrySchedule),
-			signer: signer,
-			token:  cfg.Secrets.WebhookTokens[rp.ID],
-			a:      a,
-			logger: cfg.Logger.With(slog.String("partner", rp.ID)),
+			id:        rp.ID,
+			fields:    map[string]map[string]bool{},
+			sensitive: map[string]bool{},
+			hook:      hook,
+			sched:     schedule(hook.RetrySchedule),
+			signer:    signer,
+			token:     cfg.Secrets.WebhookTokens[rp.ID],
+			a:         a,
+			logger:    cfg.Logger.With(slog.String("partner", rp.ID)),
 		}
 		circuit := a.metrics.circuitOpen.WithLabelValues(rp.ID)
 		circuit.Set(0)
@@ -99,6 +100,9 @@ func New(cfg Config) (*Adapter, error) {
 			p.fields[s.Name] = map[string]bool{}
 			for _, f := range s.Fields {
 				p.fields[s.Name][f] = true
+				if region.SensitiveField(s.Types, f) {
+					p.sensitive[s.Name] = true
+				}
 			}
 		}
 		a.partners = append(a.partners, p)

@@ -52,14 +52,16 @@ type partner struct {
 	id string
 	// fields holds, per subscription, the data fields it lists: only those
 	// are opened when sealed.
-	fields  map[string]map[string]bool
-	hook    region.Webhook
-	sched   schedule
-	signer  *webhook.Signer
-	token   string
-	breaker *breaker
-	a       *Adapter
-	logger  *slog.Logger
+	fields map[string]map[string]bool
+	// sensitive holds the subscriptions that list a sensitive field.
+	sensitive map[string]bool
+	hook      region.Webhook
+	sched     schedule
+	signer    *webhook.Signer
+	token     string
+	breaker   *breaker
+	a         *Adapter
+	logger    *slog.Logger
 
 	mu          sync.Mutex
 	lastFailure string // reason of the last failed request, for dead letters held back by the breaker
@@ -315,7 +317,9 @@ func (p *partner) deadLetter(ctx context.Context, msg *message.Message, d delive
 	if dl.status != 0 {
 		m.Header.Set(delivery.HeaderDLQStatus, strconv.Itoa(dl.status))
 	}
-	if dl.body != "" {
+	if dl.body != "" && !p.sensitive[d.subscription] {
+		// A partner may echo what it was sent; a subscription that gets
+		// opened sensitive fields keeps its answers out of the DLQ.
 		m.Header.Set(delivery.HeaderDLQBody, dl.body)
 	}
 	m.Header.Set(delivery.HeaderDLQAttempts, strconv.Itoa(d.attempt))
