@@ -2,6 +2,7 @@ package escalator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -26,11 +27,13 @@ func (e *Escalator) Handle(msg *message.Message) error {
 		return nil
 	}
 	sender := events.SubjectPartner(msg.Metadata.Get(wmjetstream.MetaSubject))
-	ctx := msg.Context()
-	if ctx == nil {
-		ctx = context.Background()
+	err := e.Apply(msg.Context(), ev, sender)
+	if errors.Is(err, timers.ErrInvalid) {
+		// Retrying cannot make it a valid timer; waiting for it would hold
+		// up every later event.
+		e.cfg.Logger.Error("event makes no valid timer; no term started", slog.String("type", ev.Type()), slog.Uint64("sequence", wmjetstream.StreamSeq(msg)), slog.String("error", err.Error()))
+		return nil
 	}
-	err := e.Apply(ctx, ev, sender)
 	if err != nil {
 		e.ready.Store(false)
 		n := wmjetstream.NumDelivered(msg)

@@ -2,12 +2,14 @@ package escalator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/escalator/timers"
 	"github.com/ketenbus/ketenbus/services/streams"
 )
 
@@ -32,6 +34,10 @@ func (e *Escalator) Rebuild(ctx context.Context, opts RebuildOptions) (uint64, e
 		if ev.Type() == events.TypeEscalatie {
 			return e.applyFired(ctx, ev)
 		}
-		return e.Apply(ctx, ev, events.SubjectPartner(m.Subject()))
+		err := e.Apply(ctx, ev, events.SubjectPartner(m.Subject()))
+		if errors.Is(err, timers.ErrInvalid) {
+			return nil // the live escalator skipped it too
+		}
+		return err
 	})
 }
