@@ -90,8 +90,7 @@ func (g *Gateway) enrich(partner *region.Partner, parsed []*events.Parsed, batch
 			e.SetTime(now)
 		}
 		body, err := e.MarshalJSON()
-		if err == nil {
-			sensitive := g.catalog.SensitiveFields(e.Type())
+		if sensitive := g.catalog.SensitiveFields(e.Type()); err == nil && len(sensitive) > 0 {
 			body, err = g.fields.Seal(body, func(f string) bool { return slices.Contains(sensitive, f) })
 		}
 		if err != nil {

@@ -114,7 +114,7 @@ func Users(cfg *region.Config) ([]User, error) {
 		service(UserRouter, "consumes EVENTS (durable "+DurableRouter+"), publishes DELIVERY and AUDIT",
 			&Permissions{
 				PublishAllow: append(consume(events.StreamEvents, DurableRouter, events.SubjectEventsAll),
-					"ketenbus.deliver.*",
+					events.DeliverySubject("*"),
 					auditAll),
 			}),
 		service(UserAdapter, "consumes DELIVERY for each webhook partner (durable adapter-<partner>), publishes DLQ and AUDIT, keeps the "+adapter.RetiredBucket+" bucket",
@@ -189,7 +189,7 @@ func adapterPermissions(webhookPartners []string) *Permissions {
 	}
 	kvStream := "KV_" + adapter.RetiredBucket
 	p.PublishAllow = append(p.PublishAllow,
-		"ketenbus.dlq.*",
+		events.DLQSubject("*"),
 		auditAll,
 		// The ketenbus-retired bucket: created at start when missing,
 		// read and watched, written on 410 Gone.

@@ -2,6 +2,7 @@ package region
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"regexp"
@@ -51,12 +52,12 @@ func (v *validation) gateway() {
 	if g.MaxHeaderBytes < 0 {
 		v.add("gateway.max_header_bytes", fmt.Sprintf("%d is negative", g.MaxHeaderBytes), "leave it out for the default of 16 KiB")
 	}
-	for key, d := range map[string]time.Duration{
-		"read_header_timeout": g.ReadHeaderTimeout, "read_timeout": g.ReadTimeout,
-		"write_timeout": g.WriteTimeout, "idle_timeout": g.IdleTimeout,
-	} {
-		if d < 0 {
-			v.add("gateway."+key, fmt.Sprintf("%s is negative", d), "leave it out for the default")
+	for _, t := range []struct {
+		key string
+		d   time.Duration
+	}{{"read_header_timeout", g.ReadHeaderTimeout}, {"read_timeout", g.ReadTimeout}, {"write_timeout", g.WriteTimeout}, {"idle_timeout", g.IdleTimeout}} {
+		if t.d < 0 {
+			v.add("gateway."+t.key, fmt.Sprintf("%s is negative", t.d), "leave it out for the default")
 		}
 	}
 	if t := g.TLS; t != nil {
@@ -70,8 +71,8 @@ func (v *validation) gateway() {
 }
 
 func (v *validation) retention() {
-	for k, d := range v.c.Retention {
-		if d < time.Second {
+	for _, k := range slices.Sorted(maps.Keys(v.c.Retention)) {
+		if d := v.c.Retention[k]; d < time.Second {
 			v.add("retention."+k, fmt.Sprintf("%s is shorter than a second", d), "JetStream removes expired messages per second; write at least 1s, such as 730d")
 		}
 	}
