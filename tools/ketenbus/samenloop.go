@@ -65,7 +65,7 @@ they handle during the rebuild may miss its samenloop.`,
 				return err
 			}
 			if asJSON {
-				return writeJSONLines(cmd.OutOrStdout(), []rebuildSummary{{Events: n, Persons: persons}})
+				return writeJSONLines(cmd.OutOrStdout(), []samenloopRebuilt{{Events: n, Persons: persons}})
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "rebuilt the samenloop index from %d events: %d persons with active signalen\n", n, persons)
 			return nil

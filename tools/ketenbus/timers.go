@@ -30,13 +30,16 @@ func newTimersCmd() *cobra.Command {
 	return cmd
 }
 
-// rebuildSummary is the --json result of a rebuild: the events read and
-// what Redis holds after (pending timers, or persons with active
-// signalen).
-type rebuildSummary struct {
+// timersRebuilt and samenloopRebuilt are the --json results of the
+// rebuilds: the events read and what Redis holds after, zero included.
+type timersRebuilt struct {
 	Events  uint64 `json:"events"`
-	Pending int64  `json:"pending,omitempty"`
-	Persons int64  `json:"persons,omitempty"`
+	Pending int64  `json:"pending"`
+}
+
+type samenloopRebuilt struct {
+	Events  uint64 `json:"events"`
+	Persons int64  `json:"persons"`
 }
 
 func newTimersRebuildCmd() *cobra.Command {
@@ -99,7 +102,7 @@ escalators first, or they keep firing from the half-rebuilt state.`,
 				return err
 			}
 			if asJSON {
-				return writeJSONLines(cmd.OutOrStdout(), []rebuildSummary{{Events: n, Pending: pending}})
+				return writeJSONLines(cmd.OutOrStdout(), []timersRebuilt{{Events: n, Pending: pending}})
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "rebuilt from %d events: %d timers pending\n", n, pending)
 			return nil
