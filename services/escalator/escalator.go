@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/audit"
 	"github.com/ketenbus/ketenbus/services/escalator/timers"
 	"github.com/ketenbus/ketenbus/services/escalator/werkdagen"
 	"github.com/ketenbus/ketenbus/services/region"
@@ -100,6 +101,7 @@ type Escalator struct {
 	store   *timers.Store
 	ladder  *ladder
 	metrics *metrics
+	audit   *audit.Writer
 	ready   atomic.Bool
 }
 
@@ -132,6 +134,7 @@ func New(cfg Config) (*Escalator, error) {
 			accept: esc.JeugdWmo.AcceptMonthsBefore18,
 		},
 		metrics: newMetrics(cfg.Metrics),
+		audit:   audit.NewWriter(cfg.JetStream, cfg.Region),
 	}
 	cfg.Metrics.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "ketenbus_escalator_ready",

@@ -70,7 +70,7 @@ func (e *Escalator) FireDue(ctx context.Context) (int, error) {
 			if !stored[i] {
 				continue
 			}
-			e.metrics.lag.Observe(max(0, time.Since(t.Due).Seconds()))
+			e.metrics.lag.Observe(max(0, now.Sub(t.Due).Seconds()))
 			e.metrics.fired.WithLabelValues(strconv.Itoa(t.Level)).Inc()
 			if next, ok := e.ladder.next(t); ok {
 				_, err = e.store.Advance(ctx, next, t)
@@ -120,8 +120,9 @@ func (e *Escalator) publish(ctx context.Context, ts []timers.Timer, now time.Tim
 		entries []audit.Entry
 		logged  []int // the message of each entry
 	)
+	results := streams.PublishAsync(wait, e.cfg.JetStream, msgs)
 	end := e.cfg.Now()
-	for j, res := range streams.PublishAsync(wait, e.cfg.JetStream, msgs) {
+	for j, res := range results {
 		if res.Err != nil {
 			stored[owner[j]] = false
 			continue
@@ -133,7 +134,7 @@ func (e *Escalator) publish(ctx context.Context, ts []timers.Timer, now time.Tim
 	}
 	// One record each: a timer that fires again (its escalaties or their
 	// records not all stored) writes the same records, stored once.
-	if err := audit.NewWriter(e.cfg.JetStream, e.cfg.Region).WriteAll(wait, entries); err != nil {
+	if err := e.audit.WriteAll(wait, entries); err != nil {
 		for _, j := range logged {
 			stored[owner[j]] = false
 		}

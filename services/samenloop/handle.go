@@ -110,7 +110,7 @@ func (s *Service) signaal(ctx context.Context, in Input, publish bool) error {
 		p.Event.Sequence, p.Start, p.End = results[i].Ack.Sequence, start, end
 		entries[i] = audit.Entry{Partner: p.Partner, Record: audit.NewRecord(p)}
 	}
-	if err := audit.NewWriter(s.cfg.JetStream, s.cfg.Region).WriteAll(wait, entries); err != nil {
+	if err := s.audit.WriteAll(wait, entries); err != nil {
 		return fmt.Errorf("log samenloop events: %w", err)
 	}
 	s.metrics.joined.Inc()

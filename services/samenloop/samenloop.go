@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/audit"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/samenloop/index"
 	"github.com/ketenbus/ketenbus/services/wmjetstream"
@@ -99,6 +100,7 @@ type Service struct {
 	index    *index.Index
 	partners map[string]region.Partner
 	metrics  *metrics
+	audit    *audit.Writer
 	ready    atomic.Bool
 
 	mu     sync.Mutex
@@ -118,7 +120,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("samenloop: %w", err)
 	}
-	s := &Service{cfg: cfg, index: ix, partners: map[string]region.Partner{}}
+	s := &Service{cfg: cfg, index: ix, partners: map[string]region.Partner{}, audit: audit.NewWriter(cfg.JetStream, cfg.Region)}
 	for _, p := range cfg.Region.Partners {
 		s.partners[p.ID] = p
 	}
