@@ -87,12 +87,7 @@ func (e *Escalator) applyFired(ctx context.Context, ev cloudevents.Event) error 
 	if !ok || t.Level != d.Niveau {
 		return nil // already moved on (another partner of the same level)
 	}
-	if next, more := e.ladder.next(t); more {
-		_, err = e.store.Advance(ctx, next, t)
-	} else {
-		_, err = e.store.Finish(ctx, t)
-	}
-	return err
+	return e.moveOn(ctx, t)
 }
 
 func timerID(source, id string) string { return events.MsgID(source, id) }
