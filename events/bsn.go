@@ -1,5 +1,7 @@
 package events
 
+import "strings"
+
 // ValidBSN reports whether s is a BSN: exactly nine ASCII digits passing the
 // elfproef (9·d1 + 8·d2 + … + 2·d8 − 1·d9 is a multiple of 11). It does not
 // say that the number was ever issued.
@@ -21,3 +23,33 @@ func ValidBSN(s string) bool {
 	}
 	return sum%11 == 0 && s != "000000000"
 }
+
+// RedactBSNs returns s with every number of nine digits that passes the
+// elfproef, and every number of eight digits that does so with a leading
+// zero (a BSN written without it), replaced by "[bsn]": for text that
+// comes from outside, such as a partner's answer or an error quoting
+// input, before it is shown or kept.
+func RedactBSNs(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		if !isDigit(s[i]) {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isDigit(s[j]) {
+			j++
+		}
+		run := s[i:j]
+		if (len(run) == 9 && ValidBSN(run)) || (len(run) == 8 && ValidBSN("0"+run)) {
+			b.WriteString("[bsn]")
+		} else {
+			b.WriteString(run)
+		}
+		i = j
+	}
+	return b.String()
+}
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }

@@ -87,3 +87,18 @@ func TestSubjects(t *testing.T) {
 		t.Fatal("MsgID confuses source and id boundaries")
 	}
 }
+
+func TestRedactBSNs(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"bsn 999993653 ongeldig":     "bsn [bsn] ongeldig",
+		"zonder nul: 12345672":       "zonder nul: [bsn]",
+		"geen bsn: 123456789, 12345": "geen bsn: 123456789, 12345",
+		"deel van 0999993653":        "deel van 0999993653",
+		"9999936539999":              "9999936539999",
+	} {
+		if got := events.RedactBSNs(in); got != want {
+			t.Errorf("RedactBSNs(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -47,7 +47,7 @@ func Describe(err error, timeout time.Duration) string {
 // by spaces, invalid UTF-8 dropped. The BSNs are replaced before cutting,
 // so the cut never leaves a BSN partly visible under the length of one.
 func Excerpt(body []byte, max int) string {
-	s := redactBSN(strings.ToValidUTF8(string(body), ""))
+	s := events.RedactBSNs(strings.ToValidUTF8(string(body), ""))
 	s = strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f {
 			return ' '
@@ -63,32 +63,3 @@ func Excerpt(body []byte, max int) string {
 	}
 	return strings.TrimSpace(s)
 }
-
-// redactBSN replaces every number of nine digits passing the elfproef, and
-// every number of eight digits that does so with a leading zero (a BSN
-// written without it), by "[bsn]".
-func redactBSN(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); {
-		if !isDigit(s[i]) {
-			b.WriteByte(s[i])
-			i++
-			continue
-		}
-		j := i
-		for j < len(s) && isDigit(s[j]) {
-			j++
-		}
-		run := s[i:j]
-		if (len(run) == 9 && events.ValidBSN(run)) || (len(run) == 8 && events.ValidBSN("0"+run)) {
-			b.WriteString("[bsn]")
-		} else {
-			b.WriteString(run)
-		}
-		i = j
-	}
-	return b.String()
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }

@@ -444,7 +444,7 @@ func printLetter(w io.Writer, l dlq.Letter, asJSON bool) error {
 func showableEvent(data []byte) json.RawMessage {
 	var ev map[string]json.RawMessage
 	if err := json.Unmarshal(data, &ev); err != nil {
-		b, _ := json.Marshal(redactBSN(strings.ToValidUTF8(string(data), "\uFFFD")))
+		b, _ := json.Marshal(events.RedactBSNs(strings.ToValidUTF8(string(data), "\uFFFD")))
 		return b
 	}
 	if d, ok := ev["data"]; ok {
@@ -483,37 +483,12 @@ func redactValue(v any) any {
 		if strings.HasPrefix(x, sealedPrefix) {
 			return x
 		}
-		return redactBSN(x)
+		return events.RedactBSNs(x)
 	case json.Number:
-		if r := redactBSN(x.String()); r != x.String() {
+		if r := events.RedactBSNs(x.String()); r != x.String() {
 			return r
 		}
 		return x
 	}
 	return v
-}
-
-// redactBSN replaces every run of nine digits passing the elfproef, and of
-// eight digits doing so with a leading zero, by "[bsn]".
-func redactBSN(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		if s[i] < '0' || s[i] > '9' {
-			b.WriteByte(s[i])
-			i++
-			continue
-		}
-		j := i
-		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
-			j++
-		}
-		run := s[i:j]
-		if (len(run) == 9 && events.ValidBSN(run)) || (len(run) == 8 && events.ValidBSN("0"+run)) {
-			b.WriteString("[bsn]")
-		} else {
-			b.WriteString(run)
-		}
-		i = j
-	}
-	return b.String()
 }

@@ -13,7 +13,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"regexp"
 	"runtime/debug"
 	"syscall"
 
@@ -46,7 +45,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	// An error repeats no BSN: one typed in the wrong place stays out of
 	// the terminal and the logs that capture it.
-	say := func(err error) string { return redactBSNs(err.Error()) }
+	say := func(err error) string { return events.RedactBSNs(err.Error()) }
 	var ex *exitError
 	if errors.As(err, &ex) {
 		if ex.err != nil {
@@ -64,19 +63,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fmt.Fprintf(stderr, "%s: %s\n", cmd.CommandPath(), say(err))
 	return 1
 }
-
-// redactBSNs replaces every run of exactly nine digits that passes the
-// elfproef by [bsn].
-func redactBSNs(s string) string {
-	return digitRun.ReplaceAllStringFunc(s, func(d string) string {
-		if len(d) == 9 && events.ValidBSN(d) {
-			return "[bsn]"
-		}
-		return d
-	})
-}
-
-var digitRun = regexp.MustCompile(`[0-9]+`)
 
 // argsAreUsage makes a wrong number or kind of arguments a usage error
 // (exit 2) in every command, as a wrong flag is.
