@@ -236,15 +236,8 @@ elsewhere pass --yes (without it nothing is deleted, exit 2).`,
 				fmt.Fprintf(out, "no dead letters%s: nothing deleted\n", f.of())
 				return nil
 			}
-			if !f.yes {
-				ok, err := confirm(cmd.InOrStdin(), cmd.ErrOrStderr(),
-					fmt.Sprintf("Delete %d dead letters%s for good?", len(letters), f.of()))
-				if err != nil {
-					return &exitError{code: 2, err: err}
-				}
-				if !ok {
-					return &exitError{code: 1, err: errors.New("nothing deleted")}
-				}
+			if err := confirmOr(cmd, f.yes, fmt.Sprintf("Delete %d dead letters%s for good?", len(letters), f.of()), "nothing deleted"); err != nil {
+				return err
 			}
 			n := 0
 			for _, l := range letters {

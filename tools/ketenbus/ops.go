@@ -108,10 +108,10 @@ func (c *connFlags) connectNATS() (*region.Config, *nats.Conn, jetstream.JetStre
 	return reg, nc, js, nil
 }
 
-// confirmRebuild asks question before a rebuild, unless yes (--yes) is
-// set. It returns nil to go ahead, else an *exitError: code 2 without a
-// terminal to ask on, code 1 when the answer is no.
-func confirmRebuild(cmd *cobra.Command, yes bool, question string) error {
+// confirmOr asks question on a terminal unless yes: a "no" ends the
+// command with refused (exit 1), no terminal with the advice to pass
+// --yes (exit 2).
+func confirmOr(cmd *cobra.Command, yes bool, question, refused string) error {
 	if yes {
 		return nil
 	}
@@ -120,7 +120,7 @@ func confirmRebuild(cmd *cobra.Command, yes bool, question string) error {
 		return &exitError{code: 2, err: err}
 	}
 	if !ok {
-		return &exitError{code: 1, err: errors.New("not rebuilt")}
+		return &exitError{code: 1, err: errors.New(refused)}
 	}
 	return nil
 }

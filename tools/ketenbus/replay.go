@@ -145,14 +145,8 @@ func runReplay(cmd *cobra.Command, f *replayFlags) error {
 	if f.partner != "" {
 		who = f.partner
 	}
-	if !f.dryRun && !f.yes {
-		ok, err := confirm(cmd.InOrStdin(), cmd.ErrOrStderr(), fmt.Sprintf("Deliver the events of %s again to %s?", f.describeRange(), who))
-		if err != nil {
-			return &exitError{code: 2, err: err}
-		}
-		if !ok {
-			return &exitError{code: 1, err: errors.New("nothing replayed")}
-		}
+	if err := confirmOr(cmd, f.dryRun || f.yes, fmt.Sprintf("Deliver the events of %s again to %s?", f.describeRange(), who), "nothing replayed"); err != nil {
+		return err
 	}
 	_, nc, js, err := f.conn.connectNATS()
 	if err != nil {

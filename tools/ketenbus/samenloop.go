@@ -40,7 +40,7 @@ they handle during the rebuild may miss its samenloop.`,
   ketenbus samenloop rebuild --config /etc/ketenbus/region.yaml --yes`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := confirmRebuild(cmd, yes, "This replaces the samenloop index in Redis. Continue?"); err != nil {
+			if err := confirmOr(cmd, yes, "This replaces the samenloop index in Redis. Continue?", "not rebuilt"); err != nil {
 				return err
 			}
 			ctx := cmd.Context()

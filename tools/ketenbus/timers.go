@@ -76,7 +76,7 @@ escalators first, or they keep firing from the half-rebuilt state.`,
 			if fromSeq > 0 && since != "" {
 				return &usageError{errors.New("give --from-seq or --since, not both")}
 			}
-			if err := confirmRebuild(cmd, yes, "This replaces every pending escalation timer in Redis. Continue?"); err != nil {
+			if err := confirmOr(cmd, yes, "This replaces every pending escalation timer in Redis. Continue?", "not rebuilt"); err != nil {
 				return err
 			}
 			ctx := cmd.Context()
@@ -418,16 +418,10 @@ terminal; elsewhere pass --yes.`,
 				return err
 			}
 			defer rdb.Close()
-			if !yes {
-				ok, err := confirm(cmd.InOrStdin(), cmd.ErrOrStderr(), fmt.Sprintf(
-					"Cancel timer %s (%s %s %s, ontvanger %s, level %d due %s)? No escalatie will fire for it.",
-					t.ID, t.Kind, t.Betreft.Source, t.Betreft.ID, t.Ontvanger, t.Level, timerTime(t.Due)))
-				if err != nil {
-					return &exitError{code: 2, err: err}
-				}
-				if !ok {
-					return &exitError{code: 1, err: errors.New("not cancelled")}
-				}
+			if err := confirmOr(cmd, yes, fmt.Sprintf(
+				"Cancel timer %s (%s %s %s, ontvanger %s, level %d due %s)? No escalatie will fire for it.",
+				t.ID, t.Kind, t.Betreft.Source, t.Betreft.ID, t.Ontvanger, t.Level, timerTime(t.Due)), "not cancelled"); err != nil {
+				return err
 			}
 			existed, err := s.Cancel(ctx, t.ID)
 			if err != nil {
