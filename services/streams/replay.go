@@ -39,24 +39,15 @@ func Replay(ctx context.Context, js jetstream.JetStream, stream string, subjects
 		return 0, fmt.Errorf("stream %s: %w", stream, err)
 	}
 	cc := jetstream.OrderedConsumerConfig{FilterSubjects: subjects, DeliverPolicy: jetstream.DeliverAllPolicy}
-	switch {
-	case opts.FromSeq > 0:
-		cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, opts.FromSeq
-	case !opts.Since.IsZero():
-		// nats-server (2.15.2) starts a consumer with several filter
-		// subjects and a start time too late: the start time is turned
-		// into a sequence without filters first.
-		seq, ok, err := firstSeqSince(ctx, st, opts.Since)
-		if err != nil {
-			return 0, fmt.Errorf("read %s: %w", stream, err)
+	ok, err := StartFrom(ctx, st, &cc, opts.FromSeq, opts.Since)
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", stream, err)
+	}
+	if !ok {
+		if opts.Progress != nil {
+			opts.Progress(0, 0)
 		}
-		if !ok {
-			if opts.Progress != nil {
-				opts.Progress(0, 0)
-			}
-			return 0, nil
-		}
-		cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, seq
+		return 0, nil
 	}
 	cons, err := st.OrderedConsumer(ctx, cc)
 	if err != nil {
@@ -117,6 +108,26 @@ func Replay(ctx context.Context, js jetstream.JetStream, stream string, subjects
 	}
 	report()
 	return done, nil
+}
+
+// StartFrom makes the ordered consumer cc of st start at sequence fromSeq,
+// or, when fromSeq is 0 and since is set, at the first message stored at
+// or after since; with neither it leaves cc as it is. nats-server (2.15.2)
+// starts a consumer with several filter subjects and a start time too
+// late, so the time is turned into a sequence without filters first. ok
+// is false when since is set and nothing was stored since.
+func StartFrom(ctx context.Context, st jetstream.Stream, cc *jetstream.OrderedConsumerConfig, fromSeq uint64, since time.Time) (ok bool, err error) {
+	switch {
+	case fromSeq > 0:
+		cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, fromSeq
+	case !since.IsZero():
+		seq, found, err := firstSeqSince(ctx, st, since)
+		if err != nil || !found {
+			return false, err
+		}
+		cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, seq
+	}
+	return true, nil
 }
 
 // firstSeqSince returns the sequence of the first message of st stored

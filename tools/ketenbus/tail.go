@@ -16,6 +16,7 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/audit"
 	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/streams"
 )
 
 // tailOptions are the flags of ketenbus tail.
@@ -210,11 +211,9 @@ func runTail(ctx context.Context, js jetstream.JetStream, opts tailOptions, sinc
 		return fmt.Errorf("stream %s: %w", events.StreamEvents, err)
 	}
 	cc := jetstream.OrderedConsumerConfig{FilterSubjects: opts.filterSubjects(), DeliverPolicy: jetstream.DeliverNewPolicy}
-	switch {
-	case opts.fromSeq > 0:
-		cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, opts.fromSeq
-	case !since.IsZero():
-		cc.DeliverPolicy, cc.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
+	// Nothing stored since then: follow what comes next.
+	if _, err := streams.StartFrom(ctx, st, &cc, opts.fromSeq, since); err != nil {
+		return fmt.Errorf("follow %s: %w", events.StreamEvents, err)
 	}
 	cons, err := st.OrderedConsumer(ctx, cc)
 	if err != nil {
