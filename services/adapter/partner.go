@@ -325,9 +325,9 @@ func (p *partner) deadLetter(ctx context.Context, msg *message.Message, d delive
 	m.Header.Set(delivery.HeaderDLQAttempts, strconv.Itoa(d.attempt))
 	m.Header.Set(delivery.HeaderDLQFirstAttempt, d.first.UTC().Format(time.RFC3339Nano))
 	m.Header.Set(delivery.HeaderDLQLastAttempt, now.UTC().Format(time.RFC3339Nano))
-	if ttl, err := strconv.ParseInt(msg.Metadata.Get(jetstream.MsgTTLHeader), 10, 64); err == nil && ttl > 0 {
+	if ttl, ok := streams.ParseTTL(msg.Metadata.Get(jetstream.MsgTTLHeader)); ok {
 		// The dead letter expires with the delivery it keeps.
-		streams.SetTTL(m.Header, streams.Remaining(time.Duration(ttl)*time.Second, d.first, now))
+		streams.SetTTL(m.Header, streams.Remaining(ttl, d.first, now))
 	}
 
 	sctx, cancel := context.WithTimeout(ctx, storeTimeout)

@@ -110,7 +110,7 @@ func (l Letter) Redelivery(now time.Time) *nats.Msg {
 		m.Header[k] = append([]string(nil), vs...)
 	}
 	m.Header.Set(jetstream.MsgIDHeader, l.RetryMsgID())
-	if ttl, ok := parseTTL(l.Header.Get(jetstream.MsgTTLHeader)); ok {
+	if ttl, ok := streams.ParseTTL(l.Header.Get(jetstream.MsgTTLHeader)); ok {
 		streams.SetTTL(m.Header, streams.Remaining(ttl, l.Stored, now))
 	}
 	return m
@@ -118,19 +118,6 @@ func (l Letter) Redelivery(now time.Time) *nats.Msg {
 
 func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
-}
-
-// parseTTL reads a Nats-TTL value: seconds, or a Go duration. "never" and
-// anything else unreadable is no TTL.
-func parseTTL(v string) (time.Duration, bool) {
-	if v == "" {
-		return 0, false
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return time.Duration(n) * time.Second, n > 0
-	}
-	d, err := time.ParseDuration(v)
-	return d, err == nil && d > 0
 }
 
 // Store reads and changes the DLQ stream. It is safe for concurrent use.

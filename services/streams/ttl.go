@@ -28,3 +28,16 @@ func Remaining(retention time.Duration, start, now time.Time) time.Duration {
 	}
 	return max(retention-now.Sub(start), time.Second)
 }
+
+// ParseTTL reads a Nats-TTL header value: whole seconds, or a Go duration;
+// ok is false when it is absent, malformed or not positive ("never").
+func ParseTTL(v string) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return time.Duration(n) * time.Second, n > 0
+	}
+	d, err := time.ParseDuration(v)
+	return d, err == nil && d > 0
+}
