@@ -6,6 +6,7 @@ package redisx
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -33,6 +34,26 @@ func Unavailable(err error) bool {
 		return true
 	}
 	return strings.HasPrefix(err.Error(), "BUSY ")
+}
+
+// Wrap prefixes err with op and, when Redis could not serve it, marks it
+// with unavailable too (the store's own sentinel), so callers can tell
+// "try again later" from everything else. Errors matching one of mine
+// (the store's own kinds: invalid input, a corrupt reply) are never
+// marked, whatever they wrap.
+func Wrap(op string, err, unavailable error, mine ...error) error {
+	if err == nil {
+		return nil
+	}
+	for _, m := range mine {
+		if errors.Is(err, m) {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+	}
+	if Unavailable(err) {
+		return fmt.Errorf("%s: %w: %w", op, unavailable, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
 }
 
 // DeletePrefix unlinks every key that starts with prefix, on every

@@ -115,24 +115,8 @@ func New(rdb redis.UniversalClient, cfg Config) (*Store, error) {
 	}, nil
 }
 
-// wrapErr prefixes err with op and marks it with ErrUnavailable when it
-// comes from Redis being unreachable or unable to serve.
+// wrapErr prefixes err with op and marks it with ErrUnavailable when Redis
+// could not serve it.
 func wrapErr(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if unavailable(err) {
-		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
-	}
-	return fmt.Errorf("%s: %w", op, err)
-}
-
-// unavailable reports whether err means Redis could not serve the
-// request, as opposed to a malformed timer, a request Redis rejected or a
-// caller that gave up.
-func unavailable(err error) bool {
-	if errors.Is(err, ErrInvalid) || errors.Is(err, errCorrupt) {
-		return false
-	}
-	return redisx.Unavailable(err)
+	return redisx.Wrap(op, err, ErrUnavailable, ErrInvalid, errCorrupt)
 }

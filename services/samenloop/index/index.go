@@ -320,13 +320,5 @@ func sortSignals(s []Signal) {
 // wrapErr prefixes err with op and marks it with ErrUnavailable when Redis
 // could not serve it.
 func wrapErr(op string, err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, ErrInvalid), errors.Is(err, errCorrupt):
-		return fmt.Errorf("%s: %w", op, err)
-	case redisx.Unavailable(err):
-		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
-	}
-	return fmt.Errorf("%s: %w", op, err)
+	return redisx.Wrap(op, err, ErrUnavailable, ErrInvalid, errCorrupt)
 }
