@@ -327,7 +327,7 @@ func (f *dlqFlags) open(ctx context.Context) (*dlq.Store, *nats.Conn, error) {
 				f.partner, f.conn.config, strings.Join(known, ", "))}
 		}
 	}
-	_, nc, js, err := f.conn.connectNATS()
+	nc, js, err := f.conn.dialNATS()
 	if err != nil {
 		return nil, nil, err
 	}

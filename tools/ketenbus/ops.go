@@ -92,20 +92,27 @@ func (c *connFlags) connectNATS() (*region.Config, *nats.Conn, jetstream.JetStre
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	nc, js, err := c.dialNATS()
+	return reg, nc, js, err
+}
+
+// dialNATS connects to NATS (flags of registerNATS), for a command that
+// loaded the region config itself.
+func (c *connFlags) dialNATS() (*nats.Conn, jetstream.JetStream, error) {
 	var opts []nats.Option
 	if c.natsCred != "" {
 		opts = append(opts, nats.UserCredentials(c.natsCred))
 	}
 	nc, err := nats.Connect(c.natsURL, opts...)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("connect to NATS at %s: %w (pass --nats-url)", devstack.RedactURL(c.natsURL), err)
+		return nil, nil, fmt.Errorf("connect to NATS at %s: %w (pass --nats-url)", devstack.RedactURL(c.natsURL), err)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		nc.Close()
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	return reg, nc, js, nil
+	return nc, js, nil
 }
 
 // confirmOr asks question on a terminal unless yes: a "no" ends the

@@ -148,7 +148,7 @@ func runReplay(cmd *cobra.Command, f *replayFlags) error {
 	if err := confirmOr(cmd, f.dryRun || f.yes, fmt.Sprintf("Deliver the events of %s again to %s?", f.describeRange(), who), "nothing replayed"); err != nil {
 		return err
 	}
-	_, nc, js, err := f.conn.connectNATS()
+	nc, js, err := f.conn.dialNATS()
 	if err != nil {
 		return err
 	}
