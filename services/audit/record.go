@@ -161,7 +161,9 @@ func NewRecord(p Processing) Record {
 		}
 	}
 	set(AttrProcessingActivity, p.Activity)
-	if p.Event.Subject != "" {
+	// Only a pseudonym is a data subject id: anything else an event might
+	// carry as its subject stays out of the log.
+	if ValidDataSubject(p.Event.Subject) {
 		r.Attributes[AttrDataSubject] = p.Event.Subject
 		r.Attributes[AttrDataSubjectType] = DataSubjectType
 	}
