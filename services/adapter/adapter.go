@@ -108,6 +108,7 @@ func New(cfg Config) (*Adapter, error) {
 		a.partners = append(a.partners, p)
 		a.byTopic[events.DeliverySubject(rp.ID)] = p
 	}
+	cfg.Metrics.MustRegister(newStreamGauges(a.js, a.partners))
 	return a, nil
 }
 

@@ -1,6 +1,16 @@
 package adapter
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ketenbus/ketenbus/events"
+)
 
 // Values of the outcome label of ketenbus_adapter_deliveries_total.
 const (
@@ -44,4 +54,103 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	reg.MustRegister(m.deliveries, m.latency, m.circuitOpen, m.retired, m.handshakePending)
 	return m
+}
+
+// scrapeTimeout bounds what streamGauges asks NATS at one scrape, so an
+// unreachable broker never hangs a scrape.
+const scrapeTimeout = 2 * time.Second
+
+// streamGauges is a prometheus.Collector that reads, at scrape time, what
+// JetStream holds for the adapter's partners:
+//
+//   - ketenbus_dlq_messages{partner}: dead letters on the DLQ stream, one
+//     sample per partner of the adapter, 0 when it has none;
+//   - ketenbus_adapter_pending_deliveries{partner}: deliveries the
+//     partner's durable consumer has not acked yet; no sample while the
+//     consumer does not exist (before the first Run, or while the
+//     partner's handshake is pending).
+//
+// A value is -1 when NATS did not answer within scrapeTimeout, the way
+// ketenbus_samenloop_persons reports Redis being away. It adds nothing to
+// the delivery path. Collect is safe for concurrent use.
+type streamGauges struct {
+	js       jetstream.JetStream
+	partners []string
+	dlq      *prometheus.Desc
+	pending  *prometheus.Desc
+}
+
+var _ prometheus.Collector = (*streamGauges)(nil)
+
+func newStreamGauges(js jetstream.JetStream, partners []*partner) *streamGauges {
+	ids := make([]string, len(partners))
+	for i, p := range partners {
+		ids[i] = p.id
+	}
+	return &streamGauges{
+		js:       js,
+		partners: ids,
+		dlq: prometheus.NewDesc("ketenbus_dlq_messages",
+			"Dead letters on the DLQ stream by partner: deliveries that failed for good and were not yet retried or deleted; -1 while NATS does not answer.",
+			[]string{"partner"}, nil),
+		pending: prometheus.NewDesc("ketenbus_adapter_pending_deliveries",
+			"Deliveries on DELIVERY the partner's consumer has not acked: not yet sent, in flight, or waiting for a retry; -1 while NATS does not answer.",
+			[]string{"partner"}, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (g *streamGauges) Describe(ch chan<- *prometheus.Desc) {
+	ch <- g.dlq
+	ch <- g.pending
+}
+
+// Collect implements prometheus.Collector: one request for the DLQ counts
+// and one per partner consumer, concurrently, all within scrapeTimeout.
+func (g *streamGauges) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { g.collectDLQ(ctx, ch) })
+	for _, id := range g.partners {
+		wg.Go(func() { g.collectPending(ctx, ch, id) })
+	}
+	wg.Wait()
+}
+
+func (g *streamGauges) collectDLQ(ctx context.Context, ch chan<- prometheus.Metric) {
+	counts, err := dlqCounts(ctx, g.js)
+	for _, id := range g.partners {
+		v := -1.0
+		if err == nil {
+			v = float64(counts[events.DLQSubject(id)])
+		}
+		ch <- prometheus.MustNewConstMetric(g.dlq, prometheus.GaugeValue, v, id)
+	}
+}
+
+func (g *streamGauges) collectPending(ctx context.Context, ch chan<- prometheus.Metric, id string) {
+	c, err := g.js.Consumer(ctx, events.StreamDelivery, handlerName(id))
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return
+	}
+	v := -1.0
+	if err == nil {
+		info := c.CachedInfo()
+		v = float64(info.NumPending) + float64(info.NumAckPending)
+	}
+	ch <- prometheus.MustNewConstMetric(g.pending, prometheus.GaugeValue, v, id)
+}
+
+// dlqCounts returns the number of messages per subject of the DLQ stream.
+func dlqCounts(ctx context.Context, js jetstream.JetStream) (map[string]uint64, error) {
+	st, err := js.Stream(ctx, events.StreamDLQ)
+	if err != nil {
+		return nil, err
+	}
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter(events.SubjectDLQAll))
+	if err != nil {
+		return nil, err
+	}
+	return info.State.Subjects, nil
 }

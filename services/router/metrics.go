@@ -1,6 +1,19 @@
 package router
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ketenbus/ketenbus/events"
+)
+
+// scrapeTimeout bounds what pendingEvents asks NATS at one scrape, so an
+// unreachable broker never hangs a scrape.
+const scrapeTimeout = 2 * time.Second
 
 type metrics struct {
 	deliveries *prometheus.CounterVec
@@ -10,7 +23,9 @@ type metrics struct {
 	duration   prometheus.Histogram
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+// newMetrics registers the router's metrics in reg; js and durable name
+// the consumer on EVENTS whose backlog is read at scrape time.
+func newMetrics(reg prometheus.Registerer, js jetstream.JetStream, durable string) *metrics {
 	m := &metrics{
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ketenbus_router_deliveries_total",
@@ -35,6 +50,48 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 		}),
 	}
-	reg.MustRegister(m.deliveries, m.unrouted, m.unreadable, m.lag, m.duration)
+	reg.MustRegister(m.deliveries, m.unrouted, m.unreadable, m.lag, m.duration,
+		newPendingEvents(js, durable))
 	return m
+}
+
+// pendingEvents is a prometheus.Collector that reads, at scrape time, the
+// router's backlog from its durable consumer on EVENTS:
+// ketenbus_router_pending_events, the events not yet acked (not yet
+// delivered to the router plus in flight). It is -1 when NATS did not
+// answer within scrapeTimeout, the way ketenbus_samenloop_persons reports
+// Redis being away, and has no sample while the consumer does not exist
+// (before the first Run). It costs one request per scrape and nothing per
+// event. Collect is safe for concurrent use.
+type pendingEvents struct {
+	js      jetstream.JetStream
+	durable string
+	desc    *prometheus.Desc
+}
+
+var _ prometheus.Collector = (*pendingEvents)(nil)
+
+func newPendingEvents(js jetstream.JetStream, durable string) *pendingEvents {
+	return &pendingEvents{js: js, durable: durable, desc: prometheus.NewDesc("ketenbus_router_pending_events",
+		"Events on EVENTS the router's consumer has not acked: not yet routed or in flight; -1 while NATS does not answer.",
+		nil, nil)}
+}
+
+// Describe implements prometheus.Collector.
+func (p *pendingEvents) Describe(ch chan<- *prometheus.Desc) { ch <- p.desc }
+
+// Collect implements prometheus.Collector.
+func (p *pendingEvents) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
+	defer cancel()
+	c, err := p.js.Consumer(ctx, events.StreamEvents, p.durable)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return
+	}
+	v := -1.0
+	if err == nil {
+		info := c.CachedInfo()
+		v = float64(info.NumPending) + float64(info.NumAckPending)
+	}
+	ch <- prometheus.MustNewConstMetric(p.desc, prometheus.GaugeValue, v)
 }

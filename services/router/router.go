@@ -105,7 +105,7 @@ func New(cfg Config) (*Router, error) {
 			native[p.ID] = true
 		}
 	}
-	return &Router{cfg: cfg, table: t, js: cfg.JetStream, metrics: newMetrics(cfg.Metrics),
+	return &Router{cfg: cfg, table: t, js: cfg.JetStream, metrics: newMetrics(cfg.Metrics, cfg.JetStream, cfg.Durable),
 		native: native, audit: audit.NewWriter(cfg.JetStream, cfg.Region)}, nil
 }
 

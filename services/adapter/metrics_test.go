@@ -1,0 +1,117 @@
+package adapter_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ketenbus/ketenbus/services/adapter"
+	"github.com/ketenbus/ketenbus/services/region"
+)
+
+// TestStreamGauges: ketenbus_dlq_messages and
+// ketenbus_adapter_pending_deliveries show, per partner, what the DLQ and
+// DELIVERY streams hold, and -1 (without hanging the scrape) once NATS is
+// gone.
+func TestStreamGauges(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	alphaSecret := f.addPartner(t, "alpha", region.Webhook{})
+	betaSecret := f.addPartner(t, "beta", region.Webhook{})
+	alpha := newSink(t, alphaSecret, func(w http.ResponseWriter, _ *http.Request, _ int) {
+		w.WriteHeader(http.StatusBadRequest) // straight to the DLQ
+	})
+	beta := newSink(t, betaSecret, nil)
+	f.region.Partners[0].Delivery.Webhook.URL = alpha.srv.URL
+	f.region.Partners[1].Delivery.Webhook.URL = beta.srv.URL
+	reg, stop := f.run(t, nil)
+
+	f.publish(t, "alpha", "signalen")
+	f.publish(t, "beta", "signalen")
+	f.dlq(t, 1, 5*time.Second)
+	eventually(t, 5*time.Second, "beta delivered", func() bool { return outcome(t, reg, "beta", "delivered") == 1 })
+	eventually(t, 5*time.Second, "both deliveries acked", func() bool {
+		g := partnerGauges(t, reg)
+		return g["ketenbus_adapter_pending_deliveries"]["alpha"] == 0 && g["ketenbus_adapter_pending_deliveries"]["beta"] == 0
+	})
+	g := partnerGauges(t, reg)
+	wantGauges(t, g, "ketenbus_dlq_messages", map[string]float64{"alpha": 1, "beta": 0})
+	wantGauges(t, g, "ketenbus_adapter_pending_deliveries", map[string]float64{"alpha": 0, "beta": 0})
+
+	// Stopped, the adapter leaves new deliveries pending on its consumers.
+	stop()
+	f.publish(t, "beta", "signalen")
+	f.publish(t, "beta", "signalen")
+	g = partnerGauges(t, reg)
+	wantGauges(t, g, "ketenbus_dlq_messages", map[string]float64{"alpha": 1, "beta": 0})
+	wantGauges(t, g, "ketenbus_adapter_pending_deliveries", map[string]float64{"alpha": 0, "beta": 2})
+
+	f.env.Server.Shutdown()
+	start := time.Now()
+	g = partnerGauges(t, reg)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("scrape with NATS gone took %s", d)
+	}
+	wantGauges(t, g, "ketenbus_dlq_messages", map[string]float64{"alpha": -1, "beta": -1})
+	wantGauges(t, g, "ketenbus_adapter_pending_deliveries", map[string]float64{"alpha": -1, "beta": -1})
+}
+
+// TestStreamGaugesBeforeRun: before the adapter ever ran there are no
+// consumers, so no pending samples, but every partner has its DLQ count.
+func TestStreamGaugesBeforeRun(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.addPartner(t, "alpha", region.Webhook{URL: "http://127.0.0.1:1/alpha"})
+	f.addPartner(t, "beta", region.Webhook{URL: "http://127.0.0.1:1/beta"})
+	reg := prometheus.NewRegistry()
+	if _, err := adapter.New(adapter.Config{Region: f.region, Secrets: f.secrets, JetStream: f.env.JS, Metrics: reg}); err != nil {
+		t.Fatal(err)
+	}
+	g := partnerGauges(t, reg)
+	wantGauges(t, g, "ketenbus_dlq_messages", map[string]float64{"alpha": 0, "beta": 0})
+	wantGauges(t, g, "ketenbus_adapter_pending_deliveries", map[string]float64{})
+}
+
+// partnerGauges gathers reg and returns the value of every gauge sample
+// by metric name and partner label.
+func partnerGauges(t *testing.T, reg *prometheus.Registry) map[string]map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			if m.GetGauge() == nil {
+				continue
+			}
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "partner" {
+					if out[mf.GetName()] == nil {
+						out[mf.GetName()] = map[string]float64{}
+					}
+					out[mf.GetName()][l.GetValue()] = m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	return out
+}
+
+// wantGauges fails unless the samples of name are exactly want.
+func wantGauges(t *testing.T, got map[string]map[string]float64, name string, want map[string]float64) {
+	t.Helper()
+	if len(got[name]) != len(want) {
+		t.Errorf("%s = %v, want %v", name, got[name], want)
+		return
+	}
+	for p, v := range want {
+		if g, ok := got[name][p]; !ok || g != v {
+			t.Errorf("%s = %v, want %v", name, got[name], want)
+			return
+		}
+	}
+}

@@ -1,0 +1,40 @@
+package escalator_test
+
+import (
+	"testing"
+	"time"
+)
+
+// TestTimersPendingGauge: ketenbus_escalator_timers_pending counts the
+// terms watched in Redis at scrape time, and is -1 (without hanging the
+// scrape) while Redis is away.
+func TestTimersPendingGauge(t *testing.T) {
+	t.Parallel()
+	posted := at("2026-04-02T10:00:00+02:00")
+	f := newFixture(t, posted)
+	e, _ := f.start(t)
+	if got := gauge(t, f, "ketenbus_escalator_timers_pending"); got != 0 {
+		t.Fatalf("ketenbus_escalator_timers_pending = %v before any aanmelding, want 0", got)
+	}
+	f.aanmelding(t, "a-1", posted, 5)
+	f.aanmelding(t, "a-2", posted, 5)
+	waitTimer(t, e, sourcePolitie, "a-1", true)
+	waitTimer(t, e, sourcePolitie, "a-2", true)
+	if got := gauge(t, f, "ketenbus_escalator_timers_pending"); got != 2 {
+		t.Fatalf("ketenbus_escalator_timers_pending = %v with two terms, want 2", got)
+	}
+	f.bevestiging(t, "ggz", sourceGGZ, "b-1", "a-1", "opgepakt")
+	waitTimer(t, e, sourcePolitie, "a-1", false)
+	if got := gauge(t, f, "ketenbus_escalator_timers_pending"); got != 1 {
+		t.Fatalf("ketenbus_escalator_timers_pending = %v after a bevestiging, want 1", got)
+	}
+
+	f.redis.Stop()
+	start := time.Now()
+	if got := gauge(t, f, "ketenbus_escalator_timers_pending"); got != -1 {
+		t.Errorf("ketenbus_escalator_timers_pending = %v with Redis away, want -1", got)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("scrape with Redis away took %s", d)
+	}
+}
