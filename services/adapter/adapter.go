@@ -13,6 +13,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/webhook"
+	"github.com/ketenbus/ketenbus/services/activity"
 	"github.com/ketenbus/ketenbus/services/audit"
 	"github.com/ketenbus/ketenbus/services/fieldcrypt"
 	"github.com/ketenbus/ketenbus/services/region"
@@ -35,6 +36,8 @@ type Adapter struct {
 	fields *fieldcrypt.Keys
 	// audit writes the processing log: one record per delivery that ends.
 	audit *audit.Writer
+	// activity publishes every attempt and circuit change for the monitor.
+	activity *activity.Publisher
 
 	// retired is opened by Run, before any handler runs.
 	retired *retiredSet
@@ -58,6 +61,7 @@ func New(cfg Config) (*Adapter, error) {
 		byTopic: map[string]*partner{},
 		audit:   audit.NewWriter(cfg.JetStream, cfg.Region),
 	}
+	a.activity = activity.NewPublisher(cfg.JetStream.Conn())
 	if len(cfg.Secrets.EncryptionKeys) > 0 {
 		keys, err := fieldcrypt.New(cfg.Secrets.EncryptionKeys)
 		if err != nil {
@@ -86,6 +90,7 @@ func New(cfg Config) (*Adapter, error) {
 		circuit.Set(0)
 		p.breaker = newBreaker(cfg.Breaker.Failures, cfg.Breaker.Cooldown, min(hook.Timeout, cfg.Breaker.Cooldown),
 			func(from, to breakerState) {
+				p.noteCircuit(to)
 				if to == breakerClosed {
 					circuit.Set(0)
 					p.logger.Info("circuit breaker closed; delivering again", slog.String("from", from.String()))

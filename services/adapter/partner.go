@@ -192,6 +192,7 @@ func (p *partner) Handle(msg *message.Message) error {
 			return p.notLogged(ctx, msg, d, resp.status, err)
 		}
 		p.a.metrics.deliveries.WithLabelValues(p.id, outcomeDelivered).Inc()
+		p.note(d, outcomeDelivered, resp.status, "", now)
 		p.logger.Debug("delivered", p.attrs(d, resp.status)...)
 		return nil
 	case resp.status == http.StatusGone:
@@ -207,6 +208,7 @@ func (p *partner) Handle(msg *message.Message) error {
 			delay = max(delay, min(resp.retryAfter, maxRetryAfter))
 		}
 		p.a.metrics.deliveries.WithLabelValues(p.id, outcomeRetry).Inc()
+		p.note(d, outcomeRetry, resp.status, resp.reason(), now)
 		p.logger.Warn("delivery failed; retried later", append(p.attrs(d, resp.status), slog.String("reason", resp.reason()), slog.Duration("retry_in", delay))...)
 		return nak(msg, delay)
 	default:
@@ -344,6 +346,7 @@ func (p *partner) deadLetter(ctx context.Context, msg *message.Message, d delive
 		return p.notLogged(ctx, msg, d, dl.status, err)
 	}
 	p.a.metrics.deliveries.WithLabelValues(p.id, outcome).Inc()
+	p.note(d, outcome, dl.status, dl.reason, now)
 	level := slog.LevelError
 	if outcome == outcomeRetired {
 		level = slog.LevelWarn // the retirement itself was the alert

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/activity"
 	"github.com/ketenbus/ketenbus/services/adapter"
 	"github.com/ketenbus/ketenbus/services/region"
 )
@@ -117,7 +118,7 @@ func Users(cfg *region.Config) ([]User, error) {
 					events.DeliverySubject("*"),
 					auditAll),
 			}),
-		service(UserAdapter, "consumes DELIVERY for each webhook partner (durable adapter-<partner>), publishes DLQ and AUDIT, keeps the "+adapter.RetiredBucket+" bucket",
+		service(UserAdapter, "consumes DELIVERY for each webhook partner (durable adapter-<partner>), publishes DLQ, AUDIT and ACTIVITY, keeps the "+adapter.RetiredBucket+" bucket",
 			adapterPermissions(webhooks)),
 		service(UserEscalator, "consumes EVENTS (durable "+DurableEscalator+"), publishes escalaties to EVENTS and AUDIT",
 			&Permissions{
@@ -191,6 +192,7 @@ func adapterPermissions(webhookPartners []string) *Permissions {
 	p.PublishAllow = append(p.PublishAllow,
 		events.DLQSubject("*"),
 		auditAll,
+		activity.Subject("*"),
 		// The ketenbus-retired bucket: created at start when missing,
 		// read and watched, written on 410 Gone.
 		api("INFO"),

@@ -1,6 +1,7 @@
 // Package streams creates the JetStream streams of ketenbus: EVENTS (the
-// source of truth), DELIVERY, DLQ and AUDIT. Services never rely on
-// auto-provisioning; Ensure runs at start-up and is idempotent.
+// source of truth), DELIVERY, DLQ, AUDIT and ACTIVITY (see package
+// activity). Services never rely on auto-provisioning; Ensure runs at
+// start-up and is idempotent.
 package streams
 
 import (
@@ -12,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/activity"
 )
 
 // Config configures the streams.
@@ -69,6 +71,7 @@ func Definitions(cfg Config) []jetstream.StreamConfig {
 		def(events.StreamDelivery, events.SubjectDeliveryAll, "deliveries per partner"),
 		def(events.StreamDLQ, events.SubjectDLQAll, "deliveries that failed for good, per partner"),
 		def(events.StreamAudit, events.SubjectAuditAll, "processing log (Logboek Dataverwerkingen)"),
+		activity.StreamConfig(cfg.Replicas, cfg.Storage),
 	}
 }
 

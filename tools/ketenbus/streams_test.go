@@ -105,8 +105,8 @@ func TestStreams(t *testing.T) {
 	for _, s := range rep.Streams {
 		names = append(names, s.Name)
 	}
-	if !slices.Equal(names, []string{"EVENTS", "DELIVERY", "DLQ", "AUDIT"}) {
-		t.Errorf("streams %v, want EVENTS, DELIVERY, DLQ, AUDIT", names)
+	if !slices.Equal(names, []string{"EVENTS", "DELIVERY", "DLQ", "AUDIT", "ACTIVITY"}) {
+		t.Errorf("streams %v, want EVENTS, DELIVERY, DLQ, AUDIT, ACTIVITY", names)
 	}
 	for _, want := range []struct {
 		name              string
@@ -116,6 +116,7 @@ func TestStreams(t *testing.T) {
 		{name: "DELIVERY", msgs: 5, first: 1, last: 5},
 		{name: "DLQ", msgs: 3, first: 1, last: 3},
 		{name: "AUDIT", msgs: 0, first: 0, last: 0},
+		{name: "ACTIVITY", msgs: 0, first: 0, last: 0},
 	} {
 		i := slices.Index(names, want.name)
 		if i < 0 {
@@ -165,6 +166,7 @@ func TestStreams(t *testing.T) {
 	for _, want := range []string{
 		"STREAM MESSAGES BYTES FIRST SEQ FIRST TIME LAST SEQ LAST TIME",
 		"AUDIT 0 0 0 - 0 -",
+		"ACTIVITY 0 0 0 - 0 -",
 		"STREAM CONSUMER PENDING ACK PENDING REDELIVERED OLDEST UNACKED",
 		"DELIVERY adapter-ggz 1 1 1 ",     // then the age
 		"DELIVERY adapter-politie 0 2 0 ", // then the age

@@ -1,0 +1,41 @@
+package adapter
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/ketenbus/ketenbus/services/activity"
+)
+
+// note publishes the end of an attempt to the activity log. outcome is one
+// of the outcome constants (the same words as activity's); reason never
+// holds a response body.
+func (p *partner) note(d deliveryInfo, outcome string, status int, reason string, end time.Time) {
+	r := activity.Record{
+		Time: end.UTC(), Partner: p.id, Kind: activity.KindAttempt,
+		Subscription: d.subscription, EventID: d.eventID, Attempt: d.attempt,
+		Status: status, Outcome: outcome, Reason: reason,
+		Millis: float64(end.Sub(d.start).Microseconds()) / 1000,
+	}
+	if d.event != nil {
+		r.EventType = d.event.StringAttr("type")
+	}
+	if err := p.a.activity.Publish(r); err != nil {
+		p.logger.Debug("activity not published", slog.String("error", err.Error()))
+	}
+}
+
+// noteCircuit publishes a change of the partner's circuit breaker.
+func (p *partner) noteCircuit(to breakerState) {
+	state := activity.CircuitClosed
+	switch to {
+	case breakerOpen:
+		state = activity.CircuitOpen
+	case breakerHalfOpen:
+		state = activity.CircuitHalfOpen
+	}
+	r := activity.Record{Time: p.a.now().UTC(), Partner: p.id, Kind: activity.KindCircuit, Circuit: state}
+	if err := p.a.activity.Publish(r); err != nil {
+		p.logger.Debug("activity not published", slog.String("error", err.Error()))
+	}
+}
