@@ -3,6 +3,7 @@ package index_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -287,5 +288,28 @@ func TestUnavailable(t *testing.T) {
 	_, err := ix.Add(ctx, person("1"), sig("politie", "s1", t0, 1), "zvh", t0)
 	if !errors.Is(err, index.ErrUnavailable) {
 		t.Fatalf("Add with Redis stopped: %v, want ErrUnavailable", err)
+	}
+}
+
+// TestSamenlopen counts persons with signalen of two partners or more,
+// across more than one page of persons.
+func TestSamenlopen(t *testing.T) {
+	ix := newIndex(t)
+	for i := range 2100 {
+		x := person(fmt.Sprint(i))
+		add(t, ix, x, sig("politie", fmt.Sprint("p", i), t0, uint64(i)), t0)
+		if i%3 == 0 {
+			add(t, ix, x, sig("ggz", fmt.Sprint("g", i), t0, uint64(i)), t0)
+		}
+		if i%5 == 0 {
+			add(t, ix, x, sig("politie", fmt.Sprint("p2-", i), t0, uint64(i)), t0)
+		}
+	}
+	n, err := ix.Samenlopen(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 700 {
+		t.Errorf("Samenlopen = %d, want 700 (every third person)", n)
 	}
 }
