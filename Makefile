@@ -5,6 +5,10 @@
 #   make bench            benchmarks (BENCHTIME=2s make bench)
 #   make fuzz             fuzz the event parser (FUZZTIME=5m make fuzz)
 #   make tidy             go mod tidy in every module
+#   make screenshots      docs/monitor-overzicht.png from the dashboard's browser test
+#
+# Tests save what they produce for people to look at (the dashboard's
+# screenshots) under testoutput/_artifacts/.
 
 SHELL      := /bin/bash
 MODULES    := $(shell go list -m -f '{{.Dir}}')
@@ -13,7 +17,7 @@ BENCHTIME  ?= 1s
 # staticcheck 2026.1.x (v0.8.x) understands Go 1.26.
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: all fmt lint test bench fuzz tidy
+.PHONY: all fmt lint test bench fuzz tidy screenshots
 
 all: fmt lint test
 
@@ -38,10 +42,10 @@ lint:
 # go vet and the race-enabled tests of every module (all modules run, even
 # after a failure; the target fails when any did), then a short fuzz run.
 test:
-	@failed=""; \
+	@mkdir -p testoutput; failed=""; \
 	for d in $(MODULES); do \
 		echo "== $$d"; \
-		(cd "$$d" && go vet ./... && go test -race -count=1 ./...) || failed="$$failed $$d"; \
+		(cd "$$d" && go vet ./... && go test -race -count=1 -artifacts -outputdir "$(CURDIR)/testoutput" ./...) || failed="$$failed $$d"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=10s
@@ -53,6 +57,9 @@ bench:
 
 fuzz:
 	cd events && go test -run '^$$' -fuzz '^FuzzParseStructured$$' -fuzztime $(FUZZTIME) .
+
+screenshots:
+	cd services && KETENBUS_SCREENSHOT_DIR="$(CURDIR)/docs" go test -count=1 -run '^TestDashboardInBrowser$$' ./monitor
 
 tidy:
 	@set -e; for d in $(MODULES); do echo "== go mod tidy $$d"; (cd "$$d" && go mod tidy); done

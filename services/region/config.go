@@ -2,6 +2,7 @@ package region
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -118,6 +119,8 @@ type Config struct {
 	Samenloop Samenloop
 	// Gateway configures the HTTP gateway.
 	Gateway Gateway
+	// Monitor configures access to the dashboard (key monitor).
+	Monitor Monitor
 	// Retention is how long events are kept, by event name (signaal,
 	// aanmelding, …) and RetentionAudit for the processing log (key
 	// retention). Every kind has a value after Load.
@@ -287,6 +290,31 @@ type Gateway struct {
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// TLS, when set, makes the gateway serve HTTPS.
 	TLS *GatewayTLS
+}
+
+// Monitor configures who may open the dashboard: operators with the
+// token in TokenEnv, or whoever a reverse proxy at TrustedProxies names in
+// TrustedHeader (oauth2-proxy: X-Forwarded-Email). With neither, only
+// ketenbus dev runs it, open.
+type Monitor struct {
+	TokenEnv       string
+	TrustedHeader  string
+	TrustedProxies []string
+}
+
+// Proxies returns TrustedProxies as prefixes; a single address becomes a
+// prefix of its own. Entries that do not parse (Load reports them) are
+// left out.
+func (m Monitor) Proxies() []netip.Prefix {
+	var out []netip.Prefix
+	for _, s := range m.TrustedProxies {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+		} else if a, err := netip.ParseAddr(s); err == nil {
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+		}
+	}
+	return out
 }
 
 // GatewayTLS configures HTTPS on the gateway: a certificate and key

@@ -223,6 +223,14 @@ samenloop: {regievoerder: zvh}
     token_env: T_C
     delivery: {webhook: {url: "http://[::1]:9000/x", secret_env: S_C}}
 `, 1), nil},
+		{"monitor behind a proxy", minimal + "monitor: {trusted_header: X-Forwarded-Email, trusted_proxies: [127.0.0.1, 10.0.0.0/24]}\n", nil},
+		{"monitor header without proxies", minimal + "monitor: {trusted_header: X-Forwarded-Email}\n", []string{
+			"x.yaml:12: monitor.trusted_proxies: trusted_header is set without trusted_proxies",
+		}},
+		{"monitor proxies without header, one not an address", minimal + "monitor: {trusted_proxies: [10.0.0.0/33]}\n", []string{
+			"monitor.trusted_header: trusted_proxies is set without trusted_header",
+			`monitor.trusted_proxies[0]: "10.0.0.0/33" is no address or CIDR prefix`,
+		}},
 		{"ketenbus's own source owned by a partner", "source: urn:nld:oin:00000009999999990003\n" + minimal, []string{
 			"x.yaml:1: source: source \"urn:nld:oin:00000009999999990003\" is ketenbus's own but also belongs to a partner (hint: it is also listed at partners[0].sources[0] (line 8))",
 		}},
@@ -319,5 +327,48 @@ func TestParseFilter(t *testing.T) {
 				t.Errorf("ParseFilter(%q) error = %v, want ErrInvalidFilter", tt.expr, err)
 			}
 		})
+	}
+}
+
+func TestMonitorSettings(t *testing.T) {
+	t.Parallel()
+	c, err := region.Parse("x.yaml", []byte(`region: klein
+pseudonym_key_env: K_P
+encryption_key_env: K_F
+partners:
+  - id: zvh
+    name: ZVH
+    sources: ["urn:nld:oin:00000009999999990003"]
+    token_env: T_ZVH
+escalation:
+  ladder: [{level: 1, after_working_days: 0, to: [zvh]}]
+samenloop: {regievoerder: zvh}
+monitor:
+  token_env: KETENBUS_MONITOR_TOKEN
+  trusted_header: X-Forwarded-Email
+  trusted_proxies: [127.0.0.1, 10.1.2.0/24, "::1"]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range c.Monitor.Proxies() {
+		got = append(got, p.String())
+	}
+	if want := "127.0.0.1/32 10.1.2.0/24 ::1/128"; strings.Join(got, " ") != want {
+		t.Errorf("Proxies() = %v, want %s", got, want)
+	}
+	env := map[string]string{"K_P": strings.Repeat("A", 43) + "=", "K_F": strings.Repeat("B", 43) + "=", "T_ZVH": strings.Repeat("t", 32),
+		"KETENBUS_MONITOR_TOKEN": strings.Repeat("m", 32)}
+	s, _, err := c.ResolveSecrets(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatalf("ResolveSecrets: %v", err)
+	}
+	if s.MonitorToken != env["KETENBUS_MONITOR_TOKEN"] {
+		t.Errorf("MonitorToken is not the value of monitor.token_env")
+	}
+	delete(env, "KETENBUS_MONITOR_TOKEN")
+	if _, _, err := c.ResolveSecrets(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "KETENBUS_MONITOR_TOKEN") {
+		t.Errorf("ResolveSecrets without the monitor token: %v, want an error naming KETENBUS_MONITOR_TOKEN", err)
 	}
 }

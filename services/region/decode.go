@@ -64,6 +64,13 @@ func decode(data []byte) (c *Config, problems []Problem, fatal bool) {
 			})
 		},
 		"gateway": func(v *yaml.Node, path string) { d.gateway(v, path, &c.Gateway) },
+		"monitor": func(v *yaml.Node, path string) {
+			d.mapping(v, path, map[string]field{
+				"token_env":       d.str(&c.Monitor.TokenEnv),
+				"trusted_header":  d.str(&c.Monitor.TrustedHeader),
+				"trusted_proxies": d.strs(&c.Monitor.TrustedProxies),
+			})
+		},
 		"retention": func(v *yaml.Node, path string) {
 			c.Retention = map[string]time.Duration{}
 			known := map[string]field{}

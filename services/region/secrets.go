@@ -49,6 +49,9 @@ type Secrets struct {
 	// WebhookTokens maps the id of each partner whose webhook sets
 	// token_env to the bearer token sent to it.
 	WebhookTokens map[string]string
+	// MonitorToken is the operator token of the dashboard, when
+	// monitor.token_env is set.
+	MonitorToken string
 }
 
 // Format prints the shape of the secrets, never their values.
@@ -120,6 +123,11 @@ func (c *Config) ResolveSecrets(getenv func(string) string) (Secrets, map[string
 			if tok, ok := r.token(wp+".token_env", w.TokenEnv); ok {
 				s.WebhookTokens[p.ID] = tok
 			}
+		}
+	}
+	if c.Monitor.TokenEnv != "" {
+		if tok, ok := r.token("monitor.token_env", c.Monitor.TokenEnv); ok {
+			s.MonitorToken = tok
 		}
 	}
 	if len(r.problems) > 0 {

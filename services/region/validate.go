@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
@@ -40,8 +41,27 @@ func (c *Config) validate() []Problem {
 	v.escalation()
 	v.samenloop()
 	v.gateway()
+	v.monitor()
 	v.retention()
 	return v.problems
+}
+
+func (v *validation) monitor() {
+	m := v.c.Monitor
+	v.env("monitor.token_env", m.TokenEnv, false, "")
+	if m.TrustedHeader != "" && len(m.TrustedProxies) == 0 {
+		v.add("monitor.trusted_proxies", "trusted_header is set without trusted_proxies", "list the addresses of the reverse proxy that sets the header (for example 127.0.0.1/32), or anybody could set it")
+	}
+	if len(m.TrustedProxies) > 0 && m.TrustedHeader == "" {
+		v.add("monitor.trusted_header", "trusted_proxies is set without trusted_header", "name the header the proxy sets, for example X-Forwarded-Email")
+	}
+	for i, p := range m.TrustedProxies {
+		_, perr := netip.ParsePrefix(p)
+		_, aerr := netip.ParseAddr(p)
+		if perr != nil && aerr != nil {
+			v.add(fmt.Sprintf("monitor.trusted_proxies[%d]", i), fmt.Sprintf("%q is no address or CIDR prefix", p), "write an address such as 10.0.0.5 or a prefix such as 10.0.0.0/24")
+		}
+	}
 }
 
 func (v *validation) gateway() {

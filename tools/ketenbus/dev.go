@@ -65,6 +65,7 @@ Logs go to stderr; Ctrl-C stops everything cleanly.`,
 	fl.StringVar(&f.opts.DataDir, "data-dir", "./"+devstack.DefaultDataDir, "directory for the JetStream store and the demo secrets")
 	fl.StringVar(&f.opts.GatewayAddr, "gateway-addr", devstack.DefaultGatewayAddr, "listen address of the gateway (port 0: any free port)")
 	fl.StringVar(&f.opts.NATSAddr, "nats-addr", devstack.DefaultNATSAddr, "listen address of the embedded nats-server (port 0: any free port)")
+	fl.StringVar(&f.opts.MonitorAddr, "monitor-addr", devstack.DefaultMonitorAddr, "listen address of the monitor, the dashboard (port 0: any free port)")
 	fl.StringVar(&f.opts.SinkAddr, "sink-addr", devstack.DefaultSinkAddr, "listen address of the demo webhook sinks (demo region only; port 0: any free port)")
 	fl.StringVar(&f.opts.RedisURL, "redis-url", "", "Redis for the escalation timers and the samenloop index (empty: an embedded in-memory store that a restart empties)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -126,6 +127,8 @@ func devStartError(opts devstack.Options, err error) error {
 			flag, what = "--nats-addr", "probably another NATS server"
 		case devstack.PartSinks:
 			flag, what = "--sink-addr", "probably another ketenbus dev"
+		case devstack.PartMonitor:
+			flag, what = "--monitor-addr", "probably another ketenbus dev"
 		}
 		return fmt.Errorf("%s is already in use (%s). Pass a free address: ketenbus dev %s %s",
 			inUse.Addr, what, flag, devstack.SuggestAddr(inUse.Addr))
@@ -149,10 +152,15 @@ func indent(s string) string {
 func printBanner(w io.Writer, s *devstack.Stack, opts devstack.Options) {
 	fmt.Fprintf(w, "ketenbus dev: region %s is running\n\n", s.Region.Region)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	open := ""
+	if s.MonitorOpen {
+		open = " (open: no sign-in, dev only)"
+	}
+	fmt.Fprintf(tw, "  dashboard\t%s/%s\n", s.MonitorURL, open)
 	fmt.Fprintf(tw, "  gateway\t%s/v1/events\n", s.GatewayURL)
 	fmt.Fprintf(tw, "  health\t%s/healthz, %s/readyz\n", s.GatewayURL, s.GatewayURL)
 	fmt.Fprintf(tw, "  metrics\t%s/metrics\n", s.GatewayURL)
-	fmt.Fprintf(tw, "  nats\t%s (JetStream: EVENTS, DELIVERY, DLQ, AUDIT)\n", s.NATSURL)
+	fmt.Fprintf(tw, "  nats\t%s (JetStream: EVENTS, DELIVERY, DLQ, AUDIT, ACTIVITY)\n", s.NATSURL)
 	fmt.Fprintf(tw, "  redis\t%s (escalation timers, samenloop index)\n", devstack.RedactURL(s.RedisURL))
 	if s.SinksURL != "" {
 		fmt.Fprintf(tw, "  sinks\t%s/<partner> (demo webhook receivers; they log what arrives)\n", s.SinksURL)

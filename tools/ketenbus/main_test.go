@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -141,10 +142,10 @@ func TestDevAddrInUse(t *testing.T) {
 	}
 	defer taken.Close()
 	addr := taken.Addr().String()
-	for _, flag := range []string{"--nats-addr", "--gateway-addr", "--sink-addr"} {
+	for _, flag := range []string{"--nats-addr", "--gateway-addr", "--sink-addr", "--monitor-addr"} {
 		t.Run(flag, func(t *testing.T) {
 			args := []string{"dev", "--config", regionFile, "--data-dir", t.TempDir(),
-				"--nats-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0", "--sink-addr", "127.0.0.1:0", flag, addr}
+				"--nats-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0", "--sink-addr", "127.0.0.1:0", "--monitor-addr", "127.0.0.1:0", flag, addr}
 			code, _, errOut := ketenbus(t, "", args...)
 			if code != 1 {
 				t.Errorf("exit code %d, want 1", code)
@@ -167,7 +168,7 @@ func TestDevBadConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _, errOut := ketenbus(t, "", "dev", "--config", cfg, "--data-dir", t.TempDir(),
-		"--nats-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0", "--sink-addr", "127.0.0.1:0")
+		"--nats-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0", "--sink-addr", "127.0.0.1:0", "--monitor-addr", "127.0.0.1:0")
 	if code != 1 || !strings.Contains(errOut, "the region config cannot be used:\n  "+cfg+":1: region") {
 		t.Errorf("exit %d, stderr:\n%s", code, errOut)
 	}
@@ -184,7 +185,7 @@ func TestDev(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"dev", "--config", regionFile, "--data-dir", dataDir,
-			"--nats-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0", "--sink-addr", "127.0.0.1:0", "--log-level", "debug"},
+			"--nats-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0", "--sink-addr", "127.0.0.1:0", "--monitor-addr", "127.0.0.1:0", "--log-level", "debug"},
 			strings.NewReader(""), &out, &logs)
 	}()
 
@@ -219,6 +220,23 @@ func TestDev(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("GET /readyz: %d, want 200", resp.StatusCode)
+	}
+	// The dashboard: open in dev, and saying so on the banner and in the log.
+	dashboard := regexp.MustCompile(`dashboard\s+(http://127\.0\.0\.1:\d+)/ \(open: no sign-in, dev only\)`).FindStringSubmatch(banner)
+	if dashboard == nil {
+		t.Fatalf("banner lacks the open dashboard:\n%s", banner)
+	}
+	resp, err = http.Get(dashboard[1] + "/")
+	if err != nil {
+		t.Fatalf("GET the dashboard: %v", err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "Overzicht") {
+		t.Errorf("GET the dashboard: %d, want the overview", resp.StatusCode)
+	}
+	if !strings.Contains(logs.String(), "the monitor asks nobody to sign in") {
+		t.Errorf("no warning in the log that the dashboard is open")
 	}
 
 	interrupt()

@@ -29,6 +29,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/embednats"
 	"github.com/ketenbus/ketenbus/services/escalator"
 	"github.com/ketenbus/ketenbus/services/gateway"
+	"github.com/ketenbus/ketenbus/services/monitor"
 	"github.com/ketenbus/ketenbus/services/natsauth"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/router"
@@ -42,6 +43,7 @@ const (
 	DefaultDataDir     = ".ketenbus"
 	DefaultGatewayAddr = "127.0.0.1:8080"
 	DefaultNATSAddr    = "127.0.0.1:4222"
+	DefaultMonitorAddr = monitor.DefaultAddr
 )
 
 // JetStreamKeyEnv is the environment variable with the key the embedded
@@ -68,6 +70,7 @@ const (
 	PartGateway = "gateway"
 	PartNATS    = "nats"
 	PartSinks   = "sinks"
+	PartMonitor = "monitor"
 )
 
 // shutdownTimeout bounds the graceful stop of one component.
@@ -80,7 +83,7 @@ var ErrAddrInUse = errors.New("address already in use")
 
 // AddrInUseError says which listen address of the stack is taken.
 type AddrInUseError struct {
-	// Part is PartGateway, PartNATS or PartSinks.
+	// Part is PartGateway, PartNATS, PartSinks or PartMonitor.
 	Part string
 	// Addr is the address that was asked for.
 	Addr string
@@ -113,6 +116,9 @@ type Options struct {
 	// SinkAddr is host:port of the demo webhook sinks (demo region only);
 	// port 0 picks a free port. Default DefaultSinkAddr.
 	SinkAddr string
+	// MonitorAddr is host:port of the monitor (the dashboard); port 0
+	// picks a free port. Default DefaultMonitorAddr.
+	MonitorAddr string
 	// RedisURL is the Redis of the escalation timers and the samenloop
 	// index; empty starts an embedded Redis-compatible store (both are lost
 	// on restart).
@@ -140,6 +146,9 @@ func (o *Options) setDefaults() {
 	if o.SinkAddr == "" {
 		o.SinkAddr = DefaultSinkAddr
 	}
+	if o.MonitorAddr == "" {
+		o.MonitorAddr = DefaultMonitorAddr
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -151,7 +160,7 @@ func (o *Options) setDefaults() {
 // Validate reports options the stack cannot start with.
 func (o Options) Validate() error {
 	var errs []error
-	for _, a := range []struct{ name, addr string }{{"gateway address", o.GatewayAddr}, {"nats address", o.NATSAddr}, {"sink address", o.SinkAddr}} {
+	for _, a := range []struct{ name, addr string }{{"gateway address", o.GatewayAddr}, {"nats address", o.NATSAddr}, {"sink address", o.SinkAddr}, {"monitor address", o.MonitorAddr}} {
 		if _, port, err := net.SplitHostPort(a.addr); err != nil {
 			errs = append(errs, fmt.Errorf("%s %q is not host:port", a.name, a.addr))
 		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
@@ -185,6 +194,11 @@ type Stack struct {
 	// SinksURL is the base URL of the demo webhook sinks; empty outside a
 	// demo region.
 	SinksURL string
+	// MonitorURL is the base URL of the dashboard.
+	MonitorURL string
+	// MonitorOpen is true when the dashboard asks nobody to sign in (the
+	// region sets neither monitor.token_env nor monitor.trusted_header).
+	MonitorOpen bool
 	// RedisURL is the Redis the escalator keeps its timers in and the
 	// samenloop service its index (embedded when Options.RedisURL was
 	// empty).
@@ -276,6 +290,20 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if cfg.Gateway.TLS != nil {
 		s.GatewayURL = "https://" + ln.Addr().String()
 	}
+
+	monLn, err := net.Listen("tcp", opts.MonitorAddr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, &AddrInUseError{Part: PartMonitor, Addr: opts.MonitorAddr, Err: err}
+		}
+		return nil, fmt.Errorf("monitor: listen on %s: %w", opts.MonitorAddr, err)
+	}
+	defer func() {
+		if monLn != nil {
+			_ = monLn.Close()
+		}
+	}()
+	s.MonitorURL = "http://" + monLn.Addr().String()
 
 	// A demo region delivers to webhook sinks inside the stack.
 	var sinkLn net.Listener
@@ -381,8 +409,35 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		s.log.Info("demo webhook sinks listening", "url", s.SinksURL)
 	}
 
-	// Later services (monitor) start here, each with s.run and the shared
-	// JetStream, logger and metrics registry.
+	auth := monitor.Auth{
+		Token:          s.Secrets.MonitorToken,
+		TrustedHeader:  cfg.Monitor.TrustedHeader,
+		TrustedProxies: cfg.Monitor.Proxies(),
+	}
+	auth.Open = auth.Token == "" && auth.TrustedHeader == ""
+	s.MonitorOpen = auth.Open
+	mon, err := monitor.New(monitor.Config{
+		Addr:      monLn.Addr().String(),
+		Region:    cfg,
+		JetStream: s.js,
+		Redis:     rdb,
+		Logger:    s.log.With("service", "monitor"),
+		Metrics:   s.metrics,
+		Auth:      auth,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.run("monitor", mon.Run)
+	mln := monLn
+	monLn = nil
+	msrv := mon.Server()
+	s.run("monitor http", func(ctx context.Context) error { return serveHTTP(ctx, msrv, mln) })
+	if auth.Open {
+		s.log.Warn("the monitor asks nobody to sign in (dev only): set monitor.token_env or monitor.trusted_header in the region config to close it", "url", s.MonitorURL)
+	} else {
+		s.log.Info("monitor listening", "url", s.MonitorURL)
+	}
 	return s, nil
 }
 

@@ -51,6 +51,7 @@ func start(t *testing.T, dataDir string, logs io.Writer, opts ...func(*devstack.
 		GatewayAddr: "127.0.0.1:0",
 		NATSAddr:    "127.0.0.1:0",
 		SinkAddr:    "127.0.0.1:0",
+		MonitorAddr: "127.0.0.1:0",
 		Logger:      slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Getenv:      noEnv,
 	}
@@ -355,6 +356,7 @@ func TestStartAddrInUse(t *testing.T) {
 		{devstack.PartNATS, func(o *devstack.Options) { o.NATSAddr = taken.Addr().String() }},
 		{devstack.PartGateway, func(o *devstack.Options) { o.GatewayAddr = taken.Addr().String() }},
 		{devstack.PartSinks, func(o *devstack.Options) { o.SinkAddr = taken.Addr().String() }},
+		{devstack.PartMonitor, func(o *devstack.Options) { o.MonitorAddr = taken.Addr().String() }},
 	} {
 		t.Run(tc.part, func(t *testing.T) {
 			o := devstack.Options{
@@ -363,6 +365,7 @@ func TestStartAddrInUse(t *testing.T) {
 				GatewayAddr: "127.0.0.1:0",
 				NATSAddr:    "127.0.0.1:0",
 				SinkAddr:    "127.0.0.1:0",
+				MonitorAddr: "127.0.0.1:0",
 				Logger:      slog.New(slog.DiscardHandler),
 				Getenv:      noEnv,
 			}
@@ -400,7 +403,7 @@ func TestStartNonDemoNeedsSecrets(t *testing.T) {
 	}
 	dataDir := filepath.Join(dir, "data")
 	s, err := devstack.Start(context.Background(), devstack.Options{
-		ConfigPath: cfg, DataDir: dataDir, GatewayAddr: "127.0.0.1:0", NATSAddr: "127.0.0.1:0", SinkAddr: "127.0.0.1:0",
+		ConfigPath: cfg, DataDir: dataDir, GatewayAddr: "127.0.0.1:0", NATSAddr: "127.0.0.1:0", SinkAddr: "127.0.0.1:0", MonitorAddr: "127.0.0.1:0",
 		Logger: slog.New(slog.DiscardHandler), Getenv: noEnv,
 	})
 	if err == nil {
@@ -551,7 +554,7 @@ func TestStartNonDemoNeedsJetStreamKey(t *testing.T) {
 	}
 	startWith := func(key string) (*devstack.Stack, error) {
 		return devstack.Start(context.Background(), devstack.Options{
-			ConfigPath: cfg, DataDir: filepath.Join(dir, "data"), GatewayAddr: "127.0.0.1:0", NATSAddr: "127.0.0.1:0", SinkAddr: "127.0.0.1:0",
+			ConfigPath: cfg, DataDir: filepath.Join(dir, "data"), GatewayAddr: "127.0.0.1:0", NATSAddr: "127.0.0.1:0", SinkAddr: "127.0.0.1:0", MonitorAddr: "127.0.0.1:0",
 			Logger: slog.New(slog.DiscardHandler),
 			Getenv: func(name string) string {
 				if name == devstack.JetStreamKeyEnv {
@@ -602,7 +605,7 @@ func TestStartWithAnotherJetStreamKey(t *testing.T) {
 
 	other := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32))
 	o := devstack.Options{
-		ConfigPath: regionFile, DataDir: dataDir, GatewayAddr: "127.0.0.1:0", NATSAddr: "127.0.0.1:0", SinkAddr: "127.0.0.1:0",
+		ConfigPath: regionFile, DataDir: dataDir, GatewayAddr: "127.0.0.1:0", NATSAddr: "127.0.0.1:0", SinkAddr: "127.0.0.1:0", MonitorAddr: "127.0.0.1:0",
 		Logger: slog.New(slog.DiscardHandler),
 		Getenv: func(name string) string {
 			if name == devstack.JetStreamKeyEnv {

@@ -1,0 +1,249 @@
+package monitor
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/activity"
+	"github.com/ketenbus/ketenbus/services/adapter"
+	"github.com/ketenbus/ketenbus/services/natsauth"
+	"github.com/ketenbus/ketenbus/services/region"
+)
+
+// Health of a partner, as the colour of its row.
+const (
+	healthOK    = "groen"
+	healthWarn  = "oranje"
+	healthAlarm = "rood"
+)
+
+// stuckAfter is the age of the oldest unacked delivery that makes a
+// partner orange.
+const stuckAfter = 5 * time.Minute
+
+// partnerHealth is one row of the Overzicht.
+type partnerHealth struct {
+	ID, Name string
+	// Mode is "webhook" or "NATS".
+	Mode string
+	// Endpoint is the webhook's host (never its path or query, which may
+	// hold a secret).
+	Endpoint string
+	// Pending is how many deliveries wait or are in flight.
+	Pending uint64
+	// Oldest is the age of the oldest delivery not yet acknowledged; 0 when
+	// none waits.
+	Oldest time.Duration
+	// Failures counts the failed attempts in the last hour.
+	Failures int
+	// Circuit is the breaker state (activity.Circuit*), "" for NATS
+	// partners.
+	Circuit      string
+	CircuitSince time.Time
+	// Retired lists the retired subscriptions.
+	Retired []string
+	DLQ     uint64
+	Status  string
+	// Why says what made the status, in Dutch.
+	Why []string
+	// Unknown says what could not be read.
+	Unknown []string
+}
+
+// health reads the delivery state of every partner that subscribes.
+func (m *Monitor) health(ctx context.Context, now time.Time) []partnerHealth {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	dlq, dlqErr := m.dlqSizes(ctx)
+	retired, retiredErr := m.retired(ctx)
+	delivery, delErr := m.cfg.JetStream.Stream(ctx, events.StreamDelivery)
+
+	var out []partnerHealth
+	for i := range m.cfg.Region.Partners {
+		p := &m.cfg.Region.Partners[i]
+		if len(p.Subscriptions) == 0 {
+			continue
+		}
+		h := partnerHealth{ID: p.ID, Name: p.Name, Mode: "webhook"}
+		consumer := natsauth.AdapterConsumer(p.ID)
+		if p.Delivery.NATS != nil {
+			h.Mode, consumer = "NATS", natsauth.PartnerConsumer(p.ID)
+		} else if p.Delivery.Webhook != nil {
+			h.Endpoint = endpointHost(p.Delivery.Webhook.URL)
+		}
+		if delErr == nil {
+			if err := pendingOf(ctx, delivery, consumer, events.DeliverySubject(p.ID), now, &h); err != nil {
+				h.Unknown = append(h.Unknown, "wachtrij")
+			}
+		} else {
+			h.Unknown = append(h.Unknown, "wachtrij")
+		}
+		_, h.Failures, h.Circuit, h.CircuitSince = m.feed.partner(p.ID, now)
+		if h.Mode == "webhook" && h.Circuit == "" {
+			h.Circuit = activity.CircuitClosed
+		}
+		if h.Mode != "webhook" {
+			h.Circuit = ""
+		}
+		h.Retired = retired[p.ID]
+		if dlqErr != nil {
+			h.Unknown = append(h.Unknown, "DLQ")
+		}
+		if retiredErr != nil {
+			h.Unknown = append(h.Unknown, "ingetrokken abonnementen")
+		}
+		h.DLQ = dlq[events.DLQSubject(p.ID)]
+		h.judge()
+		out = append(out, h)
+	}
+	return out
+}
+
+// judge sets Status and Why.
+func (h *partnerHealth) judge() {
+	h.Status = healthOK
+	alarm := func(why string) { h.Status, h.Why = healthAlarm, append(h.Why, why) }
+	warn := func(why string) {
+		if h.Status == healthOK {
+			h.Status = healthWarn
+		}
+		h.Why = append(h.Why, why)
+	}
+	if h.Circuit == activity.CircuitOpen {
+		alarm("circuit open: aflevering gepauzeerd")
+	}
+	if len(h.Retired) > 0 {
+		alarm("abonnement ingetrokken (410)")
+	}
+	if h.DLQ > 0 {
+		alarm("berichten in de DLQ")
+	}
+	if h.Circuit == activity.CircuitHalfOpen {
+		warn("circuit half open: proefaflevering")
+	}
+	if h.Failures > 0 {
+		warn("mislukte pogingen in het laatste uur")
+	}
+	if h.Oldest > stuckAfter {
+		warn("aflevering loopt achter")
+	}
+	if len(h.Unknown) > 0 {
+		warn("niet alles is te lezen: " + strings.Join(h.Unknown, ", "))
+	}
+}
+
+// pendingOf fills Pending and Oldest from the partner's consumer.
+func pendingOf(ctx context.Context, st jetstream.Stream, consumer, subject string, now time.Time, h *partnerHealth) error {
+	c, err := st.Consumer(ctx, consumer)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		// Not started yet: everything on its subject waits.
+		info, err := st.Info(ctx, jetstream.WithSubjectFilter(subject))
+		if err != nil {
+			return err
+		}
+		h.Pending = info.State.Subjects[subject]
+		if h.Pending > 0 {
+			if msg, err := st.GetMsg(ctx, info.State.FirstSeq, jetstream.WithGetMsgSubject(subject)); err == nil {
+				h.Oldest = now.Sub(msg.Time)
+			}
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return err
+	}
+	h.Pending = info.NumPending + uint64(info.NumAckPending)
+	if h.Pending > 0 {
+		msg, err := st.GetMsg(ctx, info.AckFloor.Stream+1, jetstream.WithGetMsgSubject(subject))
+		if err == nil {
+			h.Oldest = max(now.Sub(msg.Time), 0)
+		}
+	}
+	return nil
+}
+
+// dlqSizes returns the dead letters per DLQ subject.
+func (m *Monitor) dlqSizes(ctx context.Context) (map[string]uint64, error) {
+	st, err := m.cfg.JetStream.Stream(ctx, events.StreamDLQ)
+	if err != nil {
+		return nil, err
+	}
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter(events.SubjectDLQAll))
+	if err != nil {
+		return nil, err
+	}
+	return info.State.Subjects, nil
+}
+
+// retired returns the retired subscriptions per partner.
+func (m *Monitor) retired(ctx context.Context) (map[string][]string, error) {
+	kv, err := m.cfg.JetStream.KeyValue(ctx, adapter.RetiredBucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		return nil, nil // no adapter ran yet: nothing is retired
+	}
+	if err != nil {
+		return nil, err
+	}
+	keys, err := kv.ListKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer keys.Stop()
+	out := map[string][]string{}
+	for k := range keys.Keys() {
+		partner, sub, ok := strings.Cut(k, ".")
+		if ok {
+			out[partner] = append(out[partner], sub)
+		}
+	}
+	for _, subs := range out {
+		sort.Strings(subs)
+	}
+	return out, nil
+}
+
+// retirement returns why a partner's subscription was retired, if it is.
+func (m *Monitor) retirement(ctx context.Context, partner, subscription string) (adapter.Retirement, bool) {
+	kv, err := m.cfg.JetStream.KeyValue(ctx, adapter.RetiredBucket)
+	if err != nil {
+		return adapter.Retirement{}, false
+	}
+	e, err := kv.Get(ctx, adapter.RetiredKey(partner, subscription))
+	if err != nil {
+		return adapter.Retirement{}, false
+	}
+	var r adapter.Retirement
+	_ = json.Unmarshal(e.Value(), &r)
+	return r, true
+}
+
+// endpointHost returns the scheme and host of a webhook URL.
+func endpointHost(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "(ongeldige url)"
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// partnerOf returns the region's partner with id.
+func (m *Monitor) partnerOf(id string) *region.Partner {
+	for i := range m.cfg.Region.Partners {
+		if m.cfg.Region.Partners[i].ID == id {
+			return &m.cfg.Region.Partners[i]
+		}
+	}
+	return nil
+}
