@@ -20,6 +20,7 @@ const (
 	UserAdapter   = "adapter"
 	UserEscalator = "escalator"
 	UserSamenloop = "samenloop"
+	UserMonitor   = "monitor"
 )
 
 // Durable consumers of the services on EVENTS: the default Durable of
@@ -134,6 +135,8 @@ func Users(cfg *region.Config) ([]User, error) {
 					api("STREAM.INFO", events.StreamEvents),
 					api("STREAM.MSG.GET", events.StreamEvents)),
 			}),
+		service(UserMonitor, "reads EVENTS, ACTIVITY and the DLQ with ordered consumers, the state of the DELIVERY consumers and the "+adapter.RetiredBucket+" bucket; retries dead letters (publishes DELIVERY, deletes from the DLQ)",
+			monitorPermissions()),
 	}
 	for _, id := range natives {
 		name, durable := PartnerUser(id), PartnerConsumer(id)
@@ -204,6 +207,47 @@ func adapterPermissions(webhookPartners []string) *Permissions {
 		api("DIRECT.GET", kvStream, ">"),
 		"$JS.FC."+kvStream+".>",
 		"$KV."+adapter.RetiredBucket+".>",
+	)
+	return p
+}
+
+// monitorPermissions: the monitor reads with ordered consumers, which
+// get generated names, so it may create consumers on the streams it reads;
+// it may not create or change the services' durables there.
+func monitorPermissions() *Permissions {
+	kvStream := "KV_" + adapter.RetiredBucket
+	p := &Permissions{}
+	for _, stream := range []string{events.StreamEvents, activity.Stream, events.StreamDLQ} {
+		p.PublishAllow = append(p.PublishAllow,
+			api("STREAM.INFO", stream),
+			api("CONSUMER.CREATE", stream, "*"),
+			api("CONSUMER.CREATE", stream, "*", ">"),
+			api("CONSUMER.INFO", stream, "*"),
+			api("CONSUMER.MSG.NEXT", stream, "*"),
+			api("CONSUMER.DELETE", stream, "*"),
+		)
+	}
+	for _, durable := range []string{DurableRouter, DurableEscalator, DurableSamenloop} {
+		p.PublishDeny = append(p.PublishDeny,
+			api("CONSUMER.CREATE", events.StreamEvents, durable),
+			api("CONSUMER.CREATE", events.StreamEvents, durable, ">"),
+			api("CONSUMER.DELETE", events.StreamEvents, durable))
+	}
+	p.PublishAllow = append(p.PublishAllow,
+		// The state of every partner's delivery: its consumer, and the
+		// oldest message it has not acknowledged.
+		api("STREAM.INFO", events.StreamDelivery),
+		api("CONSUMER.INFO", events.StreamDelivery, "*"),
+		api("STREAM.MSG.GET", events.StreamDelivery),
+		// Retry: the dead letter back on DELIVERY, then out of the DLQ.
+		api("STREAM.MSG.GET", events.StreamDLQ),
+		api("STREAM.MSG.DELETE", events.StreamDLQ),
+		events.DeliverySubject("*"),
+		// Retired subscriptions: read and listed.
+		api("STREAM.INFO", kvStream),
+		api("CONSUMER.CREATE", kvStream, "*", ">"),
+		api("CONSUMER.DELETE", kvStream, "*"),
+		api("DIRECT.GET", kvStream, ">"),
 	)
 	return p
 }

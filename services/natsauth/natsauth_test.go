@@ -91,7 +91,7 @@ func TestAuthorization(t *testing.T) {
 	for _, u := range users {
 		names = append(names, u.Name)
 	}
-	want := []string{"admin", "gateway", "router", "adapter", "escalator", "samenloop", "partner-" + partnerA, "partner-" + partnerB}
+	want := []string{"admin", "gateway", "router", "adapter", "escalator", "samenloop", "monitor", "partner-" + partnerA, "partner-" + partnerB}
 	if !slices.Equal(names, want) {
 		t.Errorf("users %v, want %v", names, want)
 	}
