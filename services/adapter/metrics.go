@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/dlq"
 )
 
 // Values of the outcome label of ketenbus_adapter_deliveries_total.
@@ -119,11 +120,11 @@ func (g *streamGauges) Collect(ch chan<- prometheus.Metric) {
 }
 
 func (g *streamGauges) collectDLQ(ctx context.Context, ch chan<- prometheus.Metric) {
-	counts, err := dlqCounts(ctx, g.js)
+	counts, err := dlq.Counts(ctx, g.js)
 	for _, id := range g.partners {
 		v := -1.0
 		if err == nil {
-			v = float64(counts[events.DLQSubject(id)])
+			v = float64(counts[id])
 		}
 		ch <- prometheus.MustNewConstMetric(g.dlq, prometheus.GaugeValue, v, id)
 	}
@@ -140,17 +141,4 @@ func (g *streamGauges) collectPending(ctx context.Context, ch chan<- prometheus.
 		v = float64(info.NumPending) + float64(info.NumAckPending)
 	}
 	ch <- prometheus.MustNewConstMetric(g.pending, prometheus.GaugeValue, v, id)
-}
-
-// dlqCounts returns the number of messages per subject of the DLQ stream.
-func dlqCounts(ctx context.Context, js jetstream.JetStream) (map[string]uint64, error) {
-	st, err := js.Stream(ctx, events.StreamDLQ)
-	if err != nil {
-		return nil, err
-	}
-	info, err := st.Info(ctx, jetstream.WithSubjectFilter(events.SubjectDLQAll))
-	if err != nil {
-		return nil, err
-	}
-	return info.State.Subjects, nil
 }

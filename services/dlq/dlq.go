@@ -126,6 +126,27 @@ type Store struct {
 	stream jetstream.Stream
 }
 
+// Counts returns the number of dead letters of each partner that has any,
+// in one request (the DLQ stream's state per subject).
+func Counts(ctx context.Context, js jetstream.JetStream) (map[string]uint64, error) {
+	st, err := js.Stream(ctx, events.StreamDLQ)
+	if err != nil {
+		return nil, err
+	}
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter(events.SubjectDLQAll))
+	if err != nil {
+		return nil, err
+	}
+	prefix := strings.TrimSuffix(events.SubjectDLQAll, ">")
+	out := make(map[string]uint64, len(info.State.Subjects))
+	for subject, n := range info.State.Subjects {
+		if partner, ok := strings.CutPrefix(subject, prefix); ok {
+			out[partner] += n
+		}
+	}
+	return out, nil
+}
+
 // Open returns the Store of the DLQ stream.
 func Open(ctx context.Context, js jetstream.JetStream) (*Store, error) {
 	st, err := js.Stream(ctx, events.StreamDLQ)

@@ -117,3 +117,22 @@ func TestRetryAfterStop(t *testing.T) {
 		t.Errorf("List since an hour from now: %d, %v", len(all), err)
 	}
 }
+
+func TestCounts(t *testing.T) {
+	t.Parallel()
+	env := natstest.Start(t)
+	ctx := context.Background()
+	if got, err := dlq.Counts(ctx, env.JS); err != nil || len(got) != 0 {
+		t.Fatalf("Counts of an empty DLQ = %v, %v; want none", got, err)
+	}
+	deadLetter(t, env, "ggz", "m-1")
+	deadLetter(t, env, "ggz", "m-2")
+	deadLetter(t, env, "wmo-team", "m-3")
+	got, err := dlq.Counts(ctx, env.JS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]uint64{"ggz": 2, "wmo-team": 1}; !maps.Equal(got, want) {
+		t.Errorf("Counts = %v, want %v", got, want)
+	}
+}

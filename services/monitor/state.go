@@ -14,6 +14,7 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/activity"
 	"github.com/ketenbus/ketenbus/services/adapter"
+	"github.com/ketenbus/ketenbus/services/dlq"
 	"github.com/ketenbus/ketenbus/services/natsauth"
 	"github.com/ketenbus/ketenbus/services/region"
 )
@@ -62,7 +63,7 @@ type partnerHealth struct {
 func (m *Monitor) health(ctx context.Context, now time.Time) []partnerHealth {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	dlq, dlqErr := m.dlqSizes(ctx)
+	dlqs, dlqErr := dlq.Counts(ctx, m.cfg.JetStream)
 	retired, retiredErr := m.retired(ctx)
 	delivery, delErr := m.cfg.JetStream.Stream(ctx, events.StreamDelivery)
 
@@ -100,7 +101,7 @@ func (m *Monitor) health(ctx context.Context, now time.Time) []partnerHealth {
 		if retiredErr != nil {
 			h.Unknown = append(h.Unknown, "ingetrokken abonnementen")
 		}
-		h.DLQ = dlq[events.DLQSubject(p.ID)]
+		h.DLQ = dlqs[p.ID]
 		h.judge()
 		out = append(out, h)
 	}
@@ -172,19 +173,6 @@ func pendingOf(ctx context.Context, st jetstream.Stream, consumer, subject strin
 		}
 	}
 	return nil
-}
-
-// dlqSizes returns the dead letters per DLQ subject.
-func (m *Monitor) dlqSizes(ctx context.Context) (map[string]uint64, error) {
-	st, err := m.cfg.JetStream.Stream(ctx, events.StreamDLQ)
-	if err != nil {
-		return nil, err
-	}
-	info, err := st.Info(ctx, jetstream.WithSubjectFilter(events.SubjectDLQAll))
-	if err != nil {
-		return nil, err
-	}
-	return info.State.Subjects, nil
 }
 
 // retired returns the retired subscriptions per partner.
