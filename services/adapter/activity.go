@@ -5,12 +5,16 @@ import (
 	"time"
 
 	"github.com/ketenbus/ketenbus/services/activity"
+	"github.com/ketenbus/ketenbus/services/telemetry"
 )
 
 // note publishes the end of an attempt to the activity log. outcome is one
 // of the outcome constants (the same words as activity's); reason never
 // holds a response body.
 func (p *partner) note(d deliveryInfo, outcome string, status int, reason string, end time.Time) {
+	if d.span != nil {
+		d.span.SetAttributes(telemetry.AttrOutcome.String(outcome))
+	}
 	r := activity.Record{
 		Time: end.UTC(), Partner: p.id, Kind: activity.KindAttempt,
 		Subscription: d.subscription, EventID: d.eventID, Attempt: d.attempt,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/webhook"
@@ -17,6 +18,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/audit"
 	"github.com/ketenbus/ketenbus/services/fieldcrypt"
 	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/telemetry"
 	"github.com/ketenbus/ketenbus/services/wmjetstream"
 )
 
@@ -41,6 +43,8 @@ type Adapter struct {
 
 	// retired is opened by Run, before any handler runs.
 	retired *retiredSet
+	// tracer is nil when not tracing.
+	tracer trace.Tracer
 }
 
 // New checks cfg and prepares a partner handler for every webhook partner
@@ -60,6 +64,7 @@ func New(cfg Config) (*Adapter, error) {
 		metrics: newMetrics(cfg.Metrics),
 		byTopic: map[string]*partner{},
 		audit:   audit.NewWriter(cfg.JetStream, cfg.Region),
+		tracer:  telemetry.Tracer(cfg.TracerProvider, "adapter"),
 	}
 	a.activity = activity.NewPublisher(cfg.JetStream.Conn())
 	if len(cfg.Secrets.EncryptionKeys) > 0 {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ketenbus/ketenbus/services/region"
 )
@@ -68,6 +70,11 @@ type Config struct {
 	HandshakeRetry time.Duration
 	// Replicas of the ketenbus-retired bucket when Run creates it; default 1.
 	Replicas int
+	// TracerProvider gets a span per delivery attempt ("adapter.deliver"),
+	// the child of the router's; its context goes to the webhook in the W3C
+	// traceparent and tracestate headers. Default otel.GetTracerProvider().
+	// See package telemetry.
+	TracerProvider trace.TracerProvider
 }
 
 // BreakerConfig configures a circuit breaker.
@@ -110,6 +117,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Replicas == 0 {
 		c.Replicas = 1
+	}
+	if c.TracerProvider == nil {
+		c.TracerProvider = otel.GetTracerProvider()
 	}
 }
 

@@ -15,8 +15,12 @@
 // same webhook-id; webhook-timestamp is the time of this attempt;
 // webhook-signature signs id, timestamp and the exact body sent), an
 // Authorization: Bearer header when the webhook names token_env, and the
-// W3C traceparent and tracestate headers when the event carries those
-// extensions. Redirects are not followed.
+// W3C traceparent and tracestate headers: when tracing
+// (Config.TracerProvider, see package telemetry) those of the attempt's
+// "adapter.deliver" span, a client span that is the child of the router's
+// span (the delivery's traceparent header); otherwise the event's
+// traceparent and tracestate extensions, when it carries them. Redirects
+// are not followed.
 //
 // # Outcomes
 //

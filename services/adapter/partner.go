@@ -17,6 +17,8 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/webhook"
@@ -25,6 +27,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/fieldcrypt"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/streams"
+	"github.com/ketenbus/ketenbus/services/telemetry"
 	"github.com/ketenbus/ketenbus/services/webhookout"
 	"github.com/ketenbus/ketenbus/services/wmjetstream"
 )
@@ -78,6 +81,9 @@ type deliveryInfo struct {
 	// event is the delivered event, once read: the processing log's
 	// record reads its context attributes.
 	event *webhookout.Event
+	// span is the attempt's "adapter.deliver" span; nil when not tracing
+	// or before the request.
+	span trace.Span
 }
 
 func (p *partner) info(msg *message.Message, now time.Time) deliveryInfo {
@@ -176,7 +182,12 @@ func (p *partner) Handle(msg *message.Message) error {
 		return nak(msg, min(wait, p.sched.delay(d.attempt, age)))
 	}
 
+	ctx, d.span = p.startSpan(ctx, msg, d)
+	if d.span != nil {
+		defer d.span.End()
+	}
 	resp := p.send(ctx, ev, body, header)
+	traceResponse(d.span, resp)
 	if ctx.Err() != nil {
 		p.breaker.done(p.a.now(), probe, verdictNone)
 		return nak(msg, 0)
@@ -224,7 +235,9 @@ func (p *partner) request(ev *webhookout.Event) ([]byte, http.Header, error) {
 	return ev.Encode(p.hook.Mode)
 }
 
-// send makes one signed request, bounded by the webhook timeout.
+// send makes one signed request, bounded by the webhook timeout. It
+// carries the W3C trace context of the attempt's span in ctx when
+// tracing, else the event's traceparent and tracestate extensions.
 func (p *partner) send(ctx context.Context, ev *webhookout.Event, body []byte, header http.Header) response {
 	ctx, cancel := context.WithTimeout(ctx, p.hook.Timeout)
 	defer cancel()
@@ -237,10 +250,12 @@ func (p *partner) send(ctx context.Context, ev *webhookout.Event, body []byte, h
 	}
 	p.signer.SetHeaders(req.Header, ev.ID(), p.a.now(), body)
 	p.setCommonHeaders(req.Header)
-	if tp := ev.StringAttr("traceparent"); tp != "" {
-		req.Header.Set("traceparent", tp)
-		if ts := ev.StringAttr("tracestate"); ts != "" {
-			req.Header.Set("tracestate", ts)
+	if p.a.tracer != nil {
+		telemetry.SetHTTPHeader(ctx, req.Header)
+	} else if tp := ev.StringAttr(telemetry.Traceparent); tp != "" {
+		req.Header.Set(telemetry.Traceparent, tp)
+		if ts := ev.StringAttr(telemetry.Tracestate); ts != "" {
+			req.Header.Set(telemetry.Tracestate, ts)
 		}
 	}
 	start := time.Now()
@@ -457,4 +472,43 @@ func nak(msg *message.Message, d time.Duration) error {
 	}
 	msg.Nack()
 	return nil
+}
+
+// startSpan starts the "adapter.deliver" span of the attempt d, as the
+// child of the router's span (the delivery's traceparent header) or else
+// of the event's traceparent extension. It returns ctx and a nil span when
+// not tracing.
+func (p *partner) startSpan(ctx context.Context, msg *message.Message, d deliveryInfo) (context.Context, trace.Span) {
+	if p.a.tracer == nil {
+		return ctx, nil
+	}
+	parent := telemetry.Extract(ctx, msg.Metadata.Get(telemetry.Traceparent), msg.Metadata.Get(telemetry.Tracestate))
+	if !trace.SpanContextFromContext(parent).IsValid() {
+		parent = telemetry.Extract(ctx, d.event.StringAttr(telemetry.Traceparent), d.event.StringAttr(telemetry.Tracestate))
+	}
+	return p.a.tracer.Start(parent, telemetry.SpanDeliver,
+		trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithTimestamp(d.start),
+		trace.WithAttributes(
+			telemetry.AttrPartner.String(p.id),
+			telemetry.AttrSubscription.String(d.subscription),
+			telemetry.AttrEventID.String(d.eventID),
+			telemetry.AttrEventType.String(d.event.StringAttr("type")),
+			telemetry.AttrAttempt.Int(d.attempt),
+			telemetry.AttrHTTPMethod.String(http.MethodPost),
+		))
+}
+
+// traceResponse records the response of an attempt on its span: the
+// status, and an error for a failure or a status other than 2xx.
+func traceResponse(span trace.Span, r response) {
+	if span == nil {
+		return
+	}
+	if r.status != 0 {
+		span.SetAttributes(telemetry.AttrHTTPStatus.Int(r.status))
+	}
+	if r.status < 200 || r.status > 299 {
+		span.SetStatus(codes.Error, r.reason())
+	}
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ketenbus/ketenbus/services/region"
 )
@@ -51,6 +53,9 @@ type Config struct {
 	RetryAfter time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// TracerProvider gets a span per event ("gateway.ingest"); default
+	// otel.GetTracerProvider(). See package telemetry.
+	TracerProvider trace.TracerProvider
 }
 
 func (c *Config) setDefaults() {
@@ -80,6 +85,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.TracerProvider == nil {
+		c.TracerProvider = otel.GetTracerProvider()
 	}
 	if c.Store == nil && c.JetStream != nil {
 		c.Store = newJetStreamStore(c.JetStream)

@@ -8,4 +8,11 @@
 // retention TTL, and answers 202 only after JetStream stored the event.
 // Every refusal is an RFC 9457 problem with JSON pointers. Header size and
 // timeouts against slow clients come from the region's gateway settings.
+//
+// Every stored event carries the W3C traceparent (and tracestate)
+// extension attributes: its own when valid, else the request's W3C
+// traceparent header; an invalid traceparent is dropped. When tracing
+// (Config.TracerProvider, see package telemetry), each event gets a
+// "gateway.ingest" span, the child of that trace context or the root of a
+// new trace, and its extensions name that span.
 package gateway

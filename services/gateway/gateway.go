@@ -16,11 +16,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/fieldcrypt"
 	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/telemetry"
 )
 
 // Gateway is the ingest gateway, an http.Handler. It is safe for
@@ -35,6 +37,7 @@ type Gateway struct {
 	limiters map[string]*rate.Limiter
 	metrics  *metrics
 	mux      *http.ServeMux
+	tracer   trace.Tracer // nil: not tracing
 }
 
 // New returns a Gateway for cfg, after applying defaults and validating it.
@@ -73,6 +76,7 @@ func New(cfg Config) (*Gateway, error) {
 		limiters: map[string]*rate.Limiter{},
 		metrics:  newMetrics(cfg.Metrics),
 		mux:      http.NewServeMux(),
+		tracer:   telemetry.Tracer(cfg.TracerProvider, "gateway"),
 	}
 	for i := range cfg.Region.Partners {
 		p := &cfg.Region.Partners[i]
@@ -188,7 +192,7 @@ type accepted struct {
 
 func (g *Gateway) handleEvents(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	mode, partnerID, res, p := g.ingest(r)
+	mode, partnerID, res, p := g.ingest(r, start)
 	if p != nil {
 		g.metrics.refusals.WithLabelValues(p.reason).Inc()
 		g.cfg.Logger.LogAttrs(r.Context(), levelFor(p.Status), "request refused",
@@ -218,9 +222,10 @@ func levelFor(status int) slog.Level {
 	return slog.LevelInfo
 }
 
-// ingest runs one request: authenticate, read, parse, authorise, enrich,
-// store. It returns the answers or the problem to send.
-func (g *Gateway) ingest(r *http.Request) (mode, partnerID string, _ []accepted, _ *Problem) {
+// ingest runs one request, begun at start: authenticate, read, parse,
+// authorise, trace, enrich, store. It returns the answers or the problem
+// to send.
+func (g *Gateway) ingest(r *http.Request, start time.Time) (mode, partnerID string, _ []accepted, _ *Problem) {
 	partner, who, authProblem := g.auth.authenticate(r)
 	if authProblem != nil {
 		return "", who, nil, authProblem
@@ -273,20 +278,26 @@ func (g *Gateway) ingest(r *http.Request) (mode, partnerID string, _ []accepted,
 	if p := g.authorise(partner, parsed, mode == "batch"); p != nil {
 		return "", partnerID, nil, p
 	}
+	spans := g.traceEvents(r, partner.ID, parsed, start)
 	records, p := g.enrich(partner, parsed, mode == "batch")
 	if p != nil {
+		spans.refused(p)
 		return "", partnerID, nil, p
 	}
 
 	now := g.cfg.Now()
 	res := lim.ReserveN(now, len(parsed))
 	if !res.OK() {
-		return "", partnerID, nil, problem(http.StatusTooManyRequests, "rate-limited", "Too many events",
+		p := problem(http.StatusTooManyRequests, "rate-limited", "Too many events",
 			fmt.Sprintf("this batch has %d events, more than the %d your rate limit allows at once; split it", len(parsed), lim.Burst()))
+		spans.refused(p)
+		return "", partnerID, nil, p
 	}
 	if d := res.DelayFrom(now); d > 0 {
 		res.CancelAt(now)
-		return "", partnerID, nil, g.rateLimited(lim, len(parsed))
+		p := g.rateLimited(lim, len(parsed))
+		spans.refused(p)
+		return "", partnerID, nil, p
 	}
 
 	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.PublishTimeout)
@@ -298,8 +309,10 @@ func (g *Gateway) ingest(r *http.Request) (mode, partnerID string, _ []accepted,
 		p := problem(http.StatusServiceUnavailable, "unavailable", "Event store unavailable",
 			"the events could not be stored and none of them was accepted; retry after the Retry-After seconds")
 		p.retryAfter = g.cfg.RetryAfter
+		spans.refused(p)
 		return "", partnerID, nil, p
 	}
+	spans.stored(acks)
 	out := make([]accepted, len(parsed))
 	for i, pe := range parsed {
 		out[i] = accepted{ID: pe.Event.ID(), Sequence: acks[i].Sequence, Duplicate: acks[i].Duplicate}

@@ -123,8 +123,8 @@ func TestOperatorToken(t *testing.T) {
 		t.Fatalf("session cookie %+v, want HttpOnly, SameSite=Strict and not the token", session)
 	}
 	resp, page = do(t, c, http.MethodGet, base+"/partners/ggz", nil, nil)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /partners/ggz with the session: %d", resp.StatusCode)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "GGZ Testregio") {
+		t.Fatalf("GET /partners/ggz with the session: %d, want ggz's page", resp.StatusCode)
 	}
 
 	// A POST needs the form's CSRF token and no other site as Origin.

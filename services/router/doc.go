@@ -5,4 +5,8 @@
 // allows (sensitive fields never, unless listed) and goes to DELIVERY with
 // a deterministic Nats-Msg-Id. The input is acked only after every
 // delivery is stored, so a crash never loses or doubles a delivery.
+// When tracing (Config.TracerProvider, see package telemetry) each event
+// gets a "router.route" span, the child of its traceparent extension, and
+// its deliveries carry that span's context in their traceparent and
+// tracestate headers; the delivered body keeps the event's own extension.
 package router

@@ -13,6 +13,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/audit"
@@ -20,6 +23,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/jsonobj"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/streams"
+	"github.com/ketenbus/ketenbus/services/telemetry"
 	"github.com/ketenbus/ketenbus/services/wmjetstream"
 )
 
@@ -41,6 +45,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics registry; default a new one.
 	Metrics *prometheus.Registry
+	// TracerProvider gets a span per routed event ("router.route"), the
+	// child of the event's traceparent; default otel.GetTracerProvider().
+	// See package telemetry.
+	TracerProvider trace.TracerProvider
 }
 
 func (c *Config) setDefaults() {
@@ -58,6 +66,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Metrics == nil {
 		c.Metrics = prometheus.NewRegistry()
+	}
+	if c.TracerProvider == nil {
+		c.TracerProvider = otel.GetTracerProvider()
 	}
 }
 
@@ -86,6 +97,7 @@ type Router struct {
 	// themselves, so the router writes their processing log.
 	native map[string]bool
 	audit  *audit.Writer
+	tracer trace.Tracer // nil: not tracing
 }
 
 // New compiles the region's subscriptions; a bad subscription is an error
@@ -106,7 +118,8 @@ func New(cfg Config) (*Router, error) {
 		}
 	}
 	return &Router{cfg: cfg, table: t, js: cfg.JetStream, metrics: newMetrics(cfg.Metrics, cfg.JetStream, cfg.Durable),
-		native: native, audit: audit.NewWriter(cfg.JetStream, cfg.Region)}, nil
+		native: native, audit: audit.NewWriter(cfg.JetStream, cfg.Region),
+		tracer: telemetry.Tracer(cfg.TracerProvider, "router")}, nil
 }
 
 // Run routes until ctx ends. The consumer is durable, so a restarted
@@ -136,7 +149,10 @@ func (r *Router) Run(ctx context.Context) error {
 // processing log's record of every delivery to a NATS-native partner, in
 // one round of asynchronous publishes, and only then returns nil (the
 // Router acks). An event that cannot be read is
-// logged and acked: retrying cannot fix it, and EVENTS keeps it.
+// logged and acked: retrying cannot fix it, and EVENTS keeps it. When
+// tracing, the event gets a "router.route" span, the child of its
+// traceparent, and its deliveries carry that span's context in their
+// traceparent and tracestate headers.
 func (r *Router) Handle(msg *message.Message) error {
 	start := time.Now()
 	seq := wmjetstream.StreamSeq(msg)
@@ -148,11 +164,20 @@ func (r *Router) Handle(msg *message.Message) error {
 		r.cfg.Logger.Error("event not routable; it stays in EVENTS", slog.Uint64("sequence", seq), slog.String("subject", subject), slog.String("error", err.Error()))
 		return nil
 	}
+	ctx, span := r.startSpan(msg.Context(), routing, seq, start)
 	ttl := streams.Remaining(r.cfg.Region.RetentionOf(routing.Type), wmjetstream.Timestamp(msg), time.Now())
-	if err := r.publish(msg.Context(), msg.Payload, ds, seq, ttl, start); err != nil {
+	if err := r.publish(ctx, msg.Payload, ds, seq, ttl, start); err != nil {
 		r.cfg.Logger.Warn("store deliveries failed; the event comes back", slog.Uint64("sequence", seq), slog.String("error", err.Error()))
 		wmjetstream.SetNakDelay(msg, time.Second)
+		if span != nil {
+			span.SetStatus(codes.Error, "store deliveries failed")
+			span.End()
+		}
 		return err
+	}
+	if span != nil {
+		span.SetAttributes(telemetry.AttrDeliveries.Int(len(ds)))
+		span.End()
 	}
 	event := eventOf(subject)
 	for _, d := range ds {
@@ -170,10 +195,11 @@ func (r *Router) Handle(msg *message.Message) error {
 	return nil
 }
 
-// publish stores every delivery, with a TTL of ttl, and the processing
-// log's record of those to NATS-native partners, asynchronously, and
-// waits for all PubAcks. Every message has a fixed Nats-Msg-Id, so
-// publishing them all again after a failure stores each once.
+// publish stores every delivery, with a TTL of ttl and, when tracing, the
+// trace context of ctx, and the processing log's record of those to
+// NATS-native partners, asynchronously, and waits for all PubAcks. Every
+// message has a fixed Nats-Msg-Id, so publishing them all again after a
+// failure stores each once.
 func (r *Router) publish(ctx context.Context, payload []byte, ds []Delivery, seq uint64, ttl time.Duration, start time.Time) error {
 	if len(ds) == 0 {
 		return nil
@@ -184,8 +210,13 @@ func (r *Router) publish(ctx context.Context, payload []byte, ds []Delivery, seq
 	}
 	msgs := make([]*nats.Msg, len(ds), len(ds)+len(entries))
 	seqText := []string{strconv.FormatUint(seq, 10)}
+	var tc telemetry.Carrier
+	if r.tracer != nil {
+		tc = telemetry.Inject(ctx)
+	}
 	for i := range ds {
 		msgs[i] = ds[i].msg(seqText, ttl, nil)
+		telemetry.SetNATSHeader(msgs[i].Header, tc)
 	}
 	for _, e := range entries {
 		m, err := r.audit.Msg(e.Partner, e.Record)
@@ -284,4 +315,23 @@ func eventOf(subject string) string {
 		return "unknown"
 	}
 	return rest[:i]
+}
+
+// startSpan starts the "router.route" span of an event routed since start,
+// as the child of its traceparent; it returns ctx and a nil span when not
+// tracing.
+func (r *Router) startSpan(ctx context.Context, routing Routing, seq uint64, start time.Time) (context.Context, trace.Span) {
+	if r.tracer == nil {
+		return ctx, nil
+	}
+	text := func(name string) string { return jsonobj.Text(jsonobj.Lookup(routing.members, name)) }
+	ctx = telemetry.Extract(ctx, text(telemetry.Traceparent), text(telemetry.Tracestate))
+	return r.tracer.Start(ctx, telemetry.SpanRoute,
+		trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithTimestamp(start),
+		trace.WithAttributes(
+			telemetry.AttrEventID.String(text("id")),
+			telemetry.AttrEventType.String(routing.Type),
+			telemetry.AttrSequence.Int64(int64(seq)),
+		))
 }

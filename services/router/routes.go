@@ -127,6 +127,8 @@ type Routing struct {
 	Type, Ontvanger string
 	// Deliveries are the event's deliveries, one per matching subscription.
 	Deliveries []Delivery
+
+	members []jsonobj.Member // the event's members, for the trace context
 }
 
 // Delivery is one event for one partner's subscription.
@@ -154,7 +156,7 @@ func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) (Routing, e
 	}
 	typ := jsonobj.Text(jsonobj.Lookup(obj, "type"))
 	ontvanger := jsonobj.Text(jsonobj.Lookup(obj, events.ExtensionOntvanger))
-	routing := Routing{Type: typ, Ontvanger: ontvanger}
+	routing := Routing{Type: typ, Ontvanger: ontvanger, members: obj}
 	var (
 		e      *cloudevents.Event
 		data   []jsonobj.Member

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/telemetry"
 	"github.com/ketenbus/ketenbus/tools/internal/devstack"
 )
 
@@ -34,9 +35,11 @@ func newDevCmd() *cobra.Command {
 		Short: "Run the whole backbone on this machine",
 		Long: `Run every part of ketenbus in one process: the real nats-server with
 JetStream (embedded, data under --data-dir), the streams EVENTS, DELIVERY,
-DLQ and AUDIT, the gateway partners POST events to, the router, the webhook
-adapters, the escalator and samenloop detection. In a demo region every
-partner also gets a local webhook sink that logs what it receives.
+DLQ, AUDIT and ACTIVITY, the gateway partners POST events to, the router,
+the webhook adapters, the escalator, samenloop detection and the monitor
+(the dashboard, on --monitor-addr; open without sign-in unless the region
+config sets monitor.token_env or monitor.trusted_header). In a demo region
+every partner also gets a local webhook sink that logs what it receives.
 
 In a demo region (demo: true in the region config) secrets that are not set
 in the environment are generated and kept in <data-dir>/demo.env, so tokens
@@ -47,6 +50,9 @@ Outside a demo region every secret must be set in the environment.
 The JetStream store is always encrypted at rest (AES-GCM) with the key in
 KETENBUS_JETSTREAM_KEY: generated and kept in demo.env in a demo region,
 required elsewhere (make one with: openssl rand -base64 32).
+
+Traces go out over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (protocol
+from OTEL_EXPORTER_OTLP_PROTOCOL: http/protobuf or grpc), nowhere otherwise.
 
 Logs go to stderr; Ctrl-C stops everything cleanly.`,
 		Example: `  # from the repository root
@@ -92,6 +98,17 @@ func runDev(cmd *cobra.Command, f devFlags) error {
 	f.opts.Getenv = os.Getenv
 
 	ctx := cmd.Context()
+	// Traces go out over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, and
+	// nowhere otherwise. Set up before the services take the provider.
+	stopTracing, err := telemetry.Setup(ctx, "ketenbus-dev")
+	if err != nil {
+		return fmt.Errorf("tracing: %w (set OTEL_EXPORTER_OTLP_PROTOCOL to http/protobuf or grpc, or unset OTEL_EXPORTER_OTLP_ENDPOINT)", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = stopTracing(sctx)
+	}()
 	stack, err := devstack.Start(ctx, f.opts)
 	if err != nil {
 		return devStartError(f.opts, err)
