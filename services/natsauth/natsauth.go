@@ -181,6 +181,7 @@ func consume(stream, durable, filter string) []string {
 	}
 	return []string{
 		create,
+		api("CONSUMER.INFO", stream, durable), // the backlog gauges, at each scrape
 		api("CONSUMER.MSG.NEXT", stream, durable),
 		ack(stream, durable),
 	}
@@ -194,6 +195,7 @@ func adapterPermissions(webhookPartners []string) *Permissions {
 	kvStream := "KV_" + adapter.RetiredBucket
 	p.PublishAllow = append(p.PublishAllow,
 		events.DLQSubject("*"),
+		api("STREAM.INFO", events.StreamDLQ), // ketenbus_dlq_messages, at each scrape
 		auditAll,
 		activity.Subject("*"),
 		// The ketenbus-retired bucket: created at start when missing,
