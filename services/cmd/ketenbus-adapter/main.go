@@ -1,0 +1,59 @@
+// Command ketenbus-adapter runs the webhook adapter: it delivers DELIVERY
+// to the webhook of every partner (or of the partners of --partners), one
+// durable consumer per partner. /metrics, /healthz and /readyz are on
+// --metrics-addr. See deploy/services.md for the flags.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/ketenbus/ketenbus/services/adapter"
+	"github.com/ketenbus/ketenbus/services/internal/svcmain"
+	"github.com/ketenbus/ketenbus/services/natsauth"
+)
+
+// defaultMetricsAddr is the default of --metrics-addr.
+const defaultMetricsAddr = "127.0.0.1:9102"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(svcmain.Main(ctx, service(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// service describes the adapter binary.
+func service() svcmain.Service {
+	var partners *string
+	return svcmain.Service{
+		Name:        natsauth.UserAdapter,
+		MetricsAddr: defaultMetricsAddr,
+		Flags: func(f *svcmain.Flags) {
+			partners = f.String("partners", "KETENBUS_ADAPTER_PARTNERS", "",
+				"comma-separated ids of the webhook partners this adapter delivers to; empty: every partner with a webhook")
+		},
+		Start: func(_ context.Context, env *svcmain.Env) (svcmain.Runner, error) {
+			var ids []string
+			for id := range strings.SplitSeq(*partners, ",") {
+				if id = strings.TrimSpace(id); id != "" {
+					ids = append(ids, id)
+				}
+			}
+			a, err := adapter.New(adapter.Config{
+				Region:    env.Region,
+				Secrets:   env.Secrets,
+				JetStream: env.JetStream,
+				Logger:    env.Logger,
+				Metrics:   env.Metrics,
+				Partners:  ids,
+			})
+			if err != nil {
+				return nil, err
+			}
+			return a, nil
+		},
+	}
+}

@@ -1,0 +1,62 @@
+// Command ketenbus-gateway runs the gateway: partners POST CloudEvents to
+// /v1/events, which answers 202 once JetStream stored them. It serves
+// /healthz, /readyz and /metrics on the same address. See
+// deploy/services.md for the flags.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/ketenbus/ketenbus/services/gateway"
+	"github.com/ketenbus/ketenbus/services/internal/svcmain"
+	"github.com/ketenbus/ketenbus/services/natsauth"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(svcmain.Main(ctx, service(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// service describes the gateway binary.
+func service() svcmain.Service {
+	var addr *string
+	return svcmain.Service{
+		Name: natsauth.UserGateway,
+		Flags: func(f *svcmain.Flags) {
+			addr = f.String("addr", "KETENBUS_GATEWAY_ADDR", gateway.DefaultAddr,
+				"listen address of /v1/events, /healthz, /readyz and /metrics (HTTPS when the region sets gateway.tls)")
+		},
+		Start: func(_ context.Context, env *svcmain.Env) (svcmain.Runner, error) {
+			ln, err := svcmain.Listen(*addr, "--addr", "KETENBUS_GATEWAY_ADDR")
+			if err != nil {
+				return nil, err
+			}
+			g, err := gateway.New(gateway.Config{
+				Addr:      ln.Addr().String(),
+				Region:    env.Region,
+				Secrets:   env.Secrets,
+				JetStream: env.JetStream,
+				Logger:    env.Logger,
+				Metrics:   env.Metrics,
+			})
+			if err != nil {
+				_ = ln.Close()
+				return nil, err
+			}
+			srv := g.Server()
+			scheme := "http://"
+			if srv.TLSConfig != nil {
+				scheme = "https://"
+			}
+			env.Logger.Info("gateway listening", "url", scheme+ln.Addr().String())
+			return svcmain.RunFunc(func(ctx context.Context) error {
+				defer g.Close() // after the server stopped
+				return svcmain.Serve(ctx, srv, ln)
+			}), nil
+		},
+	}
+}

@@ -1,0 +1,81 @@
+// Command ketenbus-monitor runs the monitor, the operators' dashboard, on
+// --monitor-addr, with /healthz and /metrics on the same address. Who may
+// sign in comes from the region config (monitor.token_env, or
+// monitor.trusted_header with monitor.trusted_proxies); with neither it
+// refuses to start: only ketenbus dev runs it open. See deploy/services.md
+// for the flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"github.com/ketenbus/ketenbus/services/internal/svcmain"
+	"github.com/ketenbus/ketenbus/services/monitor"
+	"github.com/ketenbus/ketenbus/services/natsauth"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(svcmain.Main(ctx, service(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// service describes the monitor binary.
+func service() svcmain.Service {
+	var addr *string
+	return svcmain.Service{
+		Name:  natsauth.UserMonitor,
+		Redis: svcmain.RedisOptional,
+		Flags: func(f *svcmain.Flags) {
+			addr = f.String("monitor-addr", "KETENBUS_MONITOR_ADDR", monitor.DefaultAddr,
+				"listen address of the dashboard, /healthz and /metrics")
+		},
+		Start: func(_ context.Context, env *svcmain.Env) (svcmain.Runner, error) {
+			auth := monitor.Auth{
+				Token:          env.Secrets.MonitorToken,
+				TrustedHeader:  env.Region.Monitor.TrustedHeader,
+				TrustedProxies: env.Region.Monitor.Proxies(),
+			}
+			if auth.Token == "" && auth.TrustedHeader == "" {
+				return nil, errors.New(env.ConfigPath + ": the monitor does not start open (only ketenbus dev runs it without sign-in): set monitor.token_env (an operator token) or monitor.trusted_header with monitor.trusted_proxies (a reverse proxy such as oauth2-proxy)")
+			}
+			ln, err := svcmain.Listen(*addr, "--monitor-addr", "KETENBUS_MONITOR_ADDR")
+			if err != nil {
+				return nil, err
+			}
+			m, err := monitor.New(monitor.Config{
+				Addr:      ln.Addr().String(),
+				Region:    env.Region,
+				JetStream: env.JetStream,
+				Redis:     env.Redis,
+				Logger:    env.Logger,
+				Metrics:   env.Metrics,
+				Auth:      auth,
+			})
+			if err != nil {
+				_ = ln.Close()
+				return nil, err
+			}
+			if env.Redis == nil {
+				env.Logger.Warn("no --redis-url: the dashboard shows no terms and no open samenloop")
+			}
+			env.Logger.Info("monitor listening", "url", "http://"+ln.Addr().String())
+			srv := m.Server()
+			return svcmain.RunFunc(func(ctx context.Context) error {
+				ctx, cancel := context.WithCancel(ctx)
+				defer cancel()
+				var wg sync.WaitGroup
+				wg.Go(func() { _ = m.Run(ctx) }) // returns nil when ctx ends
+				err := svcmain.Serve(ctx, srv, ln)
+				cancel()
+				wg.Wait()
+				return err
+			}), nil
+		},
+	}
+}

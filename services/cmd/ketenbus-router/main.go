@@ -1,0 +1,45 @@
+// Command ketenbus-router runs the router: it reads EVENTS with its
+// durable consumer and stores a delivery on DELIVERY for every matching
+// subscription. /metrics, /healthz and /readyz are on --metrics-addr. See
+// deploy/services.md for the flags.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/ketenbus/ketenbus/services/internal/svcmain"
+	"github.com/ketenbus/ketenbus/services/natsauth"
+	"github.com/ketenbus/ketenbus/services/router"
+)
+
+// defaultMetricsAddr is the default of --metrics-addr.
+const defaultMetricsAddr = "127.0.0.1:9101"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(svcmain.Main(ctx, service(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// service describes the router binary.
+func service() svcmain.Service {
+	return svcmain.Service{
+		Name:        natsauth.UserRouter,
+		MetricsAddr: defaultMetricsAddr,
+		Start: func(_ context.Context, env *svcmain.Env) (svcmain.Runner, error) {
+			r, err := router.New(router.Config{
+				Region:    env.Region,
+				JetStream: env.JetStream,
+				Logger:    env.Logger,
+				Metrics:   env.Metrics,
+			})
+			if err != nil {
+				return nil, err
+			}
+			return r, nil
+		},
+	}
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ketenbus/ketenbus/services/embednats"
+	"github.com/ketenbus/ketenbus/services/internal/svcmain"
+	"github.com/ketenbus/ketenbus/services/internal/svcmain/svcmaintest"
+	"github.com/ketenbus/ketenbus/services/testutil/natstest"
+)
+
+func TestMain_servesMetricsAndStops(t *testing.T) {
+	t.Parallel()
+	env := natstest.Start(t)
+	reg := svcmaintest.NewRegion(t, "")
+	p := svcmaintest.Start(t, service(), []string{"--config", reg.Path, "--nats-url", env.URL, "--metrics-addr", "127.0.0.1:0"}, reg.Getenv)
+	base := "http://" + p.WaitLog(t, "metrics listening")["addr"].(string)
+	p.WaitLog(t, "started")
+
+	if code, _ := svcmaintest.Get(t, base+"/healthz"); code != 200 {
+		t.Errorf("GET /healthz = %d, want 200", code)
+	}
+	if code, _ := svcmaintest.Get(t, base+"/readyz"); code != 200 {
+		t.Errorf("GET /readyz = %d, want 200", code)
+	}
+	_, body := svcmaintest.Get(t, base+"/metrics")
+	svcmaintest.WantMetrics(t, body, "ketenbus_router_handle_seconds_count", "ketenbus_router_lag_seconds_count",
+		"ketenbus_router_unreadable_total", "go_goroutines", "process_resident_memory_bytes")
+
+	if code := p.Stop(t); code != svcmain.ExitOK {
+		t.Fatalf("exit code %d after SIGTERM, want 0", code)
+	}
+	svcmaintest.NoSecrets(t, p.Stderr.String(), reg.Env)
+}
+
+// TestMain_withoutStreams: the router does not create EVENTS; it stops,
+// saying who creates the streams.
+func TestMain_withoutStreams(t *testing.T) {
+	t.Parallel()
+	ns, err := embednats.Start(embednats.Config{StoreDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ns.Shutdown)
+	reg := svcmaintest.NewRegion(t, "")
+	p, code := svcmaintest.Run(t, service(), []string{"--config", reg.Path, "--nats-url", ns.ClientURL(), "--metrics-addr", "127.0.0.1:0"}, reg.Getenv)
+	if code != svcmain.ExitError {
+		t.Fatalf("exit code %d without streams, want 1", code)
+	}
+	out := p.Stderr.String()
+	for _, w := range []string{"ketenbus-router: ", "EVENTS", "stream not found", "streams.Ensure", "deploy/nats/README.md"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("stderr does not say %q:\n%s", w, out)
+		}
+	}
+}
+
+// TestMain_asNATSUser: under its own NATS user, with the permissions of
+// deploy/nats, the router starts, serves its metrics and stops without a
+// single permissions violation.
+func TestMain_asNATSUser(t *testing.T) {
+	t.Parallel()
+	reg := svcmaintest.NewRegion(t, "")
+	url := reg.StartAuthNATS(t)
+	p := svcmaintest.Start(t, service(), []string{"--config", reg.Path, "--nats-url", url, "--metrics-addr", "127.0.0.1:0"}, reg.Getenv)
+	base := "http://" + p.WaitLog(t, "metrics listening")["addr"].(string)
+	p.WaitLog(t, "started")
+	svcmaintest.WaitOK(t, base+"/readyz")
+	_, body := svcmaintest.Get(t, base+"/metrics")
+	svcmaintest.WantMetrics(t, body, "ketenbus_router_handle_seconds_count")
+	if code := p.Stop(t); code != svcmain.ExitOK {
+		t.Fatalf("exit code %d after SIGTERM, want 0", code)
+	}
+	// ketenbus_router_pending_events reads the router's consumer under
+	// deploy/nats too.
+	if strings.Contains(body, "ketenbus_router_pending_events -1") {
+		t.Errorf("ketenbus_router_pending_events is -1 under the router's own user:\n%s", body)
+	}
+	p.NoNATSErrors(t)
+	svcmaintest.NoSecrets(t, p.Stderr.String(), reg.Env)
+}

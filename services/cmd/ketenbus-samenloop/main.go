@@ -1,0 +1,47 @@
+// Command ketenbus-samenloop runs samenloop detection: it keeps an index
+// of signalen per person in Redis and stores a samenloop event when
+// partners meet on the same person. /metrics, /healthz and /readyz are on
+// --metrics-addr. See deploy/services.md for the flags.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/ketenbus/ketenbus/services/internal/svcmain"
+	"github.com/ketenbus/ketenbus/services/natsauth"
+	"github.com/ketenbus/ketenbus/services/samenloop"
+)
+
+// defaultMetricsAddr is the default of --metrics-addr.
+const defaultMetricsAddr = "127.0.0.1:9104"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(svcmain.Main(ctx, service(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// service describes the samenloop binary.
+func service() svcmain.Service {
+	return svcmain.Service{
+		Name:        natsauth.UserSamenloop,
+		MetricsAddr: defaultMetricsAddr,
+		Redis:       svcmain.RedisRequired,
+		Start: func(_ context.Context, env *svcmain.Env) (svcmain.Runner, error) {
+			s, err := samenloop.New(samenloop.Config{
+				Region:    env.Region,
+				JetStream: env.JetStream,
+				Redis:     env.Redis,
+				Logger:    env.Logger,
+				Metrics:   env.Metrics,
+			})
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
+		},
+	}
+}

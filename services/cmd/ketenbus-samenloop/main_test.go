@@ -1,0 +1,68 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ketenbus/ketenbus/services/internal/svcmain"
+	"github.com/ketenbus/ketenbus/services/internal/svcmain/svcmaintest"
+	"github.com/ketenbus/ketenbus/services/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/testutil/redistest"
+)
+
+func TestMain_servesMetricsAndStops(t *testing.T) {
+	t.Parallel()
+	env := natstest.Start(t)
+	rs := redistest.Start(t)
+	reg := svcmaintest.NewRegion(t, "")
+	p := svcmaintest.Start(t, service(), []string{"--config", reg.Path, "--nats-url", env.URL, "--redis-url", rs.URL(), "--metrics-addr", "127.0.0.1:0"}, reg.Getenv)
+	base := "http://" + p.WaitLog(t, "metrics listening")["addr"].(string)
+	p.WaitLog(t, "started")
+
+	if code, _ := svcmaintest.Get(t, base+"/healthz"); code != 200 {
+		t.Errorf("GET /healthz = %d, want 200", code)
+	}
+	svcmaintest.WaitOK(t, base+"/readyz") // once Redis answered
+	_, body := svcmaintest.Get(t, base+"/metrics")
+	svcmaintest.WantMetrics(t, body, "ketenbus_samenloop_ready", "ketenbus_samenloop_persons", "ketenbus_samenloop_joined_total", "go_goroutines")
+
+	if code := p.Stop(t); code != svcmain.ExitOK {
+		t.Fatalf("exit code %d after SIGTERM, want 0", code)
+	}
+	svcmaintest.NoSecrets(t, p.Stderr.String(), reg.Env)
+}
+
+// TestMain_redisRequired: without a Redis that answers it does not start.
+func TestMain_redisRequired(t *testing.T) {
+	t.Parallel()
+	env := natstest.Start(t)
+	reg := svcmaintest.NewRegion(t, "")
+	p, code := svcmaintest.Run(t, service(), []string{"--config", reg.Path, "--nats-url", env.URL, "--redis-url", "redis://127.0.0.1:1", "--metrics-addr", "127.0.0.1:0"}, reg.Getenv)
+	if code != svcmain.ExitError {
+		t.Fatalf("exit code %d, want 1", code)
+	}
+	if out := p.Stderr.String(); !strings.Contains(out, "connect to Redis at 127.0.0.1:1") || !strings.Contains(out, "--redis-url") {
+		t.Errorf("stderr does not say Redis does not answer:\n%s", out)
+	}
+}
+
+// TestMain_asNATSUser: under its own NATS user, with the permissions of
+// deploy/nats, the samenloop starts, serves its metrics and stops without a
+// single permissions violation.
+func TestMain_asNATSUser(t *testing.T) {
+	t.Parallel()
+	rs := redistest.Start(t)
+	reg := svcmaintest.NewRegion(t, "")
+	url := reg.StartAuthNATS(t)
+	p := svcmaintest.Start(t, service(), []string{"--config", reg.Path, "--nats-url", url, "--redis-url", rs.URL(), "--metrics-addr", "127.0.0.1:0"}, reg.Getenv)
+	base := "http://" + p.WaitLog(t, "metrics listening")["addr"].(string)
+	p.WaitLog(t, "started")
+	svcmaintest.WaitOK(t, base+"/readyz")
+	_, body := svcmaintest.Get(t, base+"/metrics")
+	svcmaintest.WantMetrics(t, body, "ketenbus_samenloop_ready")
+	if code := p.Stop(t); code != svcmain.ExitOK {
+		t.Fatalf("exit code %d after SIGTERM, want 0", code)
+	}
+	p.NoNATSErrors(t)
+	svcmaintest.NoSecrets(t, p.Stderr.String(), reg.Env)
+}
