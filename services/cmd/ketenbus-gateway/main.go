@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/ketenbus/ketenbus/services/gateway"
+	"github.com/ketenbus/ketenbus/services/httpserve"
 	"github.com/ketenbus/ketenbus/services/internal/svcmain"
 	"github.com/ketenbus/ketenbus/services/natsauth"
 )
@@ -55,7 +56,7 @@ func service() svcmain.Service {
 			env.Logger.Info("gateway listening", "url", scheme+ln.Addr().String())
 			return svcmain.RunFunc(func(ctx context.Context) error {
 				defer g.Close() // after the server stopped
-				return svcmain.Serve(ctx, srv, ln)
+				return httpserve.Serve(ctx, srv, ln)
 			}), nil
 		},
 	}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/ketenbus/ketenbus/services/httpserve"
 	"github.com/ketenbus/ketenbus/services/internal/svcmain"
 	"github.com/ketenbus/ketenbus/services/monitor"
 	"github.com/ketenbus/ketenbus/services/natsauth"
@@ -71,7 +72,7 @@ func service() svcmain.Service {
 				defer cancel()
 				var wg sync.WaitGroup
 				wg.Go(func() { _ = m.Run(ctx) }) // returns nil when ctx ends
-				err := svcmain.Serve(ctx, srv, ln)
+				err := httpserve.Serve(ctx, srv, ln)
 				cancel()
 				wg.Wait()
 				return err

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ketenbus/ketenbus/services/httpserve"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/telemetry"
 )
@@ -244,7 +244,7 @@ func run(ctx context.Context, prog string, svc Service, o *options, getenv func(
 		ln := metricsLn
 		metricsLn = nil
 		logger.Info("metrics listening", slog.String("addr", ln.Addr().String()))
-		part("metrics listener: ", func(ctx context.Context) error { return Serve(ctx, srv, ln) })
+		part("metrics listener: ", func(ctx context.Context) error { return httpserve.Serve(ctx, srv, ln) })
 	}
 	logger.Info("started")
 	wg.Wait()
@@ -301,33 +301,6 @@ func Listen(addr, flagName, envName string) (net.Listener, error) {
 		return nil, fmt.Errorf("listen on %s: %w (pass another %s or set %s)", addr, err, flagName, envName)
 	}
 	return ln, nil
-}
-
-// Serve serves srv on ln until ctx ends, then shuts it down letting
-// requests in flight finish. A server with a TLSConfig is served over TLS.
-func Serve(ctx context.Context, srv *http.Server, ln net.Listener) error {
-	errc := make(chan error, 1)
-	go func() {
-		if srv.TLSConfig != nil {
-			errc <- srv.ServeTLS(ln, "", "")
-			return
-		}
-		errc <- srv.Serve(ln)
-	}()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return err
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }
 
 // explain adds what to do to errors an operator can fix.

@@ -29,6 +29,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/embednats"
 	"github.com/ketenbus/ketenbus/services/escalator"
 	"github.com/ketenbus/ketenbus/services/gateway"
+	"github.com/ketenbus/ketenbus/services/httpserve"
 	"github.com/ketenbus/ketenbus/services/monitor"
 	"github.com/ketenbus/ketenbus/services/natsauth"
 	"github.com/ketenbus/ketenbus/services/region"
@@ -72,9 +73,6 @@ const (
 	PartSinks   = "sinks"
 	PartMonitor = "monitor"
 )
-
-// shutdownTimeout bounds the graceful stop of one component.
-const shutdownTimeout = 10 * time.Second
 
 // ErrAddrInUse is matched (errors.Is) by the error Start returns when a
 // listen address is taken by another process; the error is an
@@ -343,7 +341,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	lnOwned = false
-	s.run("gateway", func(ctx context.Context) error { return serveHTTP(ctx, gw.Server(), ln) })
+	s.run("gateway", func(ctx context.Context) error { return httpserve.Serve(ctx, gw.Server(), ln) })
 	s.log.Info("gateway listening", "url", s.GatewayURL)
 
 	rt, err := router.New(router.Config{
@@ -405,7 +403,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		ln := sinkLn
 		sinkLn = nil
 		srv := &http.Server{Handler: sinks, ReadHeaderTimeout: 5 * time.Second}
-		s.run("demo sinks", func(ctx context.Context) error { return serveHTTP(ctx, srv, ln) })
+		s.run("demo sinks", func(ctx context.Context) error { return httpserve.Serve(ctx, srv, ln) })
 		s.log.Info("demo webhook sinks listening", "url", s.SinksURL)
 	}
 
@@ -432,7 +430,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	mln := monLn
 	monLn = nil
 	msrv := mon.Server()
-	s.run("monitor http", func(ctx context.Context) error { return serveHTTP(ctx, msrv, mln) })
+	s.run("monitor http", func(ctx context.Context) error { return httpserve.Serve(ctx, msrv, mln) })
 	if auth.Open {
 		s.log.Warn("the monitor asks nobody to sign in (dev only): set monitor.token_env or monitor.trusted_header in the region config to close it", "url", s.MonitorURL)
 	} else {
@@ -614,34 +612,6 @@ func (s *Stack) run(name string, component func(ctx context.Context) error) {
 		s.log.Error("component failed", "component", name, "error", err.Error())
 		s.failed <- fmt.Errorf("%s: %w", name, err)
 	}()
-}
-
-// serveHTTP serves srv on ln until ctx ends, then shuts it down letting
-// requests in flight finish. A server with a TLSConfig (the gateway's,
-// when the region sets gateway.tls) is served over TLS.
-func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener) error {
-	errc := make(chan error, 1)
-	go func() {
-		if srv.TLSConfig != nil {
-			errc <- srv.ServeTLS(ln, "", "")
-			return
-		}
-		errc <- srv.Serve(ln)
-	}()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return err
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }
 
 // JetStream returns the stack's JetStream client.
