@@ -43,7 +43,7 @@ func (m *Monitor) authorized(next http.Handler) http.Handler {
 			http.Error(w, "Niet aangemeld: geef het operatortoken (Authorization: Bearer) of meld u aan via /login.", http.StatusUnauthorized)
 			return
 		}
-		if r.Method == http.MethodPost && !m.sameOrigin(r) {
+		if r.Method == http.MethodPost && !m.sameOrigin(r, who) {
 			http.Error(w, "Verzoek van een andere site geweigerd.", http.StatusForbidden)
 			return
 		}
@@ -102,16 +102,16 @@ func (m *Monitor) fromTrustedProxy(r *http.Request) bool {
 	return false
 }
 
-// sameOrigin rejects a POST whose Origin (or Referer) is another site,
-// and checks the form's CSRF token.
-func (m *Monitor) sameOrigin(r *http.Request) bool {
+// sameOrigin rejects a POST whose Origin is another site, and checks the
+// form's CSRF token, which is who's.
+func (m *Monitor) sameOrigin(r *http.Request, who string) bool {
 	if o := r.Header.Get("Origin"); o != "" && o != "null" {
 		u, err := url.Parse(o)
 		if err != nil || u.Host != r.Host {
 			return false
 		}
 	}
-	return hmac.Equal([]byte(r.PostFormValue(csrfField)), []byte(m.csrf(m.who(r))))
+	return hmac.Equal([]byte(r.PostFormValue(csrfField)), []byte(m.csrf(who)))
 }
 
 // csrf returns the CSRF token of the operator's forms.

@@ -65,6 +65,18 @@ type Auth struct {
 	Open bool
 }
 
+// RegionAuth returns the access the region config sets: the operator
+// token of monitor.token_env (from secrets), or the header of
+// monitor.trusted_header believed from monitor.trusted_proxies. Open is
+// never set: only ketenbus dev opens the monitor, when neither is set.
+func RegionAuth(cfg *region.Config, secrets region.Secrets) Auth {
+	return Auth{
+		Token:          secrets.MonitorToken,
+		TrustedHeader:  cfg.Monitor.TrustedHeader,
+		TrustedProxies: cfg.Monitor.Proxies(),
+	}
+}
+
 func (c *Config) setDefaults() {
 	if c.Addr == "" {
 		c.Addr = DefaultAddr

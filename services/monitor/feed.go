@@ -3,7 +3,6 @@ package monitor
 import (
 	"encoding/json"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -124,7 +123,7 @@ func (f *feed) addEvent(m jetstream.Msg) {
 	}
 	e := liveEvent{
 		Seq: md.Sequence.Stream, At: at, Time: at.In(f.loc).Format("15:04:05"),
-		Type: shortType(a.Type), Partner: subjectPartner(m.Subject()), Ontvanger: safeID(a.Ontvanger),
+		Type: shortType(a.Type), Partner: events.SubjectPartner(m.Subject()), Ontvanger: safeID(a.Ontvanger),
 	}
 	if a.Subject != "" {
 		e.Person = events.ShortPseudonym(safeID(a.Subject))
@@ -295,15 +294,6 @@ func (f *feed) partner(id string, now time.Time) (attempts []activity.Record, fa
 		attempts = attempts[len(attempts)-recentAttempts:]
 	}
 	return attempts, failures, pa.circuit, pa.since
-}
-
-// subjectPartner returns the partner of an EVENTS subject
-// (ketenbus.events.<event>.<version>.<partner>).
-func subjectPartner(subject string) string {
-	if i := strings.LastIndexByte(subject, '.'); i >= 0 {
-		return subject[i+1:]
-	}
-	return subject
 }
 
 // safeID returns s with every BSN-like number replaced: the attributes

@@ -2,10 +2,10 @@ package monitor_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -202,14 +202,7 @@ func serveMonitor(t *testing.T, cfg monitor.Config) string {
 	if err != nil {
 		t.Fatalf("monitor.New: %v", err)
 	}
-	runtest.Start(t, "monitor", mon.Run)
-	srv := mon.Server()
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("monitor server: %v", err)
-		}
-	}()
-	t.Cleanup(func() { _ = srv.Close() })
+	runtest.Start(t, "monitor", func(ctx context.Context) error { return mon.Serve(ctx, ln) })
 	return "http://" + ln.Addr().String()
 }
 

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"embed"
-	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -22,6 +21,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/activity"
 	"github.com/ketenbus/ketenbus/services/dlq"
 	"github.com/ketenbus/ketenbus/services/escalator/timers"
+	"github.com/ketenbus/ketenbus/services/httpserve"
 	"github.com/ketenbus/ketenbus/services/samenloop/index"
 )
 
@@ -95,18 +95,23 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("monitor: listen on %s: %w", m.cfg.Addr, err)
 	}
-	srv := m.Server()
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	go m.Run(ctx)
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := m.Serve(ctx, ln); err != nil {
 		return fmt.Errorf("monitor: %w", err)
 	}
 	return nil
+}
+
+// Serve reads the streams (Run) and serves the dashboard on ln until ctx
+// ends, then stops the server letting requests in flight finish.
+func (m *Monitor) Serve(ctx context.Context, ln net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = m.Run(ctx) }) // returns nil when ctx ends
+	err := httpserve.Serve(ctx, m.Server(), ln)
+	cancel()
+	wg.Wait()
+	return err
 }
 
 // Server returns an http.Server for the monitor with timeouts that suit

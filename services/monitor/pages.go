@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -152,7 +153,7 @@ func (m *Monitor) fragment(w http.ResponseWriter, name, block string, d pageData
 
 func (m *Monitor) overviewData(ctx context.Context) *overviewData {
 	now := m.cfg.Now()
-	d := &overviewData{Partners: m.health(ctx, now)}
+	d := &overviewData{Partners: m.health(ctx, now, "")}
 	hours, counts, types := m.feed.hourly(now)
 	d.Chart = newChart(hours, counts, types, m.cfg.Location)
 	today := startOfDay(now, m.cfg.Location)
@@ -173,7 +174,7 @@ func (m *Monitor) overviewData(ctx context.Context) *overviewData {
 		levels = append(levels, l.Level)
 	}
 	for l := range byLevel {
-		if !containsInt(levels, l) {
+		if !slices.Contains(levels, l) {
 			levels = append(levels, l)
 		}
 	}
@@ -246,18 +247,17 @@ func liveMatch(typ, partner string) func(liveEvent) bool {
 func (m *Monitor) partnerData(ctx context.Context, p *region.Partner) *partnerData {
 	now := m.cfg.Now()
 	d := &partnerData{}
-	for _, h := range m.health(ctx, now) {
-		if h.ID == p.ID {
-			d.Health = h
-		}
-	}
-	if d.Health.ID == "" {
+	if hs := m.health(ctx, now, p.ID); len(hs) == 1 {
+		d.Health = hs[0]
+	} else {
 		d.Health = partnerHealth{ID: p.ID, Name: p.Name, Status: healthOK}
 	}
 	for _, s := range p.Subscriptions {
 		v := subscriptionView{Subscription: s}
-		if ret, ok := m.retirement(ctx, p.ID, s.Name); ok {
-			v.Retired, v.RetiredAt = true, ret.RetiredAt
+		if slices.Contains(d.Health.Retired, s.Name) {
+			if ret, ok := m.retirement(ctx, p.ID, s.Name); ok {
+				v.Retired, v.RetiredAt = true, ret.RetiredAt
+			}
 		}
 		d.Subscriptions = append(d.Subscriptions, v)
 	}
@@ -291,9 +291,10 @@ func (m *Monitor) letters(ctx context.Context, partner string) ([]dlq.Letter, er
 }
 
 func (m *Monitor) partnerFrom(w http.ResponseWriter, r *http.Request) *region.Partner {
-	p := m.partnerOf(r.PathValue("id"))
-	if p == nil {
+	p, ok := m.cfg.Region.Partner(r.PathValue("id"))
+	if !ok {
 		http.Error(w, "Deze partner bestaat niet in de regio.", http.StatusNotFound)
+		return nil
 	}
 	return p
 }
@@ -338,11 +339,13 @@ func (m *Monitor) retryConfirm(w http.ResponseWriter, r *http.Request) {
 		}
 		c.Seq, c.Count = seq, 1
 	} else {
-		letters, err := m.letters(r.Context(), p.ID)
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		counts, err := dlq.Counts(ctx, m.cfg.JetStream)
+		cancel()
 		if err != nil {
 			d.Error = "De DLQ kon niet worden gelezen; probeer het opnieuw."
 		}
-		c.Count = len(letters)
+		c.Count = int(counts[p.ID])
 	}
 	d.Confirm = c
 	m.render(w, r, "confirm", d)
@@ -447,15 +450,6 @@ func levelLabel(l int) string {
 	return "niveau " + strconv.Itoa(l)
 }
 
-func containsInt(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
 func onlyDigits(s string) string {
 	if _, err := strconv.Atoi(s); err != nil {
 		return "0"
@@ -518,6 +512,7 @@ func parsePages(loc *time.Location) (map[string]*template.Template, error) {
 			}
 			return "over " + dutchAge(t.Sub(now))
 		},
+		"level":   levelLabel,
 		"circuit": circuitText,
 		"outcome": outcomeText,
 		"join":    strings.Join,

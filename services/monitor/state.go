@@ -16,7 +16,6 @@ import (
 	"github.com/ketenbus/ketenbus/services/adapter"
 	"github.com/ketenbus/ketenbus/services/dlq"
 	"github.com/ketenbus/ketenbus/services/natsauth"
-	"github.com/ketenbus/ketenbus/services/region"
 )
 
 // Health of a partner, as the colour of its row.
@@ -59,8 +58,9 @@ type partnerHealth struct {
 	Unknown []string
 }
 
-// health reads the delivery state of every partner that subscribes.
-func (m *Monitor) health(ctx context.Context, now time.Time) []partnerHealth {
+// health reads the delivery state of every partner that subscribes, or
+// of partner only when it is not "".
+func (m *Monitor) health(ctx context.Context, now time.Time, partner string) []partnerHealth {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	dlqs, dlqErr := dlq.Counts(ctx, m.cfg.JetStream)
@@ -70,7 +70,7 @@ func (m *Monitor) health(ctx context.Context, now time.Time) []partnerHealth {
 	var out []partnerHealth
 	for i := range m.cfg.Region.Partners {
 		p := &m.cfg.Region.Partners[i]
-		if len(p.Subscriptions) == 0 {
+		if len(p.Subscriptions) == 0 || (partner != "" && p.ID != partner) {
 			continue
 		}
 		h := partnerHealth{ID: p.ID, Name: p.Name, Mode: "webhook"}
@@ -88,11 +88,11 @@ func (m *Monitor) health(ctx context.Context, now time.Time) []partnerHealth {
 			h.Unknown = append(h.Unknown, "wachtrij")
 		}
 		_, h.Failures, h.Circuit, h.CircuitSince = m.feed.partner(p.ID, now)
-		if h.Mode == "webhook" && h.Circuit == "" {
+		switch {
+		case h.Mode != "webhook":
+			h.Circuit = "" // NATS partners pull; no breaker
+		case h.Circuit == "":
 			h.Circuit = activity.CircuitClosed
-		}
-		if h.Mode != "webhook" {
-			h.Circuit = ""
 		}
 		h.Retired = retired[p.ID]
 		if dlqErr != nil {
@@ -224,14 +224,4 @@ func endpointHost(raw string) string {
 		return "(ongeldige url)"
 	}
 	return u.Scheme + "://" + u.Host
-}
-
-// partnerOf returns the region's partner with id.
-func (m *Monitor) partnerOf(id string) *region.Partner {
-	for i := range m.cfg.Region.Partners {
-		if m.cfg.Region.Partners[i].ID == id {
-			return &m.cfg.Region.Partners[i]
-		}
-	}
-	return nil
 }

@@ -76,14 +76,11 @@ func TestMonitorRunsUnderItsUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runtest.Start(t, "monitor", mon.Run)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := mon.Server()
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	runtest.Start(t, "monitor", func(ctx context.Context) error { return mon.Serve(ctx, ln) })
 	base := "http://" + ln.Addr().String()
 	get := func(path string) string {
 		t.Helper()

@@ -407,11 +407,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		s.log.Info("demo webhook sinks listening", "url", s.SinksURL)
 	}
 
-	auth := monitor.Auth{
-		Token:          s.Secrets.MonitorToken,
-		TrustedHeader:  cfg.Monitor.TrustedHeader,
-		TrustedProxies: cfg.Monitor.Proxies(),
-	}
+	auth := monitor.RegionAuth(cfg, s.Secrets)
 	auth.Open = auth.Token == "" && auth.TrustedHeader == ""
 	s.MonitorOpen = auth.Open
 	mon, err := monitor.New(monitor.Config{
@@ -426,11 +422,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.run("monitor", mon.Run)
 	mln := monLn
 	monLn = nil
-	msrv := mon.Server()
-	s.run("monitor http", func(ctx context.Context) error { return httpserve.Serve(ctx, msrv, mln) })
+	s.run("monitor", func(ctx context.Context) error { return mon.Serve(ctx, mln) })
 	if auth.Open {
 		s.log.Warn("the monitor asks nobody to sign in (dev only): set monitor.token_env or monitor.trusted_header in the region config to close it", "url", s.MonitorURL)
 	} else {
