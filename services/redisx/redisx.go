@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
+	"github.com/ketenbus/ketenbus/services/redact"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -106,4 +108,25 @@ func globEscape(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// ErrURL is returned (wrapped) by Open for a URL that is not a Redis URL.
+var ErrURL = errors.New("not a Redis URL such as redis://127.0.0.1:6379")
+
+// Open connects to the Redis at rawURL and checks within timeout that it
+// answers. Its errors name the URL redacted or only the address, never a
+// password; they wrap ErrURL for a URL that does not parse.
+func Open(ctx context.Context, rawURL string, timeout time.Duration) (*redis.Client, error) {
+	o, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("%s is %w", redact.URL(rawURL), ErrURL)
+	}
+	rdb := redis.NewClient(o)
+	pctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := rdb.Ping(pctx).Err(); err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("connect to Redis at %s: %w", o.Addr, err)
+	}
+	return rdb, nil
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -135,3 +137,20 @@ func Tracer(tp trace.TracerProvider, pkg string) trace.Tracer {
 }
 
 const scopePrefix = "github.com/ketenbus/ketenbus/services/"
+
+// Start is Setup for a process: its error says what to change, and stop
+// flushes the spans still queued, within 5 seconds, logging a failure to
+// logger.
+func Start(ctx context.Context, serviceName string, logger *slog.Logger) (stop func(), err error) {
+	shutdown, err := Setup(ctx, serviceName)
+	if err != nil {
+		return func() {}, fmt.Errorf("tracing: %w (set OTEL_EXPORTER_OTLP_PROTOCOL to http/protobuf or grpc, or unset OTEL_EXPORTER_OTLP_ENDPOINT)", err)
+	}
+	return func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := shutdown(sctx); err != nil {
+			logger.Warn("flushing traces failed", slog.String("error", err.Error()))
+		}
+	}, nil
+}

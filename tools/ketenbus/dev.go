@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/redact"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/telemetry"
 	"github.com/ketenbus/ketenbus/tools/internal/devstack"
@@ -100,15 +101,11 @@ func runDev(cmd *cobra.Command, f devFlags) error {
 	ctx := cmd.Context()
 	// Traces go out over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, and
 	// nowhere otherwise. Set up before the services take the provider.
-	stopTracing, err := telemetry.Setup(ctx, "ketenbus-dev")
+	stopTracing, err := telemetry.Start(ctx, "ketenbus-dev", f.opts.Logger)
 	if err != nil {
-		return fmt.Errorf("tracing: %w (set OTEL_EXPORTER_OTLP_PROTOCOL to http/protobuf or grpc, or unset OTEL_EXPORTER_OTLP_ENDPOINT)", err)
+		return err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = stopTracing(sctx)
-	}()
+	defer stopTracing()
 	stack, err := devstack.Start(ctx, f.opts)
 	if err != nil {
 		return devStartError(f.opts, err)
@@ -178,7 +175,7 @@ func printBanner(w io.Writer, s *devstack.Stack, opts devstack.Options) {
 	fmt.Fprintf(tw, "  health\t%s/healthz, %s/readyz\n", s.GatewayURL, s.GatewayURL)
 	fmt.Fprintf(tw, "  metrics\t%s/metrics\n", s.GatewayURL)
 	fmt.Fprintf(tw, "  nats\t%s (JetStream: EVENTS, DELIVERY, DLQ, AUDIT, ACTIVITY)\n", s.NATSURL)
-	fmt.Fprintf(tw, "  redis\t%s (escalation timers, samenloop index)\n", devstack.RedactURL(s.RedisURL))
+	fmt.Fprintf(tw, "  redis\t%s (escalation timers, samenloop index)\n", redact.URL(s.RedisURL))
 	if s.SinksURL != "" {
 		fmt.Fprintf(tw, "  sinks\t%s/<partner> (demo webhook receivers; they log what arrives)\n", s.SinksURL)
 	}

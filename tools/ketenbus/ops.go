@@ -21,8 +21,9 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/ketenbus/ketenbus/services/redact"
+	"github.com/ketenbus/ketenbus/services/redisx"
 	"github.com/ketenbus/ketenbus/services/region"
-	"github.com/ketenbus/ketenbus/tools/internal/devstack"
 )
 
 // connFlags are the connection flags of the operations commands, each
@@ -73,14 +74,12 @@ func (c *connFlags) connect(ctx context.Context) (*region.Config, *nats.Conn, je
 // connectRedis connects to the Redis at rawURL and checks it answers. A
 // URL that does not parse is a usage error; no error shows a password.
 func connectRedis(ctx context.Context, rawURL string) (*redis.Client, error) {
-	ro, err := redis.ParseURL(rawURL)
-	if err != nil {
-		return nil, &usageError{fmt.Errorf("--redis-url %s is not a Redis URL such as redis://127.0.0.1:6379", devstack.RedactURL(rawURL))}
-	}
-	rdb := redis.NewClient(ro)
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		_ = rdb.Close()
-		return nil, fmt.Errorf("connect to Redis at %s: %w (pass --redis-url)", ro.Addr, err)
+	rdb, err := redisx.Open(ctx, rawURL, 5*time.Second)
+	switch {
+	case errors.Is(err, redisx.ErrURL):
+		return nil, &usageError{fmt.Errorf("--redis-url %w", err)}
+	case err != nil:
+		return nil, fmt.Errorf("%w (pass --redis-url)", err)
 	}
 	return rdb, nil
 }
@@ -105,7 +104,7 @@ func (c *connFlags) dialNATS() (*nats.Conn, jetstream.JetStream, error) {
 	}
 	nc, err := nats.Connect(c.natsURL, opts...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to NATS at %s: %w (pass --nats-url)", devstack.RedactURL(c.natsURL), err)
+		return nil, nil, fmt.Errorf("connect to NATS at %s: %w (pass --nats-url)", redact.URL(c.natsURL), err)
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -23,6 +22,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ketenbus/ketenbus/events/webhook"
+	"github.com/ketenbus/ketenbus/services/redact"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/webhookout"
 )
@@ -238,7 +238,7 @@ func partnerViewOf(p region.Partner) partnerView {
 		v.Subscriptions = append(v.Subscriptions, subscriptionView{Name: s.Name, Types: partnersNonNil(s.Types), Filter: s.Filter, Purpose: s.Purpose, Fields: s.Fields})
 	}
 	if w := p.Delivery.Webhook; w != nil {
-		v.Delivery.Webhook = &webhookView{URL: partnersRedactURL(w.URL), Mode: w.Mode, Handshake: w.Handshake, Token: w.TokenEnv != "", Timeout: w.Timeout.String()}
+		v.Delivery.Webhook = &webhookView{URL: redact.URL(w.URL), Mode: w.Mode, Handshake: w.Handshake, Token: w.TokenEnv != "", Timeout: w.Timeout.String()}
 	}
 	v.Delivery.NATS = p.Delivery.NATS != nil
 	return v
@@ -249,24 +249,6 @@ func partnersNonNil(s []string) []string {
 		return []string{}
 	}
 	return s
-}
-
-// partnersRedactURL hides the values of a URL's query, where some endpoints carry
-// a key (?code=…); user info is refused by the region config already.
-func partnersRedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable url)"
-	}
-	u.User = nil
-	if u.RawQuery != "" {
-		q := u.Query()
-		for k := range q {
-			q[k] = []string{"redacted"}
-		}
-		u.RawQuery = q.Encode()
-	}
-	return u.String()
 }
 
 func newPartnersListCmd() *cobra.Command {
@@ -531,7 +513,7 @@ func probeSecrets(reg *region.Config, p *region.Partner) (secret, token string, 
 // POST, and says what came back.
 func probe(ctx context.Context, reg *region.Config, p *region.Partner, secret, token, origin string) probeResult {
 	w := p.Delivery.Webhook
-	res := probeResult{Partner: p.ID, URL: partnersRedactURL(w.URL), Mode: w.Mode}
+	res := probeResult{Partner: p.ID, URL: redact.URL(w.URL), Mode: w.Mode}
 	client := &http.Client{
 		// As the adapter: a redirect would carry the signature and token
 		// elsewhere.

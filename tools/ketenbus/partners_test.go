@@ -21,6 +21,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events/partner"
 	"github.com/ketenbus/ketenbus/events/webhook"
+	"github.com/ketenbus/ketenbus/services/redact"
 	"github.com/ketenbus/ketenbus/services/testutil/wanttest"
 )
 
@@ -279,7 +280,7 @@ func TestPartnersList(t *testing.T) {
 	if strings.Contains(out, "KETENBUS_") || strings.Contains(out, "whsec_") {
 		t.Errorf("--json names secrets or their variables")
 	}
-	if got := partnersRedactURL("https://p.example/hook?code=s3cret&x=1"); strings.Contains(got, "s3cret") {
+	if got := redact.URL("https://p.example/hook?code=s3cret&x=1"); strings.Contains(got, "s3cret") {
 		t.Errorf("redacted URL %q keeps the key", got)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ketenbus/ketenbus/services/natsauth"
+	"github.com/ketenbus/ketenbus/services/redact"
+	"github.com/ketenbus/ketenbus/services/redisx"
 )
 
 // redisTimeout bounds the first PING of Redis.
@@ -34,7 +36,7 @@ func connectNATS(o *options, prog string, logger *slog.Logger) (_ *nats.Conn, cl
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
-			logger.Info("reconnected to NATS", slog.String("url", RedactURLs(nc.ConnectedUrl())))
+			logger.Info("reconnected to NATS", slog.String("url", redact.URL(nc.ConnectedUrl())))
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
 			attrs := []any{slog.String("error", err.Error())}
@@ -57,7 +59,14 @@ func connectNATS(o *options, prog string, logger *slog.Logger) (_ *nats.Conn, cl
 	case user != "" && password != "":
 		opts = append(opts, nats.UserInfo(user, password))
 	}
-	where := RedactURLs(o.natsURL)
+	where := redact.URL(o.natsURL)
+	// nats.Connect's error for a URL that does not parse quotes it,
+	// password and all.
+	for _, u := range strings.Split(o.natsURL, ",") {
+		if _, err := url.Parse(strings.TrimSpace(u)); err != nil {
+			return nil, nil, fmt.Errorf("--nats-url %s: a URL does not parse; write it as nats://host:4222, a password with special characters percent-encoded (env KETENBUS_NATS_URL)", where)
+		}
+	}
 	nc, err := nats.Connect(o.natsURL, opts...)
 	switch {
 	case err == nil:
@@ -86,39 +95,14 @@ func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 }
 
 // connectRedis connects to the Redis at rawURL and checks that it
-// answers; what the client logs goes to logger. No error shows a
-// password.
-func connectRedis(ctx context.Context, rawURL string, logger *slog.Logger) (*redis.Client, error) {
-	redis.SetLogger(redisLogger{logger})
-	o, err := redis.ParseURL(rawURL)
-	if err != nil {
-		return nil, fmt.Errorf("--redis-url %s is not a Redis URL such as %s (env KETENBUS_REDIS_URL)", RedactURLs(rawURL), DefaultRedisURL)
-	}
-	rdb := redis.NewClient(o)
-	pctx, cancel := context.WithTimeout(ctx, redisTimeout)
-	defer cancel()
-	if err := rdb.Ping(pctx).Err(); err != nil {
-		_ = rdb.Close()
-		return nil, fmt.Errorf("connect to Redis at %s: %w; start it there, or pass --redis-url (env KETENBUS_REDIS_URL)", o.Addr, err)
+// answers. No error shows a password.
+func connectRedis(ctx context.Context, rawURL string) (*redis.Client, error) {
+	rdb, err := redisx.Open(ctx, rawURL, redisTimeout)
+	switch {
+	case errors.Is(err, redisx.ErrURL):
+		return nil, fmt.Errorf("--redis-url %w (env KETENBUS_REDIS_URL)", err)
+	case err != nil:
+		return nil, fmt.Errorf("%w; start it there, or pass --redis-url (env KETENBUS_REDIS_URL)", err)
 	}
 	return rdb, nil
-}
-
-// RedactURLs returns a URL, or several separated by commas, with any user
-// information replaced (it may be a password or a token), fit to print; a
-// URL that does not parse is not printed at all.
-func RedactURLs(raw string) string {
-	parts := strings.Split(raw, ",")
-	for i, p := range parts {
-		u, err := url.Parse(strings.TrimSpace(p))
-		if err != nil {
-			parts[i] = "(a URL that does not parse)"
-			continue
-		}
-		if u.User != nil {
-			u.User = url.User("xxxxx")
-		}
-		parts[i] = u.String()
-	}
-	return strings.Join(parts, ",")
 }

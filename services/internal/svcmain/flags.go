@@ -31,15 +31,18 @@ func (f *Flags) String(name, env, def, usage string) *string {
 	return p
 }
 
-// StringVar is String storing into p.
+// StringVar is String storing into p. Help shows def, never the
+// variable's value, which may hold a password.
 func (f *Flags) StringVar(p *string, name, env, def, usage string) {
 	if env != "" {
-		if v := f.getenv(env); v != "" {
-			def = v
-		}
 		usage += " (env " + env + ")"
 	}
 	f.fs.StringVar(p, name, def, usage)
+	if env != "" {
+		if v := f.getenv(env); v != "" {
+			*p = v
+		}
+	}
 }
 
 // options are the common flags.

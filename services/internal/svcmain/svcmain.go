@@ -7,9 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"os/signal"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -19,6 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ketenbus/ketenbus/services/httpserve"
+	"github.com/ketenbus/ketenbus/services/redact"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/telemetry"
 )
@@ -30,8 +34,8 @@ const (
 	ExitUsage = 2 // wrong flags
 )
 
-// shutdownTimeout bounds the graceful stop of an HTTP server.
-const shutdownTimeout = 10 * time.Second
+// drainTimeout bounds how long the NATS connection may take to drain.
+const drainTimeout = 10 * time.Second
 
 // RedisUse says whether a service uses Redis.
 type RedisUse int
@@ -111,6 +115,10 @@ type Env struct {
 	Getenv func(string) string
 }
 
+// redisLog routes go-redis's log, a setting of the process, to the log
+// of the first service started.
+var redisLog sync.Once
+
 // Main runs the service described by svc with the command-line arguments
 // args (without the program name) until ctx ends, and returns the exit
 // code: ExitOK after a clean stop, ExitError when it cannot start or stops
@@ -128,6 +136,7 @@ func Main(ctx context.Context, svc Service, args []string, getenv func(string) s
 		return ExitUsage
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level})).With(slog.String("service", svc.Name))
+	redisLog.Do(func() { redis.SetLogger(redisLogger{logger}) })
 	if err := run(ctx, prog, svc, opts, getenv, logger); err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
 		return ExitError
@@ -145,17 +154,11 @@ func run(ctx context.Context, prog string, svc Service, o *options, getenv func(
 
 	// Traces go out over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set, and
 	// nowhere otherwise. Set up before the service takes the provider.
-	stopTracing, err := telemetry.Setup(ctx, prog)
+	stopTracing, err := telemetry.Start(ctx, prog, logger)
 	if err != nil {
-		return fmt.Errorf("tracing: %w (set OTEL_EXPORTER_OTLP_PROTOCOL to http/protobuf or grpc, or unset OTEL_EXPORTER_OTLP_ENDPOINT)", err)
+		return err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := stopTracing(sctx); err != nil {
-			logger.Warn("flushing traces failed", slog.String("error", err.Error()))
-		}
-	}()
+	defer stopTracing()
 
 	// Take the metrics address first, so a taken port is reported before
 	// anything connects.
@@ -181,7 +184,7 @@ func run(ctx context.Context, prog string, svc Service, o *options, getenv func(
 		}
 		select {
 		case <-closed:
-		case <-time.After(shutdownTimeout):
+		case <-time.After(drainTimeout):
 			nc.Close()
 		}
 	}()
@@ -189,10 +192,10 @@ func run(ctx context.Context, prog string, svc Service, o *options, getenv func(
 	if env.JetStream, err = jetstream.New(nc); err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
-	logger.Info("connected to NATS", slog.String("url", RedactURLs(nc.ConnectedUrl())), slog.String("user", o.natsUser))
+	logger.Info("connected to NATS", slog.String("url", redact.URL(nc.ConnectedUrl())), slog.String("user", o.natsUser))
 
 	if svc.Redis != NoRedis && (o.redisURL != "" || svc.Redis == RedisRequired) {
-		rdb, err := connectRedis(ctx, o.redisURL, logger)
+		rdb, err := connectRedis(ctx, o.redisURL)
 		if err != nil {
 			return err
 		}
@@ -309,4 +312,14 @@ func explain(err error) error {
 		return fmt.Errorf("%w; the services never create streams: create them as the NATS admin user (streams.Ensure, see deploy/nats/README.md) before starting the services", err)
 	}
 	return err
+}
+
+// Exit is the whole main of a service binary: Main with the process's
+// arguments, environment and standard streams, stopped by SIGINT or
+// SIGTERM, and os.Exit with its code.
+func Exit(svc Service) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Main(ctx, svc, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }

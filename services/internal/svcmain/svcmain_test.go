@@ -101,6 +101,10 @@ func TestStartupErrors(t *testing.T) {
 			[]string{"connect to NATS at nats://" + nowhere, "--nats-url", "KETENBUS_NATS_URL"}},
 		{"nats url with a password", []string{"--config", reg.Path, "--nats-url", "nats://router:hunter2secret@" + nowhere}, reg.Getenv, svcmain.NoRedis,
 			[]string{"connect to NATS at nats://xxxxx@" + nowhere}},
+		{"nats url that does not parse, with a password", []string{"--config", reg.Path, "--nats-url", "nats://router:hunter2secret%zz@" + nowhere}, reg.Getenv, svcmain.NoRedis,
+			[]string{"--nats-url (a URL that does not parse): a URL does not parse", "KETENBUS_NATS_URL"}},
+		{"redis url with a password", []string{"--config", reg.Path, "--nats-url", env.URL, "--redis-url", "redis://:hunter2secret@" + nowhere}, reg.Getenv, svcmain.RedisRequired,
+			[]string{"connect to Redis at " + nowhere, "--redis-url"}},
 		{"missing secret", []string{"--config", reg.Path, "--nats-url", env.URL}, without(reg, "KETENBUS_PSEUDONYM_KEY"), svcmain.NoRedis,
 			[]string{"pseudonym_key_env", "environment variable KETENBUS_PSEUDONYM_KEY is not set"}},
 		{"demo region without its secrets", []string{"--config", demo.Path, "--nats-url", env.URL}, without(demo, "KETENBUS_FIELD_KEY", "KETENBUS_TOKEN_ZVH"), svcmain.NoRedis,
@@ -153,6 +157,16 @@ func TestFlags(t *testing.T) {
 	for _, flag := range []string{"-config", "KETENBUS_CONFIG", "-nats-url", "-nats-user", "-nats-creds", "-redis-url", "-metrics-addr", "-log-level"} {
 		if !strings.Contains(p.Stdout.String(), flag) {
 			t.Errorf("-h does not mention %s:\n%s", flag, p.Stdout)
+		}
+	}
+	// Help and a wrong flag show the built-in defaults, never a value of
+	// the environment: it may hold a password.
+	secretEnv := map[string]string{"KETENBUS_REDIS_URL": "redis://:s3cret@redis:6379", "KETENBUS_NATS_URL": "nats://router:s3cret@nats:4222"}
+	getenv := func(k string) string { return secretEnv[k] }
+	for _, args := range [][]string{{"-h"}, {"--no-such-flag"}} {
+		p, _ := svcmaintest.Run(t, probe(svcmain.RedisRequired), args, getenv)
+		if out := p.Stdout.String() + p.Stderr.String(); strings.Contains(out, "s3cret") {
+			t.Errorf("%q shows a password from the environment:\n%s", args, out)
 		}
 	}
 	for _, args := range [][]string{{"--no-such-flag"}, {"extra"}, {"--log-level", "loud"}} {

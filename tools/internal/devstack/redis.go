@@ -2,11 +2,12 @@ package devstack
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	neturl "net/url"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/ketenbus/ketenbus/services/redisx"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -27,28 +28,14 @@ func (s *Stack) openRedis(url string) (redis.UniversalClient, error) {
 		s.redisClose = append([]func() error{rdb.Close}, s.redisClose...)
 		return rdb, nil
 	}
-	o, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("--redis-url %s is not a Redis URL such as redis://127.0.0.1:6379", RedactURL(url))
-	}
-	rdb := redis.NewClient(o)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		_ = rdb.Close()
-		return nil, fmt.Errorf("redis at %s does not answer: %w; start it or pass another --redis-url", o.Addr, err)
+	rdb, err := redisx.Open(context.Background(), url, 5*time.Second)
+	switch {
+	case errors.Is(err, redisx.ErrURL):
+		return nil, fmt.Errorf("--redis-url %w", err)
+	case err != nil:
+		return nil, fmt.Errorf("%w; start it or pass another --redis-url", err)
 	}
 	s.RedisURL = url
 	s.redisClose = append(s.redisClose, rdb.Close)
 	return rdb, nil
-}
-
-// RedactURL returns raw with any password replaced, fit to print; a URL
-// that does not parse is not printed at all (it may hold one).
-func RedactURL(raw string) string {
-	u, err := neturl.Parse(raw)
-	if err != nil {
-		return "(a URL that does not parse)"
-	}
-	return u.Redacted()
 }
