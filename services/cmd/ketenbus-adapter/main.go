@@ -6,10 +6,7 @@ package main
 
 import (
 	"context"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/ketenbus/ketenbus/services/adapter"
 	"github.com/ketenbus/ketenbus/services/internal/svcmain"
@@ -19,11 +16,7 @@ import (
 // defaultMetricsAddr is the default of --metrics-addr.
 const defaultMetricsAddr = "127.0.0.1:9102"
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(svcmain.Main(ctx, service(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
-}
+func main() { svcmain.Exit(service()) }
 
 // service describes the adapter binary.
 func service() svcmain.Service {

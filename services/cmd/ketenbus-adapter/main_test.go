@@ -13,24 +13,12 @@ func TestMain_servesMetricsAndStops(t *testing.T) {
 	t.Parallel()
 	env := natstest.Start(t)
 	reg := svcmaintest.NewRegion(t, "")
-	p := svcmaintest.Start(t, service(), []string{"--config", reg.Path, "--nats-url", env.URL, "--metrics-addr", "127.0.0.1:0", "--partners", "zvh"}, reg.Getenv)
-	base := "http://" + p.WaitLog(t, "metrics listening")["addr"].(string)
-	p.WaitLog(t, "started")
-
-	if code, _ := svcmaintest.Get(t, base+"/healthz"); code != 200 {
-		t.Errorf("GET /healthz = %d, want 200", code)
-	}
-	svcmaintest.WaitOK(t, base+"/readyz")
-	_, body := svcmaintest.Get(t, base+"/metrics")
+	p, body := reg.ServeMetrics(t, service(), env.URL, "--partners", "zvh")
 	svcmaintest.WantMetrics(t, body, "ketenbus_adapter_circuit_open", "ketenbus_dlq_messages", "go_goroutines")
 	if !strings.Contains(body, `ketenbus_adapter_circuit_open{partner="zvh"} 0`) {
 		t.Errorf("/metrics has no closed circuit of zvh:\n%s", body)
 	}
-
-	if code := p.Stop(t); code != svcmain.ExitOK {
-		t.Fatalf("exit code %d after SIGTERM, want 0", code)
-	}
-	svcmaintest.NoSecrets(t, p.Stderr.String(), reg.Env)
+	reg.StopClean(t, p)
 }
 
 func TestMain_unknownPartner(t *testing.T) {
@@ -53,20 +41,13 @@ func TestMain_asNATSUser(t *testing.T) {
 	t.Parallel()
 	reg := svcmaintest.NewRegion(t, "")
 	url := reg.StartAuthNATS(t)
-	p := svcmaintest.Start(t, service(), []string{"--config", reg.Path, "--nats-url", url, "--metrics-addr", "127.0.0.1:0"}, reg.Getenv)
-	base := "http://" + p.WaitLog(t, "metrics listening")["addr"].(string)
-	p.WaitLog(t, "started")
-	svcmaintest.WaitOK(t, base+"/readyz")
-	_, body := svcmaintest.Get(t, base+"/metrics")
+	p, body := reg.ServeMetrics(t, service(), url)
 	svcmaintest.WantMetrics(t, body, "ketenbus_dlq_messages")
-	if code := p.Stop(t); code != svcmain.ExitOK {
-		t.Fatalf("exit code %d after SIGTERM, want 0", code)
-	}
+	reg.StopClean(t, p)
 	// The gauges read the DLQ and the adapter's consumers under deploy/nats
 	// too.
 	if strings.Contains(body, "} -1") {
 		t.Errorf("a gauge is -1 under the adapter's own user:\n%s", body)
 	}
 	p.NoNATSErrors(t)
-	svcmaintest.NoSecrets(t, p.Stderr.String(), reg.Env)
 }

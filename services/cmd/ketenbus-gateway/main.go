@@ -6,9 +6,6 @@ package main
 
 import (
 	"context"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/ketenbus/ketenbus/services/gateway"
 	"github.com/ketenbus/ketenbus/services/httpserve"
@@ -16,11 +13,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/natsauth"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(svcmain.Main(ctx, service(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
-}
+func main() { svcmain.Exit(service()) }
 
 // service describes the gateway binary.
 func service() svcmain.Service {

@@ -9,22 +9,13 @@ package main
 import (
 	"context"
 	"errors"
-	"os"
-	"os/signal"
-	"sync"
-	"syscall"
 
-	"github.com/ketenbus/ketenbus/services/httpserve"
 	"github.com/ketenbus/ketenbus/services/internal/svcmain"
 	"github.com/ketenbus/ketenbus/services/monitor"
 	"github.com/ketenbus/ketenbus/services/natsauth"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(svcmain.Main(ctx, service(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
-}
+func main() { svcmain.Exit(service()) }
 
 // service describes the monitor binary.
 func service() svcmain.Service {
@@ -37,11 +28,7 @@ func service() svcmain.Service {
 				"listen address of the dashboard, /healthz and /metrics")
 		},
 		Start: func(_ context.Context, env *svcmain.Env) (svcmain.Runner, error) {
-			auth := monitor.Auth{
-				Token:          env.Secrets.MonitorToken,
-				TrustedHeader:  env.Region.Monitor.TrustedHeader,
-				TrustedProxies: env.Region.Monitor.Proxies(),
-			}
+			auth := monitor.RegionAuth(env.Region, env.Secrets)
 			if auth.Token == "" && auth.TrustedHeader == "" {
 				return nil, errors.New(env.ConfigPath + ": the monitor does not start open (only ketenbus dev runs it without sign-in): set monitor.token_env (an operator token) or monitor.trusted_header with monitor.trusted_proxies (a reverse proxy such as oauth2-proxy)")
 			}
@@ -66,17 +53,7 @@ func service() svcmain.Service {
 				env.Logger.Warn("no --redis-url: the dashboard shows no terms and no open samenloop")
 			}
 			env.Logger.Info("monitor listening", "url", "http://"+ln.Addr().String())
-			srv := m.Server()
-			return svcmain.RunFunc(func(ctx context.Context) error {
-				ctx, cancel := context.WithCancel(ctx)
-				defer cancel()
-				var wg sync.WaitGroup
-				wg.Go(func() { _ = m.Run(ctx) }) // returns nil when ctx ends
-				err := httpserve.Serve(ctx, srv, ln)
-				cancel()
-				wg.Wait()
-				return err
-			}), nil
+			return svcmain.RunFunc(func(ctx context.Context) error { return m.Serve(ctx, ln) }), nil
 		},
 	}
 }

@@ -14,24 +14,10 @@ func TestMain_servesMetricsAndStops(t *testing.T) {
 	t.Parallel()
 	env := natstest.Start(t)
 	reg := svcmaintest.NewRegion(t, "")
-	p := svcmaintest.Start(t, service(), []string{"--config", reg.Path, "--nats-url", env.URL, "--metrics-addr", "127.0.0.1:0"}, reg.Getenv)
-	base := "http://" + p.WaitLog(t, "metrics listening")["addr"].(string)
-	p.WaitLog(t, "started")
-
-	if code, _ := svcmaintest.Get(t, base+"/healthz"); code != 200 {
-		t.Errorf("GET /healthz = %d, want 200", code)
-	}
-	if code, _ := svcmaintest.Get(t, base+"/readyz"); code != 200 {
-		t.Errorf("GET /readyz = %d, want 200", code)
-	}
-	_, body := svcmaintest.Get(t, base+"/metrics")
+	p, body := reg.ServeMetrics(t, service(), env.URL)
 	svcmaintest.WantMetrics(t, body, "ketenbus_router_handle_seconds_count", "ketenbus_router_lag_seconds_count",
 		"ketenbus_router_unreadable_total", "go_goroutines", "process_resident_memory_bytes")
-
-	if code := p.Stop(t); code != svcmain.ExitOK {
-		t.Fatalf("exit code %d after SIGTERM, want 0", code)
-	}
-	svcmaintest.NoSecrets(t, p.Stderr.String(), reg.Env)
+	reg.StopClean(t, p)
 }
 
 // TestMain_withoutStreams: the router does not create EVENTS; it stops,
@@ -63,20 +49,13 @@ func TestMain_asNATSUser(t *testing.T) {
 	t.Parallel()
 	reg := svcmaintest.NewRegion(t, "")
 	url := reg.StartAuthNATS(t)
-	p := svcmaintest.Start(t, service(), []string{"--config", reg.Path, "--nats-url", url, "--metrics-addr", "127.0.0.1:0"}, reg.Getenv)
-	base := "http://" + p.WaitLog(t, "metrics listening")["addr"].(string)
-	p.WaitLog(t, "started")
-	svcmaintest.WaitOK(t, base+"/readyz")
-	_, body := svcmaintest.Get(t, base+"/metrics")
+	p, body := reg.ServeMetrics(t, service(), url)
 	svcmaintest.WantMetrics(t, body, "ketenbus_router_handle_seconds_count")
-	if code := p.Stop(t); code != svcmain.ExitOK {
-		t.Fatalf("exit code %d after SIGTERM, want 0", code)
-	}
+	reg.StopClean(t, p)
 	// ketenbus_router_pending_events reads the router's consumer under
 	// deploy/nats too.
 	if strings.Contains(body, "ketenbus_router_pending_events -1") {
 		t.Errorf("ketenbus_router_pending_events is -1 under the router's own user:\n%s", body)
 	}
 	p.NoNATSErrors(t)
-	svcmaintest.NoSecrets(t, p.Stderr.String(), reg.Env)
 }

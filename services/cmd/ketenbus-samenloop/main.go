@@ -6,9 +6,6 @@ package main
 
 import (
 	"context"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/ketenbus/ketenbus/services/internal/svcmain"
 	"github.com/ketenbus/ketenbus/services/natsauth"
@@ -18,11 +15,7 @@ import (
 // defaultMetricsAddr is the default of --metrics-addr.
 const defaultMetricsAddr = "127.0.0.1:9104"
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(svcmain.Main(ctx, service(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
-}
+func main() { svcmain.Exit(service()) }
 
 // service describes the samenloop binary.
 func service() svcmain.Service {

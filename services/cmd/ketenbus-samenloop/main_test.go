@@ -15,21 +15,9 @@ func TestMain_servesMetricsAndStops(t *testing.T) {
 	env := natstest.Start(t)
 	rs := redistest.Start(t)
 	reg := svcmaintest.NewRegion(t, "")
-	p := svcmaintest.Start(t, service(), []string{"--config", reg.Path, "--nats-url", env.URL, "--redis-url", rs.URL(), "--metrics-addr", "127.0.0.1:0"}, reg.Getenv)
-	base := "http://" + p.WaitLog(t, "metrics listening")["addr"].(string)
-	p.WaitLog(t, "started")
-
-	if code, _ := svcmaintest.Get(t, base+"/healthz"); code != 200 {
-		t.Errorf("GET /healthz = %d, want 200", code)
-	}
-	svcmaintest.WaitOK(t, base+"/readyz") // once Redis answered
-	_, body := svcmaintest.Get(t, base+"/metrics")
+	p, body := reg.ServeMetrics(t, service(), env.URL, "--redis-url", rs.URL())
 	svcmaintest.WantMetrics(t, body, "ketenbus_samenloop_ready", "ketenbus_samenloop_persons", "ketenbus_samenloop_joined_total", "go_goroutines")
-
-	if code := p.Stop(t); code != svcmain.ExitOK {
-		t.Fatalf("exit code %d after SIGTERM, want 0", code)
-	}
-	svcmaintest.NoSecrets(t, p.Stderr.String(), reg.Env)
+	reg.StopClean(t, p)
 }
 
 // TestMain_redisRequired: without a Redis that answers it does not start.
@@ -54,15 +42,8 @@ func TestMain_asNATSUser(t *testing.T) {
 	rs := redistest.Start(t)
 	reg := svcmaintest.NewRegion(t, "")
 	url := reg.StartAuthNATS(t)
-	p := svcmaintest.Start(t, service(), []string{"--config", reg.Path, "--nats-url", url, "--redis-url", rs.URL(), "--metrics-addr", "127.0.0.1:0"}, reg.Getenv)
-	base := "http://" + p.WaitLog(t, "metrics listening")["addr"].(string)
-	p.WaitLog(t, "started")
-	svcmaintest.WaitOK(t, base+"/readyz")
-	_, body := svcmaintest.Get(t, base+"/metrics")
+	p, body := reg.ServeMetrics(t, service(), url, "--redis-url", rs.URL())
 	svcmaintest.WantMetrics(t, body, "ketenbus_samenloop_ready")
-	if code := p.Stop(t); code != svcmain.ExitOK {
-		t.Fatalf("exit code %d after SIGTERM, want 0", code)
-	}
+	reg.StopClean(t, p)
 	p.NoNATSErrors(t)
-	svcmaintest.NoSecrets(t, p.Stderr.String(), reg.Env)
 }

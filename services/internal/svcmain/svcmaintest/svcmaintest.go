@@ -344,3 +344,31 @@ func (p *Proc) NoNATSErrors(tb testing.TB, known ...string) {
 		}
 	}
 }
+
+// ServeMetrics starts svc with reg's config, NATS at natsURL, its metrics
+// on a free port and the extra args; waits until it started, checks that
+// /healthz answers 200 and /readyz comes to 200, and returns the process
+// and what /metrics serves.
+func (r *Region) ServeMetrics(tb testing.TB, svc svcmain.Service, natsURL string, extra ...string) (*Proc, string) {
+	tb.Helper()
+	args := append([]string{"--config", r.Path, "--nats-url", natsURL, "--metrics-addr", "127.0.0.1:0"}, extra...)
+	p := Start(tb, svc, args, r.Getenv)
+	base := "http://" + p.WaitLog(tb, "metrics listening")["addr"].(string)
+	p.WaitLog(tb, "started")
+	if code, _ := Get(tb, base+"/healthz"); code != 200 {
+		tb.Errorf("GET /healthz = %d, want 200", code)
+	}
+	WaitOK(tb, base+"/readyz")
+	_, body := Get(tb, base+"/metrics")
+	return p, body
+}
+
+// StopClean stops p with SIGTERM, fails unless it exits 0, and checks that
+// its output holds none of reg's secrets.
+func (r *Region) StopClean(tb testing.TB, p *Proc) {
+	tb.Helper()
+	if code := p.Stop(tb); code != svcmain.ExitOK {
+		tb.Fatalf("exit code %d after SIGTERM, want 0", code)
+	}
+	NoSecrets(tb, p.Stderr.String(), r.Env)
+}
