@@ -81,8 +81,8 @@ type deliveryInfo struct {
 	// event is the delivered event, once read: the processing log's
 	// record reads its context attributes.
 	event *webhookout.Event
-	// span is the attempt's "adapter.deliver" span; nil when not tracing
-	// or before the request.
+	// span is the attempt's "adapter.deliver" span; telemetry.NoSpan
+	// when not tracing or before the request.
 	span trace.Span
 }
 
@@ -92,6 +92,7 @@ func (p *partner) info(msg *message.Message, now time.Time) deliveryInfo {
 		attempt:      int(wmjetstream.NumDelivered(msg)),
 		first:        wmjetstream.Timestamp(msg),
 		start:        now,
+		span:         telemetry.NoSpan,
 	}
 	if d.attempt < 1 {
 		d.attempt = 1
@@ -183,9 +184,7 @@ func (p *partner) Handle(msg *message.Message) error {
 	}
 
 	ctx, d.span = p.startSpan(ctx, msg, d)
-	if d.span != nil {
-		defer d.span.End()
-	}
+	defer d.span.End()
 	resp := p.send(ctx, ev, body, header)
 	traceResponse(d.span, resp)
 	if ctx.Err() != nil {
@@ -476,11 +475,11 @@ func nak(msg *message.Message, d time.Duration) error {
 
 // startSpan starts the "adapter.deliver" span of the attempt d, as the
 // child of the router's span (the delivery's traceparent header) or else
-// of the event's traceparent extension. It returns ctx and a nil span when
-// not tracing.
+// of the event's traceparent extension. It returns ctx and
+// telemetry.NoSpan when not tracing.
 func (p *partner) startSpan(ctx context.Context, msg *message.Message, d deliveryInfo) (context.Context, trace.Span) {
 	if p.a.tracer == nil {
-		return ctx, nil
+		return ctx, telemetry.NoSpan
 	}
 	parent := telemetry.Extract(ctx, msg.Metadata.Get(telemetry.Traceparent), msg.Metadata.Get(telemetry.Tracestate))
 	if !trace.SpanContextFromContext(parent).IsValid() {
@@ -502,7 +501,7 @@ func (p *partner) startSpan(ctx context.Context, msg *message.Message, d deliver
 // traceResponse records the response of an attempt on its span: the
 // status, and an error for a failure or a status other than 2xx.
 func traceResponse(span trace.Span, r response) {
-	if span == nil {
+	if !span.IsRecording() {
 		return
 	}
 	if r.status != 0 {

@@ -123,7 +123,7 @@ func benchKetenbus(b *testing.B) *latencies {
 		}).url
 	}
 	f.load(b, benchRegion, urls)
-	f.startGateway(b)
+	f.startGateway(b, nil)
 	f.startRouter(b, nil)
 	f.startAdapter(b, nil)
 

@@ -168,7 +168,7 @@ func runCrash(t *testing.T, c crash) {
 		"beta":  f.sink(t, "beta", f.hookToken("beta"), beta.handle),
 	}
 	f.load(t, crashRegion, map[string]string{"alpha": sinks["alpha"].url, "beta": sinks["beta"].url})
-	f.startGateway(t)
+	f.startGateway(t, nil)
 
 	// Generous MaxAckPending: deliveries abandoned by a stopped instance
 	// stay unacknowledged until their AckWait ends, and must not keep the

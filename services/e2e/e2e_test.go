@@ -201,7 +201,7 @@ func TestEventsReachExactlyTheSubscribedPartners(t *testing.T) {
 		return nil
 	}
 	f.load(t, e2eRegion, urls)
-	f.startGateway(t)
+	f.startGateway(t, nil)
 	f.startRouter(t, nil)
 	f.startAdapter(t, nil)
 	ggz := &recorder{}

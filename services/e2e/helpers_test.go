@@ -155,16 +155,21 @@ func (f *fixture) connect(tb testing.TB) jetstream.JetStream {
 	return js
 }
 
-// startGateway serves the gateway on a real HTTP server.
-func (f *fixture) startGateway(tb testing.TB) {
+// startGateway serves the gateway on a real HTTP server; mutate, when not
+// nil, changes its config first.
+func (f *fixture) startGateway(tb testing.TB, mutate func(*gateway.Config)) {
 	tb.Helper()
-	g, err := gateway.New(gateway.Config{
+	cfg := gateway.Config{
 		Region:    f.region,
 		Secrets:   f.secrets,
 		JetStream: f.connect(tb),
 		Logger:    f.logger.With(slog.String("service", "gateway")),
 		Metrics:   prometheus.NewRegistry(),
-	})
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	g, err := gateway.New(cfg)
 	if err != nil {
 		tb.Fatalf("gateway.New: %v", err)
 	}
@@ -220,6 +225,11 @@ func (f *fixture) startAdapter(tb testing.TB, mutate func(*adapter.Config)) (sto
 // post sends body (JSON-encoded unless it is []byte) to the gateway with
 // the bearer token and returns the status and the answer.
 func (f *fixture) post(token, contentType string, body any) (int, []byte, error) {
+	return f.postWith(token, contentType, body, nil)
+}
+
+// postWith is post with the request headers header added.
+func (f *fixture) postWith(token, contentType string, body any, header http.Header) (int, []byte, error) {
 	b, ok := body.([]byte)
 	if !ok {
 		var err error
@@ -230,6 +240,9 @@ func (f *fixture) post(token, contentType string, body any) (int, []byte, error)
 	req, err := http.NewRequest(http.MethodPost, f.gateway, bytes.NewReader(b))
 	if err != nil {
 		return 0, nil, err
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
 	}
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Authorization", "Bearer "+token)

@@ -93,7 +93,7 @@ func TestKeyRotation(t *testing.T) {
 	// Before the rotation: the gateway seals under key 1; no adapter runs
 	// yet, so the delivery waits in DELIVERY.
 	f.load(t, privacyRegion, urls)
-	f.startGateway(t)
+	f.startGateway(t, nil)
 	f.startRouter(t, nil)
 	f.postEvents(t, "politie", privacySignaal("s-1", bsn1))
 
@@ -101,7 +101,7 @@ func TestKeyRotation(t *testing.T) {
 	key2 := base64.StdEncoding.EncodeToString(randomBytes(region.KeySize))
 	f.vars["KETENBUS_FIELD_KEY"] = key1 + "," + key2
 	f.load(t, privacyRegion, urls)
-	f.startGateway(t)
+	f.startGateway(t, nil)
 	f.startAdapter(t, nil)
 	f.postEvents(t, "politie", privacySignaal("s-2", bsn2))
 
@@ -154,7 +154,7 @@ func TestRetention(t *testing.T) {
 	}()
 	urls := map[string]string{"zvh": f.sink(t, "zvh", "", zvh.handle).url, "wijkteam": refuse.url}
 	f.load(t, privacyRegion+"retention: {signaal: 2s, audit: 2s}\n", urls)
-	f.startGateway(t)
+	f.startGateway(t, nil)
 	f.startRouter(t, nil)
 	f.startAdapter(t, nil)
 	f.postEvents(t, "politie", privacySignaal("s-1", bsntest.Seeded(42, 1)[0]))

@@ -1,21 +1,15 @@
 package e2e_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -93,23 +87,7 @@ func newTraceFixture(t *testing.T) *traceFixture {
 	})
 	tf.load(t, traceRegion, map[string]string{"zvh": zvh.url})
 
-	g, err := gateway.New(gateway.Config{
-		Region:         tf.region,
-		Secrets:        tf.secrets,
-		JetStream:      tf.connect(t),
-		Logger:         tf.logger.With(slog.String("service", "gateway")),
-		Metrics:        prometheus.NewRegistry(),
-		TracerProvider: tp,
-	})
-	if err != nil {
-		t.Fatalf("gateway.New: %v", err)
-	}
-	t.Cleanup(g.Close)
-	srv := httptest.NewServer(g)
-	t.Cleanup(srv.Close)
-	tf.gateway = srv.URL + "/v1/events"
-	tf.client = srv.Client()
-
+	tf.startGateway(t, func(c *gateway.Config) { c.TracerProvider = tp })
 	tf.startRouter(t, func(c *router.Config) { c.TracerProvider = tp })
 	tf.startAdapter(t, func(c *adapter.Config) { c.TracerProvider = tp })
 	return tf
@@ -119,27 +97,12 @@ func newTraceFixture(t *testing.T) *traceFixture {
 // headers and fails the test unless the gateway accepted it.
 func (tf *traceFixture) postTraced(t *testing.T, ev map[string]any, header http.Header) {
 	t.Helper()
-	b, err := json.Marshal(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.NewRequest(http.MethodPost, tf.gateway, bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, vs := range header {
-		req.Header[k] = vs
-	}
-	req.Header.Set("Content-Type", events.ContentTypeStructured)
-	req.Header.Set("Authorization", "Bearer "+tf.token("politie"))
-	resp, err := tf.client.Do(req)
+	status, answer, err := tf.postWith(tf.token("politie"), events.ContentTypeStructured, ev, header)
 	if err != nil {
 		t.Fatalf("post to the gateway: %v", err)
 	}
-	defer resp.Body.Close()
-	answer, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("gateway answered %d: %s", resp.StatusCode, answer)
+	if status != http.StatusAccepted {
+		t.Fatalf("gateway answered %d: %s", status, answer)
 	}
 }
 

@@ -225,7 +225,7 @@ func levelFor(status int) slog.Level {
 // ingest runs one request, begun at start: authenticate, read, parse,
 // authorise, trace, enrich, store. It returns the answers or the problem
 // to send.
-func (g *Gateway) ingest(r *http.Request, start time.Time) (mode, partnerID string, _ []accepted, _ *Problem) {
+func (g *Gateway) ingest(r *http.Request, start time.Time) (mode, partnerID string, _ []accepted, refused *Problem) {
 	partner, who, authProblem := g.auth.authenticate(r)
 	if authProblem != nil {
 		return "", who, nil, authProblem
@@ -279,9 +279,13 @@ func (g *Gateway) ingest(r *http.Request, start time.Time) (mode, partnerID stri
 		return "", partnerID, nil, p
 	}
 	spans := g.traceEvents(r, partner.ID, parsed, start)
+	defer func() {
+		if refused != nil {
+			spans.refused(refused)
+		}
+	}()
 	records, p := g.enrich(partner, parsed, mode == "batch")
 	if p != nil {
-		spans.refused(p)
 		return "", partnerID, nil, p
 	}
 
@@ -290,13 +294,11 @@ func (g *Gateway) ingest(r *http.Request, start time.Time) (mode, partnerID stri
 	if !res.OK() {
 		p := problem(http.StatusTooManyRequests, "rate-limited", "Too many events",
 			fmt.Sprintf("this batch has %d events, more than the %d your rate limit allows at once; split it", len(parsed), lim.Burst()))
-		spans.refused(p)
 		return "", partnerID, nil, p
 	}
 	if d := res.DelayFrom(now); d > 0 {
 		res.CancelAt(now)
 		p := g.rateLimited(lim, len(parsed))
-		spans.refused(p)
 		return "", partnerID, nil, p
 	}
 
@@ -309,7 +311,6 @@ func (g *Gateway) ingest(r *http.Request, start time.Time) (mode, partnerID stri
 		p := problem(http.StatusServiceUnavailable, "unavailable", "Event store unavailable",
 			"the events could not be stored and none of them was accepted; retry after the Retry-After seconds")
 		p.retryAfter = g.cfg.RetryAfter
-		spans.refused(p)
 		return "", partnerID, nil, p
 	}
 	spans.stored(acks)

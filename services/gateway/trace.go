@@ -30,6 +30,10 @@ func (g *Gateway) traceEvents(r *http.Request, partnerID string, parsed []*event
 	for _, pe := range parsed {
 		e := &pe.Event
 		ext := e.Extensions()
+		if ts, ok := ext[telemetry.Tracestate].(string); ok && !telemetry.SafeTracestate(ts) {
+			e.SetExtension(telemetry.Tracestate, nil)
+			delete(ext, telemetry.Tracestate)
+		}
 		ctx := r.Context()
 		if tp, ok := ext[telemetry.Traceparent]; ok {
 			ctx = telemetry.ContextFromExtensions(ctx, ext)

@@ -62,6 +62,10 @@ func TestTraceContextPassesWithoutTracing(t *testing.T) {
 		{"invalid dropped", withTrace(signaal("e-1"), "00-xyz", postedState), nil, "", ""},
 		{"invalid replaced by header", withTrace(signaal("e-1"), "00-xyz", ""), []string{"traceparent", posted}, posted, ""},
 		{"none", signaal("e-1"), nil, "", ""},
+		// tracestate is free text passed on to every subscriber: one that
+		// holds a BSN is dropped, from the event or the header alike.
+		{"tracestate with a BSN dropped", withTrace(signaal("e-1"), posted, "politie=999993653"), nil, posted, ""},
+		{"header tracestate with a BSN dropped", signaal("e-1"), []string{"traceparent", posted, "tracestate", "politie=999993653"}, posted, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -169,16 +169,12 @@ func (r *Router) Handle(msg *message.Message) error {
 	if err := r.publish(ctx, msg.Payload, ds, seq, ttl, start); err != nil {
 		r.cfg.Logger.Warn("store deliveries failed; the event comes back", slog.Uint64("sequence", seq), slog.String("error", err.Error()))
 		wmjetstream.SetNakDelay(msg, time.Second)
-		if span != nil {
-			span.SetStatus(codes.Error, "store deliveries failed")
-			span.End()
-		}
+		span.SetStatus(codes.Error, "store deliveries failed")
+		span.End()
 		return err
 	}
-	if span != nil {
-		span.SetAttributes(telemetry.AttrDeliveries.Int(len(ds)))
-		span.End()
-	}
+	span.SetAttributes(telemetry.AttrDeliveries.Int(len(ds)))
+	span.End()
 	event := eventOf(subject)
 	for _, d := range ds {
 		r.metrics.deliveries.WithLabelValues(d.Partner, event).Inc()
@@ -322,7 +318,7 @@ func eventOf(subject string) string {
 // tracing.
 func (r *Router) startSpan(ctx context.Context, routing Routing, seq uint64, start time.Time) (context.Context, trace.Span) {
 	if r.tracer == nil {
-		return ctx, nil
+		return ctx, telemetry.NoSpan
 	}
 	text := func(name string) string { return jsonobj.Text(jsonobj.Lookup(routing.members, name)) }
 	ctx = telemetry.Extract(ctx, text(telemetry.Traceparent), text(telemetry.Tracestate))

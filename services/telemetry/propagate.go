@@ -3,11 +3,14 @@ package telemetry
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/ketenbus/ketenbus/events"
 	"github.com/nats-io/nats.go"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Names of the W3C Trace Context values: the CloudEvents distributed
@@ -21,6 +24,11 @@ const (
 // traceContext is the W3C Trace Context propagator; the extension
 // attributes are W3C by definition, whatever the global propagator is.
 var traceContext propagation.TraceContext
+
+// NoSpan is the span of work that is not traced: every method does
+// nothing, IsRecording is false. The services hand it out instead of nil,
+// so the code around a span needs no checks.
+var NoSpan trace.Span = noop.Span{}
 
 // Carrier holds a W3C trace context as its two values. It is a
 // propagation.TextMapCarrier that allocates nothing.
@@ -57,12 +65,23 @@ func (c *Carrier) Keys() []string { return []string{Traceparent, Tracestate} }
 
 // Extract returns ctx with the remote span context of traceparent and
 // tracestate as the parent of the next span; ctx itself when traceparent
-// is not a valid W3C traceparent. An invalid tracestate is dropped.
+// is not a valid W3C traceparent. An invalid tracestate is dropped, and
+// so is one that is not SafeTracestate.
 func Extract(ctx context.Context, traceparent, tracestate string) context.Context {
 	if traceparent == "" {
 		return ctx
 	}
+	if !SafeTracestate(tracestate) {
+		tracestate = ""
+	}
 	return traceContext.Extract(ctx, &Carrier{Traceparent: traceparent, Tracestate: tracestate})
+}
+
+// SafeTracestate reports whether a tracestate, free text a partner sends
+// and ketenbus passes on to every subscriber and to the trace backend,
+// holds nothing that looks like a BSN.
+func SafeTracestate(tracestate string) bool {
+	return events.RedactBSNs(tracestate) == tracestate
 }
 
 // Inject returns the traceparent and tracestate of the span context in
@@ -124,7 +143,7 @@ func SetNATSHeader(h nats.Header, c Carrier) {
 // traceparent and tracestate headers of an HTTP request as the remote
 // parent; ctx itself when h has no valid traceparent.
 func ContextFromHTTPHeader(ctx context.Context, h http.Header) context.Context {
-	return traceContext.Extract(ctx, propagation.HeaderCarrier(h))
+	return Extract(ctx, h.Get(Traceparent), strings.Join(h.Values(Tracestate), ","))
 }
 
 // SetHTTPHeader sets the W3C traceparent and tracestate headers of an
