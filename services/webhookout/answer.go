@@ -18,7 +18,7 @@ import (
 // Describe says in a few words why a request with this timeout got no
 // answer: "timeout after 10s", "connection refused", "dns lookup failed:
 // …". It never holds a body, nor the URL (which may carry a query the
-// partner considers secret).
+// partner considers secret), nor a BSN the partner's answer quoted.
 func Describe(err error, timeout time.Duration) string {
 	var te interface{ Timeout() bool }
 	switch {
@@ -35,12 +35,17 @@ func Describe(err error, timeout time.Duration) string {
 	if errors.As(err, &dns) {
 		return "dns lookup failed: " + dns.Err
 	}
+	// What is left may quote bytes the partner sent ("malformed HTTP
+	// response …"): cut and cleaned as a body excerpt.
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return fmt.Sprint(ue.Err)
+		return Excerpt([]byte(fmt.Sprint(ue.Err)), maxDescribe)
 	}
-	return err.Error()
+	return Excerpt([]byte(err.Error()), maxDescribe)
 }
+
+// maxDescribe bounds what Describe quotes of an error.
+const maxDescribe = 200
 
 // Excerpt returns at most max bytes of a response body, fit to show or to
 // keep in a NATS header: every BSN replaced by "[bsn]", control characters

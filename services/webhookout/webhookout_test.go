@@ -106,3 +106,35 @@ func TestExcerpt(t *testing.T) {
 		t.Errorf("excerpt %q: longer than 41 bytes, a BSN, or a cut rune", got)
 	}
 }
+
+// TestDescribeQuotesNoBSN: a malformed answer quoted by the HTTP client
+// reaches the description cleaned and cut, like a body excerpt.
+func TestDescribeQuotesNoBSN(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		buf := make([]byte, 4096)
+		_, _ = c.Read(buf)
+		_, _ = c.Write([]byte("bsn 999993653 " + strings.Repeat("x", 500) + "\r\n\r\n"))
+	}()
+	_, err = http.Post("http://"+ln.Addr().String()+"/hook?token=s3cret", "application/json", strings.NewReader("{}"))
+	if err == nil {
+		t.Fatal("a malformed answer was accepted")
+	}
+	got := webhookout.Describe(err, time.Second)
+	if strings.Contains(got, "999993653") || strings.Contains(got, "s3cret") || len(got) > 200 {
+		t.Errorf("Describe = %q, want it without the BSN, the URL's token and at most 200 bytes", got)
+	}
+	if !strings.Contains(got, "malformed HTTP") {
+		t.Errorf("Describe = %q, want it to say the answer was malformed", got)
+	}
+}
