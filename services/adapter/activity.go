@@ -9,12 +9,9 @@ import (
 )
 
 // note publishes the end of an attempt to the activity log. outcome is one
-// of the outcome constants (the same words as activity's); reason never
-// holds a response body.
+// of the outcome constants; reason never holds a response body.
 func (p *partner) note(d deliveryInfo, outcome string, status int, reason string, end time.Time) {
-	if d.span != nil {
-		d.span.SetAttributes(telemetry.AttrOutcome.String(outcome))
-	}
+	d.span.SetAttributes(telemetry.AttrOutcome.String(outcome))
 	r := activity.Record{
 		Time: end.UTC(), Partner: p.id, Kind: activity.KindAttempt,
 		Subscription: d.subscription, EventID: d.eventID, Attempt: d.attempt,
@@ -29,16 +26,10 @@ func (p *partner) note(d deliveryInfo, outcome string, status int, reason string
 	}
 }
 
-// noteCircuit publishes a change of the partner's circuit breaker.
+// noteCircuit publishes a change of the partner's circuit breaker; the
+// breaker's states are named as activity's (activity.Circuit*).
 func (p *partner) noteCircuit(to breakerState) {
-	state := activity.CircuitClosed
-	switch to {
-	case breakerOpen:
-		state = activity.CircuitOpen
-	case breakerHalfOpen:
-		state = activity.CircuitHalfOpen
-	}
-	r := activity.Record{Time: p.a.now().UTC(), Partner: p.id, Kind: activity.KindCircuit, Circuit: state}
+	r := activity.Record{Time: p.a.now().UTC(), Partner: p.id, Kind: activity.KindCircuit, Circuit: to.String()}
 	if err := p.a.activity.Publish(r); err != nil {
 		p.logger.Debug("activity not published", slog.String("error", err.Error()))
 	}

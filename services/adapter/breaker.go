@@ -3,6 +3,8 @@ package adapter
 import (
 	"sync"
 	"time"
+
+	"github.com/ketenbus/ketenbus/services/activity"
 )
 
 // breakerState is the state of a circuit breaker.
@@ -14,14 +16,15 @@ const (
 	breakerHalfOpen
 )
 
+// String names the state as the activity log does.
 func (s breakerState) String() string {
 	switch s {
 	case breakerOpen:
-		return "open"
+		return activity.CircuitOpen
 	case breakerHalfOpen:
-		return "half-open"
+		return activity.CircuitHalfOpen
 	default:
-		return "closed"
+		return activity.CircuitClosed
 	}
 }
 

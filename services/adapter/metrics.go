@@ -2,23 +2,24 @@ package adapter
 
 import (
 	"context"
-	"errors"
 	"sync"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/activity"
 	"github.com/ketenbus/ketenbus/services/dlq"
+	"github.com/ketenbus/ketenbus/services/streams"
 )
 
-// Values of the outcome label of ketenbus_adapter_deliveries_total.
+// Values of the outcome label of ketenbus_adapter_deliveries_total: the
+// outcomes of the activity log.
 const (
-	outcomeDelivered = "delivered"
-	outcomeRetry     = "retry"
-	outcomeDLQ       = "dlq"
-	outcomeRetired   = "retired"
+	outcomeDelivered = activity.OutcomeDelivered
+	outcomeRetry     = activity.OutcomeRetry
+	outcomeDLQ       = activity.OutcomeDLQ
+	outcomeRetired   = activity.OutcomeRetired
 )
 
 type metrics struct {
@@ -57,10 +58,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
-// scrapeTimeout bounds what streamGauges asks NATS at one scrape, so an
-// unreachable broker never hangs a scrape.
-const scrapeTimeout = 2 * time.Second
-
 // streamGauges is a prometheus.Collector that reads, at scrape time, what
 // JetStream holds for the adapter's partners:
 //
@@ -71,7 +68,7 @@ const scrapeTimeout = 2 * time.Second
 //     consumer does not exist (before the first Run, or while the
 //     partner's handshake is pending).
 //
-// A value is -1 when NATS did not answer within scrapeTimeout, the way
+// A value is -1 when NATS did not answer within streams.ScrapeTimeout, the way
 // ketenbus_samenloop_persons reports Redis being away. It adds nothing to
 // the delivery path. Collect is safe for concurrent use.
 type streamGauges struct {
@@ -107,9 +104,9 @@ func (g *streamGauges) Describe(ch chan<- *prometheus.Desc) {
 }
 
 // Collect implements prometheus.Collector: one request for the DLQ counts
-// and one per partner consumer, concurrently, all within scrapeTimeout.
+// and one per partner consumer, concurrently, all within streams.ScrapeTimeout.
 func (g *streamGauges) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), streams.ScrapeTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Go(func() { g.collectDLQ(ctx, ch) })
@@ -131,14 +128,13 @@ func (g *streamGauges) collectDLQ(ctx context.Context, ch chan<- prometheus.Metr
 }
 
 func (g *streamGauges) collectPending(ctx context.Context, ch chan<- prometheus.Metric, id string) {
-	c, err := g.js.Consumer(ctx, events.StreamDelivery, handlerName(id))
-	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+	n, found, err := streams.Backlog(ctx, g.js, events.StreamDelivery, handlerName(id))
+	if err == nil && !found {
 		return
 	}
 	v := -1.0
 	if err == nil {
-		info := c.CachedInfo()
-		v = float64(info.NumPending) + float64(info.NumAckPending)
+		v = float64(n)
 	}
 	ch <- prometheus.MustNewConstMetric(g.pending, prometheus.GaugeValue, v, id)
 }

@@ -2,18 +2,13 @@ package router
 
 import (
 	"context"
-	"errors"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/streams"
 )
-
-// scrapeTimeout bounds what pendingEvents asks NATS at one scrape, so an
-// unreachable broker never hangs a scrape.
-const scrapeTimeout = 2 * time.Second
 
 type metrics struct {
 	deliveries *prometheus.CounterVec
@@ -59,7 +54,7 @@ func newMetrics(reg prometheus.Registerer, js jetstream.JetStream, durable strin
 // router's backlog from its durable consumer on EVENTS:
 // ketenbus_router_pending_events, the events not yet acked (not yet
 // delivered to the router plus in flight). It is -1 when NATS did not
-// answer within scrapeTimeout, the way ketenbus_samenloop_persons reports
+// answer within streams.ScrapeTimeout, the way ketenbus_samenloop_persons reports
 // Redis being away, and has no sample while the consumer does not exist
 // (before the first Run). It costs one request per scrape and nothing per
 // event. Collect is safe for concurrent use.
@@ -82,16 +77,15 @@ func (p *pendingEvents) Describe(ch chan<- *prometheus.Desc) { ch <- p.desc }
 
 // Collect implements prometheus.Collector.
 func (p *pendingEvents) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), streams.ScrapeTimeout)
 	defer cancel()
-	c, err := p.js.Consumer(ctx, events.StreamEvents, p.durable)
-	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+	n, found, err := streams.Backlog(ctx, p.js, events.StreamEvents, p.durable)
+	if err == nil && !found {
 		return
 	}
 	v := -1.0
 	if err == nil {
-		info := c.CachedInfo()
-		v = float64(info.NumPending) + float64(info.NumAckPending)
+		v = float64(n)
 	}
 	ch <- prometheus.MustNewConstMetric(p.desc, prometheus.GaugeValue, v)
 }
