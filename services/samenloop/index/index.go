@@ -192,37 +192,11 @@ func (ix *Index) Persons(ctx context.Context) (int64, error) {
 }
 
 // Samenlopen returns how many persons have a samenloop now: live
-// signalen of two or more partners. It reads every person in pages of
-// 1,000 (one pipeline each), so it is for a dashboard, not a hot path.
-// Errors wrap ErrUnavailable.
+// signalen of two or more partners, as the last change to each person
+// left it. Errors wrap ErrUnavailable.
 func (ix *Index) Samenlopen(ctx context.Context) (int64, error) {
-	const page = 1000
-	var n int64
-	for start := int64(0); ; start += page {
-		persons, err := ix.rdb.ZRange(ctx, ix.cfg.Prefix+"due", start, start+page-1).Result()
-		if err != nil {
-			return 0, wrapErr("count samenlopen", err)
-		}
-		if len(persons) == 0 {
-			return n, nil
-		}
-		pipe := ix.rdb.Pipeline()
-		cmds := make([]*redis.StringCmd, len(persons))
-		for i, p := range persons {
-			cmds[i] = pipe.HGet(ctx, ix.personKey(p), "m")
-		}
-		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-			return 0, wrapErr("count samenlopen", err)
-		}
-		for _, c := range cmds {
-			if m, err := c.Result(); err == nil && strings.Contains(m, ",") {
-				n++
-			}
-		}
-		if len(persons) < page {
-			return n, nil
-		}
-	}
+	n, err := ix.rdb.SCard(ctx, ix.cfg.Prefix+"samen").Result()
+	return n, wrapErr("count samenlopen", err)
 }
 
 // Person returns the signalen on person in the index, oldest first, and

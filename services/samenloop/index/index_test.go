@@ -312,4 +312,20 @@ func TestSamenlopen(t *testing.T) {
 	if n != 700 {
 		t.Errorf("Samenlopen = %d, want 700 (every third person)", n)
 	}
+
+	// A samenloop ends when ggz removes its signaal, and when the window
+	// of every signaal has passed.
+	ggz0 := sig("ggz", "g0", t0, 0)
+	if r, err := ix.Remove(ctx, ggz0.Key, "ggz", "zvh", t0.Add(time.Hour)); err != nil || r != index.Removed {
+		t.Fatalf("Remove = %v, %v", r, err)
+	}
+	if n, err := ix.Samenlopen(ctx); err != nil || n != 699 {
+		t.Errorf("Samenlopen after a removal = %d, %v; want 699", n, err)
+	}
+	if _, err := ix.Expire(ctx, t0.Add(window), 1000); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := ix.Samenlopen(ctx); err != nil || n != 0 {
+		t.Errorf("Samenlopen after every window passed = %d, %v; want 0", n, err)
+	}
 }

@@ -58,7 +58,8 @@ end
 
 -- settle stores the samenloop partners and the due time recs imply: a
 -- partner without live signalen leaves, fewer than two end the samenloop,
--- no signalen delete the person. The partners are stored in the order of
+-- no signalen delete the person. The set 'samen' holds the persons with a
+-- samenloop of two or more partners. The partners are stored in the order of
 -- their first live signaal, whatever order they joined in.
 local function settle(x, person, recs, members)
   local inside = {}
@@ -79,6 +80,11 @@ local function settle(x, person, recs, members)
         m[#m + 1] = p
       end
     end
+  end
+  if #m >= 2 then
+    redis.call('SADD', prefix .. 'samen', person)
+  else
+    redis.call('SREM', prefix .. 'samen', person)
   end
   if #recs == 0 then
     redis.call('DEL', x)
