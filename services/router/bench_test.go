@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -45,13 +48,15 @@ func BenchmarkFanOutCluster(b *testing.B) {
 }
 
 func benchFanOut(b *testing.B, startNATS func(testing.TB) *natstest.Env, regionFile string) {
-	var raw, routed float64
+	var raw, routed, rawCPU, routedCPU float64
 	b.Run("raw-consume-republish-x4", func(b *testing.B) {
 		env := startNATS(b)
 		fill(b, env, b.N)
 		b.ResetTimer()
+		cpu, srv := cpuTime(), serverCPUTime()
 		rawFanOut(b, env, b.N)
 		raw = perSecond(b, b.N*4)
+		rawCPU = cpuPerDelivery(b, cpu, srv, b.N*4)
 	})
 	b.Run("router-x4", func(b *testing.B) {
 		env := startNATS(b)
@@ -62,12 +67,14 @@ func benchFanOut(b *testing.B, startNATS func(testing.TB) *natstest.Env, regionF
 		}
 		logger, _ := logtest.New()
 		b.ResetTimer()
+		cpu, srv := cpuTime(), serverCPUTime()
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- router.Run(ctx, router.Config{Region: reg, JetStream: env.JS, Logger: logger}) }()
 		waitStored(b, env, events.StreamDelivery, uint64(b.N*4))
 		b.StopTimer()
 		routed = perSecond(b, b.N*4)
+		routedCPU = cpuPerDelivery(b, cpu, srv, b.N*4)
 		cancel()
 		if err := <-done; err != nil {
 			b.Fatal(err)
@@ -75,7 +82,53 @@ func benchFanOut(b *testing.B, startNATS func(testing.TB) *natstest.Env, regionF
 	})
 	if raw > 0 && routed > 0 {
 		fmt.Printf("%s: router %.0f deliveries/s = %.2fx raw consume-and-republish %.0f deliveries/s (target >= 0.8x)\n", b.Name(), routed, routed/raw, raw)
+		fmt.Printf("%s: client CPU per delivery: router %.1f µs, raw %.1f µs (%.2fx)\n", b.Name(), routedCPU, rawCPU, routedCPU/rawCPU)
 	}
+}
+
+// cpuTime returns the CPU time (user and system) this process has used:
+// the client side of a benchmark, without the nats-server process. On a
+// shared machine it varies less than elapsed time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// serverCPUTime returns the CPU time the nats-server processes this
+// process started have used, read from /proc (0 where there is none).
+func serverCPUTime() time.Duration {
+	ents, _ := os.ReadDir("/proc")
+	me := strconv.Itoa(os.Getpid())
+	var ticks int64
+	for _, e := range ents {
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ... utime stime: fields 4, 14 and 15.
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) < 13 || f[1] != me {
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += u + st
+	}
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ
+}
+
+// cpuPerDelivery reports the CPU time used per delivery since cpu (this
+// process) and srv (the nats-server processes), in microseconds, and
+// returns this process's.
+func cpuPerDelivery(b *testing.B, cpu, srv time.Duration, n int) float64 {
+	us := float64(cpuTime()-cpu) / float64(time.Microsecond) / float64(n)
+	b.ReportMetric(us, "cpu-µs/delivery")
+	b.ReportMetric(float64(serverCPUTime()-srv)/float64(time.Microsecond)/float64(n), "server-cpu-µs/delivery")
+	return us
 }
 
 func perSecond(b *testing.B, n int) float64 {
