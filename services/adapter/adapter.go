@@ -169,7 +169,7 @@ func (a *Adapter) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("adapter: %w", err)
 	}
-	router.AddMiddleware(withContext(ctx))
+	router.AddMiddleware(sub.Settle, withContext(ctx))
 
 	var pending []*partner
 	for _, p := range a.partners {

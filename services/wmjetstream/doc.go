@@ -7,6 +7,9 @@
 //     sent asynchronously after the handler succeeded; Nack can carry a
 //     delay (SetNakDelay), so retries are scheduled by the broker, not by a
 //     sleeping goroutine.
+//   - Settle, a middleware, settles each message in its handler's
+//     goroutine as the handler returns; without it a goroutine per message
+//     waits for the Router's ack. Consume always adds it.
 //
 // The streams and consumers are created by their owners (services/streams,
 // each service's Run); nothing is auto-provisioned.
