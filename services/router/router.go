@@ -147,12 +147,13 @@ func (r *Router) Run(ctx context.Context) error {
 
 // Handle routes one event from EVENTS: it stores every delivery and the
 // processing log's record of every delivery to a NATS-native partner, in
-// one round of asynchronous publishes, and only then returns nil (the
-// Router acks). An event that cannot be read is
-// logged and acked: retrying cannot fix it, and EVENTS keeps it. When
-// tracing, the event gets a "router.route" span, the child of its
-// traceparent, and its deliveries carry that span's context in their
-// traceparent and tracestate headers.
+// one round of asynchronous publishes, and the event is acked only when
+// JetStream has stored them all. Handle returns once they are published;
+// the wait for their PubAcks is left to wmjetstream.Later. An event that
+// cannot be read is logged and acked: retrying cannot fix it, and EVENTS
+// keeps it. When tracing, the event gets a "router.route" span, the child
+// of its traceparent, and its deliveries carry that span's context in
+// their traceparent and tracestate headers.
 func (r *Router) Handle(msg *message.Message) error {
 	start := time.Now()
 	seq := wmjetstream.StreamSeq(msg)
@@ -165,44 +166,58 @@ func (r *Router) Handle(msg *message.Message) error {
 		return nil
 	}
 	ctx, span := r.startSpan(msg.Context(), routing, seq, start)
-	ttl := streams.Remaining(r.cfg.Region.RetentionOf(routing.Type), wmjetstream.Timestamp(msg), time.Now())
-	if err := r.publish(ctx, msg.Payload, ds, seq, ttl, start); err != nil {
+	stored := wmjetstream.Timestamp(msg)
+	failed := func(err error) error {
 		r.cfg.Logger.Warn("store deliveries failed; the event comes back", slog.Uint64("sequence", seq), slog.String("error", err.Error()))
 		wmjetstream.SetNakDelay(msg, time.Second)
 		span.SetStatus(codes.Error, "store deliveries failed")
 		span.End()
 		return err
 	}
-	span.SetAttributes(telemetry.AttrDeliveries.Int(len(ds)))
-	span.End()
-	event := eventOf(subject)
-	for _, d := range ds {
-		r.metrics.deliveries.WithLabelValues(d.Partner, event).Inc()
-	}
-	if len(ds) == 0 {
-		r.metrics.unrouted.WithLabelValues(event).Inc()
-		if routing.Ontvanger != "" {
-			r.cfg.Logger.Warn("directed event matched no subscription of its ontvanger; it stays in EVENTS",
-				slog.String("type", routing.Type), slog.String("ontvanger", routing.Ontvanger), slog.Uint64("sequence", seq))
+	routed := func() error {
+		span.SetAttributes(telemetry.AttrDeliveries.Int(len(ds)))
+		span.End()
+		event := eventOf(subject)
+		for _, d := range ds {
+			r.metrics.deliveries.WithLabelValues(d.Partner, event).Inc()
 		}
-	}
-	r.metrics.lag.Observe(time.Since(wmjetstream.Timestamp(msg)).Seconds())
-	r.metrics.duration.Observe(time.Since(start).Seconds())
-	return nil
-}
-
-// publish stores every delivery, with a TTL of ttl and, when tracing, the
-// trace context of ctx, and the processing log's record of those to
-// NATS-native partners, asynchronously, and waits for all PubAcks. Every
-// message has a fixed Nats-Msg-Id, so publishing them all again after a
-// failure stores each once.
-func (r *Router) publish(ctx context.Context, payload []byte, ds []Delivery, seq uint64, ttl time.Duration, start time.Time) error {
-	if len(ds) == 0 {
+		if len(ds) == 0 {
+			r.metrics.unrouted.WithLabelValues(event).Inc()
+			if routing.Ontvanger != "" {
+				r.cfg.Logger.Warn("directed event matched no subscription of its ontvanger; it stays in EVENTS",
+					slog.String("type", routing.Type), slog.String("ontvanger", routing.Ontvanger), slog.Uint64("sequence", seq))
+			}
+		}
+		r.metrics.lag.Observe(time.Since(stored).Seconds())
+		r.metrics.duration.Observe(time.Since(start).Seconds())
 		return nil
 	}
+	if len(ds) == 0 {
+		return routed()
+	}
+	ttl := streams.Remaining(r.cfg.Region.RetentionOf(routing.Type), stored, start)
+	msgs, err := r.messages(ctx, msg.Payload, ds, seq, ttl, start)
+	if err != nil {
+		return failed(err)
+	}
+	p := streams.StartPublish(r.js, msgs)
+	return wmjetstream.Later(msg, func() error {
+		if err := r.await(ctx, p, ds); err != nil {
+			return failed(err)
+		}
+		return routed()
+	})
+}
+
+// messages returns the DELIVERY messages of ds, with a TTL of ttl and,
+// when tracing, the trace context of ctx, and the processing log's record
+// of those to NATS-native partners. Every message has a fixed
+// Nats-Msg-Id, so publishing them all again after a failure stores each
+// once.
+func (r *Router) messages(ctx context.Context, payload []byte, ds []Delivery, seq uint64, ttl time.Duration, start time.Time) ([]*nats.Msg, error) {
 	entries, err := r.logEntries(payload, ds, seq, start, "")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	msgs := make([]*nats.Msg, len(ds), len(ds)+len(entries))
 	seqText := []string{strconv.FormatUint(seq, 10)}
@@ -217,13 +232,19 @@ func (r *Router) publish(ctx context.Context, payload []byte, ds []Delivery, seq
 	for _, e := range entries {
 		m, err := r.audit.Msg(e.Partner, e.Record)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		msgs = append(msgs, m)
 	}
+	return msgs, nil
+}
+
+// await waits up to 10s for the PubAcks of p, the messages of ds and
+// then their processing log records.
+func (r *Router) await(ctx context.Context, p *streams.Publishing, ds []Delivery) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	for i, res := range streams.PublishAsync(ctx, r.js, msgs) {
+	for i, res := range p.Wait(ctx) {
 		switch {
 		case res.Err == nil:
 		case i < len(ds):

@@ -21,25 +21,42 @@ type Result struct {
 // Set a Nats-Msg-Id on each message, so publishing it again after an
 // error is stored once.
 func PublishAsync(ctx context.Context, js jetstream.JetStream, msgs []*nats.Msg) []Result {
-	res := make([]Result, len(msgs))
-	futs := make([]jetstream.PubAckFuture, len(msgs))
+	return StartPublish(js, msgs).Wait(ctx)
+}
+
+// Publishing is an asynchronous publish of messages under way.
+type Publishing struct {
+	futs []jetstream.PubAckFuture
+	res  []Result
+}
+
+// StartPublish publishes msgs as PublishAsync does, without waiting for
+// their PubAcks: Wait does that, in another goroutine if need be.
+func StartPublish(js jetstream.JetStream, msgs []*nats.Msg) *Publishing {
+	p := &Publishing{futs: make([]jetstream.PubAckFuture, len(msgs)), res: make([]Result, len(msgs))}
 	for i, m := range msgs {
-		futs[i], res[i].Err = js.PublishMsgAsync(m)
+		p.futs[i], p.res[i].Err = js.PublishMsgAsync(m)
 	}
-	for i, f := range futs {
+	return p
+}
+
+// Wait waits for every PubAck until ctx ends and returns the results in
+// the order of the messages.
+func (p *Publishing) Wait(ctx context.Context) []Result {
+	for i, f := range p.futs {
 		if f == nil {
 			continue
 		}
 		select {
 		case ack := <-f.Ok():
-			res[i].Ack = ack
+			p.res[i].Ack = ack
 		case err := <-f.Err():
-			res[i].Err = err
+			p.res[i].Err = err
 		case <-ctx.Done():
-			res[i].Err = ctx.Err()
+			p.res[i].Err = ctx.Err()
 		}
 	}
-	return res
+	return p.res
 }
 
 // FirstError returns the first error of results, nil when every message

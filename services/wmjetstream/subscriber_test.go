@@ -268,3 +268,62 @@ func TestShutdownGraceNacksHungHandler(t *testing.T) {
 	}
 	t.Fatal("the hung handler's message did not come back within 5s")
 }
+
+// TestLater: a message whose handler left work to Later is acked only when
+// that work is done, and nacked after the delay it set when it fails; a
+// Router without Settle runs the work in the handler.
+func TestLater(t *testing.T) {
+	for _, settle := range []bool{true, false} {
+		name := "without-Settle"
+		if settle {
+			name = "with-Settle"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			env, sub := setup(t, 5*time.Second)
+			var got deliveries
+			release := make(chan struct{})
+			const delay = 300 * time.Millisecond
+			returned := make(chan struct{}, 2)
+			run(t, sub, settle, func(msg *message.Message) error {
+				n := got.add(string(msg.Payload))
+				defer func() { returned <- struct{}{} }()
+				return wmjetstream.Later(msg, func() error {
+					if n == 1 {
+						<-release
+						wmjetstream.SetNakDelay(msg, delay)
+						return errors.New("not stored")
+					}
+					return nil
+				})
+			})
+			publish(t, env, "x")
+			if settle {
+				// The handler returned while its work waits, and the
+				// message is not acked meanwhile.
+				select {
+				case <-returned:
+				case <-time.After(5 * time.Second):
+					t.Fatal("the handler did not return while its work waited")
+				}
+				c, _ := env.JS.Consumer(context.Background(), stream, "d")
+				info, err := c.Info(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if info.NumAckPending != 1 {
+					t.Fatalf("%d unacknowledged while the work waits, want 1", info.NumAckPending)
+				}
+			}
+			close(release)
+			settled(t, env)
+			ts := got.times("x")
+			if len(ts) != 2 {
+				t.Fatalf("handled %d times, want twice", len(ts))
+			}
+			if ts[1].Sub(ts[0]) < delay {
+				t.Fatalf("redelivered after %v, want at least %v", ts[1].Sub(ts[0]), delay)
+			}
+		})
+	}
+}
