@@ -43,12 +43,14 @@ const (
 // inputs always give the same id, so a redelivered event is stored on
 // DELIVERY once.
 func MsgID(partner, subscription, eventMsgID string) string {
-	h := sha256.New()
-	h.Write([]byte(partner))
-	h.Write([]byte{0})
-	h.Write([]byte(subscription))
-	h.Write([]byte{0})
-	h.Write([]byte(eventMsgID))
-	var sum [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0])[:16])
+	var buf [256]byte
+	in := append(buf[:0], partner...)
+	in = append(in, 0)
+	in = append(in, subscription...)
+	in = append(in, 0)
+	in = append(in, eventMsgID...)
+	sum := sha256.Sum256(in)
+	var out [32]byte
+	hex.Encode(out[:], sum[:16])
+	return string(out[:])
 }

@@ -263,10 +263,10 @@ func (rp *replay) event(ctx context.Context, m jetstream.Msg) error {
 		retention = rp.cfg.Region.RetentionOf(routing.Type)
 		rp.retention[routing.Type] = retention
 	}
-	ttl := streams.Remaining(retention, md.Timestamp, start)
+	ttlText := streams.TTLValue(streams.Remaining(retention, md.Timestamp, start))
 	seqText := []string{strconv.FormatUint(seq, 10)}
 	for i := range ds {
-		if err := rp.publish(ctx, ds[i].msg(seqText, ttl, rp.replayHdr), ReplayCount{Partner: ds[i].Partner, Type: routing.Type}); err != nil {
+		if err := rp.publish(ctx, ds[i].msg(seqText, ttlText, rp.replayHdr), ReplayCount{Partner: ds[i].Partner, Type: routing.Type}); err != nil {
 			return err
 		}
 	}

@@ -220,13 +220,13 @@ func (r *Router) messages(ctx context.Context, payload []byte, ds []Delivery, se
 		return nil, err
 	}
 	msgs := make([]*nats.Msg, len(ds), len(ds)+len(entries))
-	seqText := []string{strconv.FormatUint(seq, 10)}
+	seqText, ttlText := []string{strconv.FormatUint(seq, 10)}, streams.TTLValue(ttl)
 	var tc telemetry.Carrier
 	if r.tracer != nil {
 		tc = telemetry.Inject(ctx)
 	}
 	for i := range ds {
-		msgs[i] = ds[i].msg(seqText, ttl, nil)
+		msgs[i] = ds[i].msg(seqText, ttlText, nil)
 		telemetry.SetNATSHeader(msgs[i].Header, tc)
 	}
 	for _, e := range entries {
@@ -258,26 +258,28 @@ func (r *Router) await(ctx context.Context, p *streams.Publishing, ds []Delivery
 
 // msg returns the DELIVERY message of d, the delivery of the event stored
 // at sequence seqText (in decimal, shared by an event's deliveries), with
-// a TTL of ttl. replay is nil for live delivery; for a replay it holds the
-// replay id, and the message carries it in the Ketenbus-Replay header and
-// in its Nats-Msg-Id. The live router and replay both build their
-// deliveries here, so a replayed delivery differs from the live one only
-// in those two headers.
-func (d *Delivery) msg(seqText []string, ttl time.Duration, replay []string) *nats.Msg {
+// a Nats-TTL of ttlText (streams.TTLValue; nil: none). replay is nil for
+// live delivery; for a replay it holds the replay id, and the message
+// carries it in the Ketenbus-Replay header and in its Nats-Msg-Id. The
+// live router and replay both build their deliveries here, so a replayed
+// delivery differs from the live one only in those two headers. The
+// header values are shared with other messages: read them, never write.
+func (d *Delivery) msg(seqText, ttlText, replay []string) *nats.Msg {
 	h := d.route.header
-	m := &nats.Msg{Subject: events.DeliverySubject(d.Partner), Data: d.Body, Header: nats.Header{
-		jetstream.MsgIDHeader:        {d.MsgID},
-		delivery.HeaderPartner:       h.partner,
-		delivery.HeaderSubscription:  h.subscription,
-		delivery.HeaderPurpose:       h.purpose,
-		delivery.HeaderEventSequence: seqText,
-	}}
-	if replay != nil {
-		m.Header[jetstream.MsgIDHeader] = []string{replayMsgID(replay[0], d.MsgID)}
-		m.Header[delivery.HeaderReplay] = replay
+	header := make(nats.Header, 8) // room for the trace context
+	header[jetstream.MsgIDHeader] = []string{d.MsgID}
+	header[delivery.HeaderPartner] = h.partner
+	header[delivery.HeaderSubscription] = h.subscription
+	header[delivery.HeaderPurpose] = h.purpose
+	header[delivery.HeaderEventSequence] = seqText
+	if ttlText != nil {
+		header[jetstream.MsgTTLHeader] = ttlText
 	}
-	streams.SetTTL(m.Header, ttl)
-	return m
+	if replay != nil {
+		header[jetstream.MsgIDHeader] = []string{replayMsgID(replay[0], d.MsgID)}
+		header[delivery.HeaderReplay] = replay
+	}
+	return &nats.Msg{Subject: events.DeliverySubject(d.Partner), Data: d.Body, Header: header}
 }
 
 // replayMsgID returns the Nats-Msg-Id of a replayed delivery: JetStream

@@ -186,6 +186,9 @@ func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) (Routing, e
 			}
 			bodies[r.view] = splice(&head, obj, t.reduce(typ, raw, data, r), seq)
 		}
+		if routing.Deliveries == nil {
+			routing.Deliveries = make([]Delivery, 0, min(len(t.routes)-i, 8))
+		}
 		routing.Deliveries = append(routing.Deliveries, Delivery{
 			Partner:      r.partner,
 			Subscription: r.subscription,

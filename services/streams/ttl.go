@@ -12,10 +12,18 @@ import (
 // it d after storing it. JetStream counts whole seconds, at least one; a
 // d of zero or less sets no TTL.
 func SetTTL(h nats.Header, d time.Duration) {
-	if d <= 0 {
-		return
+	if v := TTLValue(d); v != nil {
+		h[jetstream.MsgTTLHeader] = v
 	}
-	h.Set(jetstream.MsgTTLHeader, strconv.FormatInt(int64(max(d, time.Second)/time.Second), 10))
+}
+
+// TTLValue returns the Nats-TTL header value SetTTL sets for d (nil for
+// none), for messages that share it: read it, never write.
+func TTLValue(d time.Duration) []string {
+	if d <= 0 {
+		return nil
+	}
+	return []string{strconv.FormatInt(int64(max(d, time.Second)/time.Second), 10)}
 }
 
 // Remaining returns what is left at now of a retention that began at
