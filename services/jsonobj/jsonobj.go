@@ -29,7 +29,7 @@ var ErrNotObject = errors.New("not a JSON object")
 // decoding the values: each value is a slice of b. The input is fully
 // validated, duplicate member names included.
 func Members(b []byte) ([]Member, error) {
-	return members(b)
+	return members(make([]Member, 0, 16), b)
 }
 
 // StoredMembers is Members for an event ketenbus stored itself: the gateway
@@ -38,12 +38,12 @@ func Members(b []byte) ([]Member, error) {
 // an event. The input is still validated as JSON; a duplicate name that
 // got in anyway comes back as two members.
 func StoredMembers(b []byte) ([]Member, error) {
-	return members(b, jsontext.AllowDuplicateNames(true))
+	return members(make([]Member, 0, 16), b, jsontext.AllowDuplicateNames(true))
 }
 
-// members reads b with a decoder of opts. The decoder reads a
-// bytes.Buffer in place, without copying it.
-func members(b []byte, opts ...jsontext.Options) ([]Member, error) {
+// members appends the members of b to out, read with a decoder of opts.
+// The decoder reads a bytes.Buffer in place, without copying it.
+func members(out []Member, b []byte, opts ...jsontext.Options) ([]Member, error) {
 	dec := decoders.Get().(*jsontext.Decoder)
 	defer decoders.Put(dec)
 	dec.Reset(bytes.NewBuffer(b), opts...)
@@ -54,7 +54,6 @@ func members(b []byte, opts ...jsontext.Options) ([]Member, error) {
 	if tok.Kind() != '{' {
 		return nil, ErrNotObject
 	}
-	out := make([]Member, 0, 16)
 	for dec.PeekKind() != '}' {
 		raw, err := dec.ReadValue() // the name, quoted
 		if err != nil {

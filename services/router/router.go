@@ -202,7 +202,7 @@ func (r *Router) Handle(msg *message.Message) error {
 	}
 	p := streams.StartPublish(r.js, msgs)
 	return wmjetstream.Later(msg, func() error {
-		if err := r.await(ctx, p, ds); err != nil {
+		if err := r.await(p, ds); err != nil {
 			return failed(err)
 		}
 		return routed()
@@ -239,12 +239,10 @@ func (r *Router) messages(ctx context.Context, payload []byte, ds []Delivery, se
 	return msgs, nil
 }
 
-// await waits up to 10s for the PubAcks of p, the messages of ds and
-// then their processing log records.
-func (r *Router) await(ctx context.Context, p *streams.Publishing, ds []Delivery) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	for i, res := range p.Wait(ctx) {
+// await waits about 10s at most for the PubAcks of p, the messages of ds
+// and then their processing log records.
+func (r *Router) await(p *streams.Publishing, ds []Delivery) error {
+	for i, res := range p.WaitUpTo(10 * time.Second) {
 		switch {
 		case res.Err == nil:
 		case i < len(ds):
@@ -343,13 +341,12 @@ func (r *Router) startSpan(ctx context.Context, routing Routing, seq uint64, sta
 	if r.tracer == nil {
 		return ctx, telemetry.NoSpan
 	}
-	text := func(name string) string { return jsonobj.Text(jsonobj.Lookup(routing.members, name)) }
-	ctx = telemetry.Extract(ctx, text(telemetry.Traceparent), text(telemetry.Tracestate))
+	ctx = telemetry.Extract(ctx, jsonobj.Text(routing.traceparent), jsonobj.Text(routing.tracestate))
 	return r.tracer.Start(ctx, telemetry.SpanRoute,
 		trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithTimestamp(start),
 		trace.WithAttributes(
-			telemetry.AttrEventID.String(text("id")),
+			telemetry.AttrEventID.String(jsonobj.Text(routing.id)),
 			telemetry.AttrEventType.String(routing.Type),
 			telemetry.AttrSequence.Int64(int64(seq)),
 		))

@@ -16,6 +16,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/delivery"
 	"github.com/ketenbus/ketenbus/services/jsonobj"
 	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/telemetry"
 )
 
 // route is one compiled subscription.
@@ -128,7 +129,9 @@ type Routing struct {
 	// Deliveries are the event's deliveries, one per matching subscription.
 	Deliveries []Delivery
 
-	members []jsonobj.Member // the event's members, for the trace context
+	// id, traceparent and tracestate are the event's attributes for its
+	// span, as they stand in the event.
+	id, traceparent, tracestate jsontext.Value
 }
 
 // Delivery is one event for one partner's subscription.
@@ -156,7 +159,8 @@ func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) (Routing, e
 	}
 	typ := jsonobj.Text(jsonobj.Lookup(obj, "type"))
 	ontvanger := jsonobj.Text(jsonobj.Lookup(obj, events.ExtensionOntvanger))
-	routing := Routing{Type: typ, Ontvanger: ontvanger, members: obj}
+	routing := Routing{Type: typ, Ontvanger: ontvanger, id: jsonobj.Lookup(obj, "id"),
+		traceparent: jsonobj.Lookup(obj, telemetry.Traceparent), tracestate: jsonobj.Lookup(obj, telemetry.Tracestate)}
 	var (
 		e      *cloudevents.Event
 		data   []jsonobj.Member
@@ -184,7 +188,7 @@ func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) (Routing, e
 					return routing, fmt.Errorf("event data is not a JSON object: %w", err)
 				}
 			}
-			bodies[r.view] = splice(&head, obj, t.reduce(typ, raw, data, r), seq)
+			bodies[r.view] = splice(&head, payload, obj, t.reduce(typ, raw, data, r), seq)
 		}
 		if routing.Deliveries == nil {
 			routing.Deliveries = make([]Delivery, 0, min(len(t.routes)-i, 8))
@@ -235,27 +239,34 @@ func (t *Table) reduce(typ string, raw jsontext.Value, data []jsonobj.Member, r 
 	return append(b, '}')
 }
 
-// splice writes the event with data replaced and sequence set. head
-// keeps the members that every delivery of the event shares, written once.
-func splice(head *[]byte, obj []jsonobj.Member, data []byte, seq uint64) []byte {
-	if *head == nil {
-		h := make([]byte, 0, 512)
-		h = append(h, '{')
-		for _, m := range obj {
-			if m.Name == "data" || m.Name == "sequence" {
-				continue
-			}
-			h, _ = jsontext.AppendQuote(h, m.Name)
-			h = append(h, ':')
-			h = append(h, m.Value...)
-			h = append(h, ',')
-		}
-		h = append(h, `"sequence":"`...)
-		h = strconv.AppendUint(h, seq, 10)
-		*head = append(h, `","data":`...)
+// splice writes the event of payload, whose members are obj, with data
+// replaced and sequence set. head is the start of the first body written
+// for the event: the members every delivery of the event shares, written
+// once and copied for the others.
+func splice(head *[]byte, payload []byte, obj []jsonobj.Member, data []byte, seq uint64) []byte {
+	if *head != nil {
+		b := make([]byte, 0, len(*head)+len(data)+1)
+		b = append(b, *head...)
+		b = append(b, data...)
+		return append(b, '}')
 	}
-	b := make([]byte, 0, len(*head)+len(data)+1)
-	b = append(b, *head...)
+	// The event less its data, plus a sequence, plus data no larger than
+	// the event's own: the payload and the sequence's room.
+	b := make([]byte, 0, len(payload)+32)
+	b = append(b, '{')
+	for _, m := range obj {
+		if m.Name == "data" || m.Name == "sequence" {
+			continue
+		}
+		b, _ = jsontext.AppendQuote(b, m.Name)
+		b = append(b, ':')
+		b = append(b, m.Value...)
+		b = append(b, ',')
+	}
+	b = append(b, `"sequence":"`...)
+	b = strconv.AppendUint(b, seq, 10)
+	b = append(b, `","data":`...)
+	*head = b[:len(b):len(b)]
 	b = append(b, data...)
 	return append(b, '}')
 }

@@ -2,6 +2,9 @@ package streams
 
 import (
 	"context"
+	"errors"
+	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -57,6 +60,64 @@ func (p *Publishing) Wait(ctx context.Context) []Result {
 		}
 	}
 	return p.res
+}
+
+// WaitUpTo is Wait with a time limit instead of a context: it waits for
+// every PubAck for about d (up to a second more) and returns the results
+// in the order of the messages; a PubAck that did not come in time has
+// Err ErrPubAckTimeout. The waits of all callers share one timer per
+// second, so a service waiting for thousands of publishes a second does
+// not start a timer for each.
+func (p *Publishing) WaitUpTo(d time.Duration) []Result {
+	deadline := closedAfter(d)
+	for i, f := range p.futs {
+		if f == nil {
+			continue
+		}
+		select {
+		case ack := <-f.Ok():
+			p.res[i].Ack = ack
+		case err := <-f.Err():
+			p.res[i].Err = err
+		case <-deadline:
+			p.res[i].Err = ErrPubAckTimeout
+		}
+	}
+	return p.res
+}
+
+// ErrPubAckTimeout means JetStream did not acknowledge a publish in time;
+// the message may or may not have been stored.
+var ErrPubAckTimeout = errors.New("no PubAck in time")
+
+// deadlines holds a channel per whole second that closes when that second
+// comes, for closedAfter.
+var deadlines struct {
+	sync.Mutex
+	at map[int64]chan struct{}
+}
+
+// closedAfter returns a channel that closes when d has passed, up to a
+// second later: waits ending in the same second share it and its timer.
+func closedAfter(d time.Duration) <-chan struct{} {
+	sec := time.Now().Add(d).Unix() + 1
+	deadlines.Lock()
+	defer deadlines.Unlock()
+	if ch, ok := deadlines.at[sec]; ok {
+		return ch
+	}
+	if deadlines.at == nil {
+		deadlines.at = map[int64]chan struct{}{}
+	}
+	ch := make(chan struct{})
+	deadlines.at[sec] = ch
+	time.AfterFunc(time.Until(time.Unix(sec, 0)), func() {
+		deadlines.Lock()
+		delete(deadlines.at, sec)
+		deadlines.Unlock()
+		close(ch)
+	})
+	return ch
 }
 
 // FirstError returns the first error of results, nil when every message

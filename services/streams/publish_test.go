@@ -2,6 +2,7 @@ package streams_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -37,6 +38,36 @@ func TestPublishAsync(t *testing.T) {
 	}
 	if err := streams.FirstError(res); err != res[3].Err {
 		t.Fatalf("FirstError = %v, want %v", err, res[3].Err)
+	}
+}
+
+// TestWaitUpTo: a PubAck that never comes is a timeout after about the
+// time given, while the others are reported as they came.
+func TestWaitUpTo(t *testing.T) {
+	t.Parallel()
+	env := natstest.Start(t)
+	// Something answers nothing on hang.>: the publish there waits for a
+	// PubAck that does not come (no stream, but no "no responders" either).
+	sub, err := env.Conn.SubscribeSync("hang.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	p := streams.StartPublish(env.JS, []*nats.Msg{
+		{Subject: "ketenbus.deliver.a", Data: []byte("{}"), Header: nats.Header{jetstream.MsgIDHeader: {"1"}}},
+		{Subject: "hang.x", Data: []byte("{}")},
+	})
+	start := time.Now()
+	res := p.WaitUpTo(200 * time.Millisecond)
+	took := time.Since(start)
+	if res[0].Err != nil || res[0].Ack == nil || res[0].Ack.Sequence != 1 {
+		t.Fatalf("stored message: %+v", res[0])
+	}
+	if !errors.Is(res[1].Err, streams.ErrPubAckTimeout) {
+		t.Fatalf("unanswered publish: %+v, want ErrPubAckTimeout", res[1])
+	}
+	if took < 200*time.Millisecond || took > 3*time.Second {
+		t.Fatalf("waited %v for a limit of 200ms (up to a second more allowed)", took)
 	}
 }
 
