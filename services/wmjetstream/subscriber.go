@@ -129,6 +129,16 @@ type subscription struct {
 	// handed holds the messages handed to a handler wrapped in Settle
 	// and not yet settled, for the nack at the end of the grace.
 	handed map[*pending]struct{}
+	// later queues what handlers left to Later, for finishLater, which
+	// returns when finished closes.
+	later    chan laterWork
+	finished chan struct{}
+}
+
+// laterWork is a message whose handler returned with work left (Later).
+type laterWork struct {
+	p   *pending
+	msg *message.Message
 }
 
 // pending is a message that the Settle middleware settles.
@@ -160,7 +170,9 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	if err != nil {
 		return nil, fmt.Errorf("consumer %s on %s: %w", cc.Durable, s.cfg.Stream, err)
 	}
-	sub := &subscription{s: s, out: make(chan *message.Message), done: make(chan struct{}), handed: map[*pending]struct{}{}}
+	sub := &subscription{s: s, out: make(chan *message.Message), done: make(chan struct{}), handed: map[*pending]struct{}{},
+		later: make(chan laterWork, max(cc.MaxAckPending, 64)), finished: make(chan struct{})}
+	go sub.finishLater()
 	cctx, err := cons.Consume(sub.receive, jetstream.PullMaxMessages(max(cc.MaxAckPending, 64)))
 	if err != nil {
 		return nil, fmt.Errorf("consume %s: %w", cc.Durable, err)
@@ -250,6 +262,7 @@ func (sub *subscription) closeOut() {
 		<-all
 	}
 	close(sub.out)
+	close(sub.finished)
 }
 
 // settle acks or nacks p's message with f, once: the Settle middleware
@@ -293,7 +306,7 @@ func (s *Subscriber) Settle(h message.HandlerFunc) message.HandlerFunc {
 			case len(produced) > 0:
 				go p.await(msg)
 			case p.later != nil:
-				go p.finish(msg)
+				p.sub.queueLater(p, msg)
 			default:
 				p.settle(p.jm.Ack, "ack")
 			}
@@ -304,18 +317,24 @@ func (s *Subscriber) Settle(h message.HandlerFunc) message.HandlerFunc {
 	}
 }
 
-// Later lets a handler return before all its work is done, typically
-// while it waits for the PubAcks of what it published: wait finishes it in
-// a goroutine of its own, and the message is acked when wait returns nil
-// and nacked (after the delay wait set with SetNakDelay) when it returns
-// an error. Later returns nil. For a message no Settle middleware settles,
-// Later calls wait and returns its error, for the handler to return.
+// Later lets a handler return before all its work is done, while it
+// waits for the PubAcks of what it published: wait finishes it, and the
+// message is acked when wait returns nil and nacked (after the delay wait
+// set with SetNakDelay) when it returns an error. Later returns nil. For a
+// message no Settle middleware settles, Later calls wait and returns its
+// error, for the handler to return.
+//
+// The waits of a subscription run one after another, in the order their
+// handlers returned, in one goroutine: meant for waits that end in about
+// that order, as PubAcks on one connection do. A wait that takes long
+// holds up those behind it, so bound it (streams.Publishing.WaitUpTo).
 //
 // A handler that waits itself keeps its goroutine, and the stack that
 // grew deep while it worked, until the wait ends; with thousands of
 // messages in flight the runtime spends a noticeable share of its time
-// scanning, shrinking and growing those stacks. The goroutine that runs
-// wait starts small and stays small.
+// scanning, shrinking and growing those stacks, and a goroutine per wait
+// costs its own start and growth. By the time one goroutine reaches a
+// wait in order, its PubAcks have mostly come.
 func Later(msg *message.Message, wait func() error) error {
 	p, _ := msg.Context().Value(pendingKey{}).(*pending)
 	if p == nil {
@@ -323,6 +342,29 @@ func Later(msg *message.Message, wait func() error) error {
 	}
 	p.later = wait
 	return nil
+}
+
+// queueLater queues p's work left for Later; when the queue is full it
+// runs in a goroutine of its own.
+func (sub *subscription) queueLater(p *pending, msg *message.Message) {
+	select {
+	case sub.later <- laterWork{p, msg}:
+	default:
+		go p.finish(msg)
+	}
+}
+
+// finishLater runs the work left for Later in the order it was queued,
+// until the subscription has closed its messages.
+func (sub *subscription) finishLater() {
+	for {
+		select {
+		case w := <-sub.later:
+			w.p.finish(w.msg)
+		case <-sub.finished:
+			return
+		}
+	}
 }
 
 // finish runs what the handler of msg left for Later and settles msg by
