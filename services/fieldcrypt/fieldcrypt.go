@@ -129,7 +129,10 @@ func (k *Keys) Open(event []byte, allowed func(field string) bool) ([]byte, erro
 }
 
 // rewrite applies f to every member of event's data object. f returns the
-// member's new value (nil: remove it) and whether it changed.
+// member's new value (nil: remove it) and whether it changed. Events are
+// sealed by the gateway after it parsed them, and opened as stored on
+// DELIVERY: their member names were checked for duplicates already (see
+// jsonobj.Members).
 func (k *Keys) rewrite(event []byte, f func(aad []byte, m jsonobj.Member) ([]byte, bool, error)) ([]byte, error) {
 	obj, err := jsonobj.Members(event)
 	if err != nil {

@@ -26,18 +26,12 @@ var decoders = sync.Pool{New: func() any { return jsontext.NewDecoder(bytes.NewR
 var ErrNotObject = errors.New("not a JSON object")
 
 // Members splits a JSON object into its members in input order, without
-// decoding the values: each value is a slice of b. The input is fully
-// validated, duplicate member names included.
+// decoding the values: each value is a slice of b. The input is validated
+// as JSON, but duplicate member names are not looked for: ketenbus reads
+// events it stored, and the gateway rejected duplicate names at any depth
+// before storing them; that check would be about half the work of reading
+// an event. A duplicate name that got in anyway comes back as two members.
 func Members(b []byte) ([]Member, error) {
-	return members(make([]Member, 0, 16), b)
-}
-
-// StoredMembers is Members for an event ketenbus stored itself: the gateway
-// rejected duplicate member names at any depth before storing it, so they
-// are not looked for again. That check is about half the work of reading
-// an event. The input is still validated as JSON; a duplicate name that
-// got in anyway comes back as two members.
-func StoredMembers(b []byte) ([]Member, error) {
 	return members(make([]Member, 0, 16), b, jsontext.AllowDuplicateNames(true))
 }
 

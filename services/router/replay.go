@@ -229,7 +229,7 @@ func (rp *replay) event(ctx context.Context, m jetstream.Msg) error {
 	seq := md.Sequence.Stream
 	payload := m.Data()
 	if rp.cfg.Subject != "" {
-		obj, err := jsonobj.StoredMembers(payload)
+		obj, err := jsonobj.Members(payload)
 		if err != nil {
 			rp.unreadable++
 			return nil

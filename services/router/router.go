@@ -297,7 +297,7 @@ func (r *Router) logEntries(payload []byte, ds []Delivery, seq uint64, start tim
 			continue
 		}
 		if entries == nil {
-			obj, err := jsonobj.StoredMembers(payload) // Route read it already
+			obj, err := jsonobj.Members(payload) // Route read it already
 			if err != nil {
 				return nil, fmt.Errorf("read event: %w", err)
 			}

@@ -153,7 +153,7 @@ type Delivery struct {
 // has to be evaluated, and each distinct field list's data is written
 // once, from the members as they were sent.
 func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) (Routing, error) {
-	obj, err := jsonobj.StoredMembers(payload)
+	obj, err := jsonobj.Members(payload)
 	if err != nil {
 		return Routing{}, fmt.Errorf("event is not a JSON object: %w", err)
 	}
@@ -184,7 +184,7 @@ func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) (Routing, e
 		if bodies[r.view] == nil {
 			raw := jsonobj.Lookup(obj, "data")
 			if data == nil {
-				if data, err = jsonobj.StoredMembers(raw); err != nil {
+				if data, err = jsonobj.Members(raw); err != nil {
 					return routing, fmt.Errorf("event data is not a JSON object: %w", err)
 				}
 			}

@@ -3,13 +3,15 @@ package webhookout
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"mime"
 	"net/http"
 	"slices"
 	"strings"
 
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/ketenbus/ketenbus/services/jsonobj"
 	"github.com/ketenbus/ketenbus/services/region"
 )
 
@@ -27,19 +29,21 @@ var ErrUnreadable = errors.New("delivery unreadable: not a structured CloudEvent
 // immutable and safe for concurrent use.
 type Event struct {
 	raw   []byte
-	attrs map[string]json.RawMessage
+	attrs []jsonobj.Member
 	id    string
 }
 
-// ParseEvent reads a structured CloudEvent. The error is ErrUnreadable
-// when body is not a JSON object with a non-empty string id.
+// ParseEvent reads a structured CloudEvent as the router wrote it onto
+// DELIVERY: member names are not checked for duplicates again (see
+// jsonobj.Members). The error is ErrUnreadable when body is not a
+// JSON object with a non-empty string id.
 func ParseEvent(body []byte) (*Event, error) {
-	var attrs map[string]json.RawMessage
-	if err := json.Unmarshal(body, &attrs); err != nil {
+	attrs, err := jsonobj.Members(body)
+	if err != nil {
 		return nil, ErrUnreadable
 	}
-	e := &Event{raw: body, attrs: attrs}
-	if err := json.Unmarshal(attrs["id"], &e.id); err != nil || e.id == "" {
+	e := &Event{raw: body, attrs: attrs, id: jsonobj.Text(jsonobj.Lookup(attrs, "id"))}
+	if e.id == "" {
 		return nil, ErrUnreadable
 	}
 	return e, nil
@@ -51,11 +55,7 @@ func (e *Event) ID() string { return e.id }
 // StringAttr returns a string attribute, or "" when it is absent or not a
 // string.
 func (e *Event) StringAttr(name string) string {
-	var s string
-	if raw, ok := e.attrs[name]; ok {
-		_ = json.Unmarshal(raw, &s)
-	}
-	return s
+	return jsonobj.Text(jsonobj.Lookup(e.attrs, name))
 }
 
 // Encode returns the request body and CloudEvents headers for a webhook
@@ -84,46 +84,37 @@ func (e *Event) Structured() ([]byte, http.Header) {
 // is not base64.
 func (e *Event) Binary() ([]byte, http.Header, error) {
 	h := http.Header{}
-	names := make([]string, 0, len(e.attrs))
-	for name := range e.attrs {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		switch name {
+	attrs := slices.SortedFunc(slices.Values(e.attrs), func(a, b jsonobj.Member) int { return strings.Compare(a.Name, b.Name) })
+	for _, m := range attrs {
+		switch m.Name {
 		case "data", "data_base64", "datacontenttype":
 			continue
 		}
-		v, ok, err := attrText(e.attrs[name])
+		v, ok, err := attrText(m.Value)
 		if err != nil {
 			return nil, nil, ErrUnreadable
 		}
 		if ok {
-			h.Set("ce-"+name, percentEncode(v))
+			h.Set("ce-"+m.Name, percentEncode(v))
 		}
 	}
 	ct := e.StringAttr("datacontenttype")
 	var body []byte
+	dataBase64, data := jsonobj.Lookup(e.attrs, "data_base64"), jsonobj.Lookup(e.attrs, "data")
 	switch {
-	case len(e.attrs["data_base64"]) > 0 && string(e.attrs["data_base64"]) != "null":
-		var s string
-		if err := json.Unmarshal(e.attrs["data_base64"], &s); err != nil {
+	case len(dataBase64) > 0 && string(dataBase64) != "null":
+		if dataBase64.Kind() != '"' {
 			return nil, nil, ErrUnreadable
 		}
-		b, err := base64.StdEncoding.DecodeString(s)
+		b, err := base64.StdEncoding.DecodeString(jsonobj.Text(dataBase64))
 		if err != nil {
 			return nil, nil, ErrUnreadable
 		}
 		body = b
-	case len(e.attrs["data"]) > 0:
-		data := e.attrs["data"]
+	case len(data) > 0:
 		if ct != "" && !isJSON(ct) && data[0] == '"' {
 			// Non-JSON data is carried as a JSON string in the JSON format.
-			var s string
-			if err := json.Unmarshal(data, &s); err != nil {
-				return nil, nil, ErrUnreadable
-			}
-			body = []byte(s)
+			body = []byte(jsonobj.Text(data))
 		} else {
 			body = bytes.Clone(data)
 		}
@@ -140,15 +131,12 @@ func (e *Event) Binary() ([]byte, http.Header, error) {
 // attrText returns the canonical string of a context attribute value:
 // strings as they are, numbers and booleans as written. ok is false for
 // null.
-func attrText(raw json.RawMessage) (string, bool, error) {
-	raw = bytes.TrimSpace(raw)
+func attrText(raw jsontext.Value) (string, bool, error) {
 	switch {
 	case len(raw) == 0 || string(raw) == "null":
 		return "", false, nil
 	case raw[0] == '"':
-		var s string
-		err := json.Unmarshal(raw, &s)
-		return s, err == nil, err
+		return jsonobj.Text(raw), true, nil
 	case raw[0] == '{' || raw[0] == '[':
 		return "", false, errors.New("attribute is not a scalar")
 	default:
