@@ -232,12 +232,12 @@ func TestShutdownGraceNacksHungHandler(t *testing.T) {
 	env, sub := setup(t, 200*time.Millisecond)
 	started := make(chan struct{})
 	release := make(chan struct{})
-	t.Cleanup(func() { close(release) })
-	r := run(t, sub, true, func(msg *message.Message) error {
+	run(t, sub, true, func(msg *message.Message) error {
 		close(started)
 		<-release
 		return nil
 	})
+	t.Cleanup(func() { close(release) }) // before the Router's Close, which waits for the handler
 	publish(t, env, "hangs")
 	<-started
 	closed := make(chan struct{})
@@ -250,7 +250,6 @@ func TestShutdownGraceNacksHungHandler(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Subscriber.Close waited for a hung handler beyond its grace")
 	}
-	_ = r.Close()
 	c, err := env.JS.Consumer(context.Background(), stream, "d")
 	if err != nil {
 		t.Fatal(err)
@@ -259,14 +258,14 @@ func TestShutdownGraceNacksHungHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for m := range batch.Messages() {
-		md, _ := m.Metadata()
-		if string(m.Data()) != "hangs" || md.NumDelivered != 2 {
-			t.Fatalf("got %q delivered %d times, want the hung message again", m.Data(), md.NumDelivered)
-		}
-		return
+	m, ok := <-batch.Messages()
+	if !ok {
+		t.Fatal("the hung handler's message did not come back within 5s")
 	}
-	t.Fatal("the hung handler's message did not come back within 5s")
+	md, _ := m.Metadata()
+	if string(m.Data()) != "hangs" || md.NumDelivered != 2 {
+		t.Fatalf("got %q delivered %d times, want the hung message again", m.Data(), md.NumDelivered)
+	}
 }
 
 // TestLater: a message whose handler left work to Later is acked only when
