@@ -46,20 +46,7 @@ func StartPublish(js jetstream.JetStream, msgs []*nats.Msg) *Publishing {
 // Wait waits for every PubAck until ctx ends and returns the results in
 // the order of the messages.
 func (p *Publishing) Wait(ctx context.Context) []Result {
-	for i, f := range p.futs {
-		if f == nil {
-			continue
-		}
-		select {
-		case ack := <-f.Ok():
-			p.res[i].Ack = ack
-		case err := <-f.Err():
-			p.res[i].Err = err
-		case <-ctx.Done():
-			p.res[i].Err = ctx.Err()
-		}
-	}
-	return p.res
+	return p.wait(ctx.Done(), ctx.Err)
 }
 
 // WaitUpTo is Wait with a time limit instead of a context: it waits for
@@ -69,7 +56,12 @@ func (p *Publishing) Wait(ctx context.Context) []Result {
 // second, so a service waiting for thousands of publishes a second does
 // not start a timer for each.
 func (p *Publishing) WaitUpTo(d time.Duration) []Result {
-	deadline := closedAfter(d)
+	return p.wait(closedAfter(d), func() error { return ErrPubAckTimeout })
+}
+
+// wait waits for every PubAck until done closes; a PubAck not come by
+// then has the error why returns.
+func (p *Publishing) wait(done <-chan struct{}, why func() error) []Result {
 	for i, f := range p.futs {
 		if f == nil {
 			continue
@@ -79,8 +71,8 @@ func (p *Publishing) WaitUpTo(d time.Duration) []Result {
 			p.res[i].Ack = ack
 		case err := <-f.Err():
 			p.res[i].Err = err
-		case <-deadline:
-			p.res[i].Err = ErrPubAckTimeout
+		case <-done:
+			p.res[i].Err = why()
 		}
 	}
 	return p.res

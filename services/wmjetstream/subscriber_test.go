@@ -117,10 +117,9 @@ func settled(t *testing.T, env *natstest.Env) {
 	}
 }
 
-// TestSettle: with and without the Settle middleware, a handler's nil is
-// an ack, its error a nack after the delay it set, its own Nack a nack, and
-// its panic a nack.
-func TestSettle(t *testing.T) {
+// bothWays runs test in parallel subtests with and without the Settle
+// middleware.
+func bothWays(t *testing.T, test func(t *testing.T, settle bool)) {
 	for _, settle := range []bool{true, false} {
 		name := "without-Settle"
 		if settle {
@@ -128,48 +127,57 @@ func TestSettle(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			env, sub := setup(t, 5*time.Second)
-			var got deliveries
-			const delay = 300 * time.Millisecond
-			run(t, sub, settle, func(msg *message.Message) error {
-				body := string(msg.Payload)
-				if got.add(body) > 1 {
-					return nil
-				}
-				switch body {
-				case "error":
-					wmjetstream.SetNakDelay(msg, delay)
-					return errors.New("try again later")
-				case "nack":
-					msg.Nack()
-				case "panic":
-					panic("handler bug")
-				}
-				return nil
-			})
-			publish(t, env, "ok", "error", "nack", "panic")
-			deadline := time.Now().Add(10 * time.Second)
-			for len(got.times("error")) < 2 || len(got.times("nack")) < 2 || len(got.times("panic")) < 2 {
-				if time.Now().After(deadline) {
-					t.Fatalf("deliveries: ok %d, error %d, nack %d, panic %d; want 1, 2, 2, 2",
-						len(got.times("ok")), len(got.times("error")), len(got.times("nack")), len(got.times("panic")))
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-			settled(t, env)
-			if n := len(got.times("ok")); n != 1 {
-				t.Errorf("ok delivered %d times, want once", n)
-			}
-			if e := got.times("error"); e[1].Sub(e[0]) < delay {
-				t.Errorf("error redelivered after %v, want at least the %v the handler set", e[1].Sub(e[0]), delay)
-			}
-			for _, body := range []string{"nack", "panic"} {
-				if ts := got.times(body); ts[1].Sub(ts[0]) > 5*time.Second {
-					t.Errorf("%s redelivered after %v, want at once (not the 30s ack wait)", body, ts[1].Sub(ts[0]))
-				}
-			}
+			test(t, settle)
 		})
 	}
+}
+
+// TestSettle: with and without the Settle middleware, a handler's nil is
+// an ack, its error a nack after the delay it set, its own Nack a nack, and
+// its panic a nack.
+func TestSettle(t *testing.T) {
+	bothWays(t, func(t *testing.T, settle bool) {
+		env, sub := setup(t, 5*time.Second)
+		var got deliveries
+		const delay = 300 * time.Millisecond
+		run(t, sub, settle, func(msg *message.Message) error {
+			body := string(msg.Payload)
+			if got.add(body) > 1 {
+				return nil
+			}
+			switch body {
+			case "error":
+				wmjetstream.SetNakDelay(msg, delay)
+				return errors.New("try again later")
+			case "nack":
+				msg.Nack()
+			case "panic":
+				panic("handler bug")
+			}
+			return nil
+		})
+		publish(t, env, "ok", "error", "nack", "panic")
+		deadline := time.Now().Add(10 * time.Second)
+		for len(got.times("error")) < 2 || len(got.times("nack")) < 2 || len(got.times("panic")) < 2 {
+			if time.Now().After(deadline) {
+				t.Fatalf("deliveries: ok %d, error %d, nack %d, panic %d; want 1, 2, 2, 2",
+					len(got.times("ok")), len(got.times("error")), len(got.times("nack")), len(got.times("panic")))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		settled(t, env)
+		if n := len(got.times("ok")); n != 1 {
+			t.Errorf("ok delivered %d times, want once", n)
+		}
+		if e := got.times("error"); e[1].Sub(e[0]) < delay {
+			t.Errorf("error redelivered after %v, want at least the %v the handler set", e[1].Sub(e[0]), delay)
+		}
+		for _, body := range []string{"nack", "panic"} {
+			if ts := got.times(body); ts[1].Sub(ts[0]) > 5*time.Second {
+				t.Errorf("%s redelivered after %v, want at once (not the 30s ack wait)", body, ts[1].Sub(ts[0]))
+			}
+		}
+	})
 }
 
 // failOnce is a Publisher that fails its first Publish.
@@ -272,57 +280,50 @@ func TestShutdownGraceNacksHungHandler(t *testing.T) {
 // that work is done, and nacked after the delay it set when it fails; a
 // Router without Settle runs the work in the handler.
 func TestLater(t *testing.T) {
-	for _, settle := range []bool{true, false} {
-		name := "without-Settle"
-		if settle {
-			name = "with-Settle"
-		}
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			env, sub := setup(t, 5*time.Second)
-			var got deliveries
-			release := make(chan struct{})
-			const delay = 300 * time.Millisecond
-			returned := make(chan struct{}, 2)
-			run(t, sub, settle, func(msg *message.Message) error {
-				n := got.add(string(msg.Payload))
-				defer func() { returned <- struct{}{} }()
-				return wmjetstream.Later(msg, func() error {
-					if n == 1 {
-						<-release
-						wmjetstream.SetNakDelay(msg, delay)
-						return errors.New("not stored")
-					}
-					return nil
-				})
+	bothWays(t, func(t *testing.T, settle bool) {
+		env, sub := setup(t, 5*time.Second)
+		var got deliveries
+		release := make(chan struct{})
+		const delay = 300 * time.Millisecond
+		returned := make(chan struct{}, 2)
+		run(t, sub, settle, func(msg *message.Message) error {
+			n := got.add(string(msg.Payload))
+			defer func() { returned <- struct{}{} }()
+			return wmjetstream.Later(msg, func() error {
+				if n == 1 {
+					<-release
+					wmjetstream.SetNakDelay(msg, delay)
+					return errors.New("not stored")
+				}
+				return nil
 			})
-			publish(t, env, "x")
-			if settle {
-				// The handler returned while its work waits, and the
-				// message is not acked meanwhile.
-				select {
-				case <-returned:
-				case <-time.After(5 * time.Second):
-					t.Fatal("the handler did not return while its work waited")
-				}
-				c, _ := env.JS.Consumer(context.Background(), stream, "d")
-				info, err := c.Info(context.Background())
-				if err != nil {
-					t.Fatal(err)
-				}
-				if info.NumAckPending != 1 {
-					t.Fatalf("%d unacknowledged while the work waits, want 1", info.NumAckPending)
-				}
-			}
-			close(release)
-			settled(t, env)
-			ts := got.times("x")
-			if len(ts) != 2 {
-				t.Fatalf("handled %d times, want twice", len(ts))
-			}
-			if ts[1].Sub(ts[0]) < delay {
-				t.Fatalf("redelivered after %v, want at least %v", ts[1].Sub(ts[0]), delay)
-			}
 		})
-	}
+		publish(t, env, "x")
+		if settle {
+			// The handler returned while its work waits, and the
+			// message is not acked meanwhile.
+			select {
+			case <-returned:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the handler did not return while its work waited")
+			}
+			c, _ := env.JS.Consumer(context.Background(), stream, "d")
+			info, err := c.Info(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.NumAckPending != 1 {
+				t.Fatalf("%d unacknowledged while the work waits, want 1", info.NumAckPending)
+			}
+		}
+		close(release)
+		settled(t, env)
+		ts := got.times("x")
+		if len(ts) != 2 {
+			t.Fatalf("handled %d times, want twice", len(ts))
+		}
+		if ts[1].Sub(ts[0]) < delay {
+			t.Fatalf("redelivered after %v, want at least %v", ts[1].Sub(ts[0]), delay)
+		}
+	})
 }
