@@ -81,7 +81,8 @@ type SubscriberConfig struct {
 // A message is settled with JetStream when the Router acks or nacks it.
 // A Router that adds the Subscriber's Settle middleware has it settled
 // in the handler's own goroutine; without it, a goroutine per message
-// watches for the Router's ack.
+// watches for the Router's ack. Either way a message still unsettled when
+// the shutdown grace ends is nacked.
 type Subscriber struct {
 	js     jetstream.JetStream
 	cfg    SubscriberConfig
@@ -126,8 +127,8 @@ type subscription struct {
 	// inflight counts messages taken from the consumer and not yet
 	// settled.
 	inflight sync.WaitGroup
-	// handed holds the messages handed to a handler wrapped in Settle
-	// and not yet settled, for the nack at the end of the grace.
+	// handed holds the messages taken and not yet settled, for the nack
+	// at the end of the grace.
 	handed map[*pending]struct{}
 	// later queues what handlers left to Later, for finishLater, which
 	// returns when finished closes.
@@ -141,11 +142,13 @@ type laterWork struct {
 	msg *message.Message
 }
 
-// pending is a message that the Settle middleware settles.
+// pending is a message taken from the consumer and not yet settled.
 type pending struct {
-	sub     *subscription
-	jm      jetstream.Msg
-	settled atomic.Bool
+	sub *subscription
+	jm  jetstream.Msg
+	// bySettle: the Settle middleware settles it; else await does.
+	bySettle bool
+	settled  atomic.Bool
 	// later is what the handler left to finish after it returned (Later);
 	// set and read in the handler's goroutine.
 	later func() error
@@ -203,9 +206,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 
 // receive is the consumer's callback: it hands jm to the Router.
 func (sub *subscription) receive(jm jetstream.Msg) {
-	s := sub.s
-	settling := s.settling.Load()
-	var p *pending
+	p := &pending{sub: sub, jm: jm, bySettle: sub.s.settling.Load()}
 	sub.gate.Lock()
 	if sub.stopped {
 		sub.gate.Unlock()
@@ -213,28 +214,19 @@ func (sub *subscription) receive(jm jetstream.Msg) {
 		return
 	}
 	sub.inflight.Add(1)
-	s.wg.Add(1)
-	if settling {
-		p = &pending{sub: sub, jm: jm}
-		sub.handed[p] = struct{}{}
-	}
+	sub.s.wg.Add(1)
+	sub.handed[p] = struct{}{}
 	sub.gate.Unlock()
 	m := toMessage(jm)
-	if p == nil {
-		go func() {
-			defer sub.inflight.Done()
-			defer s.wg.Done()
-			s.handle(jm, m, sub.out, sub.done)
-		}()
-		return
-	}
-	// Settle acks or nacks it when the handler returns: hand it over
-	// here, without a goroutine of its own.
 	m.SetContext(context.WithValue(m.Context(), pendingKey{}, p))
+	if !p.bySettle {
+		go p.await(m)
+	}
 	select {
 	case sub.out <- m:
 	case <-sub.done:
-		p.settle(func() error { return jm.Nak() }, "nak")
+		// Never handed over: back to the broker at once.
+		p.settle(jm.Nak, "nak")
 	}
 }
 
@@ -294,8 +286,8 @@ func (p *pending) settle(f func() error, what string) {
 func (s *Subscriber) Settle(h message.HandlerFunc) message.HandlerFunc {
 	s.settling.Store(true)
 	return func(msg *message.Message) (produced []*message.Message, err error) {
-		p, _ := msg.Context().Value(pendingKey{}).(*pending)
-		if p == nil || p.sub.s != s {
+		p := pendingOf(msg)
+		if p == nil || !p.bySettle || p.sub.s != s {
 			return h(msg)
 		}
 		returned := false
@@ -336,8 +328,8 @@ func (s *Subscriber) Settle(h message.HandlerFunc) message.HandlerFunc {
 // costs its own start and growth. By the time one goroutine reaches a
 // wait in order, its PubAcks have mostly come.
 func Later(msg *message.Message, wait func() error) error {
-	p, _ := msg.Context().Value(pendingKey{}).(*pending)
-	if p == nil {
+	p := pendingOf(msg)
+	if p == nil || !p.bySettle {
 		return wait()
 	}
 	p.later = wait
@@ -377,6 +369,13 @@ func (p *pending) finish(msg *message.Message) {
 	p.settle(p.jm.Ack, "ack")
 }
 
+// pendingOf returns the pending message of msg, nil for a message of
+// another subscriber.
+func pendingOf(msg *message.Message) *pending {
+	p, _ := msg.Context().Value(pendingKey{}).(*pending)
+	return p
+}
+
 // nacked reports whether msg was nacked already.
 func nacked(msg *message.Message) bool {
 	select {
@@ -387,13 +386,15 @@ func nacked(msg *message.Message) bool {
 	}
 }
 
-// await settles p when the Router acks or nacks msg.
+// await settles p when the Router acks or nacks msg; it gives up once
+// the subscription has ended (the grace nacked p by then).
 func (p *pending) await(msg *message.Message) {
 	select {
 	case <-msg.Acked():
 		p.settle(p.jm.Ack, "ack")
 	case <-msg.Nacked():
 		p.settle(nak(p.jm, msg), "nak")
+	case <-p.sub.finished:
 	}
 }
 
@@ -404,34 +405,6 @@ func nak(jm jetstream.Msg, msg *message.Message) func() error {
 		return func() error { return jm.NakWithDelay(d) }
 	}
 	return jm.Nak
-}
-
-func (s *Subscriber) handle(jm jetstream.Msg, m *message.Message, out chan<- *message.Message, done <-chan struct{}) {
-	select {
-	case out <- m:
-	case <-done:
-		// Never handed over: back to the broker at once.
-		s.settle(jm, func() error { return jm.Nak() }, "nak")
-		return
-	}
-	var grace <-chan time.Time
-	for {
-		select {
-		case <-m.Acked():
-			s.settle(jm, jm.Ack, "ack")
-			return
-		case <-m.Nacked():
-			s.settle(jm, nak(jm, m), "nak")
-			return
-		case <-done:
-			// Stopping: let the handler finish, for a while.
-			done = nil
-			grace = time.After(s.cfg.ShutdownGrace)
-		case <-grace:
-			s.settle(jm, jm.Nak, "nak")
-			return
-		}
-	}
 }
 
 func (s *Subscriber) settle(jm jetstream.Msg, f func() error, what string) {

@@ -236,44 +236,45 @@ func TestSettleWaitsForProducedMessages(t *testing.T) {
 // grace after Close ends has its message nacked, so it comes back at once
 // rather than after the ack wait; Close does not wait for the handler.
 func TestShutdownGraceNacksHungHandler(t *testing.T) {
-	t.Parallel()
-	env, sub := setup(t, 200*time.Millisecond)
-	started := make(chan struct{})
-	release := make(chan struct{})
-	run(t, sub, true, func(msg *message.Message) error {
-		close(started)
-		<-release
-		return nil
+	bothWays(t, func(t *testing.T, settle bool) {
+		env, sub := setup(t, 200*time.Millisecond)
+		started := make(chan struct{})
+		release := make(chan struct{})
+		run(t, sub, settle, func(msg *message.Message) error {
+			close(started)
+			<-release
+			return nil
+		})
+		t.Cleanup(func() { close(release) }) // before the Router's Close, which waits for the handler
+		publish(t, env, "hangs")
+		<-started
+		closed := make(chan struct{})
+		go func() {
+			_ = sub.Close()
+			close(closed)
+		}()
+		select {
+		case <-closed:
+		case <-time.After(5 * time.Second):
+			t.Fatal("Subscriber.Close waited for a hung handler beyond its grace")
+		}
+		c, err := env.JS.Consumer(context.Background(), stream, "d")
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch, err := c.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, ok := <-batch.Messages()
+		if !ok {
+			t.Fatal("the hung handler's message did not come back within 5s")
+		}
+		md, _ := m.Metadata()
+		if string(m.Data()) != "hangs" || md.NumDelivered != 2 {
+			t.Fatalf("got %q delivered %d times, want the hung message again", m.Data(), md.NumDelivered)
+		}
 	})
-	t.Cleanup(func() { close(release) }) // before the Router's Close, which waits for the handler
-	publish(t, env, "hangs")
-	<-started
-	closed := make(chan struct{})
-	go func() {
-		_ = sub.Close()
-		close(closed)
-	}()
-	select {
-	case <-closed:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Subscriber.Close waited for a hung handler beyond its grace")
-	}
-	c, err := env.JS.Consumer(context.Background(), stream, "d")
-	if err != nil {
-		t.Fatal(err)
-	}
-	batch, err := c.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, ok := <-batch.Messages()
-	if !ok {
-		t.Fatal("the hung handler's message did not come back within 5s")
-	}
-	md, _ := m.Metadata()
-	if string(m.Data()) != "hangs" || md.NumDelivered != 2 {
-		t.Fatalf("got %q delivered %d times, want the hung message again", m.Data(), md.NumDelivered)
-	}
 }
 
 // TestLater: a message whose handler left work to Later is acked only when
