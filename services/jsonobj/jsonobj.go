@@ -32,15 +32,10 @@ var ErrNotObject = errors.New("not a JSON object")
 // before storing them; that check would be about half the work of reading
 // an event. A duplicate name that got in anyway comes back as two members.
 func Members(b []byte) ([]Member, error) {
-	return members(make([]Member, 0, 16), b, jsontext.AllowDuplicateNames(true))
-}
-
-// members appends the members of b to out, read with a decoder of opts.
-// The decoder reads a bytes.Buffer in place, without copying it.
-func members(out []Member, b []byte, opts ...jsontext.Options) ([]Member, error) {
 	dec := decoders.Get().(*jsontext.Decoder)
 	defer decoders.Put(dec)
-	dec.Reset(bytes.NewBuffer(b), opts...)
+	// A decoder reads a bytes.Buffer in place, without copying it.
+	dec.Reset(bytes.NewBuffer(b), jsontext.AllowDuplicateNames(true))
 	tok, err := dec.ReadToken()
 	if err != nil {
 		return nil, err
@@ -48,6 +43,7 @@ func members(out []Member, b []byte, opts ...jsontext.Options) ([]Member, error)
 	if tok.Kind() != '{' {
 		return nil, ErrNotObject
 	}
+	out := make([]Member, 0, 16)
 	for dec.PeekKind() != '}' {
 		raw, err := dec.ReadValue() // the name, quoted
 		if err != nil {
