@@ -491,7 +491,7 @@ func (p *partner) startSpan(ctx context.Context, msg *message.Message, d deliver
 		trace.WithAttributes(
 			telemetry.AttrPartner.String(p.id),
 			telemetry.AttrSubscription.String(d.subscription),
-			telemetry.AttrEventID.String(d.eventID),
+			telemetry.EventID(d.eventID),
 			telemetry.AttrEventType.String(d.event.StringAttr("type")),
 			telemetry.AttrAttempt.Int(d.attempt),
 			telemetry.AttrHTTPMethod.String(http.MethodPost),

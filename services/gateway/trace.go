@@ -62,7 +62,7 @@ func (g *Gateway) traceEvents(r *http.Request, partnerID string, parsed []*event
 			trace.WithSpanKind(trace.SpanKindServer),
 			trace.WithTimestamp(start),
 			trace.WithAttributes(
-				telemetry.AttrEventID.String(e.ID()),
+				telemetry.EventID(e.ID()),
 				telemetry.AttrEventType.String(e.Type()),
 				telemetry.AttrEventSource.String(e.Source()),
 				telemetry.AttrPartner.String(partnerID),

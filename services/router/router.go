@@ -346,7 +346,7 @@ func (r *Router) startSpan(ctx context.Context, routing Routing, seq uint64, sta
 		trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithTimestamp(start),
 		trace.WithAttributes(
-			telemetry.AttrEventID.String(jsonobj.Text(routing.id)),
+			telemetry.EventID(jsonobj.Text(routing.id)),
 			telemetry.AttrEventType.String(routing.Type),
 			telemetry.AttrSequence.Int64(int64(seq)),
 		))

@@ -1,6 +1,10 @@
 package telemetry
 
-import "go.opentelemetry.io/otel/attribute"
+import (
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/ketenbus/ketenbus/events"
+)
 
 // Span names of the hops of an event.
 const (
@@ -36,3 +40,10 @@ const (
 	// AttrHTTPMethod is the HTTP semantic conventions' request method key.
 	AttrHTTPMethod = attribute.Key("http.request.method")
 )
+
+// EventID is the span attribute of an event's id. A partner chooses its
+// ids freely; one that holds what looks like a BSN has it replaced, so it
+// never reaches the trace backend.
+func EventID(id string) attribute.KeyValue {
+	return AttrEventID.String(events.RedactBSNs(id))
+}

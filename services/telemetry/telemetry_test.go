@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/ketenbus/ketenbus/events/bsntest"
 	"github.com/ketenbus/ketenbus/services/telemetry"
 )
 
@@ -331,5 +333,18 @@ func TestCarrier(t *testing.T) {
 	}
 	if keys := c.Keys(); len(keys) != 2 {
 		t.Errorf("Keys = %v", keys)
+	}
+}
+
+// TestEventIDHoldsNoBSN: an event id is the partner's free text; one
+// holding a BSN reaches the trace backend without it.
+func TestEventIDHoldsNoBSN(t *testing.T) {
+	t.Parallel()
+	bsn := bsntest.Seeded(7, 1)[0]
+	if got := telemetry.EventID("dossier-" + bsn).Value.AsString(); strings.Contains(got, bsn) {
+		t.Fatalf("event id attribute %q holds the BSN", got)
+	}
+	if got := telemetry.EventID("overdracht-2026-0042").Value.AsString(); got != "overdracht-2026-0042" {
+		t.Fatalf("event id attribute %q, want the id as it is", got)
 	}
 }
