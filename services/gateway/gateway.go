@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/fieldcrypt"
+	"github.com/ketenbus/ketenbus/services/httpserve"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/telemetry"
 )
@@ -117,22 +119,11 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer g.Close()
 	srv := g.Server()
-	errc := make(chan error, 1)
-	go func() {
-		if srv.TLSConfig != nil {
-			errc <- srv.ListenAndServeTLS("", "") // the certificate is in TLSConfig
-			return
-		}
-		errc <- srv.ListenAndServe()
-	}()
-	select {
-	case err := <-errc:
+	ln, err := net.Listen("tcp", srv.Addr)
+	if err != nil {
 		return fmt.Errorf("gateway on %s: %w", srv.Addr, err)
-	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return srv.Shutdown(shutdownCtx)
+	return httpserve.Serve(ctx, srv, ln)
 }
 
 // Server returns an http.Server for the gateway on cfg.Addr, with the
@@ -292,14 +283,12 @@ func (g *Gateway) ingest(r *http.Request, start time.Time) (mode, partnerID stri
 	now := g.cfg.Now()
 	res := lim.ReserveN(now, len(parsed))
 	if !res.OK() {
-		p := problem(http.StatusTooManyRequests, "rate-limited", "Too many events",
+		return "", partnerID, nil, problem(http.StatusTooManyRequests, "rate-limited", "Too many events",
 			fmt.Sprintf("this batch has %d events, more than the %d your rate limit allows at once; split it", len(parsed), lim.Burst()))
-		return "", partnerID, nil, p
 	}
 	if d := res.DelayFrom(now); d > 0 {
 		res.CancelAt(now)
-		p := g.rateLimited(lim, len(parsed))
-		return "", partnerID, nil, p
+		return "", partnerID, nil, g.rateLimited(lim, len(parsed))
 	}
 
 	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.PublishTimeout)

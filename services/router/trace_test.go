@@ -81,7 +81,7 @@ func TestRouteSpanTravelsWithDeliveries(t *testing.T) {
 				}
 			}
 			for _, m := range msgs {
-				got := trace.SpanContextFromContext(telemetry.ContextFromNATSHeader(context.Background(), m.Header))
+				got := trace.SpanContextFromContext(telemetry.Extract(context.Background(), m.Header.Get(telemetry.Traceparent), m.Header.Get(telemetry.Tracestate)))
 				if got.SpanID() != s.SpanContext().SpanID() || got.TraceID() != parent.TraceID() || got.TraceState().Get("politie") != "1" {
 					t.Errorf("delivery for %s has traceparent %q tracestate %q, want the span's %s", m.Subject,
 						m.Header.Get(telemetry.Traceparent), m.Header.Get(telemetry.Tracestate), s.SpanContext().SpanID())

@@ -13,7 +13,7 @@
 // Trace context travels as W3C Trace Context (traceparent, tracestate):
 // in an event's CloudEvents distributed-tracing extension attributes
 // (ContextFromExtensions, SetExtensions), in the NATS headers of DELIVERY
-// messages (ContextFromNATSHeader, SetNATSHeader) and in the HTTP headers
+// messages (SetNATSHeader; read with Extract) and in the HTTP headers
 // of requests (ContextFromHTTPHeader, SetHTTPHeader). The spans of one
 // event form a chain: gateway.ingest (server), router.route (consumer),
 // adapter.deliver (client, one per attempt). Span attributes name the

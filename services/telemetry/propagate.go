@@ -120,13 +120,6 @@ func SetExtensions(ctx context.Context, e *cloudevents.Event) {
 	}
 }
 
-// ContextFromNATSHeader returns ctx with the span context of the
-// traceparent and tracestate headers of a NATS message as the remote
-// parent; ctx itself when h has no valid traceparent.
-func ContextFromNATSHeader(ctx context.Context, h nats.Header) context.Context {
-	return Extract(ctx, first(h[Traceparent]), first(h[Tracestate]))
-}
-
 // SetNATSHeader sets the traceparent and tracestate headers of a NATS
 // message to c; tracestate only when it is not empty.
 func SetNATSHeader(h nats.Header, c Carrier) {
@@ -151,11 +144,4 @@ func ContextFromHTTPHeader(ctx context.Context, h http.Header) context.Context {
 // holds no valid span context.
 func SetHTTPHeader(ctx context.Context, h http.Header) {
 	traceContext.Inject(ctx, propagation.HeaderCarrier(h))
-}
-
-func first(vs []string) string {
-	if len(vs) == 0 {
-		return ""
-	}
-	return vs[0]
 }

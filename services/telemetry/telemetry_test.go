@@ -288,7 +288,7 @@ func TestNATSHeader(t *testing.T) {
 	if len(h[telemetry.Traceparent]) != 1 || len(h[telemetry.Tracestate]) != 1 {
 		t.Fatalf("header %v, want one traceparent and one tracestate", h)
 	}
-	got := trace.SpanContextFromContext(telemetry.ContextFromNATSHeader(context.Background(), h))
+	got := trace.SpanContextFromContext(telemetry.Extract(context.Background(), h.Get(telemetry.Traceparent), h.Get(telemetry.Tracestate)))
 	if got.SpanID() != span.SpanContext().SpanID() || got.TraceID() != span.SpanContext().TraceID() || got.TraceState().String() != tracestat {
 		t.Errorf("read back %v, want %v", got, span.SpanContext())
 	}
@@ -298,7 +298,7 @@ func TestNATSHeader(t *testing.T) {
 	if len(empty) != 0 {
 		t.Errorf("SetNATSHeader without a trace context set %v", empty)
 	}
-	if trace.SpanContextFromContext(telemetry.ContextFromNATSHeader(context.Background(), empty)).IsValid() {
+	if trace.SpanContextFromContext(telemetry.Extract(context.Background(), empty.Get(telemetry.Traceparent), empty.Get(telemetry.Tracestate))).IsValid() {
 		t.Error("an empty header gave a span context")
 	}
 }
