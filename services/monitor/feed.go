@@ -89,7 +89,6 @@ type feed struct {
 	hours      map[int64]map[string]int // hour (unix) → type → events
 	recent     []liveEvent
 	escalaties []escalatie
-	samenloop  []time.Time
 	subs       map[chan liveEvent]struct{}
 	activity   map[string]*partnerActivity
 }
@@ -159,9 +158,6 @@ func (f *feed) addEvent(m jetstream.Msg) {
 		if len(f.escalaties) > 2*maxEscalaties {
 			f.escalaties = append(f.escalaties[:0], f.escalaties[len(f.escalaties)-maxEscalaties:]...)
 		}
-	}
-	if name == "samenloop" {
-		f.samenloop = append(f.samenloop, at)
 	}
 	for ch := range f.subs {
 		select {
@@ -259,19 +255,6 @@ func (f *feed) escalatiesSince(t time.Time) []escalatie {
 		out = append(out, f.escalaties[i])
 	}
 	return out
-}
-
-// samenloopSince counts the samenloop events at or after t.
-func (f *feed) samenloopSince(t time.Time) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n := 0
-	for _, at := range f.samenloop {
-		if !at.Before(t) {
-			n++
-		}
-	}
-	return n
 }
 
 // partner returns a copy of what ACTIVITY said about partner, with the

@@ -159,8 +159,11 @@ func (m *Monitor) overviewData(ctx context.Context) *overviewData {
 	today := startOfDay(now, m.cfg.Location)
 	for i, h := range hours {
 		if !h.Before(today) {
-			for _, n := range counts[i] {
+			for t, n := range counts[i] {
 				d.EventsToday += n
+				if strings.HasPrefix(t, "samenloop.") {
+					d.NewSamenloop += n
+				}
 			}
 		}
 	}
@@ -182,7 +185,6 @@ func (m *Monitor) overviewData(ctx context.Context) *overviewData {
 	for _, l := range levels {
 		d.Escalaties = append(d.Escalaties, levelCount{Niveau: l, Label: levelLabel(l), Count: byLevel[l]})
 	}
-	d.NewSamenloop = m.feed.samenloopSince(today)
 	d.OpenSamenloop = "onbekend (geen Redis)"
 	if m.samenloop != nil {
 		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)

@@ -2,6 +2,7 @@ package monitor_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -98,6 +99,16 @@ func TestNoPersonalDataOnAnyPage(t *testing.T) {
 	}
 
 	eventually(t, 5*time.Second, "the samenloop at zvh", func() bool { return s.zvh.count() > 0 })
+	eventually(t, 5*time.Second, "the overview counting today's samenloop events", func() bool {
+		n := 0
+		for _, m := range s.env.Messages(t, events.StreamEvents) {
+			if strings.Contains(m.Subject, ".samenloop.") {
+				n++
+			}
+		}
+		_, body := s.get(t, "/", nil)
+		return n > 0 && strings.Contains(body, fmt.Sprintf(`Nieuwe samenloopmeldingen vandaag</td><td class="n">%d</td>`, n))
+	})
 	// The posted events and samenloop's; samenloop may still add one
 	// while the stream is read.
 	before := len(s.env.Messages(t, events.StreamEvents))

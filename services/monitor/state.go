@@ -161,10 +161,7 @@ func pendingOf(ctx context.Context, st jetstream.Stream, consumer, subject strin
 	if err != nil {
 		return err
 	}
-	info, err := c.Info(ctx)
-	if err != nil {
-		return err
-	}
+	info := c.CachedInfo() // st.Consumer just read it
 	h.Pending = info.NumPending + uint64(info.NumAckPending)
 	if h.Pending > 0 {
 		msg, err := st.GetMsg(ctx, info.AckFloor.Stream+1, jetstream.WithGetMsgSubject(subject))
