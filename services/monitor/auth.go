@@ -120,7 +120,7 @@ func (m *Monitor) csrf(who string) string {
 }
 
 func (m *Monitor) loginPage(w http.ResponseWriter, r *http.Request) {
-	m.render(w, r, "login", pageData{Title: "Aanmelden", Next: localPath(r.URL.Query().Get("next")), NoNav: true})
+	m.render(w, "login", "page", pageData{Title: "Aanmelden", Next: localPath(r.URL.Query().Get("next")), NoNav: true})
 }
 
 func (m *Monitor) login(w http.ResponseWriter, r *http.Request) {
@@ -128,7 +128,7 @@ func (m *Monitor) login(w http.ResponseWriter, r *http.Request) {
 	next := localPath(r.PostFormValue("next"))
 	if m.cfg.Auth.Token == "" || !m.tokenMatches(r.PostFormValue("token")) {
 		w.WriteHeader(http.StatusUnauthorized)
-		m.render(w, r, "login", pageData{Title: "Aanmelden", Next: next, NoNav: true, Error: "Dit token klopt niet."})
+		m.render(w, "login", "page", pageData{Title: "Aanmelden", Next: next, NoNav: true, Error: "Dit token klopt niet."})
 		return
 	}
 	http.SetCookie(w, &http.Cookie{

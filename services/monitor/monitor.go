@@ -155,12 +155,12 @@ func (m *Monitor) routes() {
 
 	page := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, m.authorized(h)) }
 	page("GET /{$}", m.overview)
-	page("GET /fragment/overzicht", m.overviewFragment)
+	page("GET /fragment/overzicht", m.overview)
 	page("GET /live", m.live)
 	page("GET /live/stream", m.liveStream)
 	page("GET /termijnen", m.termijnen)
 	page("GET /partners/{id}", m.partner)
-	page("GET /fragment/partners/{id}", m.partnerFragment)
+	page("GET /fragment/partners/{id}", m.partner)
 	page("GET /partners/{id}/dlq/retry", m.retryConfirm)
 	page("POST /partners/{id}/dlq/retry", m.retry)
 	m.mux = mux

@@ -125,13 +125,13 @@ func (m *Monitor) base(r *http.Request, title, nav string) pageData {
 		CSRF: m.csrf(who), Open: m.cfg.Auth.Open, Now: m.cfg.Now()}
 }
 
-// render executes a page into a buffer first, so a failing template never
-// sends half a page.
-func (m *Monitor) render(w http.ResponseWriter, _ *http.Request, name string, d pageData) {
-	t := m.pages[name]
+// render executes block of the page called name ("page" for the whole
+// page, else the part that refreshes) into a buffer first, so a failing
+// template never sends half a page.
+func (m *Monitor) render(w http.ResponseWriter, name, block string, d pageData) {
 	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "page", d); err != nil {
-		m.logger.Error("page not rendered", "page", name, "error", err.Error())
+	if err := m.pages[name].ExecuteTemplate(&buf, block, d); err != nil {
+		m.logger.Error("page not rendered", "page", name, "block", block, "error", err.Error())
 		http.Error(w, "De pagina kon niet worden opgebouwd; zie het log van de monitor.", http.StatusInternalServerError)
 		return
 	}
@@ -139,16 +139,13 @@ func (m *Monitor) render(w http.ResponseWriter, _ *http.Request, name string, d 
 	_, _ = w.Write(buf.Bytes())
 }
 
-// fragment executes one block of a page: the part that refreshes.
-func (m *Monitor) fragment(w http.ResponseWriter, name, block string, d pageData) {
-	var buf bytes.Buffer
-	if err := m.pages[name].ExecuteTemplate(&buf, block, d); err != nil {
-		m.logger.Error("fragment not rendered", "page", name, "error", err.Error())
-		http.Error(w, "fragment", http.StatusInternalServerError)
-		return
+// blockOf returns the block a request for a page asks for: the part that
+// refreshes under /fragment/, else the whole page.
+func blockOf(r *http.Request, fragment string) string {
+	if strings.HasPrefix(r.URL.Path, "/fragment/") {
+		return fragment
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_, _ = w.Write(buf.Bytes())
+	return "page"
 }
 
 func (m *Monitor) overviewData(ctx context.Context) *overviewData {
@@ -203,16 +200,12 @@ func (m *Monitor) overviewData(ctx context.Context) *overviewData {
 	return d
 }
 
+// overview serves the Overzicht page and, under /fragment/, the part of
+// it that refreshes.
 func (m *Monitor) overview(w http.ResponseWriter, r *http.Request) {
 	d := m.base(r, "Overzicht", "overzicht")
 	d.Overview = m.overviewData(r.Context())
-	m.render(w, r, "overview", d)
-}
-
-func (m *Monitor) overviewFragment(w http.ResponseWriter, r *http.Request) {
-	d := m.base(r, "Overzicht", "overzicht")
-	d.Overview = m.overviewData(r.Context())
-	m.fragment(w, "overview", "overview-body", d)
+	m.render(w, "overview", blockOf(r, "overview-body"), d)
 }
 
 func (m *Monitor) live(w http.ResponseWriter, r *http.Request) {
@@ -235,7 +228,7 @@ func (m *Monitor) live(w http.ResponseWriter, r *http.Request) {
 		ld.Since = ld.Recent[0].Seq
 	}
 	d.Live = ld
-	m.render(w, r, "live", d)
+	m.render(w, "live", "page", d)
 }
 
 // liveMatch filters by type (name.version) and by partner: the sender or
@@ -311,17 +304,7 @@ func (m *Monitor) partner(w http.ResponseWriter, r *http.Request) {
 	if n := r.URL.Query().Get("opnieuw"); n != "" {
 		d.Flash = fmt.Sprintf("%s bericht(en) uit de DLQ opnieuw aangeboden.", onlyDigits(n))
 	}
-	m.render(w, r, "partner", d)
-}
-
-func (m *Monitor) partnerFragment(w http.ResponseWriter, r *http.Request) {
-	p := m.partnerFrom(w, r)
-	if p == nil {
-		return
-	}
-	d := m.base(r, p.Name, "partner")
-	d.Partner = m.partnerData(r.Context(), p)
-	m.fragment(w, "partner", "partner-body", d)
+	m.render(w, "partner", blockOf(r, "partner-body"), d)
 }
 
 // retryConfirm asks before a retry: of one dead letter (?seq=) or of all
@@ -350,7 +333,7 @@ func (m *Monitor) retryConfirm(w http.ResponseWriter, r *http.Request) {
 		c.Count = int(counts[p.ID])
 	}
 	d.Confirm = c
-	m.render(w, r, "confirm", d)
+	m.render(w, "confirm", "page", d)
 }
 
 // retry puts the partner's dead letters (or the one of form field seq)
@@ -403,7 +386,7 @@ func (m *Monitor) retryFailed(w http.ResponseWriter, r *http.Request, p *region.
 	d.Partner = m.partnerData(r.Context(), p)
 	d.Error = "Opnieuw aanbieden is niet (helemaal) gelukt; wat niet lukte staat nog in de DLQ. Probeer het opnieuw."
 	w.WriteHeader(http.StatusServiceUnavailable)
-	m.render(w, r, "partner", d)
+	m.render(w, "partner", "page", d)
 }
 
 func (m *Monitor) termijnen(w http.ResponseWriter, r *http.Request) {
@@ -428,7 +411,7 @@ func (m *Monitor) termijnen(w http.ResponseWriter, r *http.Request) {
 		td.Escalaties = td.Escalaties[:100]
 	}
 	d.Terms = td
-	m.render(w, r, "termijnen", d)
+	m.render(w, "termijnen", "page", d)
 }
 
 func timerOf(t timers.Timer) timerView {
