@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+
+	"github.com/ketenbus/ketenbus/services/redact"
 )
 
 // Defaults of the common flags.
@@ -96,7 +98,8 @@ func parseFlags(prog string, svc Service, args []string, getenv func(string) str
 		_, _ = stderr.Write(out.Bytes())
 		return nil, ExitUsage, false
 	case fs.NArg() > 0:
-		fmt.Fprintf(stderr, "%s: unexpected argument %q; every setting is a flag (see -h)\n", prog, fs.Arg(0))
+		// It may be a URL pasted without its flag, password and all.
+		fmt.Fprintf(stderr, "%s: unexpected argument %q; every setting is a flag (see -h)\n", prog, redact.URL(fs.Arg(0)))
 		return nil, ExitUsage, false
 	}
 	return o, 0, true

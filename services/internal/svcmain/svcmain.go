@@ -111,8 +111,6 @@ type Env struct {
 	Metrics *prometheus.Registry
 	// Logger writes JSON to stderr with service=<Name>.
 	Logger *slog.Logger
-	// Getenv reads the environment.
-	Getenv func(string) string
 }
 
 // redisLog routes go-redis's log, a setting of the process, to the log
@@ -146,7 +144,7 @@ func Main(ctx context.Context, svc Service, args []string, getenv func(string) s
 
 // run starts the service and waits until it stopped.
 func run(ctx context.Context, prog string, svc Service, o *options, getenv func(string) string, logger *slog.Logger) error {
-	env := &Env{ConfigPath: o.config, Logger: logger, Getenv: getenv}
+	env := &Env{ConfigPath: o.config, Logger: logger}
 	var err error
 	if env.Region, env.Secrets, err = loadRegion(o.config, getenv); err != nil {
 		return err

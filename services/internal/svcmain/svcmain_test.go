@@ -169,6 +169,11 @@ func TestFlags(t *testing.T) {
 			t.Errorf("%q shows a password from the environment:\n%s", args, out)
 		}
 	}
+	// A URL pasted without its flag is named, without its password.
+	p, _ = svcmaintest.Run(t, probe(svcmain.NoRedis), []string{"nats://router:s3cret@nats:4222"}, getenv)
+	if out := p.Stderr.String(); strings.Contains(out, "s3cret") || !strings.Contains(out, "unexpected argument") {
+		t.Errorf("a stray URL argument: %s", out)
+	}
 	for _, args := range [][]string{{"--no-such-flag"}, {"extra"}, {"--log-level", "loud"}} {
 		if _, code := svcmaintest.Run(t, probe(svcmain.NoRedis), args, func(string) string { return "" }); code != svcmain.ExitUsage {
 			t.Errorf("%q: exit code %d, want %d", args, code, svcmain.ExitUsage)
