@@ -39,15 +39,11 @@ func TestMain_unknownPartner(t *testing.T) {
 // single permissions violation.
 func TestMain_asNATSUser(t *testing.T) {
 	t.Parallel()
-	reg := svcmaintest.NewRegion(t, "")
-	url := reg.StartAuthNATS(t)
-	p, body := reg.ServeMetrics(t, service(), url)
+	body := svcmaintest.NewRegion(t, "").ServeAsNATSUser(t, service())
 	svcmaintest.WantMetrics(t, body, "ketenbus_dlq_messages")
-	reg.StopClean(t, p)
 	// The gauges read the DLQ and the adapter's consumers under deploy/nats
 	// too.
 	if strings.Contains(body, "} -1") {
 		t.Errorf("a gauge is -1 under the adapter's own user:\n%s", body)
 	}
-	p.NoNATSErrors(t)
 }

@@ -40,10 +40,6 @@ func TestMain_redisRequired(t *testing.T) {
 func TestMain_asNATSUser(t *testing.T) {
 	t.Parallel()
 	rs := redistest.Start(t)
-	reg := svcmaintest.NewRegion(t, "")
-	url := reg.StartAuthNATS(t)
-	p, body := reg.ServeMetrics(t, service(), url, "--redis-url", rs.URL())
+	body := svcmaintest.NewRegion(t, "").ServeAsNATSUser(t, service(), "--redis-url", rs.URL())
 	svcmaintest.WantMetrics(t, body, "ketenbus_escalator_lag_seconds_count")
-	reg.StopClean(t, p)
-	p.NoNATSErrors(t)
 }

@@ -47,15 +47,11 @@ func TestMain_withoutStreams(t *testing.T) {
 // single permissions violation.
 func TestMain_asNATSUser(t *testing.T) {
 	t.Parallel()
-	reg := svcmaintest.NewRegion(t, "")
-	url := reg.StartAuthNATS(t)
-	p, body := reg.ServeMetrics(t, service(), url)
+	body := svcmaintest.NewRegion(t, "").ServeAsNATSUser(t, service())
 	svcmaintest.WantMetrics(t, body, "ketenbus_router_handle_seconds_count")
-	reg.StopClean(t, p)
 	// ketenbus_router_pending_events reads the router's consumer under
 	// deploy/nats too.
 	if strings.Contains(body, "ketenbus_router_pending_events -1") {
 		t.Errorf("ketenbus_router_pending_events is -1 under the router's own user:\n%s", body)
 	}
-	p.NoNATSErrors(t)
 }

@@ -372,3 +372,15 @@ func (r *Region) StopClean(tb testing.TB, p *Proc) {
 	}
 	NoSecrets(tb, p.Stderr.String(), r.Env)
 }
+
+// ServeAsNATSUser runs svc as ServeMetrics does, under its own NATS user
+// with the permissions of deploy/nats (StartAuthNATS), stops it cleanly,
+// fails on any permissions violation the server saw, and returns what
+// /metrics served.
+func (r *Region) ServeAsNATSUser(tb testing.TB, svc svcmain.Service, extra ...string) string {
+	tb.Helper()
+	p, body := r.ServeMetrics(tb, svc, r.StartAuthNATS(tb), extra...)
+	r.StopClean(tb, p)
+	p.NoNATSErrors(tb)
+	return body
+}
