@@ -1,6 +1,7 @@
 package adapter_test
 
 import (
+	"github.com/ketenbus/ketenbus/services/testutil/runtest"
 	"net/http"
 	"strings"
 	"sync"
@@ -71,7 +72,7 @@ func TestActivityRecords(t *testing.T) {
 		{second.id, activity.OutcomeDLQ, 400},
 	}
 	var circuits []string
-	eventually(t, 5*time.Second, "three attempt records", func() bool {
+	runtest.Eventually(t, 5*time.Second, "three attempt records", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		n := 0

@@ -20,6 +20,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/adapter"
 	"github.com/ketenbus/ketenbus/services/delivery"
 	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/testutil/runtest"
 )
 
 const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -66,7 +67,7 @@ func TestDeliversStructured(t *testing.T) {
 	if n := len(f.env.Messages(t, "DLQ")); n != 0 {
 		t.Errorf("DLQ holds %d messages, want 0", n)
 	}
-	eventually(t, time.Second, "delivered counted", func() bool { return outcome(t, reg, "alpha", "delivered") == 1 })
+	runtest.Eventually(t, time.Second, "delivered counted", func() bool { return outcome(t, reg, "alpha", "delivered") == 1 })
 }
 
 func TestDeliversBinary(t *testing.T) {
@@ -327,7 +328,7 @@ func TestGoneRetiresSubscription(t *testing.T) {
 		t.Errorf("retired metric = %v, want 1", v)
 	}
 	// The counter moves just after each dead letter is stored.
-	eventually(t, 5*time.Second, "3 retired outcomes counted", func() bool { return outcome(t, reg, "alpha", "retired") == 3 })
+	runtest.Eventually(t, 5*time.Second, "3 retired outcomes counted", func() bool { return outcome(t, reg, "alpha", "retired") == 3 })
 	if !strings.Contains(f.logs.String(), `"level":"ERROR","msg":"subscription retired`) {
 		t.Errorf("no Error-level alert for the retirement in the log:\n%s", f.logs.String())
 	}
@@ -387,7 +388,7 @@ func TestSinkDownWholeSchedule(t *testing.T) {
 		t.Errorf("dead-lettered %s after the first attempt, before the schedule's %s", last.Sub(first), total)
 	}
 	// The counters move just after the dead letter is stored.
-	eventually(t, 5*time.Second, "retry=3 and dlq=1 counted", func() bool {
+	runtest.Eventually(t, 5*time.Second, "retry=3 and dlq=1 counted", func() bool {
 		return outcome(t, reg, "alpha", "retry") == 3 && outcome(t, reg, "alpha", "dlq") == 1
 	})
 }
@@ -461,7 +462,7 @@ func TestCircuitBreaker(t *testing.T) {
 	for range n {
 		f.publish(t, "alpha", "signalen")
 	}
-	eventually(t, 5*time.Second, "an open circuit", func() bool { return open() == 1 })
+	runtest.Eventually(t, 5*time.Second, "an open circuit", func() bool { return open() == 1 })
 	time.Sleep(time.Until(start.Add(time.Second)))
 	// Without the breaker each delivery would be tried every 50ms, some 60
 	// requests in this second; with it, the first failures and about one
@@ -471,7 +472,7 @@ func TestCircuitBreaker(t *testing.T) {
 	}
 
 	healthy.Store(true)
-	eventually(t, 15*time.Second, "every delivery after recovery", func() bool { return outcome(t, reg, "alpha", "delivered") == n })
+	runtest.Eventually(t, 15*time.Second, "every delivery after recovery", func() bool { return outcome(t, reg, "alpha", "delivered") == n })
 	if open() != 0 {
 		t.Errorf("circuit still open after the endpoint recovered")
 	}
@@ -560,7 +561,7 @@ func TestHandshake(t *testing.T) {
 				}
 				return
 			}
-			eventually(t, 15*time.Second, "handshake retries", func() bool { return len(s.requests(http.MethodOptions)) >= 3 })
+			runtest.Eventually(t, 15*time.Second, "handshake retries", func() bool { return len(s.requests(http.MethodOptions)) >= 3 })
 			if n := len(s.requests(http.MethodPost)); n != 0 {
 				t.Errorf("sink received %d POSTs without an accepted handshake", n)
 			}

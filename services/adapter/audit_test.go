@@ -16,6 +16,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/audit"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/streams"
+	"github.com/ketenbus/ketenbus/services/testutil/runtest"
 )
 
 // records returns the records on AUDIT, waiting until there are at least
@@ -23,7 +24,7 @@ import (
 func (f *fixture) records(t *testing.T, n int, within time.Duration) map[string]audit.Record {
 	t.Helper()
 	var msgs []*jetstream.RawStreamMsg
-	eventually(t, within, strconv.Itoa(n)+" records on AUDIT", func() bool {
+	runtest.Eventually(t, within, strconv.Itoa(n)+" records on AUDIT", func() bool {
 		msgs = f.env.Messages(t, events.StreamAudit)
 		return len(msgs) >= n
 	})
@@ -167,7 +168,7 @@ func TestAuditUnloggedIsNotAcked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "the delivery acked", func() bool {
+	runtest.Eventually(t, 5*time.Second, "the delivery acked", func() bool {
 		info, err := cons.Info(ctx)
 		return err == nil && info.NumAckPending == 0 && info.NumPending == 0
 	})

@@ -173,7 +173,7 @@ func (f *fixture) publish(t *testing.T, partner, subscription string, opts ...ev
 func (f *fixture) dlq(t *testing.T, n int, within time.Duration) []*jetstream.RawStreamMsg {
 	t.Helper()
 	var msgs []*jetstream.RawStreamMsg
-	eventually(t, within, fmt.Sprintf("%d dead letters", n), func() bool {
+	runtest.Eventually(t, within, fmt.Sprintf("%d dead letters", n), func() bool {
 		msgs = f.env.Messages(t, events.StreamDLQ)
 		return len(msgs) >= n
 	})
@@ -264,19 +264,8 @@ func (s *sink) requests(method string) []sinkRequest {
 // posts waits until the sink received at least n POSTs and returns them.
 func (s *sink) posts(t *testing.T, n int, within time.Duration) []sinkRequest {
 	t.Helper()
-	eventually(t, within, fmt.Sprintf("%d POSTs at the sink", n), func() bool { return len(s.requests(http.MethodPost)) >= n })
+	runtest.Eventually(t, within, fmt.Sprintf("%d POSTs at the sink", n), func() bool { return len(s.requests(http.MethodPost)) >= n })
 	return s.requests(http.MethodPost)
-}
-
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within %s", what, within)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // metric returns the value of the counter or gauge name whose labels

@@ -1,6 +1,7 @@
 package adapter_test
 
 import (
+	"github.com/ketenbus/ketenbus/services/testutil/runtest"
 	"net/http"
 	"testing"
 	"time"
@@ -31,8 +32,8 @@ func TestStreamGauges(t *testing.T) {
 	f.publish(t, "alpha", "signalen")
 	f.publish(t, "beta", "signalen")
 	f.dlq(t, 1, 5*time.Second)
-	eventually(t, 5*time.Second, "beta delivered", func() bool { return outcome(t, reg, "beta", "delivered") == 1 })
-	eventually(t, 5*time.Second, "both deliveries acked", func() bool {
+	runtest.Eventually(t, 5*time.Second, "beta delivered", func() bool { return outcome(t, reg, "beta", "delivered") == 1 })
+	runtest.Eventually(t, 5*time.Second, "both deliveries acked", func() bool {
 		g := partnerGauges(t, reg)
 		return g["ketenbus_adapter_pending_deliveries"]["alpha"] == 0 && g["ketenbus_adapter_pending_deliveries"]["beta"] == 0
 	})

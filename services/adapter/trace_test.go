@@ -15,6 +15,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/adapter"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/telemetry"
+	"github.com/ketenbus/ketenbus/services/testutil/runtest"
 )
 
 // TestDeliverSpanPerAttempt: with a TracerProvider every attempt gets an
@@ -45,7 +46,7 @@ func TestDeliverSpanPerAttempt(t *testing.T) {
 		withExtension("traceparent", traceparent), withExtension("tracestate", "politie=1"))
 	posts := s.posts(t, 2, 5*time.Second)
 	var spans []sdktrace.ReadOnlySpan
-	eventually(t, 5*time.Second, "two spans", func() bool { spans = rec.Ended(); return len(spans) == 2 })
+	runtest.Eventually(t, 5*time.Second, "two spans", func() bool { spans = rec.Ended(); return len(spans) == 2 })
 
 	parent := trace.SpanContextFromContext(telemetry.Extract(context.Background(), traceparent, ""))
 	wants := []struct {

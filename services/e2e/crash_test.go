@@ -19,6 +19,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/adapter"
 	"github.com/ketenbus/ketenbus/services/router"
 	"github.com/ketenbus/ketenbus/services/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/testutil/runtest"
 )
 
 // crashRegion: politie publishes, alpha and beta receive every signaal.
@@ -194,7 +195,7 @@ func runCrash(t *testing.T, c crash) {
 
 	// Stop in the middle of the stream.
 	least := func() int { return min(alpha.unique(), beta.unique()) }
-	eventually(t, 60*time.Second, fmt.Sprintf("%d events at both sinks", c.stopAt), func() bool {
+	runtest.Eventually(t, 60*time.Second, fmt.Sprintf("%d events at both sinks", c.stopAt), func() bool {
 		return least() >= c.stopAt && (c.delay == 0 || alpha.inflight.Load()+beta.inflight.Load() > 0)
 	})
 	inflight := alpha.inflight.Load() + beta.inflight.Load()
@@ -223,7 +224,7 @@ func runCrash(t *testing.T, c crash) {
 		t.Fatal(err)
 	}
 
-	eventually(t, 120*time.Second, fmt.Sprintf("all %d events at both sinks", c.events), func() bool {
+	runtest.Eventually(t, 120*time.Second, fmt.Sprintf("all %d events at both sinks", c.events), func() bool {
 		return alpha.unique() == c.events && beta.unique() == c.events
 	})
 	f.settle(t, 60*time.Second,

@@ -251,7 +251,7 @@ func TestEventsReachExactlyTheSubscribedPartners(t *testing.T) {
 	maps.Copy(seqs, f.postEvents(t, "wijkteam", s3))
 	maps.Copy(seqs, f.postEvents(t, "politie", a1))
 	// ggz answers the aanmelding once it has it.
-	eventually(t, 10*time.Second, "aanmelding at ggz", func() bool { return ggz.has("a-1") })
+	runtest.Eventually(t, 10*time.Second, "aanmelding at ggz", func() bool { return ggz.has("a-1") })
 	maps.Copy(seqs, f.postEvents(t, "ggz", b1))
 
 	f.settle(t, 20*time.Second,

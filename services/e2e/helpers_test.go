@@ -426,19 +426,6 @@ func (f *fixture) settle(tb testing.TB, within time.Duration, consumers ...consu
 	}
 }
 
-// eventually polls cond every few milliseconds until it holds, failing the
-// test after within.
-func eventually(tb testing.TB, within time.Duration, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("no %s within %s", what, within)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)

@@ -15,6 +15,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/fieldcrypt"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/testutil/runtest"
 )
 
 // privacyRegion: zvh's subscription lists bsn, wijkteam's does not. The
@@ -105,7 +106,7 @@ func TestKeyRotation(t *testing.T) {
 	f.startAdapter(t, nil)
 	f.postEvents(t, "politie", privacySignaal("s-2", bsn2))
 
-	eventually(t, 10*time.Second, "both signalen at zvh and wijkteam", func() bool {
+	runtest.Eventually(t, 10*time.Second, "both signalen at zvh and wijkteam", func() bool {
 		return len(zvh.events()) == 2 && len(wijkteam.events()) == 2
 	})
 	if got := bsnsReceived(t, zvh); got["s-1"] != bsn1 || got["s-2"] != bsn2 {
@@ -160,7 +161,7 @@ func TestRetention(t *testing.T) {
 	f.postEvents(t, "politie", privacySignaal("s-1", bsntest.Seeded(42, 1)[0]))
 
 	streams := []string{events.StreamEvents, events.StreamDelivery, events.StreamDLQ}
-	eventually(t, 10*time.Second, "the event in EVENTS, its deliveries in DELIVERY and the DLQ", func() bool {
+	runtest.Eventually(t, 10*time.Second, "the event in EVENTS, its deliveries in DELIVERY and the DLQ", func() bool {
 		return len(f.env.Messages(t, events.StreamEvents)) == 1 && len(f.env.Messages(t, events.StreamDelivery)) == 2 &&
 			len(f.env.Messages(t, events.StreamDLQ)) == 1 && len(zvh.events()) == 1
 	})
@@ -171,7 +172,7 @@ func TestRetention(t *testing.T) {
 			}
 		}
 	}
-	eventually(t, 10*time.Second, "every stream empty after the retention", func() bool {
+	runtest.Eventually(t, 10*time.Second, "every stream empty after the retention", func() bool {
 		for _, s := range append(streams, events.StreamAudit) {
 			if len(f.env.Messages(t, s)) > 0 {
 				return false

@@ -23,6 +23,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/router"
 	"github.com/ketenbus/ketenbus/services/telemetry"
 	"github.com/ketenbus/ketenbus/services/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/testutil/runtest"
 )
 
 // traceRegion has one publisher and one webhook partner that receives
@@ -118,7 +119,7 @@ func (tf *traceFixture) header(id string) (string, bool) {
 // end, and returns them with the traceparent header the sink received.
 func (tf *traceFixture) chain(t *testing.T, id string) (ingest, route, deliver sdktrace.ReadOnlySpan, header string) {
 	t.Helper()
-	eventually(t, 15*time.Second, "spans of "+id, func() bool {
+	runtest.Eventually(t, 15*time.Second, "spans of "+id, func() bool {
 		var ok bool
 		if header, ok = tf.header(id); !ok {
 			return false

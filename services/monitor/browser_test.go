@@ -14,6 +14,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events/bsntest"
 	"github.com/ketenbus/ketenbus/services/monitor"
+	"github.com/ketenbus/ketenbus/services/testutil/runtest"
 )
 
 // browser starts a real headless Chromium for the test and returns a
@@ -191,7 +192,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	if !strings.Contains(flash, "3 bericht(en)") {
 		t.Errorf("flash %q, want it to say 3 letters were retried", flash)
 	}
-	eventually(t, 10*time.Second, "the 3 retried deliveries at ggz", func() bool { return s.ggz.count() >= before+3 })
+	runtest.Eventually(t, 10*time.Second, "the 3 retried deliveries at ggz", func() bool { return s.ggz.count() >= before+3 })
 	screenshot(t, ctx, "5-dlq-leeg")
 
 	run(t, ctx, 10*time.Second, "ggz green again",

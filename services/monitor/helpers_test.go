@@ -313,18 +313,6 @@ func randomBytes(n int) []byte {
 	return b
 }
 
-// eventually polls cond until it holds or within has passed.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // get fetches path from the monitor with header h and returns the status
 // and the body.
 func (s *stack) get(t *testing.T, path string, h http.Header) (int, string) {

@@ -12,6 +12,7 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/bsntest"
 	"github.com/ketenbus/ketenbus/services/monitor"
+	"github.com/ketenbus/ketenbus/services/testutil/runtest"
 )
 
 // TestNoPersonalDataOnAnyPage posts signalen and an aanmelding with known
@@ -34,11 +35,11 @@ func TestNoPersonalDataOnAnyPage(t *testing.T) {
 	s.post(t, "wijkteam", signaal("s-2", sourceWijkteam, bsns[0], toelichting2))
 	s.post(t, "politie", aanmelding("a-1", bsns[1], reden))
 
-	eventually(t, 10*time.Second, "three dead letters of ggz on its page", func() bool {
+	runtest.Eventually(t, 10*time.Second, "three dead letters of ggz on its page", func() bool {
 		_, body := s.get(t, "/partners/ggz", nil)
 		return strings.Count(body, "data-dlq-seq=") == 3
 	})
-	eventually(t, 10*time.Second, "the open samenloop and the pending term", func() bool {
+	runtest.Eventually(t, 10*time.Second, "the open samenloop and the pending term", func() bool {
 		_, o := s.get(t, "/", nil)
 		_, terms := s.get(t, "/termijnen", nil)
 		return strings.Contains(o, `id="samenloop-open">1<`) && strings.Contains(terms, "data-due=")
@@ -98,8 +99,8 @@ func TestNoPersonalDataOnAnyPage(t *testing.T) {
 		}
 	}
 
-	eventually(t, 5*time.Second, "the samenloop at zvh", func() bool { return s.zvh.count() > 0 })
-	eventually(t, 5*time.Second, "the overview counting today's samenloop events", func() bool {
+	runtest.Eventually(t, 5*time.Second, "the samenloop at zvh", func() bool { return s.zvh.count() > 0 })
+	runtest.Eventually(t, 5*time.Second, "the overview counting today's samenloop events", func() bool {
 		n := 0
 		for _, m := range s.env.Messages(t, events.StreamEvents) {
 			if strings.Contains(m.Subject, ".samenloop.") {

@@ -1,5 +1,6 @@
 // Package runtest runs a service in the background of a test and stops it
-// when the test says so, or when the test ends.
+// when the test says so, or when the test ends, and waits for what the
+// service does (Eventually).
 package runtest
 
 import (
@@ -35,4 +36,17 @@ func Start(tb testing.TB, name string, run func(context.Context) error) (stop fu
 	}
 	tb.Cleanup(stop)
 	return stop
+}
+
+// Eventually polls cond until it holds and fails the test, saying what it
+// waited for, when it still does not hold after within.
+func Eventually(tb testing.TB, within time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("not within %s: %s", within, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
