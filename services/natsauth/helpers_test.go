@@ -20,6 +20,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/natsauth"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/streams"
+	"github.com/ketenbus/ketenbus/services/testutil/natstest"
 )
 
 // testRegion has two NATS-native partners and a webhook partner.
@@ -105,7 +106,7 @@ func startAuthServer(t *testing.T, cfg *region.Config) *authServer {
 	if err != nil {
 		t.Fatalf("load the server config with the generated authorization: %v", err)
 	}
-	s.srv = runServer(t, opts)
+	s.srv = natstest.Run(t, opts)
 	s.url = s.srv.ClientURL()
 
 	admin := s.connect(t, natsauth.UserAdmin)
@@ -118,25 +119,6 @@ func startAuthServer(t *testing.T, cfg *region.Config) *authServer {
 		t.Fatalf("create the partner consumers as admin: %v", err)
 	}
 	return s
-}
-
-// runServer starts nats-server with opts and stops it when the test ends.
-func runServer(t *testing.T, opts *server.Options) *server.Server {
-	t.Helper()
-	opts.NoSigs, opts.NoLog = true, true
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatalf("nats-server: %v", err)
-	}
-	go srv.Start()
-	t.Cleanup(func() {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	})
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
-	return srv
 }
 
 // client is a connection of one user, with the permission violations the

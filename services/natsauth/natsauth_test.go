@@ -25,6 +25,7 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/natsauth"
 	"github.com/ketenbus/ketenbus/services/streams"
+	"github.com/ketenbus/ketenbus/services/testutil/natstest"
 )
 
 // The shipped files, relative to this package.
@@ -175,7 +176,7 @@ func TestShippedServerConfig(t *testing.T) {
 
 	opts.Host, opts.Port, opts.HTTPPort = "127.0.0.1", -1, 0
 	opts.StoreDir = t.TempDir()
-	srv := runServer(t, opts)
+	srv := natstest.Run(t, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 

@@ -114,3 +114,24 @@ func (e *Env) StoreEvent(tb testing.TB, partner string, ev map[string]any) {
 		tb.Fatalf("store %s %s: %v", typ, id, err)
 	}
 }
+
+// Run starts nats-server with opts (its signals and log off) and stops it
+// when the test ends: for tests that need a server configured their own
+// way, with accounts and permissions.
+func Run(tb testing.TB, opts *server.Options) *server.Server {
+	tb.Helper()
+	opts.NoSigs, opts.NoLog = true, true
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		tb.Fatalf("nats-server: %v", err)
+	}
+	go srv.Start()
+	tb.Cleanup(func() {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	})
+	if !srv.ReadyForConnections(10 * time.Second) {
+		tb.Fatal("nats-server not ready")
+	}
+	return srv
+}

@@ -27,6 +27,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/streams"
 	"github.com/ketenbus/ketenbus/services/testutil/logtest"
+	"github.com/ketenbus/ketenbus/services/testutil/natstest"
 )
 
 // RegionText is a production region (no demo mode): a partner that
@@ -299,19 +300,7 @@ func (r *Region) StartAuthNATS(tb testing.TB) string {
 	if err != nil {
 		tb.Fatalf("nats-server config: %v", err)
 	}
-	opts.NoSigs, opts.NoLog = true, true
-	srv, err := server.NewServer(opts)
-	if err != nil {
-		tb.Fatalf("nats-server: %v", err)
-	}
-	go srv.Start()
-	tb.Cleanup(func() {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	})
-	if !srv.ReadyForConnections(10 * time.Second) {
-		tb.Fatal("nats-server not ready")
-	}
+	srv := natstest.Run(tb, opts)
 	nc, err := nats.Connect(srv.ClientURL(), nats.UserInfo(natsauth.UserAdmin, r.Env[natsauth.PasswordEnv(natsauth.UserAdmin)]),
 		nats.CustomInboxPrefix(natsauth.InboxPrefix(natsauth.UserAdmin)))
 	if err != nil {
