@@ -5,7 +5,6 @@ import (
 	"net"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 
@@ -185,12 +184,11 @@ func TestFlags(t *testing.T) {
 // who may receive replies on its own inbox prefix only.
 func startAuthNATS(t *testing.T, password string) string {
 	t.Helper()
-	s, err := server.NewServer(&server.Options{
+	s := natstest.Run(t, &server.Options{
 		Host:      "127.0.0.1",
 		Port:      -1,
 		JetStream: true,
 		StoreDir:  t.TempDir(),
-		NoSigs:    true,
 		Users: []*server.User{{
 			Username: natsauth.UserRouter,
 			Password: password,
@@ -199,14 +197,6 @@ func startAuthNATS(t *testing.T, password string) string {
 			},
 		}},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Start()
-	t.Cleanup(s.Shutdown)
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready")
-	}
 	return s.ClientURL()
 }
 
