@@ -1,10 +1,8 @@
 package main
 
 import (
-	"strings"
 	"testing"
 
-	"github.com/ketenbus/ketenbus/services/internal/svcmain"
 	"github.com/ketenbus/ketenbus/services/internal/svcmain/svcmaintest"
 	"github.com/ketenbus/ketenbus/services/testutil/natstest"
 	"github.com/ketenbus/ketenbus/services/testutil/redistest"
@@ -23,15 +21,7 @@ func TestMain_servesMetricsAndStops(t *testing.T) {
 // TestMain_redisRequired: without a Redis that answers it does not start.
 func TestMain_redisRequired(t *testing.T) {
 	t.Parallel()
-	env := natstest.Start(t)
-	reg := svcmaintest.NewRegion(t, "")
-	p, code := svcmaintest.Run(t, service(), []string{"--config", reg.Path, "--nats-url", env.URL, "--redis-url", "redis://127.0.0.1:1", "--metrics-addr", "127.0.0.1:0"}, reg.Getenv)
-	if code != svcmain.ExitError {
-		t.Fatalf("exit code %d, want 1", code)
-	}
-	if out := p.Stderr.String(); !strings.Contains(out, "connect to Redis at 127.0.0.1:1") || !strings.Contains(out, "--redis-url") {
-		t.Errorf("stderr does not say Redis does not answer:\n%s", out)
-	}
+	svcmaintest.WantRedisRequired(t, service())
 }
 
 // TestMain_asNATSUser: under its own NATS user, with the permissions of

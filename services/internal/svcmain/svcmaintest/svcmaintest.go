@@ -373,3 +373,21 @@ func (r *Region) ServeAsNATSUser(tb testing.TB, svc svcmain.Service, extra ...st
 	p.NoNATSErrors(tb)
 	return body
 }
+
+// WantRedisRequired runs svc with a Redis that does not answer and fails
+// unless it exits with an error naming the address and the --redis-url
+// flag, and holding none of the region's secrets.
+func WantRedisRequired(tb testing.TB, svc svcmain.Service) {
+	tb.Helper()
+	env := natstest.Start(tb)
+	reg := NewRegion(tb, "")
+	p, code := Run(tb, svc, []string{"--config", reg.Path, "--nats-url", env.URL, "--redis-url", "redis://127.0.0.1:1", "--metrics-addr", "127.0.0.1:0"}, reg.Getenv)
+	if code != svcmain.ExitError {
+		tb.Fatalf("exit code %d, want %d", code, svcmain.ExitError)
+	}
+	out := p.Stderr.String()
+	if !strings.Contains(out, "connect to Redis at 127.0.0.1:1") || !strings.Contains(out, "--redis-url") {
+		tb.Errorf("stderr does not say Redis does not answer:\n%s", out)
+	}
+	NoSecrets(tb, out, reg.Env)
+}
