@@ -134,7 +134,8 @@ func (k *Keys) Open(event []byte, allowed func(field string) bool) ([]byte, erro
 // DELIVERY: their member names were checked for duplicates already (see
 // jsonobj.Members).
 func (k *Keys) rewrite(event []byte, f func(aad []byte, m jsonobj.Member) ([]byte, bool, error)) ([]byte, error) {
-	obj, err := jsonobj.Members(event)
+	var objBuf, dataBuf [16]jsonobj.Member // members are read only here
+	obj, err := jsonobj.AppendMembers(objBuf[:0], event)
 	if err != nil {
 		return nil, ErrNotEvent
 	}
@@ -146,7 +147,7 @@ func (k *Keys) rewrite(event []byte, f func(aad []byte, m jsonobj.Member) ([]byt
 	if raw.Kind() != '{' {
 		return event, nil
 	}
-	data, err := jsonobj.Members(raw)
+	data, err := jsonobj.AppendMembers(dataBuf[:0], raw)
 	if err != nil {
 		return nil, ErrNotEvent
 	}

@@ -20,7 +20,14 @@ type Member struct {
 	Value jsontext.Value
 }
 
-var decoders = sync.Pool{New: func() any { return jsontext.NewDecoder(bytes.NewReader(nil)) }}
+// reader is a decoder with the buffer it reads: a decoder reads a
+// bytes.Buffer in place, without copying it.
+type reader struct {
+	dec *jsontext.Decoder
+	in  bytes.Buffer
+}
+
+var readers = sync.Pool{New: func() any { return &reader{dec: jsontext.NewDecoder(bytes.NewReader(nil))} }}
 
 // ErrNotObject means the input is JSON but not an object.
 var ErrNotObject = errors.New("not a JSON object")
@@ -32,10 +39,21 @@ var ErrNotObject = errors.New("not a JSON object")
 // before storing them; that check would be about half the work of reading
 // an event. A duplicate name that got in anyway comes back as two members.
 func Members(b []byte) ([]Member, error) {
-	dec := decoders.Get().(*jsontext.Decoder)
-	defer decoders.Put(dec)
-	// A decoder reads a bytes.Buffer in place, without copying it.
-	dec.Reset(bytes.NewBuffer(b), jsontext.AllowDuplicateNames(true))
+	return AppendMembers(make([]Member, 0, 16), b)
+}
+
+// AppendMembers is Members appending to dst: a caller that keeps the
+// members only while it reads b can pass an array of its own and cost no
+// allocation.
+func AppendMembers(dst []Member, b []byte) ([]Member, error) {
+	r := readers.Get().(*reader)
+	defer func() {
+		r.in = bytes.Buffer{} // keep nothing of b alive in the pool
+		readers.Put(r)
+	}()
+	r.in = *bytes.NewBuffer(b)
+	dec := r.dec
+	dec.Reset(&r.in, jsontext.AllowDuplicateNames(true))
 	tok, err := dec.ReadToken()
 	if err != nil {
 		return nil, err
@@ -43,7 +61,7 @@ func Members(b []byte) ([]Member, error) {
 	if tok.Kind() != '{' {
 		return nil, ErrNotObject
 	}
-	out := make([]Member, 0, 16)
+	out := dst
 	for dec.PeekKind() != '}' {
 		raw, err := dec.ReadValue() // the name, quoted
 		if err != nil {

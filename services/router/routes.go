@@ -153,7 +153,8 @@ type Delivery struct {
 // has to be evaluated, and each distinct field list's data is written
 // once, from the members as they were sent.
 func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) (Routing, error) {
-	obj, err := jsonobj.Members(payload)
+	var objBuf, dataBuf [16]jsonobj.Member // members are read only here
+	obj, err := jsonobj.AppendMembers(objBuf[:0], payload)
 	if err != nil {
 		return Routing{}, fmt.Errorf("event is not a JSON object: %w", err)
 	}
@@ -184,7 +185,7 @@ func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) (Routing, e
 		if bodies[r.view] == nil {
 			raw := jsonobj.Lookup(obj, "data")
 			if data == nil {
-				if data, err = jsonobj.Members(raw); err != nil {
+				if data, err = jsonobj.AppendMembers(dataBuf[:0], raw); err != nil {
 					return routing, fmt.Errorf("event data is not a JSON object: %w", err)
 				}
 			}
