@@ -264,13 +264,14 @@ func (p *partner) send(ctx context.Context, ev *webhookout.Event, body []byte, h
 		return response{failure: webhookout.Describe(err, p.hook.Timeout)}
 	}
 	defer res.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(res.Body, readBody))
-	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, webhookout.DrainBody))
-	p.a.metrics.latency.WithLabelValues(p.id).Observe(time.Since(start).Seconds())
 	r := response{status: res.StatusCode}
 	if r.status < 200 || r.status > 299 {
+		// Only a failure's body is kept, as an excerpt for the DLQ.
+		b, _ := io.ReadAll(io.LimitReader(res.Body, readBody))
 		r.body = excerpt(b)
 	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, webhookout.DrainBody))
+	p.a.metrics.latency.WithLabelValues(p.id).Observe(time.Since(start).Seconds())
 	if r.status == http.StatusTooManyRequests || r.status == http.StatusServiceUnavailable {
 		r.retryAfter = retryAfter(res.Header, p.a.now())
 	}
