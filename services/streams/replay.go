@@ -115,17 +115,27 @@ func Replay(ctx context.Context, js jetstream.JetStream, stream string, subjects
 // or after since; with neither it leaves cc as it is. nats-server (2.15.2)
 // starts a consumer with several filter subjects and a start time too
 // late, so the time is turned into a sequence without filters first. ok
-// is false when since is set and nothing was stored since.
+// is false when since is set and nothing was stored since: cc then starts
+// after the last message stored before StartFrom looked, so a follower
+// misses nothing stored before its consumer is made.
 func StartFrom(ctx context.Context, st jetstream.Stream, cc *jetstream.OrderedConsumerConfig, fromSeq uint64, since time.Time) (ok bool, err error) {
 	switch {
 	case fromSeq > 0:
 		cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, fromSeq
 	case !since.IsZero():
-		seq, found, err := firstSeqSince(ctx, st, since)
-		if err != nil || !found {
+		info, err := st.Info(ctx)
+		if err != nil {
 			return false, err
 		}
+		seq, found, err := firstSeqSince(ctx, st, since)
+		if err != nil {
+			return false, err
+		}
+		if !found {
+			seq = info.State.LastSeq + 1
+		}
 		cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, seq
+		return found, nil
 	}
 	return true, nil
 }

@@ -67,3 +67,44 @@ func TestReplayRanges(t *testing.T) {
 		}
 	}
 }
+
+// TestStartFromMissesNothing: a follower asking for what was stored since
+// a time after the last message gets every message stored from then on,
+// also one stored between StartFrom and the making of its consumer.
+func TestStartFromMissesNothing(t *testing.T) {
+	t.Parallel()
+	env := natstest.Start(t)
+	ctx := context.Background()
+	publish := func(id string) {
+		t.Helper()
+		if _, err := env.JS.Publish(ctx, events.EventSubject(events.TypeSignaal, "p"), []byte(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish("before")
+	time.Sleep(5 * time.Millisecond)
+	st, err := env.JS.Stream(ctx, events.StreamEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := jetstream.OrderedConsumerConfig{FilterSubjects: []string{events.SubjectEventsAll}, DeliverPolicy: jetstream.DeliverNewPolicy}
+	ok, err := streams.StartFrom(ctx, st, &cc, 0, time.Now())
+	if err != nil || ok {
+		t.Fatalf("StartFrom: ok %v, %v; want nothing stored since", ok, err)
+	}
+	publish("between")
+	cons, err := st.OrderedConsumer(ctx, cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish("after")
+	for _, want := range []string{"between", "after"} {
+		m, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
+		if err != nil {
+			t.Fatalf("waiting for %q: %v", want, err)
+		}
+		if string(m.Data()) != want {
+			t.Fatalf("read %q, want %q", m.Data(), want)
+		}
+	}
+}
