@@ -159,12 +159,39 @@ func Open(ctx context.Context, js jetstream.JetStream) (*Store, error) {
 // List returns the dead letters of partner (of every partner when
 // partner is ""), stored at or after since (all when zero), oldest first.
 func (s *Store) List(ctx context.Context, partner string, since time.Time) ([]Letter, error) {
+	return s.list(ctx, partner, streams.ReplayOptions{Since: since})
+}
+
+// Newest returns the newest n dead letters of partner, oldest first, and
+// the DLQ sequence to pass as from the next time: the first of them, or 0
+// when partner has fewer than n. Newest reads the letters from from
+// onwards (all of them when 0), and all of partner's only when fewer than
+// n are left there, so a page that shows the newest letters again and
+// again does not read a long DLQ each time.
+func (s *Store) Newest(ctx context.Context, partner string, n int, from uint64) ([]Letter, uint64, error) {
+	letters, err := s.list(ctx, partner, streams.ReplayOptions{FromSeq: from})
+	if err == nil && len(letters) < n && from > 0 {
+		// Letters were retried or deleted: older ones are among the
+		// newest n again.
+		letters, err = s.list(ctx, partner, streams.ReplayOptions{})
+	}
+	if err != nil {
+		return nil, from, err
+	}
+	if len(letters) < n {
+		return letters, 0, nil
+	}
+	letters = letters[len(letters)-n:]
+	return letters, letters[0].Seq, nil
+}
+
+func (s *Store) list(ctx context.Context, partner string, opts streams.ReplayOptions) ([]Letter, error) {
 	subject := events.SubjectDLQAll
 	if partner != "" {
 		subject = events.DLQSubject(partner)
 	}
 	var out []Letter
-	_, err := streams.Replay(ctx, s.js, events.StreamDLQ, []string{subject}, streams.ReplayOptions{Since: since}, func(m jetstream.Msg) error {
+	_, err := streams.Replay(ctx, s.js, events.StreamDLQ, []string{subject}, opts, func(m jetstream.Msg) error {
 		md, err := m.Metadata()
 		if err != nil {
 			return fmt.Errorf("read %s: %w", events.StreamDLQ, err)

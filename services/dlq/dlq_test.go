@@ -136,3 +136,62 @@ func TestCounts(t *testing.T) {
 		t.Errorf("Counts = %v, want %v", got, want)
 	}
 }
+
+// TestNewest: the newest letters of one partner, read again and again
+// from where they began, stay right as letters come and go.
+func TestNewest(t *testing.T) {
+	t.Parallel()
+	env := natstest.Start(t)
+	ctx := context.Background()
+	store, err := dlq.Open(ctx, env.JS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqOf := map[string]uint64{}
+	add := func(ids ...string) {
+		for _, id := range ids {
+			deadLetter(t, env, "ggz", id)
+			deadLetter(t, env, "politie", "other-"+id)
+			seqOf[id] = uint64(len(seqOf)*2 + 1)
+		}
+	}
+	var from uint64
+	newest := func(want ...string) {
+		t.Helper()
+		letters, next, err := store.Newest(ctx, "ggz", 3, from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, l := range letters {
+			id, _ := l.Event()
+			got = append(got, id)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("Newest from %d = %v, want %v", from, got, want)
+		}
+		if wantNext := uint64(0); len(want) == 3 {
+			wantNext = seqOf[want[0]]
+			if next != wantNext {
+				t.Fatalf("next = %d, want %d (the first of %v)", next, wantNext, want)
+			}
+		} else if next != wantNext {
+			t.Fatalf("next = %d with fewer than 3 letters, want 0", next)
+		}
+		from = next
+	}
+	newest()
+	add("g-1", "g-2")
+	newest("g-1", "g-2")
+	add("g-3", "g-4", "g-5", "g-6")
+	newest("g-4", "g-5", "g-6")
+	add("g-7")
+	newest("g-5", "g-6", "g-7")
+	for _, id := range []string{"g-6", "g-7"} {
+		if err := store.Delete(ctx, seqOf[id], false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newest("g-3", "g-4", "g-5")
+	newest("g-3", "g-4", "g-5")
+}

@@ -47,6 +47,10 @@ type Monitor struct {
 
 	dlqOnce sync.Mutex
 	dlq     *dlq.Store
+	// dlqFrom holds per partner where its newest dead letters began at
+	// the last look (see dlq.Store.Newest).
+	dlqMu   sync.Mutex
+	dlqFrom map[string]uint64
 }
 
 // New checks cfg and prepares the pages.
@@ -56,10 +60,11 @@ func New(cfg Config) (*Monitor, error) {
 		return nil, err
 	}
 	m := &Monitor{
-		cfg:    cfg,
-		logger: cfg.Logger,
-		feed:   newFeed(cfg.Location, cfg.Now),
-		key:    make([]byte, 32),
+		cfg:     cfg,
+		logger:  cfg.Logger,
+		feed:    newFeed(cfg.Location, cfg.Now),
+		key:     make([]byte, 32),
+		dlqFrom: map[string]uint64{},
 	}
 	if _, err := rand.Read(m.key); err != nil {
 		return nil, fmt.Errorf("monitor: session key: %w", err)

@@ -73,6 +73,9 @@ type partnerData struct {
 	Attempts      []activity.Record
 	Letters       []letterView
 	LettersError  string
+	// LettersOf is the partner's number of dead letters when Letters
+	// shows only the newest of them, else 0.
+	LettersOf uint64
 	// Retried is how many dead letters the last retry put back.
 	Retried string
 }
@@ -262,11 +265,14 @@ func (m *Monitor) partnerData(ctx context.Context, p *region.Partner) *partnerDa
 		a.Reason, a.EventID, a.Subscription = safeID(a.Reason), safeID(a.EventID), safeID(a.Subscription)
 		d.Attempts = append(d.Attempts, a)
 	}
-	letters, err := m.letters(ctx, p.ID)
+	letters, err := m.newestLetters(ctx, p.ID)
 	if err != nil {
 		d.LettersError = "De DLQ kon niet worden gelezen."
 	}
-	for i := len(letters) - 1; i >= 0 && len(d.Letters) < 200; i-- {
+	if len(letters) == shownLetters && d.Health.DLQ > shownLetters {
+		d.LettersOf = d.Health.DLQ
+	}
+	for i := len(letters) - 1; i >= 0; i-- {
 		l := letters[i]
 		id, typ := l.Event()
 		d.Letters = append(d.Letters, letterView{Seq: l.Seq, Stored: l.Stored, EventID: safeID(id), Type: shortType(safeID(typ)),
@@ -275,14 +281,27 @@ func (m *Monitor) partnerData(ctx context.Context, p *region.Partner) *partnerDa
 	return d
 }
 
-func (m *Monitor) letters(ctx context.Context, partner string) ([]dlq.Letter, error) {
+// shownLetters is how many dead letters a partner page shows, the newest.
+const shownLetters = 200
+
+// newestLetters returns the newest shownLetters dead letters of partner,
+// oldest first. It reads from where they began the last time, so the
+// page's refresh does not read a long DLQ every few seconds.
+func (m *Monitor) newestLetters(ctx context.Context, partner string) ([]dlq.Letter, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	s, err := m.store(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return s.List(ctx, partner, time.Time{})
+	m.dlqMu.Lock()
+	from := m.dlqFrom[partner]
+	m.dlqMu.Unlock()
+	letters, next, err := s.Newest(ctx, partner, shownLetters, from)
+	m.dlqMu.Lock()
+	m.dlqFrom[partner] = next
+	m.dlqMu.Unlock()
+	return letters, err
 }
 
 func (m *Monitor) partnerFrom(w http.ResponseWriter, r *http.Request) *region.Partner {
