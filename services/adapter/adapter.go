@@ -42,7 +42,7 @@ type Adapter struct {
 	activity *activity.Publisher
 
 	// retired is opened by Run, before any handler runs.
-	retired *retiredSet
+	retired *Retired
 	// tracer is nil when not tracing.
 	tracer trace.Tracer
 }

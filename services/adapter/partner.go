@@ -158,7 +158,7 @@ func (p *partner) Handle(msg *message.Message) error {
 	now := p.a.now()
 	d := p.info(msg, now)
 
-	if r, ok := p.a.retired.get(p.id, d.subscription); ok {
+	if r, ok := p.a.retired.Get(p.id, d.subscription); ok {
 		return p.deadLetter(ctx, msg, d, deadLetter{reason: reasonRetired, status: r.Status}, outcomeRetired)
 	}
 	ev, err := p.open(msg.Payload, d.subscription)

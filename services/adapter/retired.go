@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,19 +33,20 @@ type Retirement struct {
 	Reason string `json:"reason"`
 }
 
-// retiredSet is a cache of RetiredBucket kept current by a watch; it is
-// safe for concurrent use.
-type retiredSet struct {
+// Retired is the set of retired subscriptions in RetiredBucket, kept
+// current by a watch. It is safe for concurrent use.
+type Retired struct {
 	kv     jetstream.KeyValue
 	logger *slog.Logger
 
-	mu sync.RWMutex
-	m  map[string]Retirement
+	mu     sync.RWMutex
+	m      map[string]Retirement
+	loaded bool
 }
 
 // openRetired creates RetiredBucket if it is missing, loads it and keeps
 // watching it until ctx ends.
-func openRetired(ctx context.Context, js jetstream.JetStream, replicas int, logger *slog.Logger) (*retiredSet, error) {
+func openRetired(ctx context.Context, js jetstream.JetStream, replicas int, logger *slog.Logger) (*Retired, error) {
 	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      RetiredBucket,
 		Description: "ketenbus webhook subscriptions retired after 410 Gone",
@@ -57,21 +60,67 @@ func openRetired(ctx context.Context, js jetstream.JetStream, replicas int, logg
 	if err != nil {
 		return nil, fmt.Errorf("bucket %s: %w", RetiredBucket, err)
 	}
-	s := &retiredSet{kv: kv, logger: logger, m: map[string]Retirement{}}
-	w, err := kv.WatchAll(ctx)
+	s := &Retired{kv: kv, logger: logger, m: map[string]Retirement{}}
+	w, err := s.load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	go s.watch(ctx, w)
+	return s, nil
+}
+
+// WatchRetired returns the retired subscriptions for a reader, such as the
+// monitor, and keeps them current until ctx ends. It does not create
+// RetiredBucket: until an adapter has, nothing is retired.
+func WatchRetired(ctx context.Context, js jetstream.JetStream, logger *slog.Logger) *Retired {
+	s := &Retired{logger: logger, m: map[string]Retirement{}}
+	go func() {
+		for {
+			kv, err := js.KeyValue(ctx, RetiredBucket)
+			if err == nil {
+				s.kv = kv // only this goroutine uses kv
+				var w jetstream.KeyWatcher
+				if w, err = s.load(ctx); err == nil {
+					s.watch(ctx, w)
+					return
+				}
+			}
+			if errors.Is(err, jetstream.ErrBucketNotFound) {
+				s.mu.Lock()
+				s.loaded = true
+				s.mu.Unlock()
+			} else if ctx.Err() == nil {
+				logger.Warn("reading retired subscriptions failed; trying again", slog.String("bucket", RetiredBucket), slog.String("error", err.Error()))
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+	return s
+}
+
+// load starts a watch of the bucket and applies every key it holds; the
+// watch goes on with the changes.
+func (s *Retired) load(ctx context.Context) (jetstream.KeyWatcher, error) {
+	w, err := s.kv.WatchAll(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("watch bucket %s: %w", RetiredBucket, err)
 	}
 	// The watch first replays every key, then a nil entry.
-	for loaded := false; !loaded; {
+	for {
 		select {
 		case e, ok := <-w.Updates():
 			if !ok {
 				return nil, fmt.Errorf("watch bucket %s: closed while loading", RetiredBucket)
 			}
 			if e == nil {
-				loaded = true
-				continue
+				s.mu.Lock()
+				s.loaded = true
+				s.mu.Unlock()
+				return w, nil
 			}
 			s.apply(e)
 		case <-ctx.Done():
@@ -79,13 +128,11 @@ func openRetired(ctx context.Context, js jetstream.JetStream, replicas int, logg
 			return nil, ctx.Err()
 		}
 	}
-	go s.watch(ctx, w)
-	return s, nil
 }
 
 // watch applies changes until ctx ends; a watch that breaks is started
 // again.
-func (s *retiredSet) watch(ctx context.Context, w jetstream.KeyWatcher) {
+func (s *Retired) watch(ctx context.Context, w jetstream.KeyWatcher) {
 	for {
 		for e := range w.Updates() {
 			if e != nil {
@@ -111,7 +158,7 @@ func (s *retiredSet) watch(ctx context.Context, w jetstream.KeyWatcher) {
 	}
 }
 
-func (s *retiredSet) apply(e jetstream.KeyValueEntry) {
+func (s *Retired) apply(e jetstream.KeyValueEntry) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e.Operation() != jetstream.KeyValuePut {
@@ -126,17 +173,37 @@ func (s *retiredSet) apply(e jetstream.KeyValueEntry) {
 	s.m[e.Key()] = r
 }
 
-// get reports whether the subscription is retired.
-func (s *retiredSet) get(partner, subscription string) (Retirement, bool) {
+// Get reports whether the subscription is retired, and why.
+func (s *Retired) Get(partner, subscription string) (Retirement, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	r, ok := s.m[RetiredKey(partner, subscription)]
 	return r, ok
 }
 
+// Subscriptions returns the retired subscriptions of each partner that
+// has any, sorted; ok is false until the bucket was read.
+func (s *Retired) Subscriptions() (retired map[string][]string, ok bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if !s.loaded {
+		return nil, false
+	}
+	retired = map[string][]string{}
+	for key := range s.m {
+		if partner, sub, found := strings.Cut(key, "."); found {
+			retired[partner] = append(retired[partner], sub)
+		}
+	}
+	for _, subs := range retired {
+		slices.Sort(subs)
+	}
+	return retired, true
+}
+
 // retire records r for the subscription. created is false when it was
 // already retired (by another attempt or another adapter).
-func (s *retiredSet) retire(ctx context.Context, partner, subscription string, r Retirement) (created bool, err error) {
+func (s *Retired) retire(ctx context.Context, partner, subscription string, r Retirement) (created bool, err error) {
 	key := RetiredKey(partner, subscription)
 	b, err := json.Marshal(r)
 	if err != nil {

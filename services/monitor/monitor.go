@@ -13,12 +13,14 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/activity"
+	"github.com/ketenbus/ketenbus/services/adapter"
 	"github.com/ketenbus/ketenbus/services/dlq"
 	"github.com/ketenbus/ketenbus/services/escalator/timers"
 	"github.com/ketenbus/ketenbus/services/httpserve"
@@ -44,6 +46,9 @@ type Monitor struct {
 
 	timers    *timers.Store // nil without Redis
 	samenloop *index.Index  // nil without Redis
+
+	// retired is set by Run.
+	retired atomic.Pointer[adapter.Retired]
 
 	dlqOnce sync.Mutex
 	dlq     *dlq.Store
@@ -120,8 +125,10 @@ func (m *Monitor) Server() *http.Server {
 }
 
 // Run reads EVENTS and ACTIVITY from History ago onwards, and then as
-// they grow, until ctx ends. It returns nil.
+// they grow, and watches the retired subscriptions, until ctx ends. It
+// returns nil.
 func (m *Monitor) Run(ctx context.Context) error {
+	m.retired.Store(adapter.WatchRetired(ctx, m.cfg.JetStream, m.logger))
 	since := m.cfg.Now().Add(-m.cfg.History)
 	var wg sync.WaitGroup
 	wg.Add(2)

@@ -253,7 +253,7 @@ func (m *Monitor) partnerData(ctx context.Context, p *region.Partner) *partnerDa
 	for _, s := range p.Subscriptions {
 		v := subscriptionView{Subscription: s}
 		if slices.Contains(d.Health.Retired, s.Name) {
-			if ret, ok := m.retirement(ctx, p.ID, s.Name); ok {
+			if ret, ok := m.retirement(p.ID, s.Name); ok {
 				v.Retired, v.RetiredAt = true, ret.RetiredAt
 			}
 		}

@@ -2,10 +2,8 @@ package monitor
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/url"
-	"sort"
 	"strings"
 	"time"
 
@@ -64,7 +62,7 @@ func (m *Monitor) health(ctx context.Context, now time.Time, partner string) []p
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	dlqs, dlqErr := dlq.Counts(ctx, m.cfg.JetStream)
-	retired, retiredErr := m.retired(ctx)
+	retired, retiredOK := m.retiredSubscriptions()
 	delivery, delErr := m.cfg.JetStream.Stream(ctx, events.StreamDelivery)
 
 	var out []partnerHealth
@@ -98,7 +96,7 @@ func (m *Monitor) health(ctx context.Context, now time.Time, partner string) []p
 		if dlqErr != nil {
 			h.Unknown = append(h.Unknown, "DLQ")
 		}
-		if retiredErr != nil {
+		if !retiredOK {
 			h.Unknown = append(h.Unknown, "ingetrokken abonnementen")
 		}
 		h.DLQ = dlqs[p.ID]
@@ -172,46 +170,21 @@ func pendingOf(ctx context.Context, st jetstream.Stream, consumer, subject strin
 	return nil
 }
 
-// retired returns the retired subscriptions per partner.
-func (m *Monitor) retired(ctx context.Context) (map[string][]string, error) {
-	kv, err := m.cfg.JetStream.KeyValue(ctx, adapter.RetiredBucket)
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		return nil, nil // no adapter ran yet: nothing is retired
+// retiredSubscriptions returns the retired subscriptions per partner; ok
+// is false until they were read.
+func (m *Monitor) retiredSubscriptions() (map[string][]string, bool) {
+	if r := m.retired.Load(); r != nil {
+		return r.Subscriptions()
 	}
-	if err != nil {
-		return nil, err
-	}
-	keys, err := kv.ListKeys(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer keys.Stop()
-	out := map[string][]string{}
-	for k := range keys.Keys() {
-		partner, sub, ok := strings.Cut(k, ".")
-		if ok {
-			out[partner] = append(out[partner], sub)
-		}
-	}
-	for _, subs := range out {
-		sort.Strings(subs)
-	}
-	return out, nil
+	return nil, false
 }
 
 // retirement returns why a partner's subscription was retired, if it is.
-func (m *Monitor) retirement(ctx context.Context, partner, subscription string) (adapter.Retirement, bool) {
-	kv, err := m.cfg.JetStream.KeyValue(ctx, adapter.RetiredBucket)
-	if err != nil {
-		return adapter.Retirement{}, false
+func (m *Monitor) retirement(partner, subscription string) (adapter.Retirement, bool) {
+	if r := m.retired.Load(); r != nil {
+		return r.Get(partner, subscription)
 	}
-	e, err := kv.Get(ctx, adapter.RetiredKey(partner, subscription))
-	if err != nil {
-		return adapter.Retirement{}, false
-	}
-	var r adapter.Retirement
-	_ = json.Unmarshal(e.Value(), &r)
-	return r, true
+	return adapter.Retirement{}, false
 }
 
 // endpointHost returns the scheme and host of a webhook URL.

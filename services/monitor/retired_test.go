@@ -1,0 +1,43 @@
+package monitor_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ketenbus/ketenbus/services/adapter"
+	"github.com/ketenbus/ketenbus/services/monitor"
+	"github.com/ketenbus/ketenbus/services/testutil/runtest"
+)
+
+// TestRetiredSubscriptionShown: a subscription an adapter retires shows
+// on the overview and the partner page, and goes when an operator resumes
+// it by deleting its key.
+func TestRetiredSubscriptionShown(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, options{auth: monitor.Auth{Open: true}})
+	ctx := context.Background()
+	kv, err := s.env.JS.KeyValue(ctx, adapter.RetiredBucket) // the adapter made it
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 24, 9, 30, 0, 0, time.UTC)
+	b, _ := json.Marshal(adapter.Retirement{RetiredAt: at, Status: 410, Reason: "http 410"})
+	if _, err := kv.Put(ctx, adapter.RetiredKey("ggz", "signalen"), b); err != nil {
+		t.Fatal(err)
+	}
+	runtest.Eventually(t, 5*time.Second, "signalen of ggz retired on its page and the overview", func() bool {
+		_, page := s.get(t, "/partners/ggz", nil)
+		_, overview := s.get(t, "/", nil)
+		return strings.Contains(page, "ingetrokken 24-11-2026 10:30") && strings.Contains(overview, "<td>signalen</td>")
+	})
+	if err := kv.Delete(ctx, adapter.RetiredKey("ggz", "signalen")); err != nil {
+		t.Fatal(err)
+	}
+	runtest.Eventually(t, 5*time.Second, "signalen of ggz active again", func() bool {
+		_, page := s.get(t, "/partners/ggz", nil)
+		return !strings.Contains(page, "ingetrokken") && strings.Count(page, "<td>actief</td>") == 2
+	})
+}
