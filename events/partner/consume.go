@@ -264,7 +264,7 @@ func (c *natsConsumer) handle(ctx context.Context, msg jetstream.Msg) {
 	traceFrom(&d, e)
 
 	out, after, err := c.dispatcher.dispatch(withDelivery(ctx, d), e.ID(), e)
-	log = log.With(slog.String("id", e.ID()), slog.String("type", e.Type()),
+	log = log.With(logID(e.ID()), slog.String("type", e.Type()),
 		slog.Uint64("sequence", d.Sequence), slog.Uint64("delivered", numDelivered))
 	var ackErr error
 	switch out {

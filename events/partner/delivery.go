@@ -9,6 +9,8 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+
+	"github.com/ketenbus/ketenbus/events"
 )
 
 // HandlerFunc processes one event delivered by ketenbus. It returns nil when
@@ -135,7 +137,7 @@ func (d *dispatcher) dispatch(ctx context.Context, id string, e cloudevents.Even
 		if err := d.store.Mark(ctx, id); err != nil {
 			// The event is processed; failing the delivery now would only
 			// cause it to be processed again.
-			d.logger.WarnContext(ctx, "idempotency store: mark failed", slog.String("id", id), slog.Any("error", err))
+			d.logger.WarnContext(ctx, "idempotency store: mark failed", logID(id), slog.Any("error", err))
 		}
 	}
 	return out, after, err
@@ -153,3 +155,7 @@ func call(ctx context.Context, h HandlerFunc, e cloudevents.Event) (err error) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// logID is the log attribute of an event id. The publisher chose the id,
+// so what looks like a BSN in it is replaced.
+func logID(id string) slog.Attr { return slog.String("id", events.RedactBSNs(id)) }

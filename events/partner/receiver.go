@@ -268,7 +268,7 @@ func (rc *Receiver) receive(w http.ResponseWriter, r *http.Request) {
 	ctx := withDelivery(r.Context(), d)
 
 	out, after, err := rc.dispatcher.dispatch(ctx, id, *e)
-	log := rc.cfg.Logger.With(slog.String("id", id), slog.String("type", e.Type()), slog.Uint64("sequence", d.Sequence))
+	log := rc.cfg.Logger.With(logID(id), slog.String("type", e.Type()), slog.Uint64("sequence", d.Sequence))
 	switch out {
 	case outcomeDone:
 		w.WriteHeader(http.StatusNoContent)
@@ -325,7 +325,7 @@ func (rc *Receiver) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *p
 func (rc *Receiver) refuse(w http.ResponseWriter, r *http.Request, p *problem) {
 	rc.cfg.Logger.WarnContext(r.Context(), "delivery refused",
 		slog.Int("status", p.Status), slog.String("reason", p.reason), slog.String("detail", p.Detail),
-		slog.String("method", r.Method), slog.String("id", r.Header.Get(webhook.HeaderID)))
+		slog.String("method", r.Method), logID(r.Header.Get(webhook.HeaderID)))
 	p.write(w)
 }
 

@@ -15,6 +15,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/events/bsntest"
 	"github.com/ketenbus/ketenbus/events/partner"
 )
 
@@ -376,9 +377,10 @@ func TestReceiverDelivery(t *testing.T) {
 }
 
 // The receiver's log records never hold a secret or the token, whatever
-// goes wrong.
+// goes wrong, nor a BSN that a publisher put in an event id.
 func TestReceiverLogsNoSecrets(t *testing.T) {
 	t.Parallel()
+	bsn := bsntest.Seeded(3, 1)[0]
 	var mu sync.Mutex
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&lockedWriter{mu: &mu, w: &buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -390,6 +392,8 @@ func TestReceiverLogsNoSecrets(t *testing.T) {
 		{token: testToken, signedAt: time.Now().Add(-time.Hour)},
 		{token: testToken, id: "evt-9"},
 		{token: testToken}, {token: testToken}, {token: testToken}, {token: testToken},
+		{token: "wrong-" + testToken, id: "evt-" + bsn},
+		{token: testToken, id: "evt-" + bsn},
 	} {
 		send(t, url, d)
 	}
@@ -399,7 +403,10 @@ func TestReceiverLogsNoSecrets(t *testing.T) {
 	if !strings.Contains(logs, "delivery refused") || !strings.Contains(logs, "handler rejected") {
 		t.Fatalf("expected log records, got:\n%s", logs)
 	}
-	for _, secret := range []string{testSecret, strings.TrimPrefix(testSecret, "whsec_"), strings.TrimPrefix(testOldSecret, "whsec_"), testToken} {
+	if !strings.Contains(logs, `"id":"evt-[bsn]"`) {
+		t.Errorf("no log record of the event whose id holds a BSN:\n%s", logs)
+	}
+	for _, secret := range []string{testSecret, strings.TrimPrefix(testSecret, "whsec_"), strings.TrimPrefix(testOldSecret, "whsec_"), testToken, bsn} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("logs hold a secret:\n%s", logs)
 		}

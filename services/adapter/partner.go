@@ -441,7 +441,7 @@ func dlqMsgID(partner string, msg *message.Message) string {
 func (p *partner) attrs(d deliveryInfo, status int) []any {
 	a := []any{slog.String("subscription", d.subscription), slog.Int("attempt", d.attempt)}
 	if d.eventID != "" {
-		a = append(a, slog.String("event_id", d.eventID))
+		a = append(a, slog.String("event_id", events.RedactBSNs(d.eventID))) // the publisher chose the id
 	}
 	if status != 0 {
 		a = append(a, slog.Int("status", status))
