@@ -20,7 +20,8 @@
 // samenloop index. No page, fragment or SSE message ever holds a BSN, a
 // data field or a response body: the event data is never decoded except
 // those three escalatie fields, and every text shown passes
-// events.RedactBSNs.
+// events.RedactBSNs when it is read: what the monitor keeps in memory
+// holds no BSN either.
 //
 // Access: an operator token (Authorization: Bearer, or a login form that
 // sets an HttpOnly session cookie), or a header set by a trusted reverse

@@ -122,7 +122,7 @@ func (f *feed) addEvent(m jetstream.Msg) {
 	}
 	e := liveEvent{
 		Seq: md.Sequence.Stream, At: at, Time: at.In(f.loc).Format("15:04:05"),
-		Type: shortType(a.Type), Partner: events.SubjectPartner(m.Subject()), Ontvanger: safeID(a.Ontvanger),
+		Type: shortType(safeID(a.Type)), Partner: events.SubjectPartner(m.Subject()), Ontvanger: safeID(a.Ontvanger),
 	}
 	if a.Subject != "" {
 		e.Person = events.ShortPseudonym(safeID(a.Subject))
@@ -172,6 +172,11 @@ func (f *feed) addActivity(m jetstream.Msg) {
 	r, err := activity.Decode(m.Data())
 	if err != nil || r.Partner == "" {
 		return
+	}
+	// Kept as shown: an event id is the partner's choice, a reason may
+	// quote an answer.
+	for _, s := range []*string{&r.Subscription, &r.EventID, &r.EventType, &r.Outcome, &r.Reason, &r.Circuit} {
+		*s = safeID(*s)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -261,9 +261,7 @@ func (m *Monitor) partnerData(ctx context.Context, p *region.Partner) *partnerDa
 	}
 	attempts, _, _, _ := m.feed.partner(p.ID, now)
 	for i := len(attempts) - 1; i >= 0; i-- {
-		a := attempts[i]
-		a.Reason, a.EventID, a.Subscription = safeID(a.Reason), safeID(a.EventID), safeID(a.Subscription)
-		d.Attempts = append(d.Attempts, a)
+		d.Attempts = append(d.Attempts, attempts[i])
 	}
 	letters, err := m.newestLetters(ctx, p.ID)
 	if err != nil {

@@ -92,7 +92,9 @@ func (m *Monitor) health(ctx context.Context, now time.Time, partner string) []p
 		case h.Circuit == "":
 			h.Circuit = activity.CircuitClosed
 		}
-		h.Retired = retired[p.ID]
+		for _, sub := range retired[p.ID] {
+			h.Retired = append(h.Retired, safeID(sub)) // a key of the bucket, not a name from the region
+		}
 		if dlqErr != nil {
 			h.Unknown = append(h.Unknown, "DLQ")
 		}
