@@ -197,9 +197,27 @@ func newTailLine(m jetstream.Msg) (tailLine, error) {
 	if json.Unmarshal(m.Data(), &obj) == nil {
 		delete(obj, "data")
 		delete(obj, "data_base64")
+		for k, v := range obj {
+			obj[k] = redactAttribute(v)
+		}
 		l.Attributes = obj
 	}
 	return l, nil
+}
+
+// redactAttribute replaces what looks like a BSN in an attribute's value:
+// a publisher chooses its ids and extensions freely.
+func redactAttribute(v json.RawMessage) json.RawMessage {
+	r := events.RedactBSNs(string(v))
+	switch {
+	case r == string(v):
+		return v
+	case len(v) > 0 && v[0] == '"':
+		return json.RawMessage(r)
+	default: // a number: still JSON once quoted
+		q, _ := json.Marshal(r)
+		return q
+	}
 }
 
 const tailFormat = "%-8s %-20s %-42s %-48s %-36s %-12s %-16s %s\n"

@@ -29,7 +29,7 @@ var (
 //
 //	1 signaal      politie  person A
 //	2 aanmelding   politie  person A, ontvanger ggz
-//	3 signaal      ggz      person B
+//	3 signaal      ggz      person B, a BSN in its id
 //	4 bevestiging  ggz      person A, ontvanger politie
 //	5 escalatie    ketenbus person A, ontvanger zvh
 func storeTailEvents(t *testing.T, env *natstest.Env) {
@@ -47,7 +47,8 @@ func storeTailEvents(t *testing.T, env *natstest.Env) {
 		map[string]any{"bsn": tailBSN, "categorie": "huiselijk-geweld", "urgentie": "hoog", "toelichting": tailToelichting}))
 	env.StoreEvent(t, "politie", ev(events.TypeAanmelding, politie, "aan-1", personA,
 		map[string]any{"bsn": tailBSN, "ontvanger": "ggz", "reden": tailReden}, "ontvanger", "ggz"))
-	env.StoreEvent(t, "ggz", ev(events.TypeSignaal, ggz, "sig-2", personB,
+	// ggz put the BSN in its event id: tail shows it replaced.
+	env.StoreEvent(t, "ggz", ev(events.TypeSignaal, ggz, "sig-314159265", personB,
 		map[string]any{"bsn": "314159265", "categorie": "schulden", "urgentie": "laag", "toelichting": tailToelichting}))
 	env.StoreEvent(t, "ggz", ev(events.TypeBevestiging, ggz, "bev-1", personA,
 		map[string]any{"betreft": "aan-1", "status": "opgepakt"}, "ontvanger", "politie"))
@@ -90,7 +91,7 @@ func TestTail(t *testing.T) {
 	lines := map[string]string{ // by sequence: the fields after STORED
 		"1": fmt.Sprintf("%s %s sig-1 %s - politie", events.TypeSignaal, "urn:nld:oin:00000009999999990004:systeem:bvh", short(personA)),
 		"2": fmt.Sprintf("%s %s aan-1 %s ggz politie", events.TypeAanmelding, "urn:nld:oin:00000009999999990004:systeem:bvh", short(personA)),
-		"3": fmt.Sprintf("%s %s sig-2 %s - ggz", events.TypeSignaal, "urn:nld:kvknr:99999901:systeem:epd", short(personB)),
+		"3": fmt.Sprintf("%s %s sig-[bsn] %s - ggz", events.TypeSignaal, "urn:nld:kvknr:99999901:systeem:epd", short(personB)),
 		"4": fmt.Sprintf("%s %s bev-1 %s politie ggz", events.TypeBevestiging, "urn:nld:kvknr:99999901:systeem:epd", short(personA)),
 		"5": fmt.Sprintf("%s %s esc-1 %s zvh ketenbus", events.TypeEscalatie, "urn:nld:oin:00000009999999990000:systeem:ketenbus", short(personA)),
 	}
