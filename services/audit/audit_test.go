@@ -108,6 +108,12 @@ func TestNewRecord(t *testing.T) {
 		t.Errorf("an event without subject got a data subject: %v", f.Attributes)
 	}
 
+	// A publisher may put a BSN in its event id; the record does not
+	// repeat it.
+	if got := audit.NewRecord(delivery("e-111222333", "ggz", personA, audit.OutcomeDelivered)); got.Attr(audit.AttrEventID) != "e-[bsn]" {
+		t.Errorf("event id with a BSN recorded as %q, want e-[bsn]", got.Attr(audit.AttrEventID))
+	}
+
 	traced := delivery("e-1", "ggz", personA, audit.OutcomeDelivered)
 	traced.Event.Traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 	tr := audit.NewRecord(traced)

@@ -169,7 +169,7 @@ func NewRecord(p Processing) Record {
 	}
 	set(AttrPartner, p.Partner)
 	set(AttrSubscription, p.Subscription)
-	set(AttrEventID, p.Event.ID)
+	set(AttrEventID, events.RedactBSNs(p.Event.ID)) // the publisher chose it
 	set(AttrEventSource, p.Event.Source)
 	set(AttrEventType, p.Event.Type)
 	if p.Event.Sequence > 0 {

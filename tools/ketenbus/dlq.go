@@ -387,7 +387,7 @@ func newDLQRow(l dlq.Letter) dlqRow {
 	id, typ := l.Event()
 	return dlqRow{
 		Seq: l.Seq, Stored: l.Stored.UTC(), Partner: l.Partner(), Subscription: l.Subscription(),
-		EventType: typ, EventID: id, Reason: l.Reason(), Status: l.Status(), Attempts: l.Attempts(),
+		EventType: typ, EventID: events.RedactBSNs(id), Reason: l.Reason(), Status: l.Status(), Attempts: l.Attempts(),
 		FirstAttempt: l.Header.Get(delivery.HeaderDLQFirstAttempt), LastAttempt: l.Header.Get(delivery.HeaderDLQLastAttempt),
 	}
 }
@@ -432,13 +432,19 @@ func printLetter(w io.Writer, l dlq.Letter, asJSON bool) error {
 // showableEvent returns the event as stored, with every number in its data
 // that passes the BSN elfproef (outside sealed values) replaced by
 // "[bsn]": the gateway seals the fields the schema marks, and this keeps a
-// BSN typed in another field off the screen. A body that is not a JSON
+// BSN typed in another field off the screen. So are its attributes, which
+// the publisher chose. A body that is not a JSON
 // object comes back as a JSON string, redacted the same way.
 func showableEvent(data []byte) json.RawMessage {
 	var ev map[string]json.RawMessage
 	if err := json.Unmarshal(data, &ev); err != nil {
 		b, _ := json.Marshal(events.RedactBSNs(strings.ToValidUTF8(string(data), "\uFFFD")))
 		return b
+	}
+	for k, v := range ev {
+		if k != "data" {
+			ev[k] = redactAttribute(v)
+		}
 	}
 	if d, ok := ev["data"]; ok {
 		var v any

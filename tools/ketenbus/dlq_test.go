@@ -22,6 +22,7 @@ import (
 	"github.com/ketenbus/ketenbus/events/bsntest"
 	"github.com/ketenbus/ketenbus/services/adapter"
 	"github.com/ketenbus/ketenbus/services/delivery"
+	"github.com/ketenbus/ketenbus/services/dlq"
 	"github.com/ketenbus/ketenbus/services/fieldcrypt"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/streams"
@@ -424,5 +425,19 @@ func TestDLQUsage(t *testing.T) {
 	code, _, errOut := ketenbus(t, "", "dlq", "list", "--config", regionFile, "--nats-url", "nats://127.0.0.1:1")
 	if code != 1 || !strings.Contains(errOut, "connect to NATS") {
 		t.Errorf("NATS down: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestDLQRedactsEventID: a publisher may put a BSN in its event id;
+// dlq list and dlq show show it replaced.
+func TestDLQRedactsEventID(t *testing.T) {
+	t.Parallel()
+	l := dlq.Letter{Seq: 7, Subject: events.DLQSubject("ggz"), Header: nats.Header{},
+		Data: []byte(`{"specversion":"1.0","id":"melding-111222333","type":"nl.sociaaldomein.signaal.v1"}`)}
+	if got := newDLQRow(l).EventID; got != "melding-[bsn]" {
+		t.Errorf("list shows the event id as %q, want melding-[bsn]", got)
+	}
+	if got := string(showableEvent(l.Data)); !strings.Contains(got, `"id":"melding-[bsn]"`) {
+		t.Errorf("show shows the event as %s, want the id melding-[bsn]", got)
 	}
 }

@@ -177,6 +177,7 @@ func timerViewOf(t timers.Timer) timerView {
 		Ontvanger: t.Ontvanger, Sender: t.Sender, Level: t.Level, Reden: t.Reden,
 		Termijn: t.Termijn.In(timerZone), Due: t.Due.In(timerZone),
 	}
+	v.Betreft.ID = events.RedactBSNs(v.Betreft.ID) // the publisher chose it
 	if !t.Anchor.IsZero() {
 		a := t.Anchor.In(timerZone)
 		v.Anchor = &a
@@ -291,7 +292,7 @@ with --json. --partner keeps the timers where the partner is the ontvanger
 			}
 			rows := make([][]string, len(list))
 			for i, t := range list {
-				rows[i] = []string{t.ID, t.Kind, t.Betreft.Source + " " + t.Betreft.ID, events.ShortPseudonym(t.Subject),
+				rows[i] = []string{t.ID, t.Kind, t.Betreft.Source + " " + events.RedactBSNs(t.Betreft.ID), events.ShortPseudonym(t.Subject),
 					t.Ontvanger, strconv.Itoa(t.Level), t.Reden, timerTime(t.Termijn), timerTime(t.Due)}
 			}
 			return writeTable(out, []string{"ID", "KIND", "BETREFT", "SUBJECT", "ONTVANGER", "LEVEL", "REDEN", "TERMIJN", "DUE"}, rows)
@@ -378,7 +379,7 @@ func printTimer(w io.Writer, t timers.Timer) error {
 	}
 	line("id", t.ID)
 	line("kind", t.Kind)
-	line("betreft", t.Betreft.Source+" "+t.Betreft.ID)
+	line("betreft", t.Betreft.Source+" "+events.RedactBSNs(t.Betreft.ID))
 	line("betreft type", t.Betreft.Type)
 	line("subject", t.Subject)
 	line("sender", t.Sender)

@@ -55,6 +55,9 @@ func TestTimersRebuild(t *testing.T) {
 	}
 }
 
+// idBSN is in the id of an event a timer watches.
+const idBSN = "111222333"
+
 // scheduleTimers starts a real redis-server and schedules three timers
 // with the escalator's store, out of due order: politie→ggz due 10 April,
 // gemeente→wijkteam due 8 April, an overdracht jeugd→gemeente due 20 April.
@@ -81,7 +84,8 @@ func scheduleTimers(t *testing.T) (url string, ts []timers.Timer) {
 			string(events.RedenTermijnVerstreken), time.Date(2026, 4, 10, 0, 0, 0, 0, ams)),
 		mk("aanmelding", "gemeente", "urn:nld:oin:00000009999999990001:systeem:zaaksysteem", "a-2", "wijkteam", 0,
 			string(events.RedenTermijnVerstreken), time.Date(2026, 4, 8, 0, 0, 0, 0, ams)),
-		mk("overdracht", "jeugd", "urn:nld:kvknr:99999902:systeem:jeugd", "o-1", "gemeente", 0,
+		// jeugd put a BSN in its event id: the commands show it replaced.
+		mk("overdracht", "jeugd", "urn:nld:kvknr:99999902:systeem:jeugd", "o-"+idBSN, "gemeente", 0,
 			string(events.RedenHerinnering18), time.Date(2026, 4, 20, 0, 0, 0, 0, ams)),
 	}
 	for _, tm := range ts {
@@ -130,7 +134,7 @@ func TestTimersList(t *testing.T) {
 				}
 				for i, w := range tc.want {
 					row := lines[i+1]
-					for _, cell := range []string{w.ID, w.Kind, w.Betreft.Source + " " + w.Betreft.ID, events.ShortPseudonym(w.Subject) + " ",
+					for _, cell := range []string{w.ID, w.Kind, w.Betreft.Source + " " + events.RedactBSNs(w.Betreft.ID), events.ShortPseudonym(w.Subject) + " ",
 						w.Ontvanger, w.Reden, w.Due.In(w.Due.Location()).Format(time.RFC3339)} {
 						if !strings.Contains(row, cell) {
 							t.Errorf("row %d %q lacks %q", i, row, cell)
@@ -143,9 +147,13 @@ func TestTimersList(t *testing.T) {
 				}
 			}
 
+			table := out
 			code, out, errOut = ketenbus(t, "", append(args, "--json")...)
 			if code != 0 {
 				t.Fatalf("--json: exit %d: %s", code, errOut)
+			}
+			if strings.Contains(table+out, idBSN) {
+				t.Errorf("the output holds the BSN of an event id:\n%s\n%s", table, out)
 			}
 			var got []timerView
 			dec := json.NewDecoder(strings.NewReader(out))
@@ -161,7 +169,7 @@ func TestTimersList(t *testing.T) {
 			}
 			for i, w := range tc.want {
 				g := got[i]
-				if g.ID != w.ID || g.Kind != w.Kind || g.Betreft != (timerRefView{w.Betreft.Source, w.Betreft.ID, w.Betreft.Type}) ||
+				if g.ID != w.ID || g.Kind != w.Kind || g.Betreft != (timerRefView{w.Betreft.Source, events.RedactBSNs(w.Betreft.ID), w.Betreft.Type}) ||
 					g.Subject != w.Subject || g.Ontvanger != w.Ontvanger || g.Sender != w.Sender || g.Level != w.Level ||
 					g.Reden != w.Reden || !g.Due.Equal(w.Due) || !g.Termijn.Equal(w.Termijn) || g.Anchor != nil {
 					t.Errorf("--json timer %d: %+v, want %+v", i, g, w)
