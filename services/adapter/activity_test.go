@@ -1,23 +1,25 @@
 package adapter_test
 
 import (
-	"github.com/ketenbus/ketenbus/services/testutil/runtest"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/nats-io/nats.go"
 
 	"github.com/ketenbus/ketenbus/services/activity"
 	"github.com/ketenbus/ketenbus/services/adapter"
 	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/testutil/runtest"
 )
 
 // TestActivityRecords: every attempt that ends and every change of the
 // circuit breaker is published on the partner's activity subject, with
-// the HTTP status and the reason but never the answer's body.
+// the HTTP status and the reason but never the answer's body, nor a BSN
+// in an event id.
 func TestActivityRecords(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -59,7 +61,8 @@ func TestActivityRecords(t *testing.T) {
 
 	first := f.publish(t, "alpha", "signalen")
 	s.posts(t, 2, 5*time.Second)
-	second := f.publish(t, "alpha", "signalen")
+	// The publisher put the BSN in its event id.
+	f.publish(t, "alpha", "signalen", func(e *cloudevents.Event) { e.SetID("melding-" + testBSNs[0]) })
 	f.dlq(t, 1, 5*time.Second)
 
 	type attempt struct {
@@ -69,7 +72,7 @@ func TestActivityRecords(t *testing.T) {
 	want := []attempt{
 		{first.id, activity.OutcomeRetry, 500},
 		{first.id, activity.OutcomeDelivered, 204},
-		{second.id, activity.OutcomeDLQ, 400},
+		{"melding-[bsn]", activity.OutcomeDLQ, 400},
 	}
 	var circuits []string
 	runtest.Eventually(t, 5*time.Second, "three attempt records", func() bool {
