@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/ketenbus/ketenbus/services/adapter"
 	"github.com/ketenbus/ketenbus/services/monitor"
 	"github.com/ketenbus/ketenbus/services/testutil/runtest"
@@ -19,10 +21,12 @@ func TestRetiredSubscriptionShown(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, options{auth: monitor.Auth{Open: true}})
 	ctx := context.Background()
-	kv, err := s.env.JS.KeyValue(ctx, adapter.RetiredBucket) // the adapter made it
-	if err != nil {
-		t.Fatal(err)
-	}
+	var kv jetstream.KeyValue
+	runtest.Eventually(t, 5*time.Second, "the adapter's bucket of retired subscriptions", func() bool {
+		var err error
+		kv, err = s.env.JS.KeyValue(ctx, adapter.RetiredBucket)
+		return err == nil
+	})
 	at := time.Date(2026, 11, 24, 9, 30, 0, 0, time.UTC)
 	b, _ := json.Marshal(adapter.Retirement{RetiredAt: at, Status: 410, Reason: "http 410"})
 	if _, err := kv.Put(ctx, adapter.RetiredKey("ggz", "signalen"), b); err != nil {
