@@ -120,7 +120,7 @@ files against the catalog with 'ketenbus validate'.`,
 		SilenceUsage:  true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
-	root.AddCommand(newDevCmd(), newValidateCmd(), newKeysCmd(), newTimersCmd(), newSamenloopCmd(), newAuditCmd(), newDLQCmd(), newTailCmd(), newStreamsCmd(), newPublishCmd(), newPartnersCmd(), newReplayCmd())
+	root.AddCommand(newDevCmd(), newValidateCmd(), newKeysCmd(), newTimersCmd(), newSamenloopCmd(), newAuditCmd(), newDLQCmd(), newTailCmd(), newStreamsCmd(), newPublishCmd(), newPartnersCmd(), newReplayCmd(), newBenchCmd())
 	return root
 }
 
