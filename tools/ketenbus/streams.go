@@ -93,6 +93,7 @@ Only counts and times are read, never a message's content.`,
 	}
 	conn.registerNATS(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object {streams, consumers, dlq_per_partner}")
+	cmd.AddCommand(newStreamsEnsureCmd())
 	return cmd
 }
 

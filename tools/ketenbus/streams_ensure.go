@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spf13/cobra"
+
+	"github.com/ketenbus/ketenbus/services/natsauth"
+	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/streams"
+)
+
+func newStreamsEnsureCmd() *cobra.Command {
+	var (
+		conn     connFlags
+		replicas int
+		yes      bool
+	)
+	cmd := &cobra.Command{
+		Use:   "ensure",
+		Short: "Create the streams and the NATS-native partners' consumers, or bring them up to date",
+		Long: `Ensure creates the streams of ketenbus (EVENTS, DELIVERY, DLQ, AUDIT and
+ACTIVITY) and the consumer of every NATS-native partner in the region
+config, or brings existing ones up to date. The services never create
+them: run it once before the first start, and again after upgrading
+ketenbus or adding a NATS-native partner. Running it twice changes nothing.
+
+Connect as a user that may create streams and consumers, the NATS admin
+user (--nats-url nats://admin:PASSWORD@host:4222, or --nats-creds).
+
+--replicas is how many servers keep each stream: 1 for a single server, 3
+for the 3-node cluster. A stream that exists with another number is left
+alone unless --yes says to change it, so a forgotten --replicas 3 does not
+shrink a cluster's streams.`,
+		Example: `  # a single server
+  ketenbus streams ensure --nats-url nats://admin:$KETENBUS_NATS_PASSWORD_ADMIN@nats:4222
+
+  # the 3-node cluster
+  ketenbus streams ensure --replicas 3 --nats-url nats://admin:$KETENBUS_NATS_PASSWORD_ADMIN@nats-1:4222,nats://nats-2:4222`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if replicas < 1 || replicas > 5 {
+				return &usageError{fmt.Errorf("--replicas %d: pass 1 for a single server, 3 for a cluster (at most 5)", replicas)}
+			}
+			reg, nc, js, err := conn.connectNATS()
+			if err != nil {
+				return err
+			}
+			defer nc.Close()
+			return ensureStreams(cmd.Context(), cmd.OutOrStdout(), js, reg, streams.Config{Replicas: replicas}, yes)
+		},
+	}
+	conn.registerNATS(cmd)
+	cmd.Flags().IntVar(&replicas, "replicas", 1, "servers that keep each stream: 1 for a single server, 3 for a cluster")
+	cmd.Flags().BoolVar(&yes, "yes", false, "change the replicas of streams that exist with another number")
+	return cmd
+}
+
+// ensureStreams runs streams.Ensure and natsauth.EnsurePartnerConsumers,
+// after checking that no existing stream's replicas would change unless
+// yes, and reports what it did.
+func ensureStreams(ctx context.Context, out io.Writer, js jetstream.JetStream, reg *region.Config, cfg streams.Config, yes bool) error {
+	existed := map[string]bool{}
+	var changes []string
+	for _, sc := range streams.Definitions(cfg) {
+		st, err := js.Stream(ctx, sc.Name)
+		switch {
+		case errors.Is(err, jetstream.ErrStreamNotFound):
+			continue
+		case err != nil:
+			return fmt.Errorf("read stream %s: %w", sc.Name, err)
+		}
+		existed[sc.Name] = true
+		if have := st.CachedInfo().Config.Replicas; have != sc.Replicas {
+			changes = append(changes, fmt.Sprintf("%s has %d", sc.Name, have))
+		}
+	}
+	if len(changes) > 0 && !yes {
+		return &usageError{fmt.Errorf("%s, not --replicas %d: pass the --replicas the streams have, or --yes to change them", strings.Join(changes, ", "), cfg.Replicas)}
+	}
+	if err := streams.Ensure(ctx, js, cfg); err != nil {
+		return asAdmin(err)
+	}
+	for _, sc := range streams.Definitions(cfg) {
+		what := "created"
+		if existed[sc.Name] {
+			what = "up to date"
+		}
+		fmt.Fprintf(out, "stream %-9s %s, %d replica(s)\n", sc.Name, what, sc.Replicas)
+	}
+	if err := natsauth.EnsurePartnerConsumers(ctx, js, reg); err != nil {
+		return asAdmin(err)
+	}
+	for _, p := range reg.Partners {
+		if p.Delivery.NATS != nil {
+			fmt.Fprintf(out, "consumer %s on DELIVERY for NATS-native partner %s: up to date\n", natsauth.PartnerConsumer(p.ID), p.ID)
+		}
+	}
+	return nil
+}
+
+// asAdmin adds to an error that JetStream did not answer with a reason (a
+// user without the permission gets no answer) that ensure needs admin.
+func asAdmin(err error) error {
+	var api *jetstream.APIError
+	if errors.As(err, &api) {
+		return err
+	}
+	return fmt.Errorf("%w (is this the NATS admin user? only it may create streams and consumers)", err)
+}

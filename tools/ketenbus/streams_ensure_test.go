@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/natsauth"
+	"github.com/ketenbus/ketenbus/services/testutil/natstest"
+)
+
+// TestStreamsEnsure: on a server without streams, ensure creates every
+// stream and the consumer of the demo region's NATS-native partner; run
+// again it changes nothing; a --replicas other than the streams have is
+// refused without --yes, and nothing changes.
+func TestStreamsEnsure(t *testing.T) {
+	t.Parallel()
+	srv := natstest.Run(t, &server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir()})
+	url := srv.ClientURL()
+	base := []string{"streams", "ensure", "--config", regionFile, "--nats-url", url}
+
+	code, out, errOut := ketenbus(t, "", base...)
+	if code != 0 {
+		t.Fatalf("ensure: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{"stream EVENTS    created, 1 replica(s)", "stream DELIVERY  created", "stream DLQ       created",
+		"stream AUDIT     created", "consumer partner-woningcorporatie on DELIVERY for NATS-native partner woningcorporatie: up to date"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("ensure output lacks %q:\n%s", want, out)
+		}
+	}
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, name := range []string{events.StreamEvents, events.StreamDelivery, events.StreamDLQ, events.StreamAudit} {
+		if _, err := js.Stream(ctx, name); err != nil {
+			t.Errorf("stream %s: %v", name, err)
+		}
+	}
+	if _, err := js.Consumer(ctx, events.StreamDelivery, natsauth.PartnerConsumer("woningcorporatie")); err != nil {
+		t.Errorf("the NATS-native partner's consumer: %v", err)
+	}
+
+	code, out, errOut = ketenbus(t, "", base...)
+	if code != 0 || !strings.Contains(out, "stream EVENTS    up to date, 1 replica(s)") || strings.Contains(out, "created") {
+		t.Errorf("ensure again: exit %d\n%s%s", code, out, errOut)
+	}
+
+	code, out, errOut = ketenbus(t, "", append(base, "--replicas", "3")...)
+	if code != 2 || out != "" || !strings.Contains(errOut, "EVENTS has 1, DELIVERY has 1") ||
+		!strings.Contains(errOut, "not --replicas 3: pass the --replicas the streams have, or --yes to change them") {
+		t.Errorf("--replicas 3 over R1 streams: exit %d\n%s%s", code, out, errOut)
+	}
+	if st, err := js.Stream(ctx, events.StreamEvents); err != nil || st.CachedInfo().Config.Replicas != 1 {
+		t.Errorf("EVENTS changed: %v", err)
+	}
+	code, _, errOut = ketenbus(t, "", append(base, "--replicas", "0")...)
+	if code != 2 || !strings.Contains(errOut, "--replicas 0: pass 1 for a single server, 3 for a cluster") {
+		t.Errorf("--replicas 0: exit %d, %s", code, errOut)
+	}
+}
