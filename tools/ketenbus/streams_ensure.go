@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
+	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/natsauth"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/streams"
@@ -20,6 +22,7 @@ func newStreamsEnsureCmd() *cobra.Command {
 		conn     connFlags
 		replicas int
 		yes      bool
+		asJSON   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "ensure",
@@ -52,19 +55,47 @@ shrink a cluster's streams.`,
 				return err
 			}
 			defer nc.Close()
-			return ensureStreams(cmd.Context(), cmd.OutOrStdout(), js, reg, streams.Config{Replicas: replicas}, yes)
+			rep, err := ensureStreams(cmd.Context(), js, reg, streams.Config{Replicas: replicas}, yes)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
+			}
+			printEnsured(cmd.OutOrStdout(), rep)
+			return nil
 		},
 	}
 	conn.registerNATS(cmd)
 	cmd.Flags().IntVar(&replicas, "replicas", 1, "servers that keep each stream: 1 for a single server, 3 for a cluster")
 	cmd.Flags().BoolVar(&yes, "yes", false, "change the replicas of streams that exist with another number")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object {streams: [{name, created, replicas}], consumers: [{stream, name, partner}]}")
 	return cmd
+}
+
+// ensured is what ensure did; --json prints it.
+type ensured struct {
+	Streams   []ensuredStream   `json:"streams"`
+	Consumers []ensuredConsumer `json:"consumers"`
+}
+
+type ensuredStream struct {
+	Name     string `json:"name"`
+	Created  bool   `json:"created"`
+	Replicas int    `json:"replicas"`
+}
+
+type ensuredConsumer struct {
+	Stream  string `json:"stream"`
+	Name    string `json:"name"`
+	Partner string `json:"partner"`
 }
 
 // ensureStreams runs streams.Ensure and natsauth.EnsurePartnerConsumers,
 // after checking that no existing stream's replicas would change unless
-// yes, and reports what it did.
-func ensureStreams(ctx context.Context, out io.Writer, js jetstream.JetStream, reg *region.Config, cfg streams.Config, yes bool) error {
+// yes.
+func ensureStreams(ctx context.Context, js jetstream.JetStream, reg *region.Config, cfg streams.Config, yes bool) (ensured, error) {
+	var rep ensured
 	existed := map[string]bool{}
 	var changes []string
 	for _, sc := range streams.Definitions(cfg) {
@@ -73,7 +104,7 @@ func ensureStreams(ctx context.Context, out io.Writer, js jetstream.JetStream, r
 		case errors.Is(err, jetstream.ErrStreamNotFound):
 			continue
 		case err != nil:
-			return fmt.Errorf("read stream %s: %w", sc.Name, err)
+			return rep, fmt.Errorf("read stream %s: %w", sc.Name, err)
 		}
 		existed[sc.Name] = true
 		if have := st.CachedInfo().Config.Replicas; have != sc.Replicas {
@@ -81,27 +112,36 @@ func ensureStreams(ctx context.Context, out io.Writer, js jetstream.JetStream, r
 		}
 	}
 	if len(changes) > 0 && !yes {
-		return &usageError{fmt.Errorf("%s, not --replicas %d: pass the --replicas the streams have, or --yes to change them", strings.Join(changes, ", "), cfg.Replicas)}
+		return rep, &usageError{fmt.Errorf("%s, not --replicas %d: pass the --replicas the streams have, or --yes to change them", strings.Join(changes, ", "), cfg.Replicas)}
 	}
 	if err := streams.Ensure(ctx, js, cfg); err != nil {
-		return asAdmin(err)
+		return rep, asAdmin(err)
 	}
 	for _, sc := range streams.Definitions(cfg) {
-		what := "created"
-		if existed[sc.Name] {
-			what = "up to date"
-		}
-		fmt.Fprintf(out, "stream %-9s %s, %d replica(s)\n", sc.Name, what, sc.Replicas)
+		rep.Streams = append(rep.Streams, ensuredStream{sc.Name, !existed[sc.Name], sc.Replicas})
 	}
 	if err := natsauth.EnsurePartnerConsumers(ctx, js, reg); err != nil {
-		return asAdmin(err)
+		return rep, asAdmin(err)
 	}
 	for _, p := range reg.Partners {
 		if p.Delivery.NATS != nil {
-			fmt.Fprintf(out, "consumer %s on DELIVERY for NATS-native partner %s: up to date\n", natsauth.PartnerConsumer(p.ID), p.ID)
+			rep.Consumers = append(rep.Consumers, ensuredConsumer{events.StreamDelivery, natsauth.PartnerConsumer(p.ID), p.ID})
 		}
 	}
-	return nil
+	return rep, nil
+}
+
+func printEnsured(out io.Writer, rep ensured) {
+	for _, s := range rep.Streams {
+		what := "up to date"
+		if s.Created {
+			what = "created"
+		}
+		fmt.Fprintf(out, "stream %-9s %s, %d replica(s)\n", s.Name, what, s.Replicas)
+	}
+	for _, c := range rep.Consumers {
+		fmt.Fprintf(out, "consumer %s on %s for NATS-native partner %s: up to date\n", c.Name, c.Stream, c.Partner)
+	}
 }
 
 // asAdmin adds to an error that JetStream did not answer with a reason (a

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -56,6 +57,12 @@ func TestStreamsEnsure(t *testing.T) {
 	code, out, errOut = ketenbus(t, "", base...)
 	if code != 0 || !strings.Contains(out, "stream EVENTS    up to date, 1 replica(s)") || strings.Contains(out, "created") {
 		t.Errorf("ensure again: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = ketenbus(t, "", append(base, "--json")...)
+	var rep ensured
+	if err := json.Unmarshal([]byte(out), &rep); code != 0 || err != nil || len(rep.Streams) != 5 || rep.Streams[0] != (ensuredStream{"EVENTS", false, 1}) ||
+		len(rep.Consumers) != 1 || rep.Consumers[0] != (ensuredConsumer{"DELIVERY", "partner-woningcorporatie", "woningcorporatie"}) {
+		t.Errorf("ensure --json: exit %d, %v\n%s%s", code, err, out, errOut)
 	}
 
 	code, out, errOut = ketenbus(t, "", append(base, "--replicas", "3")...)
