@@ -22,6 +22,8 @@ const DefaultAddr = "127.0.0.1:8090"
 
 // Config configures the monitor.
 type Config struct {
+	// Addr is the listen address of Run. Default DefaultAddr.
+	Addr string
 	// Region is the region config: partners, subscriptions, regievoerder.
 	Region *region.Config
 	// JetStream is where the streams are read.
@@ -76,6 +78,9 @@ func RegionAuth(cfg *region.Config, secrets region.Secrets) Auth {
 }
 
 func (c *Config) setDefaults() {
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

@@ -197,6 +197,7 @@ func serveMonitor(t *testing.T, cfg monitor.Config) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.Addr = ln.Addr().String()
 	mon, err := monitor.New(cfg)
 	if err != nil {
 		t.Fatalf("monitor.New: %v", err)

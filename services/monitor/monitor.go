@@ -94,6 +94,23 @@ func New(cfg Config) (*Monitor, error) {
 	return m, nil
 }
 
+// Run serves the dashboard on cfg.Addr and reads the streams until ctx
+// ends; it returns nil then, or an error when it cannot listen.
+func Run(ctx context.Context, cfg Config) error {
+	m, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", m.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("monitor: listen on %s: %w", m.cfg.Addr, err)
+	}
+	if err := m.Serve(ctx, ln); err != nil {
+		return fmt.Errorf("monitor: %w", err)
+	}
+	return nil
+}
+
 // Serve reads the streams (Run) and serves the dashboard on ln until ctx
 // ends, then stops the server letting requests in flight finish.
 func (m *Monitor) Serve(ctx context.Context, ln net.Listener) error {
@@ -113,6 +130,7 @@ func (m *Monitor) Serve(ctx context.Context, ln net.Listener) error {
 func (m *Monitor) Server() *http.Server {
 	base, cancel := context.WithCancel(context.Background())
 	srv := &http.Server{
+		Addr:              m.cfg.Addr,
 		Handler:           m,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,

@@ -37,6 +37,7 @@ func service() svcmain.Service {
 				return nil, err
 			}
 			m, err := monitor.New(monitor.Config{
+				Addr:      ln.Addr().String(),
 				Region:    env.Region,
 				JetStream: env.JetStream,
 				Redis:     env.Redis,

@@ -411,6 +411,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	auth.Open = auth.Token == "" && auth.TrustedHeader == ""
 	s.MonitorOpen = auth.Open
 	mon, err := monitor.New(monitor.Config{
+		Addr:      monLn.Addr().String(),
 		Region:    cfg,
 		JetStream: s.js,
 		Redis:     rdb,
