@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -116,17 +117,37 @@ var ErrURL = errors.New("not a Redis URL such as redis://127.0.0.1:6379")
 // Open connects to the Redis at rawURL and checks within timeout that it
 // answers. Its errors name the URL redacted or only the address, never a
 // password; they wrap ErrURL for a URL that does not parse.
+//
+// A URL with the parameter master_name connects through Redis Sentinel to
+// the master of that name, following it when Sentinel fails over:
+// redis://sentinel-1:26379/0?master_name=ketenbus&addr=sentinel-2:26379&addr=sentinel-3:26379&password=P,
+// with the Sentinels' own user and password, if any, before the host and
+// the master's password as the parameter password (go-redis's
+// ParseFailoverURL).
 func Open(ctx context.Context, rawURL string, timeout time.Duration) (*redis.Client, error) {
-	o, err := redis.ParseURL(rawURL)
-	if err != nil {
-		return nil, fmt.Errorf("%s is %w", redact.URL(rawURL), ErrURL)
+	var (
+		rdb  *redis.Client
+		addr string
+	)
+	if u, err := url.Parse(rawURL); err == nil && u.Query().Has("master_name") {
+		o, err := redis.ParseFailoverURL(rawURL)
+		if err != nil || o.MasterName == "" {
+			return nil, fmt.Errorf("%s is %w", redact.URL(rawURL), ErrURL)
+		}
+		rdb = redis.NewFailoverClient(o)
+		addr = fmt.Sprintf("master %s of Sentinel %s", o.MasterName, strings.Join(o.SentinelAddrs, ","))
+	} else {
+		o, err := redis.ParseURL(rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("%s is %w", redact.URL(rawURL), ErrURL)
+		}
+		rdb, addr = redis.NewClient(o), o.Addr
 	}
-	rdb := redis.NewClient(o)
 	pctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := rdb.Ping(pctx).Err(); err != nil {
 		_ = rdb.Close()
-		return nil, fmt.Errorf("connect to Redis at %s: %w", o.Addr, err)
+		return nil, fmt.Errorf("connect to Redis at %s: %w", addr, err)
 	}
 	return rdb, nil
 }

@@ -17,7 +17,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,7 +41,17 @@ const stopTimeout = 20 * time.Second
 type Option func(*config)
 
 type config struct {
-	aof bool
+	aof  bool
+	file string
+	// sentinel: the config file of a Sentinel.
+	sentinel string
+}
+
+// WithConfigFile starts redis-server with file as its config file, read
+// before the test's own settings (port, bind, directory, persistence),
+// which win: to check that a shipped config loads.
+func WithConfigFile(file string) Option {
+	return func(c *config) { c.file = file }
 }
 
 // WithAOF turns on the append-only file with appendfsync always: every
@@ -83,6 +95,13 @@ func Start(tb testing.TB, opts ...Option) *Server {
 		return nil
 	}
 	s := &Server{bin: bin, dir: tb.TempDir()}
+	if c.sentinel != "" {
+		// A Sentinel rewrites its config file: one of its own.
+		c.file = filepath.Join(s.dir, "sentinel.conf")
+		if err := os.WriteFile(c.file, []byte(c.sentinel+"\n"), 0o600); err != nil {
+			tb.Fatalf("write the Sentinel's config: %v", err)
+		}
+	}
 	tb.Cleanup(s.Stop)
 	// The free port is found by binding and releasing it; another process
 	// can take it in between, so a failed start is tried on a new port.
@@ -92,7 +111,7 @@ func Start(tb testing.TB, opts ...Option) *Server {
 		if err != nil {
 			tb.Fatalf("find a free port for redis-server: %v", err)
 		}
-		s.args = serverArgs(s.port, s.dir, c.aof)
+		s.args = serverArgs(s.port, s.dir, c)
 		if lastErr = s.start(); lastErr == nil {
 			return s
 		}
@@ -101,8 +120,15 @@ func Start(tb testing.TB, opts ...Option) *Server {
 	return nil
 }
 
-func serverArgs(port int, dir string, aof bool) []string {
-	args := []string{
+func serverArgs(port int, dir string, c config) []string {
+	var args []string
+	if c.file != "" {
+		args = append(args, c.file)
+	}
+	if c.sentinel != "" {
+		args = append(args, "--sentinel")
+	}
+	args = append(args,
 		"--port", strconv.Itoa(port),
 		"--bind", "127.0.0.1",
 		"--dir", dir,
@@ -110,12 +136,28 @@ func serverArgs(port int, dir string, aof bool) []string {
 		"--daemonize", "no",
 		"--loglevel", "warning",
 		"--logfile", "",
-	}
-	if aof {
+	)
+	switch {
+	case c.sentinel != "":
+		return args
+	case c.aof:
 		return append(args, "--appendonly", "yes", "--appendfsync", "always")
+	case c.file != "":
+		return args // the file's persistence
 	}
 	return append(args, "--appendonly", "no")
 }
+
+// StartSentinel runs a Redis Sentinel on a free port with conf as its
+// config file (sentinel monitor lines; the test's port wins), and stops it
+// when the test ends.
+func StartSentinel(tb testing.TB, conf string) *Server {
+	tb.Helper()
+	return Start(tb, func(c *config) { c.sentinel = conf })
+}
+
+// Port returns the server's port.
+func (s *Server) Port() int { return s.port }
 
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
