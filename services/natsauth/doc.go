@@ -9,6 +9,11 @@
 // text: each user's password is the environment variable
 // [PasswordEnv](user), which nats-server reads when it loads the file.
 //
+// [Account] returns instead the region's account in a server of several
+// regions (deploy/nats/national.conf, deploy/nats/accounts/): its own
+// JetStream and the same users, each named <account>-<user>
+// ([AccountUsers]), who see nothing of another region.
+//
 // Each user may do its job and nothing else:
 //
 //   - gateway: publish events of the partners to EVENTS (not events in the

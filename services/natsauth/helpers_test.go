@@ -64,6 +64,8 @@ type authServer struct {
 	region    *region.Config
 	passwords map[string]string // by user
 	srv       *server.Server
+	// prefix precedes every user name: "<account>-" in an account.
+	prefix string
 }
 
 // startAuthServer writes a server config with the generated authorization
@@ -77,6 +79,14 @@ type authServer struct {
 // and the consumer of every NATS-native partner.
 func startAuthServer(t *testing.T, cfg *region.Config) *authServer {
 	t.Helper()
+	return startAuthServerIn(t, cfg, "")
+}
+
+// startAuthServerIn is startAuthServer with the region in account (a
+// server of several regions), or alone when account is "". Its connect
+// takes the user names of a region alone.
+func startAuthServerIn(t *testing.T, cfg *region.Config, account string) *authServer {
+	t.Helper()
 	text, err := natsauth.Authorization(cfg)
 	if err != nil {
 		t.Fatalf("Authorization: %v", err)
@@ -85,8 +95,19 @@ func startAuthServer(t *testing.T, cfg *region.Config) *authServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
 	s := &authServer{region: cfg, passwords: map[string]string{}}
+	if account != "" {
+		block, err := natsauth.Account(cfg, account)
+		if err != nil {
+			t.Fatalf("Account: %v", err)
+		}
+		if users, err = natsauth.AccountUsers(cfg, account); err != nil {
+			t.Fatal(err)
+		}
+		text = "accounts {\n" + block + "}\n"
+		s.prefix = account + "-"
+	}
+	dir := t.TempDir()
 	var conf strings.Builder
 	fmt.Fprintf(&conf, "KETENBUS_JETSTREAM_KEY: %q\n", randomSecret())
 	for _, u := range users {
@@ -137,6 +158,7 @@ type client struct {
 // ketenbus service or partner connects.
 func (s *authServer) connect(t *testing.T, user string) *client {
 	t.Helper()
+	user = s.prefix + user
 	pw, ok := s.passwords[user]
 	if !ok {
 		t.Fatalf("no user %s", user)

@@ -87,7 +87,21 @@ type User struct {
 
 // Users returns the users of the region: admin, the services, then one per
 // NATS-native partner in config order. Errors: ErrInvalidConfig.
-func Users(cfg *region.Config) ([]User, error) {
+func Users(cfg *region.Config) ([]User, error) { return users(cfg, "") }
+
+// AccountUsers returns the users of the region in account (see Account):
+// those of Users, each name preceded by "<account>-", such as
+// "groningen-gateway", its password variable and inbox prefix following
+// (KETENBUS_NATS_PASSWORD_GRONINGEN_GATEWAY, _INBOX_groningen-gateway).
+// Errors: ErrInvalidConfig, also for an account that is not a region id.
+func AccountUsers(cfg *region.Config, account string) ([]User, error) {
+	if !events.ValidPartnerID(account) {
+		return nil, fmt.Errorf("%w: account %q: lowercase letters, digits and '-'", ErrInvalidConfig, account)
+	}
+	return users(cfg, account+"-")
+}
+
+func users(cfg *region.Config, prefix string) ([]User, error) {
 	if cfg == nil {
 		return nil, fmt.Errorf("%w: nil", ErrInvalidConfig)
 	}
@@ -103,9 +117,10 @@ func Users(cfg *region.Config) ([]User, error) {
 			natives = append(natives, p.ID)
 		}
 	}
+	svc := func(name, about string, p *Permissions) User { return service(prefix+name, about, p) }
 	users := []User{
-		{Name: UserAdmin, PasswordEnv: PasswordEnv(UserAdmin), About: "operators: creates the streams and the consumers of NATS-native partners, replays, repairs the DLQ; may do everything, keep its password out of every service"},
-		service(UserGateway, "publishes the partners' events to EVENTS (Nats-Msg-Id, atomic batches); never events in the name of ketenbus",
+		{Name: prefix + UserAdmin, PasswordEnv: PasswordEnv(prefix + UserAdmin), About: "operators: creates the streams and the consumers of NATS-native partners, replays, repairs the DLQ; may do everything, keep its password out of every service"},
+		svc(UserGateway, "publishes the partners' events to EVENTS (Nats-Msg-Id, atomic batches); never events in the name of ketenbus",
 			&Permissions{
 				PublishAllow: []string{
 					"ketenbus.events.*.*.*",
@@ -113,21 +128,21 @@ func Users(cfg *region.Config) ([]User, error) {
 				},
 				PublishDeny: []string{"ketenbus.events.*.*." + events.Producer},
 			}),
-		service(UserRouter, "consumes EVENTS (durable "+DurableRouter+"), publishes DELIVERY and AUDIT",
+		svc(UserRouter, "consumes EVENTS (durable "+DurableRouter+"), publishes DELIVERY and AUDIT",
 			&Permissions{
 				PublishAllow: append(consume(events.StreamEvents, DurableRouter, events.SubjectEventsAll),
 					events.DeliverySubject("*"),
 					auditAll),
 			}),
-		service(UserAdapter, "consumes DELIVERY for each webhook partner (durable adapter-<partner>), publishes DLQ, AUDIT and ACTIVITY, keeps the "+adapter.RetiredBucket+" bucket",
+		svc(UserAdapter, "consumes DELIVERY for each webhook partner (durable adapter-<partner>), publishes DLQ, AUDIT and ACTIVITY, keeps the "+adapter.RetiredBucket+" bucket",
 			adapterPermissions(webhooks)),
-		service(UserEscalator, "consumes EVENTS (durable "+DurableEscalator+"), publishes escalaties to EVENTS and AUDIT",
+		svc(UserEscalator, "consumes EVENTS (durable "+DurableEscalator+"), publishes escalaties to EVENTS and AUDIT",
 			&Permissions{
 				PublishAllow: append(consume(events.StreamEvents, DurableEscalator, ""),
 					events.EventSubject(events.TypeEscalatie, events.Producer),
 					auditAll),
 			}),
-		service(UserSamenloop, "consumes EVENTS (durable "+DurableSamenloop+"), reads stored signalen by sequence, publishes samenloop events to EVENTS and AUDIT",
+		svc(UserSamenloop, "consumes EVENTS (durable "+DurableSamenloop+"), reads stored signalen by sequence, publishes samenloop events to EVENTS and AUDIT",
 			&Permissions{
 				PublishAllow: append(consume(events.StreamEvents, DurableSamenloop, ""),
 					events.EventSubject(events.TypeSamenloop, events.Producer),
@@ -135,11 +150,11 @@ func Users(cfg *region.Config) ([]User, error) {
 					api("STREAM.INFO", events.StreamEvents),
 					api("STREAM.MSG.GET", events.StreamEvents)),
 			}),
-		service(UserMonitor, "reads EVENTS, ACTIVITY and the DLQ with ordered consumers, the state of the DELIVERY consumers and the "+adapter.RetiredBucket+" bucket; retries dead letters (publishes DELIVERY, deletes from the DLQ)",
+		svc(UserMonitor, "reads EVENTS, ACTIVITY and the DLQ with ordered consumers, the state of the DELIVERY consumers and the "+adapter.RetiredBucket+" bucket; retries dead letters (publishes DELIVERY, deletes from the DLQ)",
 			monitorPermissions()),
 	}
 	for _, id := range natives {
-		name, durable := PartnerUser(id), PartnerConsumer(id)
+		name, durable := prefix+PartnerUser(id), PartnerConsumer(id)
 		users = append(users, User{
 			Name:        name,
 			About:       "NATS-native partner " + id + ": pulls from and acknowledges its own consumer " + durable + " on DELIVERY, nothing else",
@@ -289,26 +304,65 @@ func Authorization(cfg *region.Config) (string, error) {
 	b.WriteString("# nats-server loads this file. Every user receives replies only on its own\n")
 	b.WriteString("# inbox prefix, _INBOX_<user>: connect with nats.CustomInboxPrefix.\n")
 	b.WriteString("authorization {\n")
+	writeUsers(&b, users)
+	b.WriteString("}\n")
+	return b.String(), nil
+}
+
+// Account returns the account of the region in a nats-server that holds
+// several regions, one account each (a national deployment): the
+// account's JetStream, with the streams of its region only, and the users
+// of AccountUsers, who see nothing of another account. A server's config
+// includes it within its accounts block:
+//
+//	accounts {
+//	  include ./accounts/groningen.conf
+//	}
+//
+// Errors: ErrInvalidConfig.
+func Account(cfg *region.Config, account string) (string, error) {
+	users, err := AccountUsers(cfg, account)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Code generated by natsauth for region %s in account %s; DO NOT EDIT.\n", strconv.Quote(cfg.Region), strconv.Quote(account))
+	b.WriteString("# Regenerate after changing the partners of the region config, from the\n")
+	b.WriteString("# repository root:\n")
+	fmt.Fprintf(&b, "#     go run ./services/natsauth/cmd/natsauth -region <region.yaml> -account %s -o deploy/nats/accounts/%s.conf\n", account, account)
+	b.WriteString("#\n")
+	b.WriteString("# The region's own account, included in the accounts block of a server\n")
+	b.WriteString("# that holds several regions: its JetStream and its users, each named\n")
+	fmt.Fprintf(&b, "# %s-<user>, with the permissions of a server of one region. Every\n", account)
+	b.WriteString("# password is an environment variable, read when nats-server loads this\n")
+	b.WriteString("# file; run each service with --nats-user <account>-<service>.\n")
+	fmt.Fprintf(&b, "%s: {\n", strconv.Quote(account))
+	b.WriteString("  jetstream: enabled\n")
+	writeUsers(&b, users)
+	b.WriteString("}\n")
+	return b.String(), nil
+}
+
+// writeUsers writes the users list of an authorization or account block.
+func writeUsers(b *strings.Builder, users []User) {
 	b.WriteString("  users: [\n")
 	for i, u := range users {
 		if i > 0 {
 			b.WriteString("\n")
 		}
-		fmt.Fprintf(&b, "    # %s: %s\n", u.Name, u.About)
+		fmt.Fprintf(b, "    # %s: %s\n", u.Name, u.About)
 		b.WriteString("    {\n")
-		fmt.Fprintf(&b, "      user: %s\n", strconv.Quote(u.Name))
-		fmt.Fprintf(&b, "      password: $%s\n", u.PasswordEnv)
+		fmt.Fprintf(b, "      user: %s\n", strconv.Quote(u.Name))
+		fmt.Fprintf(b, "      password: $%s\n", u.PasswordEnv)
 		if p := u.Permissions; p != nil {
 			b.WriteString("      permissions: {\n")
-			section(&b, "publish", p.PublishAllow, p.PublishDeny)
-			section(&b, "subscribe", p.SubscribeAllow, p.SubscribeDeny)
+			section(b, "publish", p.PublishAllow, p.PublishDeny)
+			section(b, "subscribe", p.SubscribeAllow, p.SubscribeDeny)
 			b.WriteString("      }\n")
 		}
 		b.WriteString("    }\n")
 	}
 	b.WriteString("  ]\n")
-	b.WriteString("}\n")
-	return b.String(), nil
 }
 
 // section writes the publish or subscribe permissions; with neither allow

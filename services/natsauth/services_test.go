@@ -124,6 +124,11 @@ func event(id, partnerID, typ string, data map[string]any) map[string]any {
 // partner B. The server refuses nothing any of them does.
 func TestServicesRunUnderTheirUsers(t *testing.T) {
 	t.Parallel()
+	t.Run("a server of one region", func(t *testing.T) { t.Parallel(); servicesRunUnderTheirUsers(t, "") })
+	t.Run("the region in an account", func(t *testing.T) { t.Parallel(); servicesRunUnderTheirUsers(t, "testregio") })
+}
+
+func servicesRunUnderTheirUsers(t *testing.T, account string) {
 	cfg := loadRegion(t, testRegion)
 	hook := &sink{}
 	hookSrv := httptest.NewServer(hook)
@@ -134,7 +139,7 @@ func TestServicesRunUnderTheirUsers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := startAuthServer(t, cfg)
+	s := startAuthServerIn(t, cfg, account)
 	logger, logs := logtest.New()
 	rdb := redistest.Start(t).Client(t)
 

@@ -5,6 +5,11 @@
 //
 //	go run ./services/natsauth/cmd/natsauth -region deploy/examples/region.yaml -o deploy/nats/authorization.conf
 //
+// With -account NAME it writes the region's account instead, for a server
+// that holds several regions (deploy/nats/national.conf):
+//
+//	go run ./services/natsauth/cmd/natsauth -region deploy/examples/region.yaml -account demo -o deploy/nats/accounts/demo.conf
+//
 // Without -o it writes to standard output.
 package main
 
@@ -21,22 +26,26 @@ import (
 func main() {
 	regionPath := flag.String("region", "deploy/examples/region.yaml", "region config file")
 	out := flag.String("o", "", "file to write (default standard output)")
+	account := flag.String("account", "", "write the region's account of this name, for a server of several regions (default: the authorization block of a server of one region)")
 	flag.Parse()
-	if err := run(*regionPath, *out); err != nil {
+	if err := run(*regionPath, *account, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "natsauth:", err)
 		os.Exit(1)
 	}
 }
 
-func run(regionPath, out string) error {
+func run(regionPath, account, out string) error {
 	if flag.NArg() > 0 {
-		return errors.New("unexpected arguments; use -region FILE and -o FILE")
+		return errors.New("unexpected arguments; use -region FILE, -account NAME and -o FILE")
 	}
 	cfg, err := region.Load(regionPath)
 	if err != nil {
 		return err
 	}
 	text, err := natsauth.Authorization(cfg)
+	if account != "" {
+		text, err = natsauth.Account(cfg, account)
+	}
 	if err != nil {
 		return err
 	}
