@@ -28,7 +28,9 @@ func ValidBSN(s string) bool {
 // elfproef, and every number of eight digits that does so with a leading
 // zero (a BSN written without it), replaced by "[bsn]": for text that
 // comes from outside, such as a partner's answer or an error quoting
-// input, before it is shown or kept.
+// input, before it is shown or kept. Digits within a UUID (such as an
+// event id 4f1c…-a4a9-964520965e7f) are random, not a number a person
+// has, and stay as they are.
 func RedactBSNs(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
@@ -43,7 +45,7 @@ func RedactBSNs(s string) string {
 			j++
 		}
 		run := s[i:j]
-		if (len(run) == 9 && ValidBSN(run)) || (len(run) == 8 && ValidBSN("0"+run)) {
+		if ((len(run) == 9 && ValidBSN(run)) || (len(run) == 8 && ValidBSN("0"+run))) && !inUUID(s, i, j) {
 			b.WriteString("[bsn]")
 		} else {
 			b.WriteString(run)
@@ -53,3 +55,28 @@ func RedactBSNs(s string) string {
 	return b.String()
 }
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// inUUID reports whether s[i:j] lies within a UUID: a run of hexadecimal
+// digits and '-' of the form 8-4-4-4-12.
+func inUUID(s string, i, j int) bool {
+	for i > 0 && isUUIDChar(s[i-1]) {
+		i--
+	}
+	for j < len(s) && isUUIDChar(s[j]) {
+		j++
+	}
+	u := s[i:j]
+	if len(u) != 36 {
+		return false
+	}
+	for k := 0; k < len(u); k++ {
+		if dash := k == 8 || k == 13 || k == 18 || k == 23; dash != (u[k] == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func isUUIDChar(c byte) bool {
+	return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '-'
+}

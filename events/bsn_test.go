@@ -96,6 +96,15 @@ func TestRedactBSNs(t *testing.T) {
 		"geen bsn: 123456789, 12345": "geen bsn: 123456789, 12345",
 		"deel van 0999993653":        "deel van 0999993653",
 		"9999936539999":              "9999936539999",
+		// A UUID's digits are random: kept, in an id or in a text.
+		"c8cb141c-52f0-4205-a4a9-964520965e7f":              "c8cb141c-52f0-4205-a4a9-964520965e7f",
+		"event C8CB141C-52F0-4205-A4A9-964520965E7F failed": "event C8CB141C-52F0-4205-A4A9-964520965E7F failed",
+		// Not UUIDs: a BSN in them is replaced.
+		"melding-999993653":                     "melding-[bsn]",
+		"bad-999993653":                         "bad-[bsn]",
+		"abc999993653":                          "abc[bsn]",
+		"c8cb141c-52f0-4205-a4a9-999993653e7fa": "c8cb141c-52f0-4205-a4a9-[bsn]e7fa",
+		"c8cb141c-52f0-4205-a4a9-999993653e7f-": "c8cb141c-52f0-4205-a4a9-[bsn]e7f-",
 	} {
 		if got := events.RedactBSNs(in); got != want {
 			t.Errorf("RedactBSNs(%q) = %q, want %q", in, got, want)
