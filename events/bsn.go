@@ -56,8 +56,9 @@ func RedactBSNs(s string) string {
 }
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// inUUID reports whether s[i:j] lies within a UUID: a run of hexadecimal
-// digits and '-' of the form 8-4-4-4-12.
+// inUUID reports whether s[i:j] lies within a UUID as generators make
+// them (RFC 9562): a run of hexadecimal digits and '-' of the form
+// 8-4-4-4-12, with a version of 1 to 8 and the RFC's variant.
 func inUUID(s string, i, j int) bool {
 	for i > 0 && isUUIDChar(s[i-1]) {
 		i--
@@ -74,7 +75,7 @@ func inUUID(s string, i, j int) bool {
 			return false
 		}
 	}
-	return true
+	return u[14] >= '1' && u[14] <= '8' && strings.IndexByte("89abAB", u[19]) >= 0
 }
 
 func isUUIDChar(c byte) bool {

@@ -105,6 +105,9 @@ func TestRedactBSNs(t *testing.T) {
 		"abc999993653":                          "abc[bsn]",
 		"c8cb141c-52f0-4205-a4a9-999993653e7fa": "c8cb141c-52f0-4205-a4a9-[bsn]e7fa",
 		"c8cb141c-52f0-4205-a4a9-999993653e7f-": "c8cb141c-52f0-4205-a4a9-[bsn]e7f-",
+		// Shaped as a UUID but no version or variant: not made by a generator.
+		"aaaaaaaa-aaaa-aaaa-aaaa-aaa999993653": "aaaaaaaa-aaaa-aaaa-aaaa-aaa[bsn]",
+		"a0000000-0000-4000-c000-b999993653cd": "a0000000-0000-4000-c000-b[bsn]cd",
 	} {
 		if got := events.RedactBSNs(in); got != want {
 			t.Errorf("RedactBSNs(%q) = %q, want %q", in, got, want)

@@ -48,7 +48,9 @@ func Members(b []byte) ([]Member, error) {
 func AppendMembers(dst []Member, b []byte) ([]Member, error) {
 	r := readers.Get().(*reader)
 	defer func() {
-		r.in = bytes.Buffer{} // keep nothing of b alive in the pool
+		// Keep nothing of b alive in the pool: it may be an opened event.
+		r.in = bytes.Buffer{}
+		r.dec.Reset(&r.in)
 		readers.Put(r)
 	}()
 	r.in = *bytes.NewBuffer(b)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"regexp"
 	"strings"
@@ -153,6 +154,11 @@ func printRecordsJSON(out, errOut io.Writer, subject string, records []audit.Rec
 	fmt.Fprintf(errOut, "data subject %s: %d records in the processing log\n", subject, len(records))
 	enc := json.NewEncoder(out)
 	for _, r := range records {
+		// Records written before event ids were redacted may hold one.
+		if id, ok := r.Attributes[audit.AttrEventID]; ok {
+			r.Attributes = maps.Clone(r.Attributes)
+			r.Attributes[audit.AttrEventID] = events.RedactBSNs(id)
+		}
 		if err := enc.Encode(r); err != nil {
 			return err
 		}
