@@ -169,6 +169,9 @@ func (s *Store) List(ctx context.Context, partner string, since time.Time) ([]Le
 // n are left there, so a page that shows the newest letters again and
 // again does not read a long DLQ each time.
 func (s *Store) Newest(ctx context.Context, partner string, n int, from uint64) ([]Letter, uint64, error) {
+	if n <= 0 {
+		return nil, 0, nil
+	}
 	letters, err := s.list(ctx, partner, streams.ReplayOptions{FromSeq: from})
 	if err == nil && len(letters) < n && from > 0 {
 		// Letters were retried or deleted: older ones are among the

@@ -260,11 +260,13 @@ func monitorPermissions() *Permissions {
 		api("STREAM.MSG.GET", events.StreamDLQ),
 		api("STREAM.MSG.DELETE", events.StreamDLQ),
 		events.DeliverySubject("*"),
-		// Retired subscriptions: read and listed.
+		// Retired subscriptions: read and watched (a watch answers the
+		// server's flow control).
 		api("STREAM.INFO", kvStream),
 		api("CONSUMER.CREATE", kvStream, "*", ">"),
 		api("CONSUMER.DELETE", kvStream, "*"),
 		api("DIRECT.GET", kvStream, ">"),
+		"$JS.FC."+kvStream+".>",
 	)
 	return p
 }

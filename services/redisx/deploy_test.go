@@ -23,7 +23,7 @@ func TestShippedRedisConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k, want := range map[string]string{"appendonly": "yes", "appendfsync": "everysec", "maxmemory-policy": "noeviction",
-		"aof-use-rdb-preamble": "yes", "requirepass": ""} { // save: the test runs without snapshots
+		"aof-use-rdb-preamble": "yes", "requirepass": "", "maxmemory": "2147483648"} { // save: the test runs without snapshots
 		if got[k] != want {
 			t.Errorf("%s = %q, want %q", k, got[k], want)
 		}
@@ -61,9 +61,14 @@ func TestOpenSentinel(t *testing.T) {
 		t.Errorf("the master holds %q, %v; want the value written through the Sentinel", v, err)
 	}
 
+	// The same URL but the master's name: the Sentinel knows none such.
+	_, err = redisx.Open(ctx, "redis://"+sentinel.Addr()+"/0?master_name=onbekend", 2*time.Second)
+	if err == nil || !strings.Contains(err.Error(), "master onbekend of Sentinel "+sentinel.Addr()) {
+		t.Errorf("Open of a master the Sentinel does not know: %v, want an error naming it", err)
+	}
+	// The passwords of a URL that fails are not repeated.
 	_, err = redisx.Open(ctx, "redis://:sentinel-s3cret@"+sentinel.Addr()+"/0?master_name=onbekend&password=master-s3cret", 2*time.Second)
-	if err == nil || !strings.Contains(err.Error(), "master onbekend of Sentinel "+sentinel.Addr()) ||
-		strings.Contains(err.Error(), "s3cret") {
-		t.Errorf("Open of a master the Sentinel does not know: %v, want its name and no password", err)
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("Open with passwords that fails: %v, want an error without them", err)
 	}
 }

@@ -222,8 +222,8 @@ loop:
 				break loop
 			}
 		}
-		if !due.Before(end) {
-			break
+		if !due.Before(end) || time.Now().After(end) {
+			break // a gateway slower than --rate does not stretch the run
 		}
 		select {
 		case jobs <- job{n, due}:

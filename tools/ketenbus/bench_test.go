@@ -2,10 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/region"
@@ -56,7 +60,8 @@ func TestBench(t *testing.T) {
 		}
 	}
 
-	code, out, errOut = ketenbus(t, "", append(base, "--rate", "0", "--duration", "200ms", "--concurrency", "2")...)
+	// One at a time for a moment: within politie's rate_limit burst.
+	code, out, errOut = ketenbus(t, "", append(base, "--rate", "0", "--duration", "100ms", "--concurrency", "1")...)
 	if code != 0 || !strings.Contains(out, "202 Accepted") || !strings.Contains(out, "accepted in: p50") || !strings.Contains(out, "as fast as possible") {
 		t.Errorf("bench as fast as possible: exit %d\n%s%s", code, out, errOut)
 	}
@@ -114,5 +119,26 @@ func TestBenchPartner(t *testing.T) {
 	}
 	if _, err := benchPartner(&region.Config{Partners: reg.Partners[:1]}, "", "region.yaml"); err == nil || !strings.Contains(err.Error(), "no partner in region config region.yaml publishes signalen; pass --partner") {
 		t.Errorf("none: %v", err)
+	}
+}
+
+// TestBenchStopsAtDuration: a gateway slower than --rate does not stretch
+// the run past --duration; what was not sent is not counted.
+func TestBenchStopsAtDuration(t *testing.T) {
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		time.Sleep(50 * time.Millisecond)
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(slow.Close)
+	t.Setenv("KETENBUS_TOKEN_POLITIE", publishTokenPolitie)
+	code, out, errOut := ketenbus(t, "", "bench", "--config", regionFile, "--gateway", slow.URL, "--partner", "politie",
+		"--rate", "1000", "--duration", "300ms", "--concurrency", "1", "--json")
+	var res benchResult
+	if err := json.Unmarshal([]byte(out), &res); code != 0 || err != nil {
+		t.Fatalf("exit %d, %v\n%s%s", code, err, out, errOut)
+	}
+	if res.Seconds > 1 || res.Sent < 2 || res.Sent > 10 || res.Status["202"] != res.Sent {
+		t.Errorf("against a gateway of 20/s at --rate 1000 for 300ms: %+v; want a few events in about 300ms", res)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/ketenbus/ketenbus/services/natsauth"
 	"github.com/ketenbus/ketenbus/services/redact"
 	"github.com/ketenbus/ketenbus/services/redisx"
 	"github.com/ketenbus/ketenbus/services/region"
@@ -31,6 +32,7 @@ import (
 type connFlags struct {
 	config   string
 	natsURL  string
+	natsUser string
 	natsCred string
 	redisURL string
 }
@@ -46,6 +48,7 @@ func (c *connFlags) registerNATS(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&c.config, "config", envOr("KETENBUS_CONFIG", "deploy/examples/region.yaml"), "region config file (env KETENBUS_CONFIG)")
 	fl.StringVar(&c.natsURL, "nats-url", envOr("KETENBUS_NATS_URL", nats.DefaultURL), "NATS server URL (env KETENBUS_NATS_URL)")
+	fl.StringVar(&c.natsUser, "nats-user", os.Getenv("KETENBUS_NATS_USER"), "NATS user, its password in KETENBUS_NATS_PASSWORD_<USER> (env KETENBUS_NATS_USER)")
 	fl.StringVar(&c.natsCred, "nats-creds", os.Getenv("KETENBUS_NATS_CREDS"), "NATS credentials file (env KETENBUS_NATS_CREDS)")
 }
 
@@ -101,6 +104,16 @@ func (c *connFlags) dialNATS() (*nats.Conn, jetstream.JetStream, error) {
 	var opts []nats.Option
 	if c.natsCred != "" {
 		opts = append(opts, nats.UserCredentials(c.natsCred))
+	}
+	if c.natsUser != "" {
+		// As the services: the password from the environment, the
+		// replies on the user's own inbox prefix.
+		env := natsauth.PasswordEnv(c.natsUser)
+		password := os.Getenv(env)
+		if password == "" {
+			return nil, nil, &usageError{fmt.Errorf("--nats-user %s: its password variable %s is not set", c.natsUser, env)}
+		}
+		opts = append(opts, nats.UserInfo(c.natsUser, password), nats.CustomInboxPrefix(natsauth.InboxPrefix(c.natsUser)))
 	}
 	nc, err := nats.Connect(c.natsURL, opts...)
 	if err != nil {

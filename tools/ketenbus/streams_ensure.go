@@ -33,18 +33,19 @@ config, or brings existing ones up to date. The services never create
 them: run it once before the first start, and again after upgrading
 ketenbus or adding a NATS-native partner. Running it twice changes nothing.
 
-Connect as a user that may create streams and consumers, the NATS admin
-user (--nats-url nats://admin:PASSWORD@host:4222, or --nats-creds).
+Connect as a user that may create streams and consumers: the NATS admin
+user (--nats-user admin, its password in KETENBUS_NATS_PASSWORD_ADMIN, or
+--nats-creds).
 
 --replicas is how many servers keep each stream: 1 for a single server, 3
 for the 3-node cluster. A stream that exists with another number is left
 alone unless --yes says to change it, so a forgotten --replicas 3 does not
 shrink a cluster's streams.`,
-		Example: `  # a single server
-  ketenbus streams ensure --nats-url nats://admin:$KETENBUS_NATS_PASSWORD_ADMIN@nats:4222
+		Example: `  # a single server, KETENBUS_NATS_PASSWORD_ADMIN set
+  ketenbus streams ensure --nats-url nats://nats:4222 --nats-user admin
 
   # the 3-node cluster
-  ketenbus streams ensure --replicas 3 --nats-url nats://admin:$KETENBUS_NATS_PASSWORD_ADMIN@nats-1:4222,nats://nats-2:4222`,
+  ketenbus streams ensure --replicas 3 --nats-url nats://nats-1:4222,nats://nats-2:4222,nats://nats-3:4222 --nats-user admin`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if replicas < 1 || replicas > 5 {
@@ -104,7 +105,7 @@ func ensureStreams(ctx context.Context, js jetstream.JetStream, reg *region.Conf
 		case errors.Is(err, jetstream.ErrStreamNotFound):
 			continue
 		case err != nil:
-			return rep, fmt.Errorf("read stream %s: %w", sc.Name, err)
+			return rep, asAdmin(fmt.Errorf("read stream %s: %w", sc.Name, err))
 		}
 		existed[sc.Name] = true
 		if have := st.CachedInfo().Config.Replicas; have != sc.Replicas {

@@ -70,11 +70,38 @@ func TestStreamsEnsure(t *testing.T) {
 		!strings.Contains(errOut, "not --replicas 3: pass the --replicas the streams have, or --yes to change them") {
 		t.Errorf("--replicas 3 over R1 streams: exit %d\n%s%s", code, out, errOut)
 	}
-	if st, err := js.Stream(ctx, events.StreamEvents); err != nil || st.CachedInfo().Config.Replicas != 1 {
-		t.Errorf("EVENTS changed: %v", err)
+	for _, name := range []string{events.StreamEvents, events.StreamDelivery, events.StreamDLQ, events.StreamAudit, "ACTIVITY"} {
+		if st, err := js.Stream(ctx, name); err != nil || st.CachedInfo().Config.Replicas != 1 {
+			t.Errorf("%s changed: %v", name, err)
+		}
+	}
+	// With --yes it asks JetStream, which says why it cannot.
+	code, out, errOut = ketenbus(t, "", append(base, "--replicas", "3", "--yes")...)
+	if code != 1 || !strings.Contains(errOut, "replicas > 1 not supported in non-clustered mode") || strings.Contains(errOut, "admin user?") {
+		t.Errorf("--replicas 3 --yes on a single server: exit %d\n%s%s", code, out, errOut)
 	}
 	code, _, errOut = ketenbus(t, "", append(base, "--replicas", "0")...)
 	if code != 2 || !strings.Contains(errOut, "--replicas 0: pass 1 for a single server, 3 for a cluster") {
 		t.Errorf("--replicas 0: exit %d, %s", code, errOut)
+	}
+}
+
+// TestOpsNATSUser: --nats-user connects as that user with the password of
+// KETENBUS_NATS_PASSWORD_<USER> and its own inbox prefix, as the services
+// do; a variable that is not set is a usage error naming it.
+func TestOpsNATSUser(t *testing.T) {
+	const password = "dGVzdC1hZG1pbi13YWNodHdvb3JkLzEyMys="
+	srv := natstest.Run(t, &server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
+		Users: []*server.User{{Username: "admin", Password: password}}})
+	base := []string{"streams", "ensure", "--config", regionFile, "--nats-url", srv.ClientURL(), "--nats-user", "admin"}
+	t.Setenv("KETENBUS_NATS_PASSWORD_ADMIN", "")
+	code, _, errOut := ketenbus(t, "", base...)
+	if code != 2 || !strings.Contains(errOut, "--nats-user admin: its password variable KETENBUS_NATS_PASSWORD_ADMIN is not set") {
+		t.Errorf("without the password: exit %d, %s", code, errOut)
+	}
+	t.Setenv("KETENBUS_NATS_PASSWORD_ADMIN", password)
+	code, out, errOut := ketenbus(t, "", base...)
+	if code != 0 || !strings.Contains(out, "stream EVENTS    created") || strings.Contains(out+errOut, password) {
+		t.Errorf("as admin: exit %d\n%s%s", code, out, errOut)
 	}
 }

@@ -307,7 +307,7 @@ func Listen(addr, flagName, envName string) (net.Listener, error) {
 // explain adds what to do to errors an operator can fix.
 func explain(err error) error {
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return fmt.Errorf("%w; the services never create streams: create them as the NATS admin user (streams.Ensure, see deploy/nats/README.md) before starting the services", err)
+		return fmt.Errorf("%w; the services never create streams: create them as the NATS admin user with `ketenbus streams ensure` (deploy/services.md) before starting the services", err)
 	}
 	return err
 }
