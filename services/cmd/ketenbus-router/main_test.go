@@ -35,7 +35,7 @@ func TestMain_withoutStreams(t *testing.T) {
 		t.Fatalf("exit code %d without streams, want 1", code)
 	}
 	out := p.Stderr.String()
-	for _, w := range []string{"ketenbus-router: ", "EVENTS", "stream not found", "streams.Ensure", "deploy/nats/README.md"} {
+	for _, w := range []string{"ketenbus-router: ", "EVENTS", "stream not found", "ketenbus streams ensure", "deploy/services.md"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("stderr does not say %q:\n%s", w, out)
 		}
