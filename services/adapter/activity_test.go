@@ -59,8 +59,22 @@ func TestActivityRecords(t *testing.T) {
 		c.Breaker = adapter.BreakerConfig{Failures: 1, Cooldown: 50 * time.Millisecond}
 	})
 
+	attempts := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, r := range records {
+			if r.Kind == activity.KindAttempt {
+				n++
+			}
+		}
+		return n
+	}
 	first := f.publish(t, "alpha", "signalen")
 	s.posts(t, 2, 5*time.Second)
+	// The delivered attempt's record comes after the sink answered: wait
+	// for it, so the records come in the order of the attempts.
+	runtest.Eventually(t, 5*time.Second, "the first event's two attempt records", func() bool { return attempts() == 2 })
 	// The publisher put the BSN in its event id.
 	f.publish(t, "alpha", "signalen", func(e *cloudevents.Event) { e.SetID("melding-" + testBSNs[0]) })
 	f.dlq(t, 1, 5*time.Second)
@@ -75,17 +89,7 @@ func TestActivityRecords(t *testing.T) {
 		{"melding-[bsn]", activity.OutcomeDLQ, 400},
 	}
 	var circuits []string
-	runtest.Eventually(t, 5*time.Second, "three attempt records", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		n := 0
-		for _, r := range records {
-			if r.Kind == activity.KindAttempt {
-				n++
-			}
-		}
-		return n == len(want)
-	})
+	runtest.Eventually(t, 5*time.Second, "three attempt records", func() bool { return attempts() == len(want) })
 	mu.Lock()
 	defer mu.Unlock()
 	var got []attempt
