@@ -164,28 +164,89 @@ func (s *Store) List(ctx context.Context, partner string, since time.Time) ([]Le
 
 // Newest returns the newest n dead letters of partner, oldest first, and
 // the DLQ sequence to pass as from the next time: the first of them, or 0
-// when partner has fewer than n. Newest reads the letters from from
-// onwards (all of them when 0), and all of partner's only when fewer than
-// n are left there, so a page that shows the newest letters again and
-// again does not read a long DLQ each time.
+// when partner has fewer than n. It reads the letters from from onwards;
+// when from is 0, or fewer than n letters are left there (some were
+// retried or deleted), it first finds where the newest n begin by
+// counting, not by reading (see startOfNewest). So a page that shows the
+// newest letters of a long DLQ reads about n of them, also the first time.
 func (s *Store) Newest(ctx context.Context, partner string, n int, from uint64) ([]Letter, uint64, error) {
 	if n <= 0 {
 		return nil, 0, nil
 	}
-	letters, err := s.list(ctx, partner, streams.ReplayOptions{FromSeq: from})
-	if err == nil && len(letters) < n && from > 0 {
-		// Letters were retried or deleted: older ones are among the
-		// newest n again.
-		letters, err = s.list(ctx, partner, streams.ReplayOptions{})
+	var letters []Letter
+	if from > 0 {
+		var err error
+		if letters, err = s.list(ctx, partner, streams.ReplayOptions{FromSeq: from}); err != nil {
+			return nil, from, err
+		}
 	}
-	if err != nil {
-		return nil, from, err
+	if len(letters) < n {
+		start, err := s.startOfNewest(ctx, partner, n)
+		if err != nil {
+			return nil, from, err
+		}
+		if letters, err = s.list(ctx, partner, streams.ReplayOptions{FromSeq: start}); err != nil {
+			return nil, from, err
+		}
 	}
 	if len(letters) < n {
 		return letters, 0, nil
 	}
 	letters = letters[len(letters)-n:]
 	return letters, letters[0].Seq, nil
+}
+
+// readAllFactor: startOfNewest searches only a DLQ with more than this
+// many times n letters of the partner (measured: 20,000 small letters
+// read in about 45 ms, a search over them took about 70 ms).
+const readAllFactor = 100
+
+// startOfNewest returns the DLQ sequence of the first of partner's newest
+// n dead letters, or 0 when reading all of them is as quick. It searches the stream's
+// sequences by halves; at each step nats-server counts partner's letters
+// from there on (a consumer's pending count, from its subject index), so
+// a DLQ of a million letters takes about 20 steps and reads none.
+func (s *Store) startOfNewest(ctx context.Context, partner string, n int) (uint64, error) {
+	info, err := s.stream.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", events.StreamDLQ, err)
+	}
+	if info.State.Msgs == 0 {
+		return 0, nil
+	}
+	subject := events.DLQSubject(partner)
+	count := func(seq uint64) (uint64, error) {
+		c, err := s.stream.CreateConsumer(ctx, jetstream.ConsumerConfig{
+			FilterSubject: subject, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: seq,
+			AckPolicy: jetstream.AckNonePolicy, InactiveThreshold: time.Minute,
+		})
+		if err != nil {
+			return 0, fmt.Errorf("count the dead letters of %s: %w", partner, err)
+		}
+		pending := c.CachedInfo().NumPending
+		_ = s.stream.DeleteConsumer(ctx, c.CachedInfo().Name) // else it goes after a minute
+		return pending, nil
+	}
+	lo, hi := info.State.FirstSeq, info.State.LastSeq
+	// Up to readAllFactor·n letters, reading them all is quicker than
+	// the search's round trips.
+	if total, err := count(lo); err != nil || total <= uint64(readAllFactor*n) {
+		return 0, err
+	}
+	// count falls as seq grows; find the last seq where it is still n.
+	for lo < hi {
+		mid := lo + (hi-lo+1)/2
+		c, err := count(mid)
+		if err != nil {
+			return 0, err
+		}
+		if c >= uint64(n) {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return lo, nil
 }
 
 func (s *Store) list(ctx context.Context, partner string, opts streams.ReplayOptions) ([]Letter, error) {

@@ -3,6 +3,7 @@ package dlq_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -183,7 +184,11 @@ func TestNewest(t *testing.T) {
 	newest()
 	add("g-1", "g-2")
 	newest("g-1", "g-2")
-	add("g-3", "g-4", "g-5", "g-6")
+	add("g-3")
+	newest("g-1", "g-2", "g-3")
+	add("g-4", "g-5", "g-6")
+	newest("g-4", "g-5", "g-6")
+	from = 0 // a first look: found by counting
 	newest("g-4", "g-5", "g-6")
 	add("g-7")
 	newest("g-5", "g-6", "g-7")
@@ -194,4 +199,52 @@ func TestNewest(t *testing.T) {
 	}
 	newest("g-3", "g-4", "g-5")
 	newest("g-3", "g-4", "g-5")
+}
+
+// TestNewestOfALongDLQ: with more than 100·n letters of the partner, where
+// Newest searches for the start instead of reading them all, it still
+// returns exactly the newest n, also after the newest one was deleted.
+func TestNewestOfALongDLQ(t *testing.T) {
+	t.Parallel()
+	env := natstest.Start(t)
+	ctx := context.Background()
+	const letters = 320
+	seqOf := map[string]uint64{}
+	for i := range letters {
+		for _, partner := range []string{"politie", "ggz"} {
+			m := nats.NewMsg(events.DLQSubject(partner))
+			id := fmt.Sprintf("%s-%d", partner, i)
+			m.Data = []byte(`{"specversion":"1.0","id":"` + id + `","type":"nl.sociaaldomein.signaal.v1"}`)
+			ack, err := env.JS.PublishMsg(ctx, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seqOf[id] = ack.Sequence
+		}
+	}
+	store, err := dlq.Open(ctx, env.JS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newest := func(n int, want ...string) {
+		t.Helper()
+		got, next, err := store.Newest(ctx, "ggz", n, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, l := range got {
+			id, _ := l.Event()
+			ids = append(ids, id)
+		}
+		if !slices.Equal(ids, want) || next != seqOf[want[0]] {
+			t.Fatalf("Newest(%d) = %v, next %d; want %v, next %d", n, ids, next, want, seqOf[want[0]])
+		}
+	}
+	newest(3, "ggz-317", "ggz-318", "ggz-319")
+	if err := store.Delete(ctx, seqOf["ggz-319"], false); err != nil {
+		t.Fatal(err)
+	}
+	newest(3, "ggz-316", "ggz-317", "ggz-318")
+	newest(1, "ggz-318")
 }
