@@ -2,6 +2,7 @@ package natsauth_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/adapter"
+	"github.com/ketenbus/ketenbus/services/dlq"
 	"github.com/ketenbus/ketenbus/services/gateway"
 	"github.com/ketenbus/ketenbus/services/monitor"
 	"github.com/ketenbus/ketenbus/services/natsauth"
@@ -125,6 +127,24 @@ func TestMonitorRunsUnderItsUser(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the webhook received %d retried deliveries, want 2", delivered.Load())
 		}
+	}
+	// The newest letter of a long DLQ, which the partner page finds by
+	// counting from consumers of its own on the DLQ.
+	admin := s.connect(t, natsauth.UserAdmin)
+	ctx := context.Background()
+	for i := range 120 {
+		if _, err := admin.js.Publish(ctx, events.DLQSubject(webhookOne), fmt.Appendf(nil, `{"specversion":"1.0","id":"lang-%d"}`, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store, err := dlq.Open(ctx, mc.js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if newest, _, err := store.Newest(ctx, webhookOne, 1, 0); err != nil || len(newest) != 1 {
+		t.Fatalf("the monitor's newest dead letter of 120: %v, %v", newest, err)
+	} else if id, _ := newest[0].Event(); id != "lang-119" {
+		t.Errorf("the monitor's newest dead letter is %s, want lang-119", id)
 	}
 	time.Sleep(200 * time.Millisecond) // a late refusal would show now
 	expectNoViolations(t, mc)
