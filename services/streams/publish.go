@@ -29,14 +29,15 @@ func PublishAsync(ctx context.Context, js jetstream.JetStream, msgs []*nats.Msg)
 
 // Publishing is an asynchronous publish of messages under way.
 type Publishing struct {
-	futs []jetstream.PubAckFuture
-	res  []Result
+	futs    []jetstream.PubAckFuture
+	res     []Result
+	started time.Time
 }
 
 // StartPublish publishes msgs as PublishAsync does, without waiting for
 // their PubAcks: Wait does that, in another goroutine if need be.
 func StartPublish(js jetstream.JetStream, msgs []*nats.Msg) *Publishing {
-	p := &Publishing{futs: make([]jetstream.PubAckFuture, len(msgs)), res: make([]Result, len(msgs))}
+	p := &Publishing{futs: make([]jetstream.PubAckFuture, len(msgs)), res: make([]Result, len(msgs)), started: time.Now()}
 	for i, m := range msgs {
 		p.futs[i], p.res[i].Err = js.PublishMsgAsync(m)
 	}
@@ -50,13 +51,14 @@ func (p *Publishing) Wait(ctx context.Context) []Result {
 }
 
 // WaitUpTo is Wait with a time limit instead of a context: it waits for
-// every PubAck for about d (up to a second more) and returns the results
-// in the order of the messages; a PubAck that did not come in time has
-// Err ErrPubAckTimeout. The waits of all callers share one timer per
-// second, so a service waiting for thousands of publishes a second does
-// not start a timer for each.
+// every PubAck until about d (up to a second more) after StartPublish,
+// however late it is called, and returns the results in the order of the
+// messages; a PubAck that did not come in time has Err ErrPubAckTimeout.
+// The waits of all callers share one timer per second, so a service
+// waiting for thousands of publishes a second does not start a timer for
+// each.
 func (p *Publishing) WaitUpTo(d time.Duration) []Result {
-	return p.wait(closedAfter(d), func() error { return ErrPubAckTimeout })
+	return p.wait(closedAfter(time.Until(p.started.Add(d))), func() error { return ErrPubAckTimeout })
 }
 
 // wait waits for every PubAck until done closes; a PubAck not come by
