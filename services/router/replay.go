@@ -270,11 +270,7 @@ func (rp *replay) event(ctx context.Context, m jetstream.Msg) error {
 			return err
 		}
 	}
-	entries, err := rp.r.logEntries(payload, ds, seq, start, rp.cfg.ID)
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
+	for _, e := range rp.r.logEntries(routing, seq, start, rp.cfg.ID) {
 		msg, err := rp.r.audit.Msg(e.Partner, e.Record)
 		if err != nil {
 			return err

@@ -196,7 +196,7 @@ func (r *Router) Handle(msg *message.Message) error {
 		return routed()
 	}
 	ttl := streams.Remaining(r.cfg.Region.RetentionOf(routing.Type), stored, start)
-	msgs, err := r.messages(ctx, msg.Payload, ds, seq, ttl, start)
+	msgs, err := r.messages(ctx, routing, seq, ttl, start)
 	if err != nil {
 		return failed(err)
 	}
@@ -209,16 +209,14 @@ func (r *Router) Handle(msg *message.Message) error {
 	})
 }
 
-// messages returns the DELIVERY messages of ds, with a TTL of ttl and,
+// messages returns the DELIVERY messages of routing, with a TTL of ttl and,
 // when tracing, the trace context of ctx, and the processing log's record
 // of those to NATS-native partners. Every message has a fixed
 // Nats-Msg-Id, so publishing them all again after a failure stores each
 // once.
-func (r *Router) messages(ctx context.Context, payload []byte, ds []Delivery, seq uint64, ttl time.Duration, start time.Time) ([]*nats.Msg, error) {
-	entries, err := r.logEntries(payload, ds, seq, start, "")
-	if err != nil {
-		return nil, err
-	}
+func (r *Router) messages(ctx context.Context, routing Routing, seq uint64, ttl time.Duration, start time.Time) ([]*nats.Msg, error) {
+	ds := routing.Deliveries
+	entries := r.logEntries(routing, seq, start, "")
 	msgs := make([]*nats.Msg, len(ds), len(ds)+len(entries))
 	seqText, ttlText := []string{strconv.FormatUint(seq, 10)}, streams.TTLValue(ttl)
 	var tc telemetry.Carrier
@@ -285,39 +283,28 @@ func (d *Delivery) msg(seqText, ttlText, replay []string) *nats.Msg {
 // stores a publish retried within the replay once.
 func replayMsgID(replay, msgID string) string { return msgID + "-replay-" + replay }
 
-// logEntries returns the processing log records of the deliveries in ds
-// to NATS-native partners; replay is the replay id of a replay, "" live.
-// The event's context attributes are read from payload only when there
-// is such a delivery.
-func (r *Router) logEntries(payload []byte, ds []Delivery, seq uint64, start time.Time, replay string) ([]audit.Entry, error) {
+// logEntries returns the processing log records of the deliveries of
+// routing to NATS-native partners; replay is the replay id of a replay,
+// "" live.
+func (r *Router) logEntries(routing Routing, seq uint64, start time.Time, replay string) []audit.Entry {
 	var entries []audit.Entry
-	var ev audit.Event
-	for _, d := range ds {
+	for _, d := range routing.Deliveries {
 		if !r.native[d.Partner] {
 			continue
-		}
-		if entries == nil {
-			obj, err := jsonobj.Members(payload) // Route read it already
-			if err != nil {
-				return nil, fmt.Errorf("read event: %w", err)
-			}
-			text := func(name string) string { return jsonobj.Text(jsonobj.Lookup(obj, name)) }
-			ev = audit.Event{ID: text("id"), Source: text("source"), Type: text("type"),
-				Subject: text("subject"), Traceparent: text("traceparent"), Sequence: seq}
 		}
 		entries = append(entries, audit.Entry{Partner: d.Partner, Record: audit.NewRecord(audit.Processing{
 			Name:         audit.NameDeliver,
 			Activity:     d.Purpose,
 			Partner:      d.Partner,
 			Subscription: d.Subscription,
-			Event:        ev,
+			Event:        routing.event(seq),
 			Outcome:      audit.OutcomeStored,
 			Replay:       replay,
 			Start:        start,
 			End:          time.Now(),
 		})})
 	}
-	return entries, nil
+	return entries
 }
 
 // eventOf returns "<event>.<version>" of an EVENTS subject

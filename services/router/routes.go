@@ -13,6 +13,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/audit"
 	"github.com/ketenbus/ketenbus/services/delivery"
 	"github.com/ketenbus/ketenbus/services/jsonobj"
 	"github.com/ketenbus/ketenbus/services/region"
@@ -129,9 +130,16 @@ type Routing struct {
 	// Deliveries are the event's deliveries, one per matching subscription.
 	Deliveries []Delivery
 
-	// id, traceparent and tracestate are the event's attributes for its
-	// span, as they stand in the event.
-	id, traceparent, tracestate jsontext.Value
+	// The event's attributes for its span and its processing log
+	// records, as they stand in the event.
+	id, source, subject, traceparent, tracestate jsontext.Value
+}
+
+// event returns what a processing log record says of the event stored at
+// seq.
+func (r Routing) event(seq uint64) audit.Event {
+	return audit.Event{ID: jsonobj.Text(r.id), Source: jsonobj.Text(r.source), Type: r.Type,
+		Subject: jsonobj.Text(r.subject), Traceparent: jsonobj.Text(r.traceparent), Sequence: seq}
 }
 
 // Delivery is one event for one partner's subscription.
@@ -161,6 +169,7 @@ func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) (Routing, e
 	typ := jsonobj.Text(jsonobj.Lookup(obj, "type"))
 	ontvanger := jsonobj.Text(jsonobj.Lookup(obj, events.ExtensionOntvanger))
 	routing := Routing{Type: typ, Ontvanger: ontvanger, id: jsonobj.Lookup(obj, "id"),
+		source: jsonobj.Lookup(obj, "source"), subject: jsonobj.Lookup(obj, "subject"),
 		traceparent: jsonobj.Lookup(obj, telemetry.Traceparent), tracestate: jsonobj.Lookup(obj, telemetry.Tracestate)}
 	var (
 		e      *cloudevents.Event
