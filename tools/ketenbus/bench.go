@@ -304,7 +304,7 @@ func (b *bench) result() benchResult {
 	}
 	if len(b.latencies) > 0 {
 		l := b.latencies
-		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
+		slices.Sort(l)
 		at := func(q float64) float64 { return ms(l[min(len(l)-1, int(q*float64(len(l))))]) }
 		res.LatencyMS = &benchLatency{P50: at(0.50), P90: at(0.90), P99: at(0.99), Max: ms(l[len(l)-1])}
 	}

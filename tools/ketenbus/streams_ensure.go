@@ -97,9 +97,10 @@ type ensuredConsumer struct {
 // yes.
 func ensureStreams(ctx context.Context, js jetstream.JetStream, reg *region.Config, cfg streams.Config, yes bool) (ensured, error) {
 	var rep ensured
+	defs := streams.Definitions(cfg)
 	existed := map[string]bool{}
 	var changes []string
-	for _, sc := range streams.Definitions(cfg) {
+	for _, sc := range defs {
 		st, err := js.Stream(ctx, sc.Name)
 		switch {
 		case errors.Is(err, jetstream.ErrStreamNotFound):
@@ -118,7 +119,7 @@ func ensureStreams(ctx context.Context, js jetstream.JetStream, reg *region.Conf
 	if err := streams.Ensure(ctx, js, cfg); err != nil {
 		return rep, asAdmin(err)
 	}
-	for _, sc := range streams.Definitions(cfg) {
+	for _, sc := range defs {
 		rep.Streams = append(rep.Streams, ensuredStream{sc.Name, !existed[sc.Name], sc.Replicas})
 	}
 	if err := natsauth.EnsurePartnerConsumers(ctx, js, reg); err != nil {

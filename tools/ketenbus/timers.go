@@ -279,21 +279,21 @@ with --json. --partner keeps the timers where the partner is the ontvanger
 			// Redis orders a claimed timer by its lease; people by due.
 			slices.SortStableFunc(list, func(a, b timers.Timer) int { return a.Due.Compare(b.Due) })
 			out := cmd.OutOrStdout()
+			views := make([]timerView, len(list))
+			for i, t := range list {
+				views[i] = timerViewOf(t)
+			}
 			if asJSON {
-				views := make([]timerView, len(list))
-				for i, t := range list {
-					views[i] = timerViewOf(t)
-				}
 				return writeJSONLines(out, views)
 			}
 			if len(list) == 0 {
 				_, err := fmt.Fprintln(out, "no pending timers")
 				return err
 			}
-			rows := make([][]string, len(list))
-			for i, t := range list {
-				rows[i] = []string{t.ID, t.Kind, t.Betreft.Source + " " + events.RedactBSNs(t.Betreft.ID), events.ShortPseudonym(t.Subject),
-					t.Ontvanger, strconv.Itoa(t.Level), t.Reden, timerTime(t.Termijn), timerTime(t.Due)}
+			rows := make([][]string, len(views))
+			for i, v := range views {
+				rows[i] = []string{v.ID, v.Kind, v.Betreft.Source + " " + v.Betreft.ID, events.ShortPseudonym(v.Subject),
+					v.Ontvanger, strconv.Itoa(v.Level), v.Reden, timerTime(v.Termijn), timerTime(v.Due)}
 			}
 			return writeTable(out, []string{"ID", "KIND", "BETREFT", "SUBJECT", "ONTVANGER", "LEVEL", "REDEN", "TERMIJN", "DUE"}, rows)
 		},
@@ -356,11 +356,11 @@ overdracht it watches.`,
 				return err
 			}
 			defer rdb.Close()
-			out := cmd.OutOrStdout()
+			out, v := cmd.OutOrStdout(), timerViewOf(t)
 			if asJSON {
-				return writeJSONLines(out, []timerView{timerViewOf(t)})
+				return writeJSONLines(out, []timerView{v})
 			}
-			return printTimer(out, t)
+			return printTimer(out, v)
 		},
 	}
 	rf.register(cmd)
@@ -369,7 +369,7 @@ overdracht it watches.`,
 }
 
 // printTimer prints a timer as aligned "key: value" lines.
-func printTimer(w io.Writer, t timers.Timer) error {
+func printTimer(w io.Writer, t timerView) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
 	line := func(k, v string) {
 		if v == "" {
@@ -379,7 +379,7 @@ func printTimer(w io.Writer, t timers.Timer) error {
 	}
 	line("id", t.ID)
 	line("kind", t.Kind)
-	line("betreft", t.Betreft.Source+" "+events.RedactBSNs(t.Betreft.ID))
+	line("betreft", t.Betreft.Source+" "+t.Betreft.ID)
 	line("betreft type", t.Betreft.Type)
 	line("subject", t.Subject)
 	line("sender", t.Sender)
@@ -388,8 +388,8 @@ func printTimer(w io.Writer, t timers.Timer) error {
 	line("reden", t.Reden)
 	line("termijn", timerTime(t.Termijn))
 	line("due", timerTime(t.Due))
-	if !t.Anchor.IsZero() {
-		line("anchor", timerTime(t.Anchor))
+	if t.Anchor != nil {
+		line("anchor", timerTime(*t.Anchor))
 	}
 	return tw.Flush()
 }
