@@ -324,7 +324,8 @@ func (rc *Receiver) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *p
 // refuse logs why a request was refused and writes p.
 func (rc *Receiver) refuse(w http.ResponseWriter, r *http.Request, p *problem) {
 	rc.cfg.Logger.WarnContext(r.Context(), "delivery refused",
-		slog.Int("status", p.Status), slog.String("reason", p.reason), slog.String("detail", p.Detail),
+		// The detail may quote ids or parse errors of the sender's input.
+		slog.Int("status", p.Status), slog.String("reason", p.reason), slog.String("detail", events.RedactBSNs(p.Detail)),
 		slog.String("method", r.Method), logID(r.Header.Get(webhook.HeaderID)))
 	p.write(w)
 }

@@ -394,6 +394,7 @@ func TestReceiverLogsNoSecrets(t *testing.T) {
 		{token: testToken}, {token: testToken}, {token: testToken}, {token: testToken},
 		{token: "wrong-" + testToken, id: "evt-" + bsn},
 		{token: testToken, id: "evt-" + bsn},
+		{token: testToken, id: "evt-" + bsn, body: structuredEvent("other-"+bsn, 42)}, // ids differ: quoted in the detail
 	} {
 		send(t, url, d)
 	}

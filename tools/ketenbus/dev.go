@@ -84,7 +84,8 @@ Logs go to stderr; Ctrl-C stops everything cleanly.`,
 
 func noArgs(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
-		return &usageError{fmt.Errorf("unexpected argument %q", args[0])}
+		// Not repeated: it may be a token or password pasted without its flag.
+		return &usageError{fmt.Errorf("unexpected argument (%d in all); every setting is a flag", len(args))}
 	}
 	return nil
 }

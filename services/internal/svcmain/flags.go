@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-
-	"github.com/ketenbus/ketenbus/services/redact"
 )
 
 // Defaults of the common flags.
@@ -98,8 +96,9 @@ func parseFlags(prog string, svc Service, args []string, getenv func(string) str
 		_, _ = stderr.Write(out.Bytes())
 		return nil, ExitUsage, false
 	case fs.NArg() > 0:
-		// It may be a URL pasted without its flag, password and all.
-		fmt.Fprintf(stderr, "%s: unexpected argument %q; every setting is a flag (see -h)\n", prog, redact.URL(fs.Arg(0)))
+		// Not repeated: it may be a password or token pasted without its
+		// flag.
+		fmt.Fprintf(stderr, "%s: unexpected argument (%d in all); every setting is a flag (see -h)\n", prog, fs.NArg())
 		return nil, ExitUsage, false
 	}
 	return o, 0, true
