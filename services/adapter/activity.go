@@ -4,7 +4,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/activity"
 	"github.com/ketenbus/ketenbus/services/telemetry"
 )
@@ -15,7 +14,7 @@ func (p *partner) note(d deliveryInfo, outcome string, status int, reason string
 	d.span.SetAttributes(telemetry.AttrOutcome.String(outcome))
 	r := activity.Record{
 		Time: end.UTC(), Partner: p.id, Kind: activity.KindAttempt,
-		Subscription: d.subscription, EventID: events.RedactBSNs(d.eventID), Attempt: d.attempt,
+		Subscription: d.subscription, EventID: d.eventID, Attempt: d.attempt,
 		Status: status, Outcome: outcome, Reason: reason,
 		Millis: float64(end.Sub(d.start).Microseconds()) / 1000,
 	}

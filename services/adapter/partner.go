@@ -74,7 +74,7 @@ type partner struct {
 // deliveryInfo is what the broker and the headers say about a delivery.
 type deliveryInfo struct {
 	subscription string
-	eventID      string
+	eventID      string    // as logs and records show it: a BSN in it replaced
 	attempt      int       // NumDelivered, this delivery included
 	first        time.Time // when DELIVERY stored it
 	start        time.Time // when this attempt began
@@ -165,7 +165,7 @@ func (p *partner) Handle(msg *message.Message) error {
 	if err != nil {
 		return p.deadLetter(ctx, msg, d, deadLetter{reason: err.Error()}, outcomeDLQ)
 	}
-	d.eventID, d.event = ev.ID(), ev
+	d.eventID, d.event = events.RedactBSNs(ev.ID()), ev // the publisher chose the id
 	body, header, err := p.request(ev)
 	if err != nil {
 		return p.deadLetter(ctx, msg, d, deadLetter{reason: err.Error()}, outcomeDLQ)
@@ -441,7 +441,7 @@ func dlqMsgID(partner string, msg *message.Message) string {
 func (p *partner) attrs(d deliveryInfo, status int) []any {
 	a := []any{slog.String("subscription", d.subscription), slog.Int("attempt", d.attempt)}
 	if d.eventID != "" {
-		a = append(a, slog.String("event_id", events.RedactBSNs(d.eventID))) // the publisher chose the id
+		a = append(a, slog.String("event_id", d.eventID))
 	}
 	if status != 0 {
 		a = append(a, slog.Int("status", status))
