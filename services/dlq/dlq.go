@@ -202,19 +202,21 @@ func (s *Store) Newest(ctx context.Context, partner string, n int, from uint64) 
 const readAllFactor = 100
 
 // startOfNewest returns the DLQ sequence of the first of partner's newest
-// n dead letters, or 0 when reading all of them is as quick. It searches the stream's
-// sequences by halves; at each step nats-server counts partner's letters
+// n dead letters, or 0 when reading all of them is as quick
+// (readAllFactor). It searches the stream's sequences by halves; at each step nats-server counts partner's letters
 // from there on (a consumer's pending count, from its subject index), so
 // a DLQ of a million letters takes about 20 steps and reads none.
 func (s *Store) startOfNewest(ctx context.Context, partner string, n int) (uint64, error) {
-	info, err := s.stream.Info(ctx)
+	subject := events.DLQSubject(partner)
+	// One request: the partner's count and the stream's first and last
+	// sequence.
+	info, err := s.stream.Info(ctx, jetstream.WithSubjectFilter(subject))
 	if err != nil {
 		return 0, fmt.Errorf("read %s: %w", events.StreamDLQ, err)
 	}
-	if info.State.Msgs == 0 {
+	if info.State.Subjects[subject] <= uint64(readAllFactor*n) {
 		return 0, nil
 	}
-	subject := events.DLQSubject(partner)
 	count := func(seq uint64) (uint64, error) {
 		c, err := s.stream.CreateConsumer(ctx, jetstream.ConsumerConfig{
 			FilterSubject: subject, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: seq,
@@ -228,11 +230,6 @@ func (s *Store) startOfNewest(ctx context.Context, partner string, n int) (uint6
 		return pending, nil
 	}
 	lo, hi := info.State.FirstSeq, info.State.LastSeq
-	// Up to readAllFactor·n letters, reading them all is quicker than
-	// the search's round trips.
-	if total, err := count(lo); err != nil || total <= uint64(readAllFactor*n) {
-		return 0, err
-	}
 	// count falls as seq grows; find the last seq where it is still n.
 	for lo < hi {
 		mid := lo + (hi-lo+1)/2

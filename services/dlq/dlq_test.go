@@ -20,8 +20,9 @@ import (
 )
 
 // deadLetter stores a dead letter as the adapter does: the delivery's
-// headers, its Nats-Msg-Id, the DLQ headers and a TTL.
-func deadLetter(t *testing.T, env *natstest.Env, partner, msgID string) *nats.Msg {
+// headers, its Nats-Msg-Id, the DLQ headers and a TTL. It returns its DLQ
+// sequence.
+func deadLetter(t *testing.T, env *natstest.Env, partner, msgID string) uint64 {
 	t.Helper()
 	m := nats.NewMsg(events.DLQSubject(partner))
 	m.Data = []byte(`{"specversion":"1.0","id":"` + msgID + `","type":"nl.sociaaldomein.signaal.v1","data":{"bsn":"kb1.x.y"}}`)
@@ -34,10 +35,11 @@ func deadLetter(t *testing.T, env *natstest.Env, partner, msgID string) *nats.Ms
 	m.Header.Set(delivery.HeaderDLQStatus, "400")
 	m.Header.Set(delivery.HeaderDLQAttempts, "1")
 	m.Header.Set(jetstream.MsgTTLHeader, "100")
-	if _, err := env.JS.PublishMsg(context.Background(), m); err != nil {
+	ack, err := env.JS.PublishMsg(context.Background(), m)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return m
+	return ack.Sequence
 }
 
 func TestRedelivery(t *testing.T) {
@@ -151,9 +153,8 @@ func TestNewest(t *testing.T) {
 	seqOf := map[string]uint64{}
 	add := func(ids ...string) {
 		for _, id := range ids {
-			deadLetter(t, env, "ggz", id)
+			seqOf[id] = deadLetter(t, env, "ggz", id)
 			deadLetter(t, env, "politie", "other-"+id)
-			seqOf[id] = uint64(len(seqOf)*2 + 1)
 		}
 	}
 	var from uint64
@@ -212,14 +213,8 @@ func TestNewestOfALongDLQ(t *testing.T) {
 	seqOf := map[string]uint64{}
 	for i := range letters {
 		for _, partner := range []string{"politie", "ggz"} {
-			m := nats.NewMsg(events.DLQSubject(partner))
 			id := fmt.Sprintf("%s-%d", partner, i)
-			m.Data = []byte(`{"specversion":"1.0","id":"` + id + `","type":"nl.sociaaldomein.signaal.v1"}`)
-			ack, err := env.JS.PublishMsg(ctx, m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			seqOf[id] = ack.Sequence
+			seqOf[id] = deadLetter(t, env, partner, id)
 		}
 	}
 	store, err := dlq.Open(ctx, env.JS)
