@@ -175,11 +175,11 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	}
 	sub := &subscription{s: s, out: make(chan *message.Message), done: make(chan struct{}), handed: map[*pending]struct{}{},
 		later: make(chan laterWork, max(cc.MaxAckPending, 64)), finished: make(chan struct{})}
-	go sub.finishLater()
 	cctx, err := cons.Consume(sub.receive, jetstream.PullMaxMessages(max(cc.MaxAckPending, 64)))
 	if err != nil {
 		return nil, fmt.Errorf("consume %s: %w", cc.Durable, err)
 	}
+	go sub.finishLater()
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {
