@@ -22,11 +22,27 @@ var accessRegion = strings.NewReplacer("{ggz}", "http://127.0.0.1:9/ggz", "{zvh}
 // its base URL.
 func accessMonitor(t *testing.T, auth monitor.Auth) string {
 	t.Helper()
+	base, _ := monitorOnly(t, auth)
+	return base
+}
+
+// monitorOnly serves a monitor with auth on a nats-server of its own, no
+// other service and no Redis, and returns its base URL and the server.
+func monitorOnly(t *testing.T, auth monitor.Auth) (string, *natstest.Env) {
+	t.Helper()
 	reg, err := region.Parse("region.yaml", []byte(accessRegion))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return serveMonitor(t, monitor.Config{Region: reg, JetStream: natstest.Start(t).JS, Auth: auth})
+	env := natstest.Start(t)
+	return serveMonitor(t, monitor.Config{Region: reg, JetStream: env.JS, Auth: auth}), env
+}
+
+// page returns the body of GET base+path.
+func page(t *testing.T, base, path string) string {
+	t.Helper()
+	_, body := do(t, http.DefaultClient, http.MethodGet, base+path, nil, nil)
+	return body
 }
 
 // do sends a request and returns the response with its body read.

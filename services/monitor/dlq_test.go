@@ -18,7 +18,7 @@ import (
 // of a longer DLQ and says so, and stays right when letters go.
 func TestPartnerPageShowsNewestLetters(t *testing.T) {
 	t.Parallel()
-	s := newStack(t, options{auth: monitor.Auth{Open: true}})
+	base, env := monitorOnly(t, monitor.Auth{Open: true})
 	ctx := context.Background()
 	const total = 205
 	for i := 1; i <= total; i++ {
@@ -26,14 +26,14 @@ func TestPartnerPageShowsNewestLetters(t *testing.T) {
 		m.Data = fmt.Appendf(nil, `{"specversion":"1.0","id":"d-%d","type":"nl.sociaaldomein.signaal.v1"}`, i)
 		m.Header.Set(delivery.HeaderSubscription, "signalen")
 		m.Header.Set(delivery.HeaderDLQReason, "http 400")
-		if _, err := s.env.JS.PublishMsg(ctx, m); err != nil {
+		if _, err := env.JS.PublishMsg(ctx, m); err != nil {
 			t.Fatal(err)
 		}
 	}
 	rows := regexp.MustCompile(`data-dlq-seq="(\d+)"`)
-	page := func(wantShown string, wantNewest, wantOldest int) {
+	shows := func(wantShown string, wantNewest, wantOldest int) {
 		t.Helper()
-		_, body := s.get(t, "/partners/ggz", nil)
+		body := page(t, base, "/partners/ggz")
 		seqs := rows.FindAllStringSubmatch(body, -1)
 		if len(seqs) != 200 {
 			t.Fatalf("the page shows %d dead letters, want 200", len(seqs))
@@ -45,10 +45,10 @@ func TestPartnerPageShowsNewestLetters(t *testing.T) {
 			t.Errorf("the page does not say %q", want)
 		}
 	}
-	page("de nieuwste 200 van 205", 205, 6)
-	page("de nieuwste 200 van 205", 205, 6) // read again from where they began
+	shows("de nieuwste 200 van 205", 205, 6)
+	shows("de nieuwste 200 van 205", 205, 6) // read again from where they began
 
-	store, err := dlq.Open(ctx, s.env.JS)
+	store, err := dlq.Open(ctx, env.JS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,9 +57,9 @@ func TestPartnerPageShowsNewestLetters(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	page("de nieuwste 200 van 201", 201, 2)
+	shows("de nieuwste 200 van 201", 201, 2)
 	if err := store.Delete(ctx, 201, false); err != nil {
 		t.Fatal(err)
 	}
-	page("200", 200, 1)
+	shows("200", 200, 1)
 }

@@ -252,10 +252,8 @@ func (m *Monitor) partnerData(ctx context.Context, p *region.Partner) *partnerDa
 	}
 	for _, s := range p.Subscriptions {
 		v := subscriptionView{Subscription: s}
-		if slices.Contains(d.Health.Retired, s.Name) {
-			if ret, ok := m.retirement(p.ID, s.Name); ok {
-				v.Retired, v.RetiredAt = true, ret.RetiredAt
-			}
+		if ret, ok := m.retirement(p.ID, s.Name); ok {
+			v.Retired, v.RetiredAt = true, ret.RetiredAt
 		}
 		d.Subscriptions = append(d.Subscriptions, v)
 	}

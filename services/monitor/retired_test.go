@@ -15,33 +15,32 @@ import (
 )
 
 // TestRetiredSubscriptionShown: a subscription an adapter retires shows
-// on the overview and the partner page, and goes when an operator resumes
-// it by deleting its key.
+// on the overview and the partner page, also when the adapter made the
+// bucket after the monitor started, and goes when an operator resumes it
+// by deleting its key.
 func TestRetiredSubscriptionShown(t *testing.T) {
 	t.Parallel()
-	s := newStack(t, options{auth: monitor.Auth{Open: true}})
+	base, env := monitorOnly(t, monitor.Auth{Open: true})
 	ctx := context.Background()
-	var kv jetstream.KeyValue
-	runtest.Eventually(t, 5*time.Second, "the adapter's bucket of retired subscriptions", func() bool {
-		var err error
-		kv, err = s.env.JS.KeyValue(ctx, adapter.RetiredBucket)
-		return err == nil
-	})
+	kv, err := env.JS.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: adapter.RetiredBucket}) // as an adapter does
+	if err != nil {
+		t.Fatal(err)
+	}
 	at := time.Date(2026, 11, 24, 9, 30, 0, 0, time.UTC)
 	b, _ := json.Marshal(adapter.Retirement{RetiredAt: at, Status: 410, Reason: "http 410"})
 	if _, err := kv.Put(ctx, adapter.RetiredKey("ggz", "signalen"), b); err != nil {
 		t.Fatal(err)
 	}
 	runtest.Eventually(t, 5*time.Second, "signalen of ggz retired on its page and the overview", func() bool {
-		_, page := s.get(t, "/partners/ggz", nil)
-		_, overview := s.get(t, "/", nil)
-		return strings.Contains(page, "ingetrokken 24-11-2026 10:30") && strings.Contains(overview, "<td>signalen</td>")
+		partnerPage := page(t, base, "/partners/ggz")
+		overview := page(t, base, "/")
+		return strings.Contains(partnerPage, "ingetrokken 24-11-2026 10:30") && strings.Contains(overview, "<td>signalen</td>")
 	})
 	if err := kv.Delete(ctx, adapter.RetiredKey("ggz", "signalen")); err != nil {
 		t.Fatal(err)
 	}
 	runtest.Eventually(t, 5*time.Second, "signalen of ggz active again", func() bool {
-		_, page := s.get(t, "/partners/ggz", nil)
-		return !strings.Contains(page, "ingetrokken") && strings.Count(page, "<td>actief</td>") == 2
+		partnerPage := page(t, base, "/partners/ggz")
+		return !strings.Contains(partnerPage, "ingetrokken") && strings.Count(partnerPage, "<td>actief</td>") == 2
 	})
 }

@@ -19,9 +19,7 @@ import (
 // returns nil then; an address in use is an error that names it.
 func TestRun(t *testing.T) {
 	t.Parallel()
-	env := natstest.Start(t)
-	text := strings.NewReplacer("{ggz}", "http://127.0.0.1:1/ggz", "{zvh}", "http://127.0.0.1:1/zvh").Replace(testRegion)
-	reg, err := region.Parse("region.yaml", []byte(text))
+	reg, err := region.Parse("region.yaml", []byte(accessRegion))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +28,7 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	cfg := monitor.Config{Addr: addr, Region: reg, JetStream: env.JS, Auth: monitor.Auth{Open: true}}
+	cfg := monitor.Config{Addr: addr, Region: reg, JetStream: natstest.Start(t).JS, Auth: monitor.Auth{Open: true}}
 
 	// In use: the listener above holds the port.
 	if err := monitor.Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "listen on "+addr) {
@@ -38,9 +36,8 @@ func TestRun(t *testing.T) {
 	}
 	ln.Close()
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- monitor.Run(ctx, cfg) }()
+	// stop fails the test when Run returns an error or does not return.
+	stop := runtest.Start(t, "monitor", func(ctx context.Context) error { return monitor.Run(ctx, cfg) })
 	runtest.Eventually(t, 5*time.Second, "the dashboard served", func() bool {
 		resp, err := http.Get("http://" + addr + "/")
 		if err != nil {
@@ -50,13 +47,5 @@ func TestRun(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode == http.StatusOK && strings.Contains(string(body), `id="partner-ggz"`)
 	})
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Run after ctx ended: %v, want nil", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return after ctx ended")
-	}
+	stop()
 }

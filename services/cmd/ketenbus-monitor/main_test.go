@@ -72,9 +72,6 @@ func TestMain_asNATSUser(t *testing.T) {
 		t.Errorf("GET / with the operator token = %d, want 200:\n%s", code, body)
 	}
 	time.Sleep(500 * time.Millisecond) // the streams are being followed
-	if code := p.Stop(t); code != svcmain.ExitOK {
-		t.Fatalf("exit code %d after SIGTERM, want 0", code)
-	}
+	reg.StopClean(t, p)
 	p.NoNATSErrors(t)
-	svcmaintest.NoSecrets(t, p.Stderr.String(), reg.Env)
 }
