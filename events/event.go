@@ -128,9 +128,15 @@ func jsonDetail(err error) string {
 
 func (c *Catalog) parseObject(obj map[string]jsontext.Value) (*Parsed, error) {
 	var vs violations
+	bad := textViolations{}
 	e := cloudevents.NewEvent()
 	for _, name := range slices.Sorted(maps.Keys(obj)) {
 		v := obj[name]
+		if name != "data" && v.Kind() == '"' {
+			// As sent: the SDK trims white space off an id and refuses a
+			// source it cannot parse as a URI.
+			bad.check(name, unquote(v), &vs)
+		}
 		switch {
 		case name == "data":
 		case name == "data_base64":
@@ -180,7 +186,7 @@ func (c *Catalog) parseObject(obj map[string]jsontext.Value) (*Parsed, error) {
 			}
 		}
 	}
-	m := c.check(&e, data, hasData, &vs)
+	m := c.check(&e, data, hasData, bad, &vs)
 	if err := vs.err(); err != nil {
 		return nil, err
 	}
@@ -237,17 +243,24 @@ func (c *Catalog) Validate(e *cloudevents.Event) error {
 			return vs.err()
 		}
 	}
-	c.check(e, data, data != nil, &vs)
+	c.check(e, data, data != nil, textViolations{}, &vs)
 	return vs.err()
 }
 
 // check applies the catalog and NL GOV rules to an event whose data is
 // already decoded, and returns the data object.
-func (c *Catalog) check(e *cloudevents.Event, data any, hasData bool, vs *violations) map[string]any {
+// bad holds the String attributes already found to hold a forbidden
+// character (in the JSON as sent, which the SDK's setters may have trimmed
+// or refused); check adds the rest.
+func (c *Catalog) check(e *cloudevents.Event, data any, hasData bool, bad textViolations, vs *violations) map[string]any {
 	if e.SpecVersion() != cloudevents.VersionV1 {
 		vs.add("/specversion", "specversion must be \"1.0\"")
 	}
+	// A String attribute with a forbidden character gets that violation
+	// only: the value's other rules cannot be judged.
+	bad.event(e, vs)
 	switch id := e.ID(); {
+	case bad["id"]:
 	case id == "":
 		vs.add("/id", "id is required: a unique id per source, such as a UUID")
 	case len(id) > 256:
@@ -255,22 +268,22 @@ func (c *Catalog) check(e *cloudevents.Event, data any, hasData bool, vs *violat
 	case looksLikeBSN(id):
 		vs.add("/id", "id must not be a BSN: use a UUID or another id without personal data")
 	}
-	if err := CheckSource(e.Source()); err != nil {
+	if err := CheckSource(e.Source()); err != nil && !bad["source"] {
 		vs.add("/source", err.Error())
 	}
 	t := e.Type()
-	if !KnownType(t) {
+	if !KnownType(t) && !bad["type"] {
 		vs.add("/type", unknownTypeDetail(t))
 	}
-	if s := e.Subject(); s != "" && looksLikeBSN(s) {
+	if s := e.Subject(); s != "" && !bad["subject"] && looksLikeBSN(s) {
 		vs.add("/subject", "subject must never be a BSN: ketenbus sets subject to the person's pseudonym; leave it out")
 	}
-	if ct := e.DataContentType(); ct != "" {
+	if ct := e.DataContentType(); ct != "" && !bad["datacontenttype"] {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || (mt != ContentTypeJSON && !strings.HasSuffix(mt, "+json")) {
 			vs.add("/datacontenttype", "datacontenttype must be application/json")
 		}
 	}
-	if ds := e.DataSchema(); ds != "" && looksLikeBSN(ds) {
+	if ds := e.DataSchema(); ds != "" && !bad["dataschema"] && looksLikeBSN(ds) {
 		vs.add("/dataschema", "dataschema must be a URI")
 	}
 	exts := e.Extensions()
@@ -285,12 +298,12 @@ func (c *Catalog) check(e *cloudevents.Event, data any, hasData bool, vs *violat
 		case int32:
 			text = jsonNumberText(int64(v))
 		}
-		if looksLikeBSN(text) {
+		if !bad[name] && looksLikeBSN(text) {
 			vs.add("/"+name, name+" must never be a BSN: personal data belongs in data, where ketenbus protects it")
 		}
 	}
 	if o, ok := exts[ExtensionOntvanger]; ok {
-		if s, isStr := o.(string); !isStr || !ValidPartnerID(s) {
+		if s, isStr := o.(string); !bad[ExtensionOntvanger] && (!isStr || !ValidPartnerID(s)) {
 			vs.add("/ontvanger", "ontvanger must be a partner id: lowercase letters, digits and '-'")
 		}
 	}
@@ -306,6 +319,41 @@ func (c *Catalog) check(e *cloudevents.Event, data any, hasData bool, vs *violat
 		}
 	}
 	return m
+}
+
+// textViolations records which String attributes hold a character
+// CloudEvents forbids (see CheckString), each with one violation.
+type textViolations map[string]bool
+
+// check adds a violation at /name when s holds a forbidden character and
+// the attribute has none yet.
+func (bad textViolations) check(name, s string, vs *violations) {
+	if bad[name] {
+		return
+	}
+	d := forbiddenCharacter(s)
+	if d == "" {
+		return
+	}
+	bad[name] = true
+	vs.add("/"+pointerEscape(name), name+" holds "+d+
+		": CloudEvents allows no control characters, surrogates or noncharacters in a String attribute; remove it")
+}
+
+// event checks every String attribute of e.
+func (bad textViolations) event(e *cloudevents.Event, vs *violations) {
+	bad.check("id", e.ID(), vs)
+	bad.check("source", e.Source(), vs)
+	bad.check("type", e.Type(), vs)
+	bad.check("subject", e.Subject(), vs)
+	bad.check("datacontenttype", e.DataContentType(), vs)
+	bad.check("dataschema", e.DataSchema(), vs)
+	exts := e.Extensions()
+	for _, name := range slices.Sorted(maps.Keys(exts)) {
+		if s, ok := exts[name].(string); ok {
+			bad.check(name, s, vs)
+		}
+	}
 }
 
 func jsonNumberText(i int64) string {

@@ -1,6 +1,7 @@
 package events_test
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -12,7 +13,9 @@ import (
 
 // FuzzParseStructured feeds arbitrary bodies to the request parsing and
 // validation path. It must never panic, must answer either an event or a
-// ValidationError, and a violation must never repeat a BSN it was sent.
+// ValidationError, must never accept a String attribute that CloudEvents
+// forbids (a control character, a noncharacter), and a violation must
+// never repeat a BSN it was sent.
 func FuzzParseStructured(f *testing.F) {
 	files, _ := filepath.Glob("testdata/valid/*.json")
 	for _, name := range files {
@@ -31,6 +34,15 @@ func FuzzParseStructured(f *testing.F) {
 			}
 			if err := c.Validate(&p.Event); err != nil {
 				t.Fatalf("parsed event fails Validate: %v", err)
+			}
+			var attrs map[string]any
+			_ = json.Unmarshal(body, &attrs)
+			for name, v := range attrs {
+				if s, ok := v.(string); ok && name != "data" {
+					if err := events.CheckString(s); err != nil {
+						t.Fatalf("accepted %s: %v", name, err)
+					}
+				}
 			}
 		} else if !errors.Is(err, events.ErrInvalid) {
 			t.Fatalf("error is not a ValidationError: %v", err)

@@ -68,6 +68,10 @@ func TestValidate(t *testing.T) {
 			}},
 		{name: "valid and invalid", args: []string{"testdata/signaal.json", "testdata/invalid.json"}, code: 1},
 		{name: "not JSON", args: []string{"-"}, stdin: "{", code: 1},
+		{name: "control character", args: []string{"-"}, code: 1,
+			stdin: strings.Replace(string(signaal), `"id": "`, `"id": "x\u001b\n`, 1),
+			stdout: []string{"<stdin>: /id: id holds the control character U+001B (escape) at character 2: " +
+				"CloudEvents allows no control characters, surrogates or noncharacters in a String attribute; remove it"}},
 		{name: "missing file", args: []string{"testdata/signaal.json", "testdata/missing.json"}, code: 2,
 			stdout:   []string{"testdata/signaal.json: ok (1 event)"},
 			inStderr: "testdata/missing.json: cannot read: no such file or directory"},
