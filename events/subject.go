@@ -73,3 +73,25 @@ func MsgID(source, id string) string {
 	var sum [sha256.Size]byte
 	return hex.EncodeToString(h.Sum(sum[:0])[:16])
 }
+
+// DeliveryID returns the id of the delivery of an event (by its
+// Nats-Msg-Id, see [MsgID]) to a partner's subscription: the first 16 bytes
+// of the SHA-256 of partner, subscription and eventMsgID, separated by NUL
+// bytes, in hex. The router stores the live delivery on DELIVERY under it
+// (its Nats-Msg-Id), so a redelivered event is stored once, and sends it
+// along in every delivery, live or replayed, in the Ketenbus-Delivery-Id
+// header; webhooks carry it as webhook-id. It differs for each partner and
+// subscription and for each (source, id), so it is the key a receiver
+// deduplicates on; the event id alone is not unique across sources.
+func DeliveryID(partner, subscription, eventMsgID string) string {
+	var buf [256]byte
+	in := append(buf[:0], partner...)
+	in = append(in, 0)
+	in = append(in, subscription...)
+	in = append(in, 0)
+	in = append(in, eventMsgID...)
+	sum := sha256.Sum256(in)
+	var out [32]byte
+	hex.Encode(out[:], sum[:16])
+	return string(out[:])
+}

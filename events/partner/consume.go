@@ -51,8 +51,9 @@ type ConsumeConfig struct {
 	// than AckWait sees its event delivered again.
 	MaxAckPending int
 	AckWait       time.Duration
-	// Idempotency, when set, deduplicates on the event id: an event already
-	// processed is acknowledged without calling the handler.
+	// Idempotency, when set, deduplicates on the delivery id
+	// ([Delivery.ID], see [DeliveryID]): a delivery already processed is
+	// acknowledged without calling the handler.
 	Idempotency Store
 	// Logger receives one record per failed or refused message; nil logs
 	// nothing. Records never hold event data.
@@ -259,11 +260,12 @@ func (c *natsConsumer) handle(ctx context.Context, msg jetstream.Msg) {
 			e.SetExtension(ExtensionSequence, strconv.FormatUint(seq, 10))
 		}
 	}
-	d := Delivery{ID: e.ID(), Timestamp: stamp, NumDelivered: numDelivered, Header: header}
+	d := Delivery{ID: DeliveryID(header, e), Subscription: header.Get(HeaderSubscription),
+		Timestamp: stamp, NumDelivered: numDelivered, Header: header}
 	d.Sequence, _ = Sequence(e)
 	traceFrom(&d, e)
 
-	out, after, err := c.dispatcher.dispatch(withDelivery(ctx, d), e.ID(), e)
+	out, after, err := c.dispatcher.dispatch(withDelivery(ctx, d), d.ID, e)
 	log = log.With(logID(e.ID()), slog.String("type", e.Type()),
 		slog.Uint64("sequence", d.Sequence), slog.Uint64("delivered", numDelivered))
 	var ackErr error
@@ -292,6 +294,25 @@ func (c *natsConsumer) handle(ctx context.Context, msg jetstream.Msg) {
 	if ackErr != nil {
 		log.WarnContext(ctx, "acknowledging failed; the message comes back after AckWait", slog.Any("error", ackErr))
 	}
+}
+
+// DeliveryID returns the delivery id ([Delivery.ID]) of a NATS delivery
+// message with headers h and event e: the [HeaderDeliveryID] header. A
+// message stored by an older ketenbus lacks it; then the id is derived as
+// ketenbus derives it, from the [HeaderPartner] and [HeaderSubscription]
+// headers and the event's source and id ([events.DeliveryID]), or, without
+// those headers, it is the event's Nats-Msg-Id ([events.MsgID]): never the
+// bare event id, which two sources may share.
+func DeliveryID(h http.Header, e cloudevents.Event) string {
+	if id := h.Get(HeaderDeliveryID); id != "" {
+		return id
+	}
+	eventMsgID := events.MsgID(e.Source(), e.ID())
+	partner, subscription := h.Get(HeaderPartner), h.Get(HeaderSubscription)
+	if partner == "" || subscription == "" {
+		return eventMsgID
+	}
+	return events.DeliveryID(partner, subscription, eventMsgID)
 }
 
 // backoff is the redelivery delay after a handler's failure, by the number

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -60,7 +62,8 @@ func startNATS(t *testing.T) (*nats.Conn, jetstream.JetStream) {
 // message is one delivery message to publish.
 type message struct {
 	body     string
-	sequence string // Ketenbus-Event-Sequence header
+	sequence string            // Ketenbus-Event-Sequence header
+	header   map[string]string // further headers
 }
 
 func publish(t *testing.T, js jetstream.JetStream, partnerID string, msgs []message) {
@@ -70,6 +73,9 @@ func publish(t *testing.T, js jetstream.JetStream, partnerID string, msgs []mess
 		msg.Data = []byte(m.body)
 		if m.sequence != "" {
 			msg.Header.Set(partner.HeaderEventSequence, m.sequence)
+		}
+		for k, v := range m.header {
+			msg.Header.Set(k, v)
 		}
 		if _, err := js.PublishMsg(t.Context(), msg); err != nil {
 			t.Fatal(err)
@@ -252,8 +258,51 @@ func TestConsume(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-		if d := rec.lastDelivery(); d.ID != "e1" || d.NumDelivered < 2 {
+		if d := rec.lastDelivery(); d.ID != events.MsgID(testSource, "e1") || d.NumDelivered < 2 {
 			t.Errorf("delivery %+v", d)
+		}
+	})
+
+	t.Run("deduplicates on the delivery id", func(t *testing.T) {
+		t.Parallel()
+		// politie and ggz both send x-1: two deliveries, two delivery ids;
+		// a replay of politie's (the same delivery id, another message) is
+		// a duplicate.
+		const ggzSource = "urn:nld:kvknr:99999901:systeem:epd"
+		cfg := partner.ConsumeConfig{Consumer: "consumer-ids", Partner: "partner-ids", Create: true,
+			Idempotency: partner.NewMemoryStore(time.Hour, 10)}
+		politieID := events.DeliveryID(cfg.Partner, "signalen", events.MsgID(testSource, "x-1"))
+		ggzID := events.DeliveryID(cfg.Partner, "signalen", events.MsgID(ggzSource, "x-1"))
+		ids := func(id string) map[string]string {
+			return map[string]string{partner.HeaderDeliveryID: id, partner.HeaderPartner: cfg.Partner, partner.HeaderSubscription: "signalen"}
+		}
+		publish(t, js, cfg.Partner, []message{
+			{body: deliveryEvent("x-1", "1"), header: ids(politieID)},
+			{body: strings.Replace(deliveryEvent("x-1", "2"), testSource, ggzSource, 1), header: ids(ggzID)},
+			{body: deliveryEvent("x-1", "1"), header: ids(politieID)},
+			{body: deliveryEvent("x-2", "3")},
+		})
+		rec := &recorder{}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- partner.Consume(ctx, js, cfg, rec.handle) }()
+		eventually(t, "x-2 handled", func() bool {
+			calls := rec.calls()
+			return len(calls) > 0 && calls[len(calls)-1].ID() == "x-2"
+		})
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		ds := rec.allDeliveries()
+		if len(ds) != 3 {
+			t.Fatalf("handled %d deliveries, want 3 (the replay is a duplicate): %+v", len(ds), ds)
+		}
+		if ds[0].ID != politieID || ds[1].ID != ggzID || ds[0].Subscription != "signalen" {
+			t.Errorf("delivery ids %q %q, want %q %q", ds[0].ID, ds[1].ID, politieID, ggzID)
+		}
+		if ds[2].ID != events.MsgID(testSource, "x-2") {
+			t.Errorf("a message without delivery headers has id %q, want the event's Nats-Msg-Id", ds[2].ID)
 		}
 	})
 
@@ -322,5 +371,28 @@ func TestConsumeConfigValidate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDeliveryID: the header when ketenbus set it; for an older message,
+// derived as ketenbus derives it; never the bare event id.
+func TestDeliveryID(t *testing.T) {
+	t.Parallel()
+	e := cloudevents.NewEvent()
+	e.SetID("x-1")
+	e.SetSource(testSource)
+	derived := events.DeliveryID("zvh", "signalen", events.MsgID(testSource, "x-1"))
+	for _, tc := range []struct {
+		header http.Header
+		want   string
+	}{
+		{http.Header{partner.HeaderDeliveryID: {"d-1"}, partner.HeaderPartner: {"zvh"}, partner.HeaderSubscription: {"signalen"}}, "d-1"},
+		{http.Header{partner.HeaderPartner: {"zvh"}, partner.HeaderSubscription: {"signalen"}}, derived},
+		{http.Header{partner.HeaderPartner: {"zvh"}}, events.MsgID(testSource, "x-1")},
+		{http.Header{}, events.MsgID(testSource, "x-1")},
+	} {
+		if got := partner.DeliveryID(tc.header, e); got != tc.want {
+			t.Errorf("DeliveryID(%v) = %q, want %q", tc.header, got, tc.want)
+		}
 	}
 }

@@ -20,9 +20,11 @@ import (
 // end the subscription. Any other error counts as a temporary failure that
 // ketenbus retries on its schedule.
 //
-// ketenbus delivers at least once: the same event can arrive again, with the
-// same id, after a timeout or a crash. Give the [Receiver] or [Consume] an
-// idempotency [Store], or make the handler idempotent.
+// ketenbus delivers at least once: the same delivery can arrive again, with
+// the same delivery id ([Delivery.ID]), after a timeout or a crash. Give the
+// [Receiver] or [Consume] an idempotency [Store], or make the handler
+// idempotent on the delivery id; not on the event id alone, which two
+// sources may share.
 //
 // The data of a delivered event holds only the fields the partner's
 // subscription allows, so required fields of the full schema may be absent.
@@ -39,6 +41,19 @@ const ExtensionSequence = "sequence"
 // HeaderEventSequence is the NATS header of a delivery message that holds
 // the EVENTS stream sequence of the event.
 const HeaderEventSequence = "Ketenbus-Event-Sequence"
+
+// Headers ketenbus sets on every delivery, a webhook request and a NATS
+// message alike.
+const (
+	// HeaderPartner names the partner the delivery is for.
+	HeaderPartner = "Ketenbus-Partner"
+	// HeaderSubscription names the partner's subscription the delivery is
+	// for (see [Delivery.Subscription]).
+	HeaderSubscription = "Ketenbus-Subscription"
+	// HeaderDeliveryID is the delivery id of a NATS message (see
+	// [Delivery.ID]); a webhook carries it as webhook-id.
+	HeaderDeliveryID = "Ketenbus-Delivery-Id"
+)
 
 // HeaderTraceParent and HeaderTraceState are the W3C Trace Context headers.
 const (
@@ -64,9 +79,20 @@ func Sequence(e cloudevents.Event) (uint64, bool) {
 // [Consume] put it in the handler's context; read it with
 // [DeliveryFromContext].
 type Delivery struct {
-	// ID is the delivery's idempotency key: the webhook-id header, which
-	// ketenbus sets to the event id, or the event id for a NATS delivery.
+	// ID is the delivery id, the key to deduplicate on: webhook-id for a
+	// webhook, the [HeaderDeliveryID] header for a NATS message. It is the
+	// same on every retry, replay and retry from the dead letter queue of
+	// one delivery, and differs for every other: ketenbus derives it from
+	// the event's source and id, the partner and the subscription. It is
+	// not the event id, which is unique per source only (two partners may
+	// both send "x-1") and which the event itself keeps (e.ID()).
 	ID string
+	// Subscription is the name of the partner's subscription the event was
+	// delivered for, from the [HeaderSubscription] header; "" when the
+	// delivery does not name it. An event that matches two subscriptions of
+	// one partner is delivered once for each, each with its own ID,
+	// purpose and fields.
+	Subscription string
 	// Timestamp is when this attempt was made: webhook-timestamp for a
 	// webhook, the time the message was stored in DELIVERY for NATS.
 	Timestamp time.Time

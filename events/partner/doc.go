@@ -36,9 +36,8 @@
 // For each POST the receiver checks the bearer token if one is configured,
 // the body size, the signature and its timestamp (which limits replays),
 // parses the event in structured mode (application/cloudevents+json, the
-// default) or binary mode (ce-* headers), checks that webhook-id is the event
-// id, skips a delivery the idempotency [Store] has seen, and calls the
-// handler. It answers OPTIONS with the CNCF abuse-protection handshake, so
+// default) or binary mode (ce-* headers), skips a delivery the idempotency
+// [Store] has seen (by webhook-id, the delivery id), and calls the handler. It answers OPTIONS with the CNCF abuse-protection handshake, so
 // ketenbus can validate the endpoint before it sends anything.
 //
 // # Telling ketenbus what happened
@@ -59,13 +58,29 @@
 //
 // # Delivered events
 //
-// ketenbus delivers at least once; a redelivery carries the same webhook-id.
+// ketenbus delivers at least once. Each delivery has a delivery id
+// ([Delivery.ID]): webhook-id for a webhook, the Ketenbus-Delivery-Id header
+// for NATS. It is the same on every retry, replay and retry from the dead
+// letter queue of that delivery, and differs for every other delivery, so it
+// is the key to deduplicate on. It is not the event id: event ids are unique
+// per source only, and politie and ggz may both send "x-1"; deduplicating on
+// the event id would drop the second. The event id stays in the event
+// (e.ID()), the chain's reference to it, as in a bevestiging's betreft.
+//
+// An event that matches two subscriptions of one partner is delivered twice,
+// once for each subscription, each with its own purpose (doelbinding), its
+// own fields and its own delivery id. Each delivery names its subscription in
+// the Ketenbus-Subscription header ([Delivery.Subscription]) and its partner
+// in Ketenbus-Partner.
+//
 // The data holds only the fields the partner's subscription allows, so the
 // receiver does not validate it against the catalog's schemas: required
 // fields may be absent. The extension "sequence" carries the event's
 // position in the ketenbus EVENTS stream ([Sequence]); the handler's context
-// carries the delivery's id, timestamp and W3C trace context
-// ([DeliveryFromContext]).
+// carries the delivery's id, subscription, timestamp and W3C trace context
+// ([DeliveryFromContext]). The signature covers webhook-id, webhook-timestamp
+// and the body, not the other headers: in binary mode the ce-* attributes
+// are not signed.
 //
 // # NATS-native partners
 //

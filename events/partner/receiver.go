@@ -70,8 +70,9 @@ type ReceiverConfig struct {
 	// Logger receives one record per refused or failed delivery; nil logs
 	// nothing. Records never hold a secret, a token or event data.
 	Logger *slog.Logger
-	// Idempotency, when set, deduplicates deliveries on webhook-id: a
-	// delivery already processed is answered 200 without calling Handler.
+	// Idempotency, when set, deduplicates deliveries on webhook-id, the
+	// delivery id ([Delivery.ID]): a delivery already processed is
+	// answered 200 without calling Handler.
 	Idempotency Store
 }
 
@@ -140,9 +141,8 @@ func (c ReceiverConfig) Validate() error {
 //   - 415 when the request is neither a structured-mode CloudEvent
 //     (application/cloudevents+json) nor a binary-mode one (ce-* headers),
 //     400 when it is not a valid CloudEvent;
-//   - 400 when webhook-id is not the event id;
-//   - 200 when the Idempotency store has seen webhook-id already; the
-//     handler is not called;
+//   - 200 when the Idempotency store has seen webhook-id (the delivery id,
+//     see [Delivery.ID]) already; the handler is not called;
 //   - otherwise the handler's result: nil 204; [ErrRetry] 503 with
 //     Retry-After; [ErrReject] 400; [ErrGone] 410; any other error or a
 //     panic 500.
@@ -252,14 +252,10 @@ func (rc *Receiver) receive(w http.ResponseWriter, r *http.Request) {
 		rc.refuse(w, r, p)
 		return
 	}
+	// webhook-id is the delivery id, not the event id; the signature
+	// covers it, so it needs no other check.
 	id := r.Header.Get(webhook.HeaderID)
-	if id != e.ID() {
-		rc.refuse(w, r, newProblem(http.StatusBadRequest, "id-mismatch", "webhook-id differs from the event id",
-			fmt.Sprintf("%s %q is not the event id %q", webhook.HeaderID, id, e.ID())))
-		return
-	}
-
-	d := Delivery{ID: id, Header: deliveryHeader(r.Header)}
+	d := Delivery{ID: id, Subscription: r.Header.Get(HeaderSubscription), Header: deliveryHeader(r.Header)}
 	if secs, err := strconv.ParseInt(r.Header.Get(webhook.HeaderTimestamp), 10, 64); err == nil {
 		d.Timestamp = time.Unix(secs, 0)
 	}

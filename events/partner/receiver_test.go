@@ -134,14 +134,15 @@ func TestReceiverRequests(t *testing.T) {
 			wantStatus: 400, wantProblem: "invalid-event",
 		},
 		{
+			// webhook-id is the delivery id, not the event id.
 			name:       "webhook-id differs from the event id",
-			delivery:   delivery{id: "evt-2", body: structuredEvent("evt-1", 42)},
-			wantStatus: 400, wantProblem: "id-mismatch",
+			delivery:   delivery{id: "5009be64d18918ed2680f640d5009642", body: structuredEvent("evt-1", 42)},
+			wantStatus: 204, wantCalled: true,
 		},
 		{
 			name:       "binary webhook-id differs from ce-id",
-			delivery:   delivery{id: "evt-2", contentType: "application/json", body: `{}`, header: binaryHeader},
-			wantStatus: 400, wantProblem: "id-mismatch",
+			delivery:   delivery{id: "5009be64d18918ed2680f640d5009642", contentType: "application/json", body: `{"categorie":"schulden"}`, header: binaryHeader},
+			wantStatus: 204, wantCalled: true,
 		},
 		{
 			name:       "GET",
@@ -282,6 +283,42 @@ func TestReceiverIdempotency(t *testing.T) {
 	}
 }
 
+// TestReceiverDeduplicatesOnTheDeliveryID: politie and ggz both send id
+// x-1; ketenbus delivers each under its own webhook-id, and the receiver
+// handles both. A redelivery of either (its webhook-id) is a duplicate.
+func TestReceiverDeduplicatesOnTheDeliveryID(t *testing.T) {
+	t.Parallel()
+	const ggzSource = "urn:nld:kvknr:99999901:systeem:epd"
+	rec := &recorder{}
+	url := serve(t, partner.ReceiverConfig{Idempotency: partner.NewMemoryStore(time.Hour, 10)}, rec)
+	politie := delivery{
+		id:     events.DeliveryID("zvh", "signalen", events.MsgID(testSource, "x-1")),
+		body:   structuredEvent("x-1", 41),
+		header: map[string]string{partner.HeaderSubscription: "signalen"},
+	}
+	ggz := delivery{
+		id:     events.DeliveryID("zvh", "signalen", events.MsgID(ggzSource, "x-1")),
+		body:   strings.Replace(structuredEvent("x-1", 42), testSource, ggzSource, 1),
+		header: map[string]string{partner.HeaderSubscription: "signalen"},
+	}
+	for i, want := range []struct {
+		d      delivery
+		status int
+	}{{politie, 204}, {ggz, 204}, {politie, 200}, {ggz, 200}} {
+		if got := send(t, url, want.d); got.status != want.status {
+			t.Errorf("request %d: status %d, want %d: %s", i+1, got.status, want.status, got.body)
+		}
+	}
+	calls := rec.calls()
+	if len(calls) != 2 || calls[0].Source() != testSource || calls[1].Source() != ggzSource || calls[0].ID() != "x-1" || calls[1].ID() != "x-1" {
+		t.Fatalf("handled %d events, want x-1 of politie and of ggz: %v", len(calls), calls)
+	}
+	ds := rec.allDeliveries()
+	if ds[0].ID != politie.id || ds[1].ID != ggz.id || ds[0].Subscription != "signalen" {
+		t.Errorf("deliveries %+v", ds)
+	}
+}
+
 func TestReceiverHandshake(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -358,20 +395,25 @@ func TestReceiverDelivery(t *testing.T) {
 	url := serve(t, partner.ReceiverConfig{Token: testToken}, rec)
 	const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 	signedAt := time.Now().Truncate(time.Second)
-	got := send(t, url, delivery{token: testToken, signedAt: signedAt, header: map[string]string{"traceparent": traceparent}})
+	const id = "5009be64d18918ed2680f640d5009642"
+	got := send(t, url, delivery{id: id, body: structuredEvent("evt-1", 42), token: testToken, signedAt: signedAt,
+		header: map[string]string{"traceparent": traceparent, partner.HeaderSubscription: "signalen"}})
 	if got.status != 204 {
 		t.Fatalf("status %d: %s", got.status, got.body)
 	}
 	d := rec.lastDelivery()
-	if d.ID != "evt-1" || d.Sequence != 42 || d.TraceParent != traceparent || !d.Timestamp.Equal(signedAt) || d.NumDelivered != 0 {
+	if d.ID != id || d.Subscription != "signalen" || d.Sequence != 42 || d.TraceParent != traceparent || !d.Timestamp.Equal(signedAt) || d.NumDelivered != 0 {
 		t.Errorf("delivery %+v", d)
+	}
+	if e := rec.calls()[0]; e.ID() != "evt-1" {
+		t.Errorf("event id %q, want evt-1", e.ID())
 	}
 	for _, h := range []string{"Authorization", "Webhook-Signature"} {
 		if d.Header.Get(h) != "" {
 			t.Errorf("handler sees header %s", h)
 		}
 	}
-	if d.Header.Get("Webhook-Id") != "evt-1" {
+	if d.Header.Get("Webhook-Id") != id {
 		t.Errorf("handler does not see webhook-id")
 	}
 }

@@ -8,15 +8,16 @@ import (
 )
 
 // Store remembers which deliveries were processed, so that a redelivery of
-// the same event is answered without calling the handler again. Keys are
-// delivery ids: the webhook-id, which ketenbus sets to the event id.
+// the same delivery is answered without calling the handler again. Keys are
+// delivery ids ([Delivery.ID]): webhook-id, or the Ketenbus-Delivery-Id
+// header of a NATS message.
 //
 // A [Receiver] or [Consume] calls Seen before the handler and Mark only
 // after the handler returned nil, so an event whose handling failed is
 // processed again when it comes back. Two deliveries of one id that arrive
 // at the same moment can both pass Seen; where that matters, the handler's
 // own work must be idempotent too, for example through a unique index on
-// the event id.
+// the delivery id.
 //
 // Implementations must be safe for concurrent use. [MemoryStore] suits one
 // process and tests; production partners back a Store with their own

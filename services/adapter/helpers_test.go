@@ -134,6 +134,14 @@ func withSubject(s string) eventOption {
 // which must never show up in a log.
 func (f *fixture) publish(t *testing.T, partner, subscription string, opts ...eventOption) published {
 	t.Helper()
+	return f.publishWith(t, partner, subscription, nil, opts...)
+}
+
+// publishWith is publish with further headers, such as the
+// Ketenbus-Delivery-Id the router sets (publish stores a delivery as a
+// router did before that header).
+func (f *fixture) publishWith(t *testing.T, partner, subscription string, header map[string]string, opts ...eventOption) published {
+	t.Helper()
 	seq := f.seq.Add(1)
 	e := cloudevents.NewEvent()
 	e.SetID(uuid.NewString())
@@ -152,7 +160,7 @@ func (f *fixture) publish(t *testing.T, partner, subscription string, opts ...ev
 	if err != nil {
 		t.Fatal(err)
 	}
-	msgID := delivery.MsgID(partner, subscription, events.MsgID(e.Source(), e.ID()))
+	msgID := events.DeliveryID(partner, subscription, events.MsgID(e.Source(), e.ID()))
 	m := nats.NewMsg(events.DeliverySubject(partner))
 	m.Data = body
 	m.Header.Set(jetstream.MsgIDHeader, msgID)
@@ -160,6 +168,9 @@ func (f *fixture) publish(t *testing.T, partner, subscription string, opts ...ev
 	m.Header.Set(delivery.HeaderSubscription, subscription)
 	m.Header.Set(delivery.HeaderPurpose, "urn:nld:test:verwerkingsactiviteit:"+subscription)
 	m.Header.Set(delivery.HeaderEventSequence, fmt.Sprint(seq))
+	for k, v := range header {
+		m.Header.Set(k, v)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := f.env.JS.PublishMsg(ctx, m); err != nil {
@@ -304,4 +315,16 @@ func metric(t *testing.T, reg *prometheus.Registry, name string, labels map[stri
 func outcome(t *testing.T, reg *prometheus.Registry, partner, outcome string) float64 {
 	t.Helper()
 	return metric(t, reg, "ketenbus_adapter_deliveries_total", map[string]string{"partner": partner, "outcome": outcome})
+}
+
+// eventID returns the id of a structured CloudEvent body.
+func eventID(t *testing.T, body []byte) string {
+	t.Helper()
+	var e struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(body, &e); err != nil {
+		t.Fatalf("not a structured event: %v", err)
+	}
+	return e.ID
 }

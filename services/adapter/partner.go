@@ -435,7 +435,7 @@ func dlqMsgID(partner string, msg *message.Message) string {
 	if id := msg.Metadata.Get(jetstream.MsgIDHeader); id != "" {
 		return id
 	}
-	return delivery.MsgID(partner, "dlq", strconv.FormatUint(wmjetstream.StreamSeq(msg), 10))
+	return events.DeliveryID(partner, "dlq", strconv.FormatUint(wmjetstream.StreamSeq(msg), 10))
 }
 
 func (p *partner) attrs(d deliveryInfo, status int) []any {

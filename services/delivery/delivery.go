@@ -10,10 +10,7 @@
 // why.
 package delivery
 
-import (
-	"crypto/sha256"
-	"encoding/hex"
-)
+import "github.com/ketenbus/ketenbus/events"
 
 // Headers of a delivery message.
 const (
@@ -26,6 +23,10 @@ const (
 	// HeaderReplay marks a delivery made by a replay; its value is the
 	// replay id.
 	HeaderReplay = "Ketenbus-Replay"
+	// HeaderDeliveryID is the delivery id (events.DeliveryID): the
+	// Nats-Msg-Id of the live delivery, the same in every replay and DLQ
+	// retry of it, and the webhook-id of its requests.
+	HeaderDeliveryID = "Ketenbus-Delivery-Id"
 )
 
 // Headers of a dead letter (DLQ) message, besides the delivery's own.
@@ -38,19 +39,15 @@ const (
 	HeaderDLQLastAttempt  = "Ketenbus-Dlq-Last-Attempt"
 )
 
-// MsgID returns the Nats-Msg-Id of the delivery of an event (by its own
-// Nats-Msg-Id, see events.MsgID) to a partner's subscription. The same
-// inputs always give the same id, so a redelivered event is stored on
-// DELIVERY once.
-func MsgID(partner, subscription, eventMsgID string) string {
-	var buf [256]byte
-	in := append(buf[:0], partner...)
-	in = append(in, 0)
-	in = append(in, subscription...)
-	in = append(in, 0)
-	in = append(in, eventMsgID...)
-	sum := sha256.Sum256(in)
-	var out [32]byte
-	hex.Encode(out[:], sum[:16])
-	return string(out[:])
+// DeliveryID returns the delivery id of a delivery message: its
+// HeaderDeliveryID header (header is its value), or, for a message stored
+// before the router set that header, the id the router gives the delivery
+// of the event (source, id) to partner's subscription,
+// events.DeliveryID(partner, subscription, events.MsgID(source, id)). A
+// retry, a replay and a DLQ retry of one delivery carry the same id.
+func DeliveryID(header, partner, subscription, source, id string) string {
+	if header != "" {
+		return header
+	}
+	return events.DeliveryID(partner, subscription, events.MsgID(source, id))
 }

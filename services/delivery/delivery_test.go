@@ -1,21 +1,24 @@
-package delivery
+package delivery_test
 
 import (
-	"strings"
 	"testing"
+
+	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/delivery"
 )
 
-// TestMsgIDIsStable: DELIVERY and the DLQ hold messages with these ids,
-// and JetStream dedupes a republished delivery by them; the same inputs
-// must give the same id in every version.
-func TestMsgIDIsStable(t *testing.T) {
+// TestDeliveryID: the header when the router set it, else what the router
+// would have set for the event (source, id).
+func TestDeliveryID(t *testing.T) {
 	t.Parallel()
-	for _, c := range []struct{ partner, subscription, event, want string }{
-		{"wijkteam", "signalen", "0f3c9a", "6a8601b178f3f6e6a681e05c8088f9a0"},
-		{"p", "dlq-retry/7", strings.Repeat("x", 300), "50bdf78a73f130519a93e7bd09d1f254"},
+	const source = "urn:nld:oin:00000009999999990001:systeem:bvh"
+	derived := events.DeliveryID("zvh", "signalen", events.MsgID(source, "x-1"))
+	for _, c := range []struct{ header, want string }{
+		{"", derived},
+		{"0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef"},
 	} {
-		if got := MsgID(c.partner, c.subscription, c.event); got != c.want {
-			t.Errorf("MsgID(%q, %q, %d bytes) = %s, want %s", c.partner, c.subscription, len(c.event), got, c.want)
+		if got := delivery.DeliveryID(c.header, "zvh", "signalen", source, "x-1"); got != c.want {
+			t.Errorf("DeliveryID(header %q) = %s, want %s", c.header, got, c.want)
 		}
 	}
 }

@@ -92,12 +92,13 @@ func (l Letter) Event() (id, typ string) {
 // Nats-Msg-Id), so retrying the same letter twice stores it once; it never
 // equals a delivery id of the router, whose subscription names hold no '/'.
 func (l Letter) RetryMsgID() string {
-	return delivery.MsgID(l.Partner(), "dlq-retry/"+strconv.FormatUint(l.Seq, 10), l.Header.Get(jetstream.MsgIDHeader))
+	return events.DeliveryID(l.Partner(), "dlq-retry/"+strconv.FormatUint(l.Seq, 10), l.Header.Get(jetstream.MsgIDHeader))
 }
 
 // Redelivery returns the message that puts the letter back on its
 // partner's DELIVERY subject at now: the body as stored, the delivery's own
-// headers (not the DLQ's, not the broker's), the Nats-Msg-Id of
+// headers (not the DLQ's, not the broker's; its Ketenbus-Delivery-Id
+// among them, so the partner gets the same webhook-id), the Nats-Msg-Id of
 // RetryMsgID, and, when the dead letter has a TTL, what is left of it (the
 // delivery's retention).
 func (l Letter) Redelivery(now time.Time) *nats.Msg {

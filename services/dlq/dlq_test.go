@@ -31,6 +31,7 @@ func deadLetter(t *testing.T, env *natstest.Env, partner, msgID string) uint64 {
 	m.Header.Set(delivery.HeaderPurpose, "urn:nld:test:verwerkingsactiviteit:signalen")
 	m.Header.Set(delivery.HeaderEventSequence, "7")
 	m.Header.Set(jetstream.MsgIDHeader, msgID)
+	m.Header.Set(delivery.HeaderDeliveryID, msgID)
 	m.Header.Set(delivery.HeaderDLQReason, "http 400")
 	m.Header.Set(delivery.HeaderDLQStatus, "400")
 	m.Header.Set(delivery.HeaderDLQAttempts, "1")
@@ -65,6 +66,7 @@ func TestRedelivery(t *testing.T) {
 		delivery.HeaderSubscription:  {"signalen"},
 		delivery.HeaderPurpose:       {"urn:nld:test:verwerkingsactiviteit:signalen"},
 		delivery.HeaderEventSequence: {"7"},
+		delivery.HeaderDeliveryID:    {"d-1"}, // the partner sees the same delivery again
 		jetstream.MsgIDHeader:        {l.RetryMsgID()},
 		jetstream.MsgTTLHeader:       {"70"},
 	}

@@ -76,8 +76,9 @@ func TestOnlyRoutesAsTheWholeTable(t *testing.T) {
 
 // TestReplayIsTheLiveDeliveryWithAReplayID: the live router delivers an
 // event; a replay for zvh stores zvh's delivery again, the same but for
-// the Ketenbus-Replay header and a Nats-Msg-Id holding the replay id. A
-// publish repeated within the replay (the same id) is stored once.
+// the Ketenbus-Replay header and a Nats-Msg-Id holding the replay id; both
+// carry the same delivery id. A publish repeated within the replay (the
+// same id) is stored once.
 func TestReplayIsTheLiveDeliveryWithAReplayID(t *testing.T) {
 	t.Parallel()
 	env := natstest.Start(t)
@@ -119,6 +120,13 @@ func TestReplayIsTheLiveDeliveryWithAReplayID(t *testing.T) {
 	}
 	if id := replayed.Header.Get(jetstream.MsgIDHeader); id == live.Header.Get(jetstream.MsgIDHeader) || !strings.Contains(id, rep.ID) {
 		t.Errorf("replayed Nats-Msg-Id %q: want one with replay id %s, not the live one", id, rep.ID)
+	}
+	// Live and replayed, the delivery id is the live delivery's Nats-Msg-Id,
+	// derived from partner, subscription, source and id.
+	want := events.DeliveryID("zvh", live.Header.Get(delivery.HeaderSubscription), events.MsgID(sourcePolitie, "s-1"))
+	if live.Header.Get(jetstream.MsgIDHeader) != want || live.Header.Get(delivery.HeaderDeliveryID) != want || replayed.Header.Get(delivery.HeaderDeliveryID) != want {
+		t.Errorf("delivery id: live %q (Nats-Msg-Id %q), replayed %q; want %s in each",
+			live.Header.Get(delivery.HeaderDeliveryID), live.Header.Get(jetstream.MsgIDHeader), replayed.Header.Get(delivery.HeaderDeliveryID), want)
 	}
 	if got := replayed.Header.Get(delivery.HeaderReplay); got != rep.ID || live.Header.Get(delivery.HeaderReplay) != "" {
 		t.Errorf("Ketenbus-Replay: replayed %q, live %q; want %q and none", got, live.Header.Get(delivery.HeaderReplay), rep.ID)

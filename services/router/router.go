@@ -256,14 +256,19 @@ func (r *Router) await(p *streams.Publishing, ds []Delivery) error {
 // at sequence seqText (in decimal, shared by an event's deliveries), with
 // a Nats-TTL of ttlText (streams.TTLValue; nil: none). replay is nil for
 // live delivery; for a replay it holds the replay id, and the message
-// carries it in the Ketenbus-Replay header and in its Nats-Msg-Id. The
-// live router and replay both build their deliveries here, so a replayed
-// delivery differs from the live one only in those two headers. The
-// header values are shared with other messages: read them, never write.
+// carries it in the Ketenbus-Replay header and in its Nats-Msg-Id. Both
+// carry the delivery id, the live delivery's Nats-Msg-Id, in the
+// Ketenbus-Delivery-Id header: a partner sees a replay as the same
+// delivery. The live router and replay both build their deliveries here,
+// so a replayed delivery differs from the live one only in Nats-Msg-Id and
+// Ketenbus-Replay. The header values are shared with other messages: read
+// them, never write.
 func (d *Delivery) msg(seqText, ttlText, replay []string) *nats.Msg {
 	h := d.route.header
-	header := make(nats.Header, 8) // room for the trace context
-	header[jetstream.MsgIDHeader] = []string{d.MsgID}
+	header := make(nats.Header, 10) // room for the trace context
+	id := []string{d.MsgID}
+	header[jetstream.MsgIDHeader] = id
+	header[delivery.HeaderDeliveryID] = id
 	header[delivery.HeaderPartner] = h.partner
 	header[delivery.HeaderSubscription] = h.subscription
 	header[delivery.HeaderPurpose] = h.purpose

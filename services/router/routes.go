@@ -14,7 +14,6 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/audit"
-	"github.com/ketenbus/ketenbus/services/delivery"
 	"github.com/ketenbus/ketenbus/services/jsonobj"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/telemetry"
@@ -147,7 +146,9 @@ type Delivery struct {
 	Partner      string
 	Subscription string
 	Purpose      string
-	MsgID        string
+	// MsgID is the delivery id (events.DeliveryID): the Nats-Msg-Id of the
+	// live delivery and the Ketenbus-Delivery-Id of every delivery of it.
+	MsgID string
 	// Body is the structured CloudEvent, data reduced to the allowed fields.
 	// Deliveries with the same field list share it: read it, never write.
 	Body []byte
@@ -207,7 +208,7 @@ func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) (Routing, e
 			Partner:      r.partner,
 			Subscription: r.subscription,
 			Purpose:      r.purpose,
-			MsgID:        delivery.MsgID(r.partner, r.subscription, eventMsgID),
+			MsgID:        events.DeliveryID(r.partner, r.subscription, eventMsgID),
 			Body:         bodies[r.view],
 			route:        r,
 		})

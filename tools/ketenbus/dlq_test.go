@@ -124,7 +124,7 @@ func (f *dlqFixture) store(t *testing.T, keys *fieldcrypt.Keys, partner, subscri
 	}
 	m := nats.NewMsg(events.DeliverySubject(partner))
 	m.Data = body
-	m.Header.Set(jetstream.MsgIDHeader, delivery.MsgID(partner, subscription, events.MsgID(source, id)))
+	m.Header.Set(jetstream.MsgIDHeader, events.DeliveryID(partner, subscription, events.MsgID(source, id)))
 	m.Header.Set(delivery.HeaderPartner, partner)
 	m.Header.Set(delivery.HeaderSubscription, subscription)
 	m.Header.Set(delivery.HeaderPurpose, "urn:nld:"+partner+":verwerkingsactiviteit:"+subscription)

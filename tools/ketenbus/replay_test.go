@@ -209,7 +209,7 @@ func TestReplayBySequence(t *testing.T) {
 	}
 	for _, d := range ds {
 		seq, _ := strconv.Atoi(d.seq)
-		live := delivery.MsgID("gemeente", "aanmeldingen", f.msgIDs[seq])
+		live := events.DeliveryID("gemeente", "aanmeldingen", f.msgIDs[seq])
 		switch {
 		case d.subject != events.DeliverySubject("gemeente"):
 			t.Errorf("delivery on %s", d.subject)
