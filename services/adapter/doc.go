@@ -22,8 +22,21 @@
 // traceparent and tracestate extensions, when it carries them. Redirects
 // are not followed.
 //
+// The whole request is built and checked before the circuit breaker is
+// asked (webhookout.Build): the event's String attributes (no control
+// characters, noncharacters or broken UTF-8, which CloudEvents forbids and
+// the gateway now refuses, but an older gateway stored), its encoding in
+// the mode, the URL and every header value. What fails there is a local
+// failure: no request leaves, the endpoint is not to blame, and retrying
+// cannot help.
+//
 // # Outcomes
 //
+//   - a local failure (an event that cannot be opened, read or encoded, a
+//     request that cannot be built or holds an invalid header value): to
+//     the DLQ at once with the reason (such as "request cannot be sent:
+//     event attribute id: forbidden character: the control character
+//     U+000A (line feed) at character 4"), never counted by the breaker;
 //   - 2xx: delivered; the message is acked.
 //   - 429 and 503: retried after the Retry-After the partner asked for
 //     (seconds or an HTTP date; at most 24h), and no sooner than the
@@ -80,7 +93,8 @@
 // # Circuit breaker
 //
 // Per partner: after Breaker.Failures consecutive failures (5xx, 429,
-// timeouts, connection errors) it opens for Breaker.Cooldown; then one
+// timeouts, connection errors; never a local failure, which says nothing
+// about the endpoint) it opens for Breaker.Cooldown; then one
 // attempt goes through (half-open): success closes it, failure opens it
 // again. While it is open no request is made and deliveries are nacked
 // with the remaining cooldown as delay.

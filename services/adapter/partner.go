@@ -1,7 +1,6 @@
 package adapter
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -166,8 +165,10 @@ func (p *partner) Handle(msg *message.Message) error {
 		return p.deadLetter(ctx, msg, d, deadLetter{reason: err.Error()}, outcomeDLQ)
 	}
 	d.eventID, d.event = events.RedactBSNs(ev.ID()), ev // the publisher chose the id
-	body, header, err := p.request(ev)
+	req, err := p.request(ctx, ev, d)
 	if err != nil {
+		// A local failure: nothing left, so the endpoint is not to blame
+		// (the breaker is not asked) and retrying cannot help.
 		return p.deadLetter(ctx, msg, d, deadLetter{reason: err.Error()}, outcomeDLQ)
 	}
 
@@ -185,7 +186,7 @@ func (p *partner) Handle(msg *message.Message) error {
 
 	ctx, d.span = p.startSpan(ctx, msg, d)
 	defer d.span.End()
-	resp := p.send(ctx, ev, body, header)
+	resp := p.send(ctx, req)
 	traceResponse(d.span, resp)
 	if ctx.Err() != nil {
 		p.breaker.done(p.a.now(), probe, verdictNone)
@@ -228,34 +229,38 @@ func (p *partner) Handle(msg *message.Message) error {
 	}
 }
 
-// request returns the body and the CloudEvents headers of the request for
-// the partner's mode.
-func (p *partner) request(ev *webhookout.Event) ([]byte, http.Header, error) {
-	return ev.Encode(p.hook.Mode)
+// request returns the attempt's request, built and checked whole (see
+// webhookout.Build): the CloudEvent in the partner's mode, webhook-id the
+// event id, the common headers and, when
+// not tracing, the event's traceparent and tracestate extensions (when
+// tracing, send sets the attempt span's). Its error, wrapping
+// webhookout.ErrLocal, is a local failure.
+func (p *partner) request(ctx context.Context, ev *webhookout.Event, d deliveryInfo) (*http.Request, error) {
+	h := http.Header{}
+	p.setCommonHeaders(h)
+	if p.a.tracer == nil {
+		if tp := ev.StringAttr(telemetry.Traceparent); tp != "" {
+			h.Set(telemetry.Traceparent, tp)
+			if ts := ev.StringAttr(telemetry.Tracestate); ts != "" {
+				h.Set(telemetry.Tracestate, ts)
+			}
+		}
+	}
+	return webhookout.Build(ctx, ev, webhookout.Request{
+		URL: p.hook.URL, Mode: p.hook.Mode, ID: ev.ID(), Time: p.a.now(), Signer: p.signer, Header: h,
+	})
 }
 
-// send makes one signed request, bounded by the webhook timeout. It
-// carries the W3C trace context of the attempt's span in ctx when
-// tracing, else the event's traceparent and tracestate extensions.
-func (p *partner) send(ctx context.Context, ev *webhookout.Event, body []byte, header http.Header) response {
+// send makes one request built by request, bounded by the webhook timeout,
+// with the W3C trace context of the attempt's span in ctx when tracing.
+// Whatever fails here is the endpoint's (or the network's): no answer, a
+// timeout or an answer.
+func (p *partner) send(ctx context.Context, req *http.Request) response {
 	ctx, cancel := context.WithTimeout(ctx, p.hook.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.hook.URL, bytes.NewReader(body))
-	if err != nil {
-		return response{failure: "request not built: invalid webhook url"}
-	}
-	for k, vs := range header {
-		req.Header[k] = vs
-	}
-	p.signer.SetHeaders(req.Header, ev.ID(), p.a.now(), body)
-	p.setCommonHeaders(req.Header)
+	req = req.WithContext(ctx)
 	if p.a.tracer != nil {
 		telemetry.SetHTTPHeader(ctx, req.Header)
-	} else if tp := ev.StringAttr(telemetry.Traceparent); tp != "" {
-		req.Header.Set(telemetry.Traceparent, tp)
-		if ts := ev.StringAttr(telemetry.Tracestate); ts != "" {
-			req.Header.Set(telemetry.Tracestate, ts)
-		}
 	}
 	start := time.Now()
 	res, err := p.a.client.Do(req)
