@@ -4,8 +4,9 @@
 // A sender signs the message id, the send time and the exact request body
 // with a shared secret and puts the result in three headers:
 //
-//	webhook-id:        the message id; ketenbus uses the CloudEvents event id,
-//	                   so a receiver can deduplicate redeliveries on it
+//	webhook-id:        the message id; ketenbus uses the delivery id (one per
+//	                   event, partner and subscription, the same on every
+//	                   redelivery), so a receiver can deduplicate on it
 //	webhook-timestamp: unix seconds at which this attempt was signed
 //	webhook-signature: "v1,<base64 HMAC-SHA256>" entries separated by spaces
 //

@@ -41,7 +41,7 @@ func TestDeliversStructured(t *testing.T) {
 		t.Errorf("signature: %v", got.verifyErr)
 	}
 	checks := map[string]string{
-		webhook.HeaderID: p.id,
+		webhook.HeaderID: p.msgID, // the delivery id, not the event id
 		"Content-Type":   "application/cloudevents+json",
 		"Authorization":  "Bearer alpha-token-0123456789abcdef",
 		"Traceparent":    traceparent,
@@ -95,8 +95,8 @@ func TestDeliversBinary(t *testing.T) {
 	if v := got.header.Get("ce-subject"); v != "pseudoniem%20a%22b%25%C3%A9" {
 		t.Errorf("ce-subject = %q, not percent-encoded", v)
 	}
-	if v := got.header.Get(webhook.HeaderID); v != p.id {
-		t.Errorf("webhook-id = %q, want the event id %q", v, p.id)
+	if v := got.header.Get(webhook.HeaderID); v != p.msgID {
+		t.Errorf("webhook-id = %q, want the delivery id %q", v, p.msgID)
 	}
 	var want, data map[string]any
 	_ = json.Unmarshal(p.body, &want)
@@ -141,8 +141,8 @@ func TestRetriesServerErrors(t *testing.T) {
 	p := f.publish(t, "alpha", "signalen")
 	posts := s.posts(t, 3, 5*time.Second)
 	for i, r := range posts {
-		if r.header.Get(webhook.HeaderID) != p.id {
-			t.Errorf("attempt %d: webhook-id %q, want %q", i+1, r.header.Get(webhook.HeaderID), p.id)
+		if r.header.Get(webhook.HeaderID) != p.msgID {
+			t.Errorf("attempt %d: webhook-id %q, want the delivery id %q", i+1, r.header.Get(webhook.HeaderID), p.msgID)
 		}
 		if r.verifyErr != nil {
 			t.Errorf("attempt %d: signature: %v", i+1, r.verifyErr)
@@ -312,7 +312,7 @@ func TestGoneRetiresSubscription(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 
 	posts := s.requests(http.MethodPost)
-	if len(posts) != 2 || posts[0].header.Get(webhook.HeaderID) != gone.id || posts[1].header.Get(webhook.HeaderID) != other.id {
+	if len(posts) != 2 || posts[0].header.Get(webhook.HeaderID) != gone.msgID || posts[1].header.Get(webhook.HeaderID) != other.msgID {
 		t.Errorf("sink received %d POSTs; want the 410 one and the other subscription's only", len(posts))
 	}
 	wantDLQ := map[string]bool{gone.msgID: true, later[0].msgID: true, later[1].msgID: true}
@@ -349,7 +349,7 @@ func TestGoneRetiresSubscription(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	resumed := f.publish(t, "alpha", "signalen")
 	posts = s.posts(t, 3, 5*time.Second)
-	if posts[2].header.Get(webhook.HeaderID) != resumed.id {
+	if posts[2].header.Get(webhook.HeaderID) != resumed.msgID {
 		t.Errorf("delivery not resumed after the key was deleted")
 	}
 }
@@ -418,7 +418,7 @@ func TestHangingPartnerDoesNotDelayOthers(t *testing.T) {
 	start := time.Now()
 	want := map[string]bool{}
 	for range n {
-		want[f.publish(t, "fast", "signalen").id] = true
+		want[f.publish(t, "fast", "signalen").msgID] = true
 	}
 	posts := fast.posts(t, n, 3*time.Second)
 	took := time.Since(start)

@@ -181,8 +181,8 @@ func TestAuditUnloggedIsNotAcked(t *testing.T) {
 		t.Errorf("AUDIT holds %d records, want 1", n)
 	}
 	for _, r := range s.requests(http.MethodPost) {
-		if r.header.Get(webhook.HeaderID) != p.id {
-			t.Errorf("webhook-id %q, want the event id %q every time", r.header.Get(webhook.HeaderID), p.id)
+		if r.header.Get(webhook.HeaderID) != p.msgID {
+			t.Errorf("webhook-id %q, want the delivery id %q every time", r.header.Get(webhook.HeaderID), p.msgID)
 		}
 	}
 	if n := outcome(t, reg, "alpha", "delivered"); n != 1 {

@@ -11,9 +11,17 @@
 // as application/cloudevents+json; binary mode sends the event's data as
 // the body and every context attribute as a ce- header, percent-encoded as
 // the binding prescribes. The request carries the Standard Webhooks
-// headers (webhook-id is the CloudEvent id, so a redelivery carries the
-// same webhook-id; webhook-timestamp is the time of this attempt;
-// webhook-signature signs id, timestamp and the exact body sent), an
+// headers (webhook-id is the delivery id, delivery.DeliveryID: the
+// delivery's Ketenbus-Delivery-Id header, or for a delivery stored before
+// the router set it, the id derived the same way from partner,
+// subscription and the event's source and id; so a retry, a replay and a
+// DLQ retry carry the same webhook-id, and two events with one id from two
+// sources, or one event for two subscriptions, do not; webhook-timestamp
+// is the time of this attempt; webhook-signature signs id, timestamp and
+// the exact body sent), Ketenbus-Partner and Ketenbus-Subscription, which
+// name the partner and the subscription the delivery is for (an event that
+// matches two subscriptions of a partner is delivered once for each, with
+// each subscription's purpose and fields), an
 // Authorization: Bearer header when the webhook names token_env, and the
 // W3C traceparent and tracestate headers: when tracing
 // (Config.TracerProvider, see package telemetry) those of the attempt's
@@ -81,7 +89,8 @@
 // # Dead letters
 //
 // A dead letter goes to ketenbus.dlq.<partner> (stream DLQ): the delivery
-// body unchanged, the delivery's headers, and Ketenbus-Dlq-Reason,
+// body unchanged, the delivery's headers (Ketenbus-Delivery-Id set also
+// for a delivery stored before the router set it), and Ketenbus-Dlq-Reason,
 // -Status (last HTTP status, absent when no response came), -Body (at most
 // 512 bytes of the response body, every BSN replaced by "[bsn]"),
 // -Attempts (NumDelivered), -First-Attempt (when DELIVERY stored the

@@ -73,10 +73,13 @@ type partner struct {
 // deliveryInfo is what the broker and the headers say about a delivery.
 type deliveryInfo struct {
 	subscription string
-	eventID      string    // as logs and records show it: a BSN in it replaced
-	attempt      int       // NumDelivered, this delivery included
-	first        time.Time // when DELIVERY stored it
-	start        time.Time // when this attempt began
+	eventID      string // as logs and records show it: a BSN in it replaced
+	// deliveryID is the delivery id (delivery.DeliveryID), the webhook-id;
+	// "" before the event is read.
+	deliveryID string
+	attempt    int       // NumDelivered, this delivery included
+	first      time.Time // when DELIVERY stored it
+	start      time.Time // when this attempt began
 	// event is the delivered event, once read: the processing log's
 	// record reads its context attributes.
 	event *webhookout.Event
@@ -165,6 +168,7 @@ func (p *partner) Handle(msg *message.Message) error {
 		return p.deadLetter(ctx, msg, d, deadLetter{reason: err.Error()}, outcomeDLQ)
 	}
 	d.eventID, d.event = events.RedactBSNs(ev.ID()), ev // the publisher chose the id
+	d.deliveryID = delivery.DeliveryID(msg.Metadata.Get(delivery.HeaderDeliveryID), p.id, d.subscription, ev.StringAttr("source"), ev.ID())
 	req, err := p.request(ctx, ev, d)
 	if err != nil {
 		// A local failure: nothing left, so the endpoint is not to blame
@@ -198,7 +202,7 @@ func (p *partner) Handle(msg *message.Message) error {
 	switch {
 	case resp.status >= 200 && resp.status < 300:
 		if err := p.log(ctx, msg, d, outcomeDelivered, "", now); err != nil {
-			// The partner may get the event again, with the same
+			// The partner may get the delivery again, with the same
 			// webhook-id: an unlogged delivery is not allowed.
 			return p.notLogged(ctx, msg, d, resp.status, err)
 		}
@@ -231,13 +235,16 @@ func (p *partner) Handle(msg *message.Message) error {
 
 // request returns the attempt's request, built and checked whole (see
 // webhookout.Build): the CloudEvent in the partner's mode, webhook-id the
-// event id, the common headers and, when
+// delivery id, the Ketenbus-Partner and Ketenbus-Subscription headers
+// that tell a partner's subscriptions apart, the common headers and, when
 // not tracing, the event's traceparent and tracestate extensions (when
 // tracing, send sets the attempt span's). Its error, wrapping
 // webhookout.ErrLocal, is a local failure.
 func (p *partner) request(ctx context.Context, ev *webhookout.Event, d deliveryInfo) (*http.Request, error) {
 	h := http.Header{}
 	p.setCommonHeaders(h)
+	h.Set(delivery.HeaderPartner, p.id)
+	h.Set(delivery.HeaderSubscription, d.subscription)
 	if p.a.tracer == nil {
 		if tp := ev.StringAttr(telemetry.Traceparent); tp != "" {
 			h.Set(telemetry.Traceparent, tp)
@@ -247,7 +254,7 @@ func (p *partner) request(ctx context.Context, ev *webhookout.Event, d deliveryI
 		}
 	}
 	return webhookout.Build(ctx, ev, webhookout.Request{
-		URL: p.hook.URL, Mode: p.hook.Mode, ID: ev.ID(), Time: p.a.now(), Signer: p.signer, Header: h,
+		URL: p.hook.URL, Mode: p.hook.Mode, ID: d.deliveryID, Time: p.a.now(), Signer: p.signer, Header: h,
 	})
 }
 
@@ -335,6 +342,11 @@ func (p *partner) deadLetter(ctx context.Context, msg *message.Message, d delive
 		m.Header.Set(k, v)
 	}
 	m.Header.Set(jetstream.MsgIDHeader, dlqMsgID(p.id, msg))
+	if d.deliveryID != "" {
+		// Also for a delivery stored before the router set it: a DLQ retry
+		// is the same delivery, with the same webhook-id.
+		m.Header.Set(delivery.HeaderDeliveryID, d.deliveryID)
+	}
 	m.Header.Set(delivery.HeaderDLQReason, headerSafe(dl.reason))
 	if dl.status != 0 {
 		m.Header.Set(delivery.HeaderDLQStatus, strconv.Itoa(dl.status))

@@ -76,8 +76,10 @@ samenloop: {window_days: 730, regievoerder: alpha}
 
 // tally is a partner's handler for a long stream: it counts the deliveries
 // of every event id, and those whose idempotency key (webhook-id) is not
-// the event id. delay makes the partner's system slow.
+// the delivery id of the event for the partner's subscription. delay makes
+// the partner's system slow.
 type tally struct {
+	partner  string
 	delay    time.Duration
 	inflight atomic.Int64
 
@@ -86,7 +88,9 @@ type tally struct {
 	foreign int
 }
 
-func newTally(delay time.Duration) *tally { return &tally{delay: delay, seen: map[string]int{}} }
+func newTally(partner string, delay time.Duration) *tally {
+	return &tally{partner: partner, delay: delay, seen: map[string]int{}}
+}
 
 func (c *tally) handle(ctx context.Context, e cloudevents.Event) error {
 	c.inflight.Add(1)
@@ -98,7 +102,7 @@ func (c *tally) handle(ctx context.Context, e cloudevents.Event) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.seen[e.ID()]++
-	if !ok || d.ID != e.ID() {
+	if !ok || d.Subscription == "" || d.ID != events.DeliveryID(c.partner, d.Subscription, events.MsgID(e.Source(), e.ID())) {
 		c.foreign++
 	}
 	return nil
@@ -143,8 +147,8 @@ type crash struct {
 // of 100, and stops router and adapter (their contexts end) once the two
 // partners' sinks have seen about 3,000. New instances start against the
 // same nats-server; each sink must end up with every one of the 10,000
-// events, and every delivery, duplicates included, carries the event id as
-// webhook-id.
+// events, and every delivery, duplicates included, carries its delivery id
+// as webhook-id.
 func TestCrashMidStream(t *testing.T) {
 	runCrash(t, crash{events: 10_000, stopAt: 3_000})
 }
@@ -163,7 +167,7 @@ func TestAdapterStoppedWithDeliveriesInFlight(t *testing.T) {
 func runCrash(t *testing.T, c crash) {
 	start := time.Now()
 	f := newFixture(t, natstest.Start(t), "politie", "alpha", "beta")
-	alpha, beta := newTally(c.delay), newTally(c.delay)
+	alpha, beta := newTally("alpha", c.delay), newTally("beta", c.delay)
 	sinks := map[string]*sink{
 		"alpha": f.sink(t, "alpha", "", alpha.handle),
 		"beta":  f.sink(t, "beta", f.hookToken("beta"), beta.handle),
@@ -238,7 +242,7 @@ func runCrash(t *testing.T, c crash) {
 			t.Errorf("%s did not receive %d events, such as %v", id, len(missing), missing[:min(5, len(missing))])
 		}
 		if foreign > 0 {
-			t.Errorf("%s: %d deliveries carried a webhook-id that is not the event id", id, foreign)
+			t.Errorf("%s: %d deliveries carried a webhook-id that is not their delivery id", id, foreign)
 		}
 		if n := got.unique(); n != c.events {
 			t.Errorf("%s received %d distinct events, want %d", id, n, c.events)
@@ -251,7 +255,7 @@ func runCrash(t *testing.T, c crash) {
 		if handled != posts {
 			t.Errorf("%s: %d POSTs, %d passed the Receiver's checks (%v)", id, posts, handled, statuses)
 		}
-		t.Logf("%s: all %d events received; %d duplicate deliveries, each with the event id as webhook-id", id, c.events, duplicates)
+		t.Logf("%s: all %d events received; %d duplicate deliveries, each with its delivery id as webhook-id", id, c.events, duplicates)
 	}
 	if dl := f.env.Messages(t, events.StreamDLQ); len(dl) > 0 {
 		t.Errorf("the DLQ holds %d deliveries, want none", len(dl))

@@ -15,7 +15,12 @@
 //   - crash_test.go: router and adapter stopped in the middle of a stream of
 //     10,000 events and started again, and the adapter alone stopped while
 //     slow partners hold requests in flight; every partner receives every
-//     event, and a duplicate carries the same webhook-id.
+//     event, and a duplicate carries the same webhook-id, its delivery id.
+//   - deliveryid_test.go: one event id from two sources, and one event for
+//     two subscriptions of one partner, are separate deliveries with their
+//     own webhook-id, each handled once by a receiver with an idempotency
+//     store; a retry, a replay and a DLQ retry of a delivery carry its
+//     webhook-id.
 //   - bench_test.go: BenchmarkEndToEndLatency, gateway to four webhook sinks
 //     at a fixed 1,000 events/s, beside raw nats.go JetStream in the same
 //     run.

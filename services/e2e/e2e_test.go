@@ -123,9 +123,11 @@ samenloop: {window_days: 730, regievoerder: zvh}
 // received is one event a partner's handler was called with.
 type received struct {
 	event cloudevents.Event
-	// id is the delivery's idempotency key: webhook-id for a webhook, the
-	// event id over NATS.
+	// id is the delivery's idempotency key, the delivery id: webhook-id for
+	// a webhook, Ketenbus-Delivery-Id over NATS.
 	id string
+	// partner and subscription are what the delivery's headers name.
+	partner, subscription string
 }
 
 // recorder is a partner's handler that keeps every event it is called
@@ -151,7 +153,7 @@ func (r *recorder) handle(ctx context.Context, e cloudevents.Event) error {
 			return err
 		}
 	}
-	r.got = append(r.got, received{event: e, id: d.ID})
+	r.got = append(r.got, received{event: e, id: d.ID, partner: d.Header.Get(partner.HeaderPartner), subscription: d.Subscription})
 	return nil
 }
 
@@ -170,7 +172,7 @@ func (r *recorder) has(id string) bool {
 // bevestiging ggz sends back through the gateway over HTTP, and checks what
 // every partner received: exactly the events its subscriptions select, no
 // more, no fewer; each request's signature verified by the partner SDK;
-// webhook-id the event id; data holding exactly the allowed fields (bsn
+// webhook-id the delivery id; data holding exactly the allowed fields (bsn
 // only where listed); the pseudonym as subject; sequence the event's EVENTS
 // sequence. One delivery fails once (503) and is retried. The logs of
 // gateway, router and adapter, captured throughout, never hold a BSN, a
@@ -287,6 +289,9 @@ func TestEventsReachExactlyTheSubscribedPartners(t *testing.T) {
 				t.Fatalf("received %v, want exactly %v", gotIDs, w.ids)
 			}
 			for _, r := range got {
+				if r.partner != id {
+					t.Errorf("%s: the delivery names partner %q", r.event.ID(), r.partner)
+				}
 				checkEvent(t, f, r, posted[r.event.ID()], seqs[r.event.ID()], w.fields)
 			}
 			s, ok := sinks[id]
@@ -367,13 +372,14 @@ func event(id, source, typ string, data map[string]any) map[string]any {
 
 // checkEvent checks one received event against the event as posted: type
 // and source kept, pseudonym as subject, ontvanger as posted, sequence the
-// EVENTS sequence, idempotency key the event id, and data exactly the
-// posted data reduced to fields (empty: every field but bsn).
+// EVENTS sequence, idempotency key the delivery id of the partner's
+// subscription the delivery names, and data exactly the posted data
+// reduced to fields (empty: every field but bsn).
 func checkEvent(t *testing.T, f *fixture, r received, posted map[string]any, seq uint64, fields []string) {
 	t.Helper()
 	e := r.event
-	if r.id != e.ID() {
-		t.Errorf("%s: webhook-id %q is not the event id", e.ID(), r.id)
+	if r.partner == "" || r.subscription == "" || r.id != events.DeliveryID(r.partner, r.subscription, events.MsgID(e.Source(), e.ID())) {
+		t.Errorf("%s: webhook-id %q is not the delivery id for %s/%s", e.ID(), r.id, r.partner, r.subscription)
 	}
 	if e.Type() != posted["type"] || e.Source() != posted["source"] {
 		t.Errorf("%s: type %s, source %s; posted %s, %s", e.ID(), e.Type(), e.Source(), posted["type"], posted["source"])

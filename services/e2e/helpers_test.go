@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -309,24 +310,37 @@ type sink struct {
 	mu       sync.Mutex
 	statuses map[int]int
 	handled  int
+	posts    []post
+}
+
+// post is one POST a sink received: its webhook-id and the status the
+// Receiver answered.
+type post struct {
+	webhookID string
+	status    int
 }
 
 // sink starts partner id's webhook endpoint; h receives every event whose
 // request passed the Receiver's checks (token, signature, timestamp,
-// CloudEvent, webhook-id = event id).
+// CloudEvent).
 func (f *fixture) sink(tb testing.TB, id, token string, h partner.HandlerFunc) *sink {
 	tb.Helper()
+	return f.sinkWith(tb, id, partner.ReceiverConfig{Token: token}, h)
+}
+
+// sinkWith is sink with a Receiver of cfg, such as one with an idempotency
+// store; the fixture sets its secret and handler.
+func (f *fixture) sinkWith(tb testing.TB, id string, cfg partner.ReceiverConfig, h partner.HandlerFunc) *sink {
+	tb.Helper()
 	s := &sink{statuses: map[int]int{}}
-	rc, err := partner.NewReceiver(partner.ReceiverConfig{
-		Secrets: []string{f.vars[secretEnv(id)]},
-		Token:   token,
-		Handler: func(ctx context.Context, e cloudevents.Event) error {
-			s.mu.Lock()
-			s.handled++
-			s.mu.Unlock()
-			return h(ctx, e)
-		},
-	})
+	cfg.Secrets = []string{f.vars[secretEnv(id)]}
+	cfg.Handler = func(ctx context.Context, e cloudevents.Event) error {
+		s.mu.Lock()
+		s.handled++
+		s.mu.Unlock()
+		return h(ctx, e)
+	}
+	rc, err := partner.NewReceiver(cfg)
 	if err != nil {
 		tb.Fatalf("partner.NewReceiver: %v", err)
 	}
@@ -336,6 +350,7 @@ func (f *fixture) sink(tb testing.TB, id, token string, h partner.HandlerFunc) *
 		if r.Method == http.MethodPost {
 			s.mu.Lock()
 			s.statuses[sw.code()]++
+			s.posts = append(s.posts, post{webhookID: r.Header.Get(webhook.HeaderID), status: sw.code()})
 			s.mu.Unlock()
 		}
 	}))
@@ -354,6 +369,13 @@ func (s *sink) counts() (statuses map[int]int, handled int) {
 		out[k] = v
 	}
 	return out, s.handled
+}
+
+// received returns the POSTs received so far.
+func (s *sink) received() []post {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.posts)
 }
 
 // statusWriter remembers the status a handler answered.

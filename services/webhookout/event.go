@@ -49,7 +49,8 @@ func ParseEvent(body []byte) (*Event, error) {
 	return e, nil
 }
 
-// ID returns the event id, also the webhook-id of its requests.
+// ID returns the event id. The webhook-id of its requests is the delivery
+// id, not this.
 func (e *Event) ID() string { return e.id }
 
 // StringAttr returns a string attribute, or "" when it is absent or not a
