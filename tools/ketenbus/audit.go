@@ -133,7 +133,7 @@ func printRecords(out io.Writer, subject string, records []audit.Record) error {
 	for _, r := range records {
 		cell := func(key string) string {
 			if v := r.Attr(key); v != "" {
-				return events.RedactBSNs(v) // records written before event ids were redacted
+				return printable(events.RedactBSNs(v)) // records written before event ids were redacted
 			}
 			return "-"
 		}

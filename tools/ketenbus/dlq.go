@@ -417,7 +417,7 @@ func printLetter(w io.Writer, l dlq.Letter, asJSON bool) error {
 	slices.Sort(keys)
 	for _, k := range keys {
 		for _, v := range l.Header[k] {
-			fmt.Fprintf(w, "  %s: %s\n", k, v)
+			fmt.Fprintf(w, "  %s: %s\n", printable(k), printable(v))
 		}
 	}
 	var indented bytes.Buffer

@@ -202,14 +202,15 @@ func (p *progress) done() {
 }
 
 // writeTable prints a header line and rows as aligned columns, the
-// human output of the operations commands; an empty cell prints "-".
+// human output of the operations commands; an empty cell prints "-", and
+// every cell is printable (control characters escaped).
 func writeTable(w io.Writer, header []string, rows [][]string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
 	for _, row := range rows {
 		cells := make([]string, len(row))
 		for i, c := range row {
-			cells[i] = c
+			cells[i] = printable(c)
 			if c == "" {
 				cells[i] = "-"
 			}

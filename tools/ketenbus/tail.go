@@ -274,7 +274,7 @@ func runTail(ctx context.Context, js jetstream.JetStream, opts tailOptions, sinc
 			if s == "" {
 				return "-"
 			}
-			return s
+			return printable(s)
 		}
 		typ := l.attr("type")
 		if l.Attributes == nil {

@@ -375,7 +375,7 @@ func printTimer(w io.Writer, t timerView) error {
 		if v == "" {
 			v = "-"
 		}
-		fmt.Fprintf(tw, "%s:\t%s\n", k, v)
+		fmt.Fprintf(tw, "%s:\t%s\n", k, printable(v))
 	}
 	line("id", t.ID)
 	line("kind", t.Kind)
@@ -432,7 +432,7 @@ terminal; elsewhere pass --yes.`,
 				return &exitError{code: 1, err: fmt.Errorf("timer %s was gone before it was cancelled (acknowledged or finished meanwhile)", t.ID)}
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "cancelled timer %s (%s %s %s, ontvanger %s): its term is no longer watched; a timers rebuild brings it back unless a bevestiging arrives\n",
-				t.ID, t.Kind, t.Betreft.Source, t.Betreft.ID, t.Ontvanger)
+				t.ID, t.Kind, printable(t.Betreft.Source), printable(t.Betreft.ID), printable(t.Ontvanger))
 			return err
 		},
 	}
