@@ -103,8 +103,8 @@ func newDLQFixture(t *testing.T) *dlqFixture {
 }
 
 // store puts a signaal on DELIVERY for partner's subscription as the router
-// does: bsn sealed, the contract headers, a deterministic Nats-Msg-Id and a
-// TTL of an hour.
+// does: bsn sealed, the contract headers, the delivery id as Nats-Msg-Id
+// and Ketenbus-Delivery-Id, and a TTL of an hour.
 func (f *dlqFixture) store(t *testing.T, keys *fieldcrypt.Keys, partner, subscription, id string) {
 	t.Helper()
 	const source = "urn:nld:oin:00000009999999990004:systeem:bvh"
@@ -124,7 +124,9 @@ func (f *dlqFixture) store(t *testing.T, keys *fieldcrypt.Keys, partner, subscri
 	}
 	m := nats.NewMsg(events.DeliverySubject(partner))
 	m.Data = body
-	m.Header.Set(jetstream.MsgIDHeader, events.DeliveryID(partner, subscription, events.MsgID(source, id)))
+	deliveryID := events.DeliveryID(partner, subscription, events.MsgID(source, id))
+	m.Header.Set(jetstream.MsgIDHeader, deliveryID)
+	m.Header.Set(delivery.HeaderDeliveryID, deliveryID)
 	m.Header.Set(delivery.HeaderPartner, partner)
 	m.Header.Set(delivery.HeaderSubscription, subscription)
 	m.Header.Set(delivery.HeaderPurpose, "urn:nld:"+partner+":verwerkingsactiviteit:"+subscription)
