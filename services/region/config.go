@@ -110,6 +110,10 @@ type Config struct {
 	// holding the region's pseudonym key and field encryption key
 	// (keys pseudonym_key_env, encryption_key_env).
 	PseudonymKeyEnv, EncryptionKeyEnv string
+	// ExtensionAttributes are CloudEvents extension attributes of the
+	// region's partners that subscription filters may name, besides
+	// FilterAttributes (key extension_attributes).
+	ExtensionAttributes []string
 	// Partners are the region's chain partners, in file order.
 	Partners []Partner
 	// Escalation configures the escalation ladder and the working-day

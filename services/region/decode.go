@@ -45,11 +45,12 @@ func decode(data []byte) (c *Config, problems []Problem, fatal bool) {
 	}
 	d.lines[""] = root.Line
 	d.mapping(root, "", map[string]field{
-		"region":             d.str(&c.Region),
-		"demo":               d.boolean(&c.Demo),
-		"source":             d.str(&c.Source),
-		"pseudonym_key_env":  d.str(&c.PseudonymKeyEnv),
-		"encryption_key_env": d.str(&c.EncryptionKeyEnv),
+		"region":               d.str(&c.Region),
+		"demo":                 d.boolean(&c.Demo),
+		"source":               d.str(&c.Source),
+		"pseudonym_key_env":    d.str(&c.PseudonymKeyEnv),
+		"encryption_key_env":   d.str(&c.EncryptionKeyEnv),
+		"extension_attributes": d.strs(&c.ExtensionAttributes),
 		"partners": func(v *yaml.Node, path string) {
 			d.list(v, path, func(item *yaml.Node, path string) {
 				c.Partners = append(c.Partners, Partner{})

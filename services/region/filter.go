@@ -3,6 +3,7 @@ package region
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/antlr/antlr4/runtime/Go/antlr"
@@ -16,9 +17,12 @@ import (
 // that is not valid CESQL.
 var ErrInvalidFilter = errors.New("not a valid CESQL expression")
 
-// ParseFilter compiles a subscription filter, a CESQL expression such as
-// "ontvanger = 'politie' AND urgentie = 'hoog'". The error wraps
-// ErrInvalidFilter and says where the expression went wrong.
+// ParseFilter compiles a subscription filter, a CESQL expression over the
+// event's context attributes such as
+// "ontvanger = 'politie' AND source LIKE 'urn:nld:oin:%'". The error wraps
+// ErrInvalidFilter and says where the expression went wrong. It checks the
+// syntax only; which attributes a filter may name is the region's rule
+// (see FilterAttributes), checked by Load.
 //
 // Use it rather than the CESQL parser directly: the parser panics on some
 // invalid input (such as "ontvanger = " or "a == b") and its own errors do
@@ -76,6 +80,54 @@ func unknownFunctions(t antlr.Tree, msgs []string) []string {
 		msgs = unknownFunctions(child, msgs)
 	}
 	return msgs
+}
+
+// FilterAttributes returns the attributes every subscription filter may
+// name, sorted: the CloudEvents context attributes and the extensions
+// ketenbus itself sets (ontvanger; traceparent and tracestate, the W3C
+// trace context; sequence, the event's place in EVENTS). The data fields
+// are not among them: the router evaluates filters on the attributes
+// alone, and sensitive fields are sealed. A region adds the extension
+// attributes its partners send with extension_attributes.
+func FilterAttributes() []string {
+	return []string{"datacontenttype", "dataschema", "id", "ontvanger", "sequence", "source",
+		"specversion", "subject", "time", "traceparent", "tracestate", "type"}
+}
+
+// FilterIdentifier is an attribute a filter names, lower-cased (CESQL
+// identifiers are case-insensitive), at the 1-based column of its first
+// use.
+type FilterIdentifier struct {
+	Name   string
+	Column int
+}
+
+// FilterIdentifiers returns the attributes a filter names (in identifier
+// and EXISTS expressions), each once, in order of appearance. The error
+// wraps ErrInvalidFilter, as ParseFilter's.
+func FilterIdentifiers(expr string) ([]FilterIdentifier, error) {
+	if _, err := ParseFilter(expr); err != nil {
+		return nil, err
+	}
+	lexer := gen.NewCESQLParserLexer(cesqlparser.NewCaseChangingStream(antlr.NewInputStream(expr), true))
+	lexer.RemoveErrorListeners()
+	parser := gen.NewCESQLParserParser(antlr.NewCommonTokenStream(lexer, antlr.TokenDefaultChannel))
+	parser.RemoveErrorListeners()
+	var out []FilterIdentifier
+	var walk func(t antlr.Tree)
+	walk = func(t antlr.Tree) {
+		if id, ok := t.(*gen.IdentifierContext); ok {
+			name := strings.ToLower(id.GetText())
+			if !slices.ContainsFunc(out, func(f FilterIdentifier) bool { return f.Name == name }) {
+				out = append(out, FilterIdentifier{Name: name, Column: id.GetStart().GetColumn() + 1})
+			}
+		}
+		for _, child := range t.GetChildren() {
+			walk(child)
+		}
+	}
+	walk(parser.Cesql())
+	return out, nil
 }
 
 type collectingListener struct {

@@ -37,6 +37,7 @@ type validation struct {
 func (c *Config) validate() []Problem {
 	v := &validation{c: c, envs: map[string]string{}}
 	v.region()
+	v.extensionAttributes()
 	v.partners()
 	v.escalation()
 	v.samenloop()
@@ -217,9 +218,7 @@ func (v *validation) subscriptions(path string, p Partner) {
 			}
 		}
 		if s.Filter != "" {
-			if _, err := ParseFilter(s.Filter); err != nil {
-				v.add(sp+".filter", err.Error(), "a CESQL filter compares context attributes, such as ontvanger = 'politie'; quote text with single quotes")
-			}
+			v.filter(sp+".filter", s)
 		}
 		v.purpose(sp+".purpose", s.Purpose)
 		for k, f := range s.Fields {
@@ -237,6 +236,49 @@ func (v *validation) subscriptions(path string, p Partner) {
 		}
 	}
 }
+
+// filter checks a subscription's filter: valid CESQL that names only
+// attributes a filter can see (FilterAttributes and the region's
+// extension_attributes). A data field gets a message of its own: it
+// passes the syntax and then matches nothing, as the router evaluates
+// filters on the context attributes alone.
+func (v *validation) filter(path string, s Subscription) {
+	ids, err := FilterIdentifiers(s.Filter)
+	if err != nil {
+		v.add(path, err.Error(), "a CESQL filter compares context attributes, such as ontvanger = 'politie'; quote text with single quotes")
+		return
+	}
+	known := append(FilterAttributes(), v.c.ExtensionAttributes...)
+	seeable := "filters see only context attributes: " + strings.Join(known, ", ")
+	for _, id := range ids {
+		switch {
+		case slices.Contains(known, id.Name):
+		case slices.Contains(subscribedFields(s.Types), id.Name):
+			v.add(path, fmt.Sprintf("column %d: %s is a data field; %s", id.Column, id.Name, seeable),
+				"select on data with the subscription's types and fields, or ask the publisher to send it as an extension attribute and list it under extension_attributes")
+		default:
+			v.add(path, fmt.Sprintf("column %d: %s is not a context attribute; %s", id.Column, id.Name, seeable),
+				"an extension attribute the region's partners send must be listed under extension_attributes to be used in a filter")
+		}
+	}
+}
+
+// extensionAttributes checks the region's declared extension attributes.
+func (v *validation) extensionAttributes() {
+	for i, name := range v.c.ExtensionAttributes {
+		p := fmt.Sprintf("extension_attributes[%d]", i)
+		switch {
+		case !extensionNamePattern.MatchString(name):
+			v.add(p, fmt.Sprintf("%q is not a CloudEvents attribute name", name), "attribute names are lowercase letters a-z and digits 0-9, at most 20 characters")
+		case slices.Contains(FilterAttributes(), name):
+			v.add(p, fmt.Sprintf("%s is a context attribute every filter can use already", name), "remove it")
+		case slices.Index(v.c.ExtensionAttributes, name) < i:
+			v.add(p, fmt.Sprintf("%s is listed twice", name), "")
+		}
+	}
+}
+
+var extensionNamePattern = regexp.MustCompile(`^[a-z0-9]{1,20}$`)
 
 // SensitiveField reports whether f is a sensitive data field (schema
 // x-sensitive) of any of the types.

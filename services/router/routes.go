@@ -185,7 +185,7 @@ func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) (Routing, e
 		}
 		if r.filter != nil {
 			if e == nil {
-				e = attributes(obj)
+				e = attributes(obj, seq)
 			}
 			v, err := r.filter.Evaluate(*e)
 			if b, ok := v.(bool); err != nil || !ok || !b {
@@ -283,12 +283,14 @@ func splice(head *[]byte, payload []byte, obj []jsonobj.Member, data []byte, seq
 }
 
 // attributes returns the event's context attributes as a CloudEvent
-// without data: all a CESQL filter can see.
-func attributes(obj []jsonobj.Member) *cloudevents.Event {
+// without data, with sequence the delivery will carry: all a CESQL filter
+// can see (region.FilterAttributes and the partners' own extensions).
+func attributes(obj []jsonobj.Member, seq uint64) *cloudevents.Event {
 	e := cloudevents.NewEvent()
+	e.SetExtension("sequence", strconv.FormatUint(seq, 10))
 	for _, m := range obj {
 		switch m.Name {
-		case "data", "data_base64", "specversion":
+		case "data", "data_base64", "specversion", "sequence":
 		case "id":
 			e.SetID(jsonobj.Text(m.Value))
 		case "source":

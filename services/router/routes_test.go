@@ -63,3 +63,41 @@ func TestFiltersSeeContextAttributes(t *testing.T) {
 }
 
 func fmtList(s []string) string { return "[" + strings.Join(s, " ") + "]" }
+
+// TestFilterSeesSequence: sequence is an attribute a filter may name
+// (region.FilterAttributes); it is the EVENTS sequence the delivery
+// carries, also when the stored event brings a sequence of its own.
+func TestFilterSeesSequence(t *testing.T) {
+	t.Parallel()
+	reg, err := region.Load("testdata/region.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.Partners[0].Subscriptions = []region.Subscription{
+		{Name: "late", Types: []string{events.TypeSignaal}, Purpose: "urn:nld:x:verwerkingsactiviteit:y", Filter: "sequence > 100"},
+	}
+	table, err := router.NewTable(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, _ := json.Marshal(map[string]any{"specversion": "1.0", "id": "x", "source": sourcePolitie, "type": events.TypeSignaal,
+		"subject": pseudonym, "sequence": "5", "data": signaal()})
+	for _, tc := range []struct {
+		seq  uint64
+		want int
+	}{{7, 0}, {101, 1}} {
+		r, err := table.Route(ev, tc.seq, "m")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, d := range r.Deliveries {
+			if d.Subscription == "late" {
+				n++
+			}
+		}
+		if n != tc.want {
+			t.Errorf("stored at %d: %d deliveries, want %d", tc.seq, n, tc.want)
+		}
+	}
+}
