@@ -8,13 +8,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/trace"
@@ -250,7 +253,11 @@ func (g *Gateway) ingest(r *http.Request, start time.Time) (mode, partnerID stri
 		}
 		parsed = []*events.Parsed{one}
 	case "binary":
-		one, err := g.catalog.ParseStructured(binaryToStructured(r.Header, body))
+		structured, p := binaryToStructured(r.Header, body)
+		if p != nil {
+			return "", partnerID, nil, p
+		}
+		one, err := g.catalog.ParseStructured(structured)
 		if err != nil {
 			return "", partnerID, nil, invalid(err)
 		}
@@ -339,39 +346,74 @@ func invalid(err error) *Problem {
 	return problem(http.StatusBadRequest, "invalid", "Invalid event", "the event is not valid")
 }
 
-// requestMode tells binary, structured and batch mode apart by content type.
+// requestMode tells binary, structured and batch mode apart by content
+// type. A charset other than UTF-8 is refused in every mode: the CloudEvents
+// JSON format is UTF-8, and a body in another charset would be read wrong.
 func requestMode(r *http.Request) (string, *Problem) {
 	ct := r.Header.Get("Content-Type")
-	mt, _, err := mime.ParseMediaType(ct)
+	mt, params, err := mime.ParseMediaType(ct)
 	if ct == "" || err != nil {
 		mt = ""
 	}
+	mode := ""
 	switch {
 	case mt == events.ContentTypeStructured:
-		return "structured", nil
+		mode = "structured"
 	case mt == events.ContentTypeBatch:
-		return "batch", nil
+		mode = "batch"
 	case r.Header.Get("ce-specversion") != "":
 		if mt != events.ContentTypeJSON {
 			return "", problem(http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
 				"in binary mode the body is the event data and its Content-Type must be application/json")
 		}
-		return "binary", nil
+		mode = "binary"
+	default:
+		return "", problem(http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
+			"send application/cloudevents+json (structured), application/cloudevents-batch+json (batch), or application/json with ce-* headers (binary)")
 	}
-	return "", problem(http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
-		"send application/cloudevents+json (structured), application/cloudevents-batch+json (batch), or application/json with ce-* headers (binary)")
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return "", problem(http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported charset",
+			fmt.Sprintf("the body must be UTF-8: send Content-Type %s; charset=utf-8, or no charset", mt))
+	}
+	return mode, nil
 }
 
 // binaryToStructured turns a binary-mode request into the structured form,
-// so both modes pass the same parser and get the same messages.
-func binaryToStructured(h http.Header, body []byte) []byte {
+// so both modes pass the same parser and get the same messages. An
+// attribute header sent more than once (ce-id twice, or ce-id and Ce-Id,
+// which HTTP names alike), or one that does not decode to UTF-8, is a
+// problem pointing at the attribute: picking one of two values would store
+// what the sender may not have meant.
+func binaryToStructured(h http.Header, body []byte) ([]byte, *Problem) {
 	obj := map[string]any{}
-	for name, vals := range h {
+	var errs []events.Violation
+	for _, name := range slices.Sorted(maps.Keys(h)) {
+		vals := h[name]
 		lower := strings.ToLower(name)
 		if !strings.HasPrefix(lower, "ce-") || len(vals) == 0 {
 			continue
 		}
-		obj[strings.TrimPrefix(lower, "ce-")] = percentDecode(vals[0])
+		attr := strings.TrimPrefix(lower, "ce-")
+		ptr := "/" + strings.ReplaceAll(attr, "~", "~0") // a header name holds no slash
+		if len(vals) > 1 {
+			errs = append(errs, events.Violation{Pointer: ptr,
+				Detail: fmt.Sprintf("the header %s appears %d times; send each attribute once", lower, len(vals))})
+			continue
+		}
+		v := percentDecode(vals[0])
+		if !utf8.ValidString(v) {
+			errs = append(errs, events.Violation{Pointer: ptr,
+				Detail: fmt.Sprintf("the header %s is not UTF-8 once percent-decoded; percent-encode the UTF-8 bytes of the value", lower)})
+			continue
+		}
+		obj[attr] = v
+	}
+	if len(errs) > 0 {
+		detail := errs[0].Detail
+		if len(errs) > 1 {
+			detail = "the ce- headers are not valid; see errors"
+		}
+		return nil, problem(http.StatusBadRequest, "invalid", "Invalid event", detail, errs...)
 	}
 	obj["datacontenttype"] = events.ContentTypeJSON
 	if len(body) > 0 {
@@ -381,7 +423,7 @@ func binaryToStructured(h http.Header, body []byte) []byte {
 		}
 	}
 	b, _ := json.Marshal(obj)
-	return b
+	return b, nil
 }
 
 // percentDecode decodes the %XX escapes of the CloudEvents HTTP binding;

@@ -1,0 +1,124 @@
+package gateway_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ketenbus/ketenbus/events"
+)
+
+// rawRequest writes raw to the server at addr, as a careless client would,
+// and reads the answer.
+func rawRequest(t *testing.T, addr, raw string) (*http.Response, []byte) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(conn, raw); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, body
+}
+
+// binaryRequest is a binary-mode POST of a signaal with the given ce-
+// header lines (each "name: value"), as sent on the wire.
+func binaryRequest(addr string, ceLines ...string) string {
+	data := `{"bsn":"111222333","categorie":"overlast","urgentie":"laag","contactpersoon":{"naam":"A"}}`
+	return fmt.Sprintf("POST /v1/events HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\n"+
+		"ce-specversion: 1.0\r\nce-source: %s\r\nce-type: %s\r\n%s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+		addr, tokenPolitie, sourcePolitie, events.TypeSignaal, strings.Join(ceLines, "\r\n"), len(data), data)
+}
+
+// TestBinaryHeadersAreUnambiguous: an attribute header sent twice (the
+// same spelling twice, or two spellings HTTP names alike) and one that
+// percent-decodes to bytes that are not UTF-8 are refused with a pointer
+// at the attribute; nothing is stored. A well-formed request passes.
+func TestBinaryHeadersAreUnambiguous(t *testing.T) {
+	t.Parallel()
+	f := start(t)
+	addr := strings.TrimPrefix(f.srv.URL, "http://")
+	for _, tc := range []struct {
+		name    string
+		lines   []string
+		status  int
+		pointer string
+		detail  string
+	}{
+		{"ce-id twice", []string{"ce-id: bin-1", "ce-id: bin-2"}, 400, "/id", "appears 2 times"},
+		{"ce-id and Ce-Id", []string{"ce-id: bin-3", "Ce-Id: bin-4"}, 400, "/id", "appears 2 times"},
+		{"extension twice", []string{"ce-id: bin-5", "ce-prioriteit: hoog", "CE-PRIORITEIT: laag"}, 400, "/prioriteit", "appears 2 times"},
+		{"percent-encoded latin-1", []string{"ce-id: bin-%E9t%E9"}, 400, "/id", "not UTF-8"},
+		{"percent-encoded lone continuation byte", []string{"ce-id: bin-6", "ce-prioriteit: %80"}, 400, "/prioriteit", "not UTF-8"},
+		{"well-formed, UTF-8 percent-encoded", []string{"ce-id: bin-%C3%A9t%C3%A9"}, 202, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(f.env.Messages(t, events.StreamEvents))
+			resp, body := rawRequest(t, addr, binaryRequest(addr, tc.lines...))
+			if tc.status == 202 {
+				if resp.StatusCode != 202 || decode[answer](t, body).ID != "bin-été" {
+					t.Fatalf("status %d: %s", resp.StatusCode, body)
+				}
+				return
+			}
+			p := assertProblem(t, resp, body, tc.status, tc.pointer)
+			if !strings.Contains(p.Detail, tc.detail) {
+				t.Errorf("detail %q lacks %q", p.Detail, tc.detail)
+			}
+			if n := len(f.env.Messages(t, events.StreamEvents)); n != before {
+				t.Fatalf("%d events stored after a refusal", n-before)
+			}
+		})
+	}
+}
+
+// TestCharsetOtherThanUTF8IsRefused: in every mode a charset other than
+// UTF-8 is a 415 that says what to send; charset=utf-8 (any case) is
+// accepted.
+func TestCharsetOtherThanUTF8IsRefused(t *testing.T) {
+	t.Parallel()
+	f := start(t)
+	for _, tc := range []struct {
+		name, contentType string
+		body              any
+		headers           []string
+		status            int
+	}{
+		{"structured latin-1", events.ContentTypeStructured + "; charset=iso-8859-1", signaal("cs-1"), nil, 415},
+		{"batch utf-16", events.ContentTypeBatch + "; charset=UTF-16", []any{signaal("cs-2")}, nil, 415},
+		{"binary windows-1252", "application/json; charset=windows-1252", signaal("cs-3")["data"],
+			[]string{"ce-specversion", "1.0", "ce-id", "cs-3", "ce-source", sourcePolitie, "ce-type", events.TypeSignaal}, 415},
+		{"structured utf-8", events.ContentTypeStructured + "; charset=UTF-8", signaal("cs-4"), nil, 202},
+		{"binary utf-8", "application/json; charset=utf-8", signaal("cs-5")["data"],
+			[]string{"ce-specversion", "1.0", "ce-id", "cs-5", "ce-source", sourcePolitie, "ce-type", events.TypeSignaal}, 202},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := f.post(t, tc.contentType, tokenPolitie, tc.body, tc.headers...)
+			if tc.status == 202 {
+				if resp.StatusCode != 202 {
+					t.Fatalf("status %d: %s", resp.StatusCode, body)
+				}
+				return
+			}
+			p := assertProblem(t, resp, body, tc.status, "")
+			mt := strings.SplitN(tc.contentType, ";", 2)[0]
+			if !strings.Contains(p.Detail, "UTF-8") || !strings.Contains(p.Detail, mt+"; charset=utf-8") {
+				t.Errorf("detail %q does not say to send %s; charset=utf-8", p.Detail, mt)
+			}
+		})
+	}
+}
