@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -276,6 +277,10 @@ func (g *Gateway) ingest(r *http.Request, start time.Time) (mode, partnerID stri
 	if p := g.authorise(partner, parsed, mode == "batch"); p != nil {
 		return "", partnerID, nil, p
 	}
+	first, p := firstOccurrences(parsed)
+	if p != nil {
+		return "", partnerID, nil, p
+	}
 	spans := g.traceEvents(r, partner.ID, parsed, start)
 	defer func() {
 		if refused != nil {
@@ -300,7 +305,7 @@ func (g *Gateway) ingest(r *http.Request, start time.Time) (mode, partnerID stri
 
 	ctx, cancel := context.WithTimeout(r.Context(), g.cfg.PublishTimeout)
 	defer cancel()
-	acks, err := g.cfg.Store.Store(ctx, records)
+	acks, err := g.storeOnce(ctx, records, first)
 	if err != nil {
 		g.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "store events failed",
 			slog.String("partner", partner.ID), slog.Int("events", len(records)), slog.String("error", err.Error()))
@@ -320,6 +325,73 @@ func (g *Gateway) ingest(r *http.Request, start time.Time) (mode, partnerID stri
 		g.metrics.events.WithLabelValues(pe.Event.Type(), partner.ID, result).Inc()
 	}
 	return mode, partnerID, out, nil
+}
+
+// storeOnce stores the records whose event is the first of its source and
+// id in the request (first[i] == i) and answers a repeat with the ack of
+// its first, as a duplicate: JetStream would refuse an atomic batch that
+// holds one message id twice.
+func (g *Gateway) storeOnce(ctx context.Context, records []Record, first []int) ([]Ack, error) {
+	unique := make([]Record, 0, len(records))
+	for i, r := range records {
+		if first[i] == i {
+			unique = append(unique, r)
+		}
+	}
+	stored, err := g.cfg.Store.Store(ctx, unique)
+	if err != nil || len(unique) == len(records) {
+		return stored, err
+	}
+	acks := make([]Ack, len(records))
+	at := map[int]Ack{}
+	n := 0
+	for i := range records {
+		if first[i] == i {
+			acks[i], at[i] = stored[n], stored[n]
+			n++
+			continue
+		}
+		acks[i] = Ack{Sequence: at[first[i]].Sequence, Duplicate: true}
+	}
+	return acks, nil
+}
+
+// firstOccurrences returns, for each event, the index of the first event of
+// the request with the same source and id: i itself for the first. The same
+// event twice is stored once; the same source and id with other content is
+// a problem pointing at both, since an id names one event.
+func firstOccurrences(parsed []*events.Parsed) ([]int, *Problem) {
+	first := make([]int, len(parsed))
+	seen := make(map[[2]string]int, len(parsed))
+	var errs []events.Violation
+	for i, pe := range parsed {
+		key := [2]string{pe.Event.Source(), pe.Event.ID()}
+		j, ok := seen[key]
+		if !ok {
+			seen[key], first[i] = i, i
+			continue
+		}
+		first[i] = j
+		if !sameEvent(parsed[j], pe) {
+			detail := fmt.Sprintf("events %d and %d have the same source and id but differ; give each event its own id", j, i)
+			errs = append(errs, events.Violation{Pointer: "/" + strconv.Itoa(j) + "/id", Detail: detail},
+				events.Violation{Pointer: "/" + strconv.Itoa(i) + "/id", Detail: detail})
+		}
+	}
+	if len(errs) == 0 {
+		return first, nil
+	}
+	detail := errs[0].Detail
+	if len(errs) > 2 {
+		detail = "several events share a source and id with other content; see errors"
+	}
+	return nil, problem(http.StatusBadRequest, "invalid", "Invalid event", detail, errs...)
+}
+
+// sameEvent reports whether two parsed events have the same attributes and
+// the same data, however the data's JSON was spaced or ordered.
+func sameEvent(a, b *events.Parsed) bool {
+	return reflect.DeepEqual(a.Event.Context, b.Event.Context) && reflect.DeepEqual(a.Data, b.Data)
 }
 
 func (g *Gateway) rateLimited(lim *rate.Limiter, n int) *Problem {

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -121,4 +122,49 @@ func TestCharsetOtherThanUTF8IsRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSameIDTwiceInABatch: the same source and id twice in one batch with
+// other content is refused with pointers at both events, nothing stored;
+// the same event twice (its data spaced and ordered otherwise) is stored
+// once, the second answered as its duplicate.
+func TestSameIDTwiceInABatch(t *testing.T) {
+	t.Parallel()
+	f := start(t)
+	other := signaal("dup-1")
+	other["data"].(map[string]any)["urgentie"] = "laag"
+	resp, body := f.post(t, events.ContentTypeBatch, tokenPolitie, []any{signaal("dup-1"), signaal("dup-2"), other})
+	p := assertProblem(t, resp, body, 400, "/0/id")
+	assertProblem(t, resp, body, 400, "/2/id")
+	if !strings.Contains(p.Detail, "events 0 and 2") {
+		t.Errorf("detail %q does not name both events", p.Detail)
+	}
+	if n := len(f.env.Messages(t, events.StreamEvents)); n != 0 {
+		t.Fatalf("%d events stored after a refusal", n)
+	}
+
+	same := fmt.Sprintf(`[%s, %s, {"data": {"urgentie": "hoog", "contactpersoon": {"telefoon": "050-1234567", "naam": "Wijkagent De Vries"},
+		"toelichting": "Man loopt verward over straat", "categorie": "verward-gedrag", "bsn": %q},
+		"time": "2026-11-24T09:30:00+01:00", "type": %q, "source": %q, "id": "dup-1", "specversion": "1.0"}]`,
+		mustJSON(t, signaal("dup-1")), mustJSON(t, signaal("dup-2")), testBSN, events.TypeSignaal, sourcePolitie)
+	resp, body = f.post(t, events.ContentTypeBatch, tokenPolitie, []byte(same))
+	if resp.StatusCode != 202 {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	got := decode[[]answer](t, body)
+	if len(got) != 3 || got[0].Duplicate || got[1].Duplicate || !got[2].Duplicate || got[2].Sequence != got[0].Sequence || got[2].ID != "dup-1" {
+		t.Fatalf("answers %+v, want dup-1 stored, dup-2 stored, dup-1 again a duplicate of the first", got)
+	}
+	if n := len(f.env.Messages(t, events.StreamEvents)); n != 2 {
+		t.Fatalf("%d events stored, want 2", n)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
