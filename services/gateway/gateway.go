@@ -98,6 +98,7 @@ func New(cfg Config) (*Gateway, error) {
 		_, _ = io.WriteString(w, "ok\n")
 	})
 	g.mux.HandleFunc("GET /readyz", g.handleReady)
+	g.mux.HandleFunc("/", g.handleUnknown)
 	g.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{}))
 	return g, nil
 }
@@ -164,6 +165,28 @@ func orDefault[T int | time.Duration](v, def T) T {
 		return def
 	}
 	return v
+}
+
+// handleUnknown answers a path the gateway does not serve (404) or a
+// method its path does not take (405, with Allow) as an RFC 9457 problem,
+// as every other refusal.
+func (g *Gateway) handleUnknown(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := g.mux.Handler(probe); pattern != "/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) == 0 {
+		problem(http.StatusNotFound, "not-found", "Not found",
+			"the gateway has no such path; partners POST their events to /v1/events").write(w)
+		return
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	problem(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
+		fmt.Sprintf("this path takes %s", strings.Join(allow, ", "))).write(w)
 }
 
 func (g *Gateway) handleReady(w http.ResponseWriter, r *http.Request) {

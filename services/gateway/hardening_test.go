@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/gateway"
+	"github.com/ketenbus/ketenbus/services/httpserve"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/testutil/logtest"
 	"github.com/ketenbus/ketenbus/services/testutil/natstest"
@@ -61,25 +63,21 @@ func parseRegion(t *testing.T, yaml string, env map[string]string) (*region.Conf
 	return reg, secrets
 }
 
-// serve serves srv (over TLS when it has a TLSConfig) on a free port of
-// 127.0.0.1 until the test ends, and returns the address.
+// serve serves srv as the gateway's processes do (httpserve.Serve, over
+// TLS when it has a TLSConfig) on a free port of 127.0.0.1 until the test
+// ends, and returns the address.
 func serve(t *testing.T, srv *http.Server) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() {
-		if srv.TLSConfig != nil {
-			errc <- srv.ServeTLS(ln, "", "")
-			return
-		}
-		errc <- srv.Serve(ln)
-	}()
+	go func() { errc <- httpserve.Serve(ctx, srv, ln) }()
 	t.Cleanup(func() {
-		_ = srv.Close()
-		if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		cancel()
+		if err := <-errc; err != nil {
 			t.Errorf("serve: %v", err)
 		}
 	})
@@ -250,8 +248,8 @@ func TestServerLimits(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
-				t.Fatalf("header of %d bytes: status %d, want 431: %s", tc.pad, resp.StatusCode, body)
+			if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge || resp.Header.Get("Content-Type") != "application/problem+json" {
+				t.Fatalf("header of %d bytes: status %d %s, want a 431 problem: %s", tc.pad, resp.StatusCode, resp.Header.Get("Content-Type"), body)
 			}
 		}
 	})

@@ -168,3 +168,37 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// TestUnknownPathsAndMethodsAreProblems: a path the gateway does not serve
+// is a 404 problem, a method its path does not take a 405 problem with
+// Allow.
+func TestUnknownPathsAndMethodsAreProblems(t *testing.T) {
+	t.Parallel()
+	f := start(t)
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{http.MethodGet, "/", 404, ""},
+		{http.MethodPost, "/v2/events", 404, ""},
+		{http.MethodGet, "/v1/events/x", 404, ""},
+		{http.MethodPost, "/healthz", 405, "GET, HEAD"},
+		{http.MethodDelete, "/readyz", 405, "GET, HEAD"},
+		{http.MethodGet, "/v1/events", 405, "POST"},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, f.srv.URL+tc.path, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			assertProblem(t, resp, body, tc.status, "")
+			if got := resp.Header.Get("Allow"); got != tc.allow {
+				t.Errorf("Allow %q, want %q", got, tc.allow)
+			}
+		})
+	}
+}
