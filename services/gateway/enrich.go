@@ -41,7 +41,9 @@ func (g *Gateway) authorise(partner *region.Partner, parsed []*events.Parsed, ba
 // enrich sets the attributes ketenbus owns (subject: the pseudonym of
 // data.bsn; ontvanger: data.ontvanger, or for a bevestiging the partner
 // owning betreft.source; time, when missing) and encodes
-// each event as a record for the EVENTS stream.
+// each event as a record for the EVENTS stream. A time more than the
+// region's gateway.max_time_ahead ahead, or older than the type's
+// retention, is refused at /time (region.CheckTime).
 func (g *Gateway) enrich(partner *region.Partner, parsed []*events.Parsed, batch bool) ([]Record, *Problem) {
 	var errs []events.Violation
 	records := make([]Record, 0, len(parsed))
@@ -88,6 +90,8 @@ func (g *Gateway) enrich(partner *region.Partner, parsed []*events.Parsed, batch
 		}
 		if e.Time().IsZero() {
 			e.SetTime(now)
+		} else if msg := region.CheckTime(e.Time(), now, g.cfg.Region.Gateway.MaxTimeAhead, g.cfg.Region.RetentionOf(e.Type())); msg != "" {
+			errs = append(errs, events.Violation{Pointer: prefix + "/time", Detail: msg})
 		}
 		body, err := e.MarshalJSON()
 		if sensitive := g.catalog.SensitiveFields(e.Type()); err == nil && len(sensitive) > 0 {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/gateway"
 )
 
 // rawRequest writes raw to the server at addr, as a careless client would,
@@ -145,8 +146,8 @@ func TestSameIDTwiceInABatch(t *testing.T) {
 
 	same := fmt.Sprintf(`[%s, %s, {"data": {"urgentie": "hoog", "contactpersoon": {"telefoon": "050-1234567", "naam": "Wijkagent De Vries"},
 		"toelichting": "Man loopt verward over straat", "categorie": "verward-gedrag", "bsn": %q},
-		"time": "2026-11-24T09:30:00+01:00", "type": %q, "source": %q, "id": "dup-1", "specversion": "1.0"}]`,
-		mustJSON(t, signaal("dup-1")), mustJSON(t, signaal("dup-2")), testBSN, events.TypeSignaal, sourcePolitie)
+		"time": %q, "type": %q, "source": %q, "id": "dup-1", "specversion": "1.0"}]`,
+		mustJSON(t, signaal("dup-1")), mustJSON(t, signaal("dup-2")), testBSN, loggedAt, events.TypeSignaal, sourcePolitie)
 	resp, body = f.post(t, events.ContentTypeBatch, tokenPolitie, []byte(same))
 	if resp.StatusCode != 202 {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
@@ -200,5 +201,61 @@ func TestUnknownPathsAndMethodsAreProblems(t *testing.T) {
 				t.Errorf("Allow %q, want %q", got, tc.allow)
 			}
 		})
+	}
+}
+
+// TestTimeIsBounded: an event's time more than a day ahead of the
+// gateway's clock (the default of gateway.max_time_ahead), or older than
+// its type's retention, is refused at /time with a message that says the
+// bound; in a batch, at the event's index. A time within both passes.
+func TestTimeIsBounded(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	f := start(t, func(c *gateway.Config) { c.Now = func() time.Time { return now } })
+	at := func(id string, tm time.Time) map[string]any {
+		s := signaal(id)
+		s["time"] = tm.Format(time.RFC3339Nano)
+		return s
+	}
+	for _, tc := range []struct {
+		name   string
+		ev     map[string]any
+		detail string
+	}{
+		{"year 9999", at("t-1", time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)), "more than 1 day ahead"},
+		{"a day and a minute ahead", at("t-2", now.Add(24*time.Hour+time.Minute)), "more than 1 day ahead"},
+		{"1900", at("t-3", time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)), "more than 730 days ago"},
+		{"a day past the signaal retention", at("t-4", now.Add(-731*24*time.Hour)), "more than 730 days ago"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := f.post(t, events.ContentTypeStructured, tokenPolitie, tc.ev)
+			p := assertProblem(t, resp, body, 400, "/time")
+			if !strings.Contains(p.Detail, tc.detail) {
+				t.Errorf("detail %q lacks %q", p.Detail, tc.detail)
+			}
+		})
+	}
+	resp, body := f.post(t, events.ContentTypeBatch, tokenPolitie, []any{signaal("t-5"), at("t-6", time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC))})
+	assertProblem(t, resp, body, 400, "/1/time")
+	if n := len(f.env.Messages(t, events.StreamEvents)); n != 0 {
+		t.Fatalf("%d events stored after refusals", n)
+	}
+	for i, tm := range []time.Time{now.Add(23 * time.Hour), now.Add(-729 * 24 * time.Hour)} {
+		if resp, body := f.post(t, events.ContentTypeStructured, tokenPolitie, at(fmt.Sprintf("t-ok-%d", i), tm)); resp.StatusCode != 202 {
+			t.Errorf("time %s: status %d: %s", tm, resp.StatusCode, body)
+		}
+	}
+}
+
+// TestTimeAheadIsARegionKey: gateway.max_time_ahead sets the allowance.
+func TestTimeAheadIsARegionKey(t *testing.T) {
+	t.Parallel()
+	f := start(t, func(c *gateway.Config) { c.Region.Gateway.MaxTimeAhead = 5 * time.Minute })
+	ev := signaal("ta-1")
+	ev["time"] = time.Now().Add(10 * time.Minute).Format(time.RFC3339)
+	resp, body := f.post(t, events.ContentTypeStructured, tokenPolitie, ev)
+	p := assertProblem(t, resp, body, 400, "/time")
+	if !strings.Contains(p.Detail, "more than 5m0s ahead") {
+		t.Errorf("detail %q does not say the allowance", p.Detail)
 	}
 }

@@ -28,11 +28,13 @@ const (
 	DefaultReadTimeout           = 30 * time.Second
 	DefaultWriteTimeout          = 30 * time.Second
 	DefaultIdleTimeout           = 2 * time.Minute
+	DefaultMaxTimeAhead          = 24 * time.Hour
 	Day                          = 24 * time.Hour
 	defaultSourcePrefix          = "urn:nld:kvknr:00000000:systeem:ketenbus-"
 	maxSamenloopWindowDays       = 730
 	maxMonthsBefore18            = 18 * 12
 	maxWorkingDaysOnLadderLevels = 365
+	maxTimeAhead                 = 7 * Day
 )
 
 // Webhook delivery modes: the CloudEvents HTTP binding's structured mode
@@ -292,6 +294,11 @@ type Gateway struct {
 	// answer and an idle keep-alive connection: slow clients cannot hold
 	// the gateway.
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// MaxTimeAhead is how far an event's time may lie ahead of the
+	// gateway's clock (key max_time_ahead, default DefaultMaxTimeAhead):
+	// time is when the event was logged, so more than clock skew ahead is
+	// a mistake. See CheckTime.
+	MaxTimeAhead time.Duration
 	// TLS, when set, makes the gateway serve HTTPS.
 	TLS *GatewayTLS
 }
@@ -422,7 +429,7 @@ func (c *Config) setDefaults() {
 	for _, d := range []struct {
 		dst *time.Duration
 		def time.Duration
-	}{{&g.ReadHeaderTimeout, DefaultReadHeaderTimeout}, {&g.ReadTimeout, DefaultReadTimeout}, {&g.WriteTimeout, DefaultWriteTimeout}, {&g.IdleTimeout, DefaultIdleTimeout}} {
+	}{{&g.ReadHeaderTimeout, DefaultReadHeaderTimeout}, {&g.ReadTimeout, DefaultReadTimeout}, {&g.WriteTimeout, DefaultWriteTimeout}, {&g.IdleTimeout, DefaultIdleTimeout}, {&g.MaxTimeAhead, DefaultMaxTimeAhead}} {
 		if *d.dst == 0 {
 			*d.dst = d.def
 		}
@@ -453,4 +460,35 @@ func (c *Config) RetentionOf(t string) time.Duration {
 		}
 	}
 	return longest
+}
+
+// CheckTime says what is wrong with an event's time t, received at now,
+// or returns "": t may lie at most ahead after now (time is when the
+// event was logged; ahead allows for clock skew) and, when retention is
+// not zero, at most retention before it (the event type's retention: an
+// older event would already have been removed). A zero ahead is
+// DefaultMaxTimeAhead. The gateway refuses such an event at /time.
+func CheckTime(t, now time.Time, ahead, retention time.Duration) string {
+	if ahead <= 0 {
+		ahead = DefaultMaxTimeAhead
+	}
+	switch {
+	case t.After(now.Add(ahead)):
+		return fmt.Sprintf("time %s is more than %s ahead of the gateway's clock; time is when the event was logged, not a due date", t.Format(time.RFC3339), Days(ahead))
+	case retention > 0 && t.Before(now.Add(-retention)):
+		return fmt.Sprintf("time %s is more than %s ago, longer than events of this type are kept; send the moment the event was logged", t.Format(time.RFC3339), Days(retention))
+	}
+	return ""
+}
+
+// Days describes d for people: "1 day", "730 days", or as
+// time.Duration.String when it is not a whole number of days.
+func Days(d time.Duration) string {
+	switch {
+	case d == Day:
+		return "1 day"
+	case d > 0 && d%Day == 0:
+		return fmt.Sprintf("%d days", d/Day)
+	}
+	return d.String()
 }

@@ -100,6 +100,7 @@ func (d *decoder) gateway(n *yaml.Node, path string, g *Gateway) {
 		"read_timeout":        d.duration(&g.ReadTimeout),
 		"write_timeout":       d.duration(&g.WriteTimeout),
 		"idle_timeout":        d.duration(&g.IdleTimeout),
+		"max_time_ahead":      d.duration(&g.MaxTimeAhead),
 		"tls": func(v *yaml.Node, path string) {
 			g.TLS = &GatewayTLS{}
 			d.mapping(v, path, map[string]field{

@@ -76,10 +76,13 @@ func (v *validation) gateway() {
 	for _, t := range []struct {
 		key string
 		d   time.Duration
-	}{{"read_header_timeout", g.ReadHeaderTimeout}, {"read_timeout", g.ReadTimeout}, {"write_timeout", g.WriteTimeout}, {"idle_timeout", g.IdleTimeout}} {
+	}{{"read_header_timeout", g.ReadHeaderTimeout}, {"read_timeout", g.ReadTimeout}, {"write_timeout", g.WriteTimeout}, {"idle_timeout", g.IdleTimeout}, {"max_time_ahead", g.MaxTimeAhead}} {
 		if t.d < 0 {
 			v.add("gateway."+t.key, fmt.Sprintf("%s is negative", t.d), "leave it out for the default")
 		}
+	}
+	if g.MaxTimeAhead > maxTimeAhead {
+		v.add("gateway.max_time_ahead", fmt.Sprintf("%s is more than %s", g.MaxTimeAhead, Days(maxTimeAhead)), "an event's time is when it was logged: allow for clock skew, such as the default 24h")
 	}
 	if t := g.TLS; t != nil {
 		if t.CertFile == "" {

@@ -131,7 +131,7 @@ func runPublish(cmd *cobra.Command, file string, opts publishOptions) error {
 
 	// Offline first, with the code of ketenbus validate: it reads "-" from
 	// the reader given, here the body already read.
-	checked := validateFile(events.Default(), "-", bytes.NewReader(body))
+	checked := validateFile(events.Default(), "-", bytes.NewReader(body), time.Now())
 	res := publishResult{File: name, Valid: checked.Valid, Errors: checked.Errors}
 	if !res.Valid {
 		return finishPublish(cmd.OutOrStdout(), res, opts.asJSON)

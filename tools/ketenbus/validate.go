@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/region"
 )
 
 // validateResult is the outcome for one file; --json prints a list of them.
@@ -35,6 +38,7 @@ messages are the ones the gateway gives.
 Each FILE holds one structured event (a JSON object, as sent with
 Content-Type application/cloudevents+json) or a batch (a JSON array, as
 sent with application/cloudevents-batch+json). '-' reads standard input.
+A time more than a day ahead is refused, as the gateway does by default.
 
 For each file it prints 'FILE: ok (N events)', or one line per violation:
 'FILE: <JSON pointer>: <what to fix>'. What the gateway checks beyond the
@@ -70,7 +74,7 @@ func runValidate(cmd *cobra.Command, files []string, asJSON bool) error {
 	results := make([]validateResult, 0, len(files))
 	code := 0
 	for _, file := range files {
-		r := validateFile(catalog, file, cmd.InOrStdin())
+		r := validateFile(catalog, file, cmd.InOrStdin(), time.Now())
 		results = append(results, r)
 		switch {
 		case r.ReadError != "":
@@ -111,7 +115,7 @@ func runValidate(cmd *cobra.Command, files []string, asJSON bool) error {
 
 // validateFile reads one file ("-": stdin) and checks it as an event or,
 // when it is a JSON array, as a batch.
-func validateFile(catalog *events.Catalog, file string, stdin io.Reader) validateResult {
+func validateFile(catalog *events.Catalog, file string, stdin io.Reader, now time.Time) validateResult {
 	r := validateResult{File: file}
 	var b []byte
 	var err error
@@ -127,10 +131,40 @@ func validateFile(catalog *events.Catalog, file string, stdin io.Reader) validat
 	}
 	if trimmed := bytes.TrimSpace(b); len(trimmed) > 0 && trimmed[0] == '[' {
 		parsed, err := catalog.ParseBatch(b)
+		if err == nil {
+			err = timeViolations(parsed, true, now)
+		}
 		return withViolations(r, len(parsed), err)
 	}
-	_, err = catalog.ParseStructured(b)
+	p, err := catalog.ParseStructured(b)
+	if err == nil {
+		err = timeViolations([]*events.Parsed{p}, false, now)
+	}
 	return withViolations(r, 1, err)
+}
+
+// timeViolations applies the gateway's bound on time that holds without a
+// region config: at most region.DefaultMaxTimeAhead ahead of now. (The
+// retention bound depends on the region's retention.)
+func timeViolations(parsed []*events.Parsed, batch bool, now time.Time) error {
+	var vs []events.Violation
+	for i, p := range parsed {
+		t := p.Event.Time()
+		if t.IsZero() {
+			continue
+		}
+		if msg := region.CheckTime(t, now, 0, 0); msg != "" {
+			ptr := "/time"
+			if batch {
+				ptr = "/" + strconv.Itoa(i) + ptr
+			}
+			vs = append(vs, events.Violation{Pointer: ptr, Detail: msg})
+		}
+	}
+	if len(vs) == 0 {
+		return nil
+	}
+	return &events.ValidationError{Violations: vs}
 }
 
 func withViolations(r validateResult, n int, err error) validateResult {
