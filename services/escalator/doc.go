@@ -10,6 +10,16 @@
 // the region's ladder level, and the ladder climbs after_working_days
 // later, until the bevestiging arrives.
 //
+// A level waits its after_working_days after the level before it actually
+// fired. A term that passed long ago (an aanmelding logged weeks back, a
+// term that ran out while the escalator was stopped) therefore escalates
+// to the first level at once and climbs one level per after_working_days
+// from then on: every level gets its days to act, and the top of the
+// ladder never hears of a case in the same minute as the first. The
+// escalatie's termijn still says when the term really ended. The dated
+// levels of an overdracht (the acceptance term, the 18th birthday) keep
+// their dates and are never earlier than that either.
+//
 // Timers live in Redis (package timers), a projection of EVENTS that
 // `ketenbus timers rebuild` recreates. Each escalatie's id and Nats-Msg-Id
 // derive from (timer, level, partner), so a replica that crashes after

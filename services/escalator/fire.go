@@ -72,7 +72,7 @@ func (e *Escalator) FireDue(ctx context.Context) (int, error) {
 			}
 			e.metrics.lag.Observe(max(0, now.Sub(t.Due).Seconds()))
 			e.metrics.fired.WithLabelValues(strconv.Itoa(t.Level)).Inc()
-			if err = e.moveOn(ctx, t); err != nil {
+			if err = e.moveOn(ctx, t, now); err != nil {
 				// The escalaties are stored; firing again after the lease
 				// publishes the same ids, which JetStream drops.
 				return fired, fmt.Errorf("advance timer: %w", err)
@@ -188,11 +188,11 @@ func (e *Escalator) escalatie(t timers.Timer, partner string, now time.Time) (*n
 	}, nil
 }
 
-// moveOn moves claimed timer t past the level that fired: on to the next
-// level of the ladder, or finished after the last.
-func (e *Escalator) moveOn(ctx context.Context, t timers.Timer) error {
+// moveOn moves claimed timer t past the level that fired at firedAt: on
+// to the next level of the ladder, or finished after the last.
+func (e *Escalator) moveOn(ctx context.Context, t timers.Timer, firedAt time.Time) error {
 	var err error
-	if next, more := e.ladder.next(t); more {
+	if next, more := e.ladder.next(t, firedAt); more {
 		_, err = e.store.Advance(ctx, next, t)
 	} else {
 		_, err = e.store.Finish(ctx, t)

@@ -71,9 +71,10 @@ func (e *Escalator) Apply(ctx context.Context, ev cloudevents.Event, sender stri
 	return nil
 }
 
-// applyFired replays an escalatie ketenbus published: its level fired, so
-// the timer moves on as FireDue moved it. Only a rebuild needs this; the
-// live escalator does the same right after publishing.
+// applyFired replays an escalatie ketenbus published: its level fired (at
+// the escalatie's time), so the timer moves on as FireDue moved it. Only a
+// rebuild needs this; the live escalator does the same right after
+// publishing.
 func (e *Escalator) applyFired(ctx context.Context, ev cloudevents.Event) error {
 	var d events.Escalatie
 	if err := ev.DataAs(&d); err != nil {
@@ -87,7 +88,7 @@ func (e *Escalator) applyFired(ctx context.Context, ev cloudevents.Event) error 
 	if !ok || t.Level != d.Niveau {
 		return nil // already moved on (another partner of the same level)
 	}
-	return e.moveOn(ctx, t)
+	return e.moveOn(ctx, t, ev.Time())
 }
 
 func timerID(source, id string) string { return events.MsgID(source, id) }

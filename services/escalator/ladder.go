@@ -67,16 +67,25 @@ func (l *ladder) firstLevel(t timers.Timer, deadline time.Time, reden events.Red
 	return t
 }
 
-// next returns the timer's state after its current level fired, or false
-// when the ladder is done.
-func (l *ladder) next(t timers.Timer) (timers.Timer, bool) {
+// next returns the timer's state after its current level fired at
+// firedAt, or false when the ladder is done.
+//
+// Each level waits its after_working_days after the level before it
+// actually fired, not only after that level was due: a term that passed
+// long ago (an aanmelding whose time is weeks back, an escalator that was
+// stopped) climbs one level now and the next after_working_days later,
+// as the region's ladder means, instead of firing every level at once.
+// The overdracht's dated levels (the acceptance term, the 18th birthday)
+// keep their dates and are never earlier than that either.
+func (l *ladder) next(t timers.Timer, firedAt time.Time) (timers.Timer, bool) {
+	from := maxTime(t.Due, firedAt)
 	switch {
 	case t.Kind == kindOverdracht && t.Level == 0:
 		// After the reminder: the acceptance term.
 		n := t
 		n.Level = 1
 		n.Reden = string(events.RedenTermijnVerstreken)
-		n.Due = maxTime(t.Termijn, t.Due)
+		n.Due = maxTime(t.Termijn, l.addWorkingDays(from, l.afterDays(1)))
 		return n, true
 	case t.Kind == kindOverdracht && t.Level == 1 && !t.Anchor.IsZero() && t.Anchor.After(t.Due):
 		// Without a bevestiging by the 18th birthday: the next level.
@@ -84,7 +93,7 @@ func (l *ladder) next(t timers.Timer) (timers.Timer, bool) {
 		n.Level = 2
 		n.Reden = string(events.RedenAchttienZonderBevestiging)
 		n.Termijn = t.Anchor
-		n.Due = t.Anchor
+		n.Due = maxTime(t.Anchor, l.addWorkingDays(from, l.afterDays(2)))
 		return n, true
 	}
 	if t.Level >= len(l.levels) {
@@ -92,7 +101,7 @@ func (l *ladder) next(t timers.Timer) (timers.Timer, bool) {
 	}
 	n := t
 	n.Level = t.Level + 1
-	n.Due = l.addWorkingDays(t.Due, l.afterDays(n.Level))
+	n.Due = l.addWorkingDays(from, l.afterDays(n.Level))
 	return n, true
 }
 

@@ -56,6 +56,8 @@ func TestRebuildEqualsLive(t *testing.T) {
 	f.bevestiging(t, "ggz", sourceGGZ, "b-1", "a-1", "geweigerd")
 	f.bevestiging(t, "zvh", sourceZVH, "b-2", "a-2", "afgerond") // not the ontvanger
 	waitTimer(t, live, sourcePolitie, "a-0", false)
+	// a-1's level 1 fires when declined, before the clock moves on.
+	f.waitCount(t, 2+1, 10*time.Second)
 	// By 11 April: the overdracht's reminder (at once, to two partners),
 	// a-1's levels 1 and 2 (declined on 3 April; level 2 three working
 	// days later) and a-2's level 1 (5 working days).
