@@ -1,6 +1,7 @@
 package escalator_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/ketenbus/ketenbus/events"
@@ -31,4 +32,55 @@ func TestTermPassedLongAgoClimbsOneLevelAtATime(t *testing.T) {
 		t.Fatalf("level 2: %+v", g)
 	}
 	waitTimer(t, e, sourcePolitie, "a-late", false)
+}
+
+// TestDueTimesFarOffBreakNothing: an uiterlijk on the last day of 9999
+// and overdrachten of someone born in 9999 or in the year 1 (due times in
+// the year 10017 and long past, as a partner could send them before the
+// gateway bounded time) make timers like any other and hold up nothing:
+// the far ones wait, the past one climbs its ladder one level at a time,
+// and an ordinary aanmelding after them is watched and escalates.
+func TestDueTimesFarOffBreakNothing(t *testing.T) {
+	t.Parallel()
+	now := at("2026-06-01T10:00:00+02:00")
+	f := newFixture(t, now)
+	e, _ := f.start(t)
+	f.store(t, "politie", events.TypeAanmelding, sourcePolitie, "a-9999", now, map[string]any{
+		"bsn": "111222333", "ontvanger": "ggz", "reden": "zorgen",
+		"contactpersoon": map[string]any{"naam": "Wijkagent"}, "uiterlijk": "9999-12-31T23:59:59Z",
+	}, "ggz")
+	for id, born := range map[string]string{"o-9999": "9999-12-31", "o-0001": "0001-01-01"} {
+		f.store(t, "jeugdzorg", events.TypeOverdrachtJeugdWmo, sourceJeugdzorg, id, now, map[string]any{
+			"bsn": "111222333", "geboortedatum": born, "ontvanger": "wmo-team",
+			"voorzieningen": []any{}, "contactpersoon": map[string]any{"naam": "Jeugdconsulent"},
+		}, "wmo-team")
+	}
+	f.aanmelding(t, "a-1", now, 1)
+	waitTimer(t, e, sourcePolitie, "a-9999", true)
+	waitTimer(t, e, sourceJeugdzorg, "o-9999", true)
+	waitTimer(t, e, sourcePolitie, "a-1", true)
+
+	// o-0001: the reminder (to wmo-team and jeugdzorg) and, its acceptance
+	// term long past, level 1 at once; level 2 waits three working days.
+	got := f.waitEscalaties(t, 3)
+	for _, g := range got {
+		if g.Data.Betreft.ID != "o-0001" || g.Data.Niveau > 1 {
+			t.Fatalf("escalatie %+v, want only o-0001's reminder and level 1", g)
+		}
+	}
+	// a-1's term ends with Tuesday 2 June; o-0001's level 2 is due after
+	// Thursday 4 June.
+	f.clock.Set(at("2026-06-03T00:00:00+02:00"))
+	got = f.waitEscalaties(t, 4)
+	if g := got[3]; g.Data.Betreft.ID != "a-1" || g.Data.Niveau != 1 {
+		t.Fatalf("a-1: %+v", g)
+	}
+	f.clock.Set(at("2026-06-05T00:00:00+02:00"))
+	got = f.waitEscalaties(t, 5)
+	if g := got[4]; g.Data.Betreft.ID != "o-0001" || g.Data.Niveau != 2 {
+		t.Fatalf("o-0001 level 2: %+v", g)
+	}
+	if !e.Ready() || strings.Contains(f.logs.String(), "level=ERROR") {
+		t.Errorf("ready %v; logs:\n%s", e.Ready(), f.logs.String())
+	}
 }

@@ -113,6 +113,9 @@ type timerView struct {
 	Reden     string
 	Person    string
 	Type      string
+	// OutOfRange: a time of the timer lies beyond what a term can mean
+	// (timers.Timer.OutOfRange); the page marks it.
+	OutOfRange bool
 }
 
 type confirmData struct {
@@ -431,7 +434,7 @@ func (m *Monitor) termijnen(w http.ResponseWriter, r *http.Request) {
 
 func timerOf(t timers.Timer) timerView {
 	v := timerView{Due: t.Due, Level: t.Level, Ontvanger: safeID(t.Ontvanger), Sender: safeID(t.Sender),
-		Kind: safeID(t.Kind), Reden: safeID(t.Reden), Type: shortType(safeID(t.Betreft.Type))}
+		Kind: safeID(t.Kind), Reden: safeID(t.Reden), Type: shortType(safeID(t.Betreft.Type)), OutOfRange: t.OutOfRange()}
 	if t.Subject != "" {
 		v.Person = events.ShortPseudonym(safeID(t.Subject))
 	}

@@ -160,10 +160,42 @@ type timerView struct {
 	Sender    string       `json:"sender"`
 	Level     int          `json:"level"`
 	Reden     string       `json:"reden"`
-	Termijn   time.Time    `json:"termijn"`
-	Due       time.Time    `json:"due"`
-	Anchor    *time.Time   `json:"anchor,omitempty"`
+	Termijn   viewTime     `json:"termijn"`
+	Due       viewTime     `json:"due"`
+	Anchor    *viewTime    `json:"anchor,omitempty"`
+	// Note says what is odd about the timer, such as a time beyond year
+	// 9998 (timers.Timer.OutOfRange); empty for a timer as it should be.
+	Note string `json:"note,omitempty"`
 }
+
+// noteOutOfRange is the note of a timer with a time out of range.
+const noteOutOfRange = "a time of this timer lies beyond what RFC 3339 writes (years 0001-9998): its event's time, uiterlijk or geboortedatum was far off, before the gateway bounded time; check the event, and cancel the timer if it is a mistake"
+
+// viewTime is a time of a timer view: in JSON an RFC 3339 timestamp, the
+// same as time.Time writes, also where time.Time cannot (a year beyond
+// 9999 or before 0, which encoding/json refuses for the whole output):
+// there in ISO 8601's expanded form with a sign, such as
+// "+10000-01-01T00:00:00+01:00". A zone offset with seconds (Amsterdam
+// before 1937) is written in UTC, since RFC 3339 offsets have none.
+type viewTime time.Time
+
+func (v viewTime) MarshalJSON() ([]byte, error) {
+	t := time.Time(v)
+	if _, off := t.Zone(); off%60 != 0 {
+		t = t.UTC()
+	}
+	if b, err := t.MarshalJSON(); err == nil {
+		return b, nil
+	}
+	s := t.Format(time.RFC3339Nano) // the year as it is: 10000-…, -0001-…
+	if !strings.HasPrefix(s, "-") {
+		s = "+" + s
+	}
+	return []byte(`"` + s + `"`), nil
+}
+
+// UnmarshalJSON reads an RFC 3339 timestamp (not the expanded form).
+func (v *viewTime) UnmarshalJSON(b []byte) error { return (*time.Time)(v).UnmarshalJSON(b) }
 
 type timerRefView struct {
 	Source string `json:"source"`
@@ -175,18 +207,23 @@ func timerViewOf(t timers.Timer) timerView {
 	v := timerView{
 		ID: t.ID, Kind: t.Kind, Betreft: timerRefView(t.Betreft), Subject: t.Subject,
 		Ontvanger: t.Ontvanger, Sender: t.Sender, Level: t.Level, Reden: t.Reden,
-		Termijn: t.Termijn.In(timerZone), Due: t.Due.In(timerZone),
+		Termijn: viewTime(t.Termijn.In(timerZone)), Due: viewTime(t.Due.In(timerZone)),
 	}
 	v.Betreft.ID = events.RedactBSNs(v.Betreft.ID) // the publisher chose it
 	if !t.Anchor.IsZero() {
-		a := t.Anchor.In(timerZone)
+		a := viewTime(t.Anchor.In(timerZone))
 		v.Anchor = &a
+	}
+	if t.OutOfRange() {
+		v.Note = noteOutOfRange
 	}
 	return v
 }
 
 // timerTime formats a time for people: Amsterdam time with its offset.
-func timerTime(t time.Time) string { return t.In(timerZone).Format(time.RFC3339) }
+func timerTime[T time.Time | viewTime](t T) string {
+	return time.Time(t).In(timerZone).Format(time.RFC3339)
+}
 
 // parseTimerID returns the timer id of the arguments: a timer id (32 hex
 // digits), or the source and id of the watched event.
@@ -295,7 +332,17 @@ with --json. --partner keeps the timers where the partner is the ontvanger
 				rows[i] = []string{v.ID, v.Kind, v.Betreft.Source + " " + v.Betreft.ID, events.ShortPseudonym(v.Subject),
 					v.Ontvanger, strconv.Itoa(v.Level), v.Reden, timerTime(v.Termijn), timerTime(v.Due)}
 			}
-			return writeTable(out, []string{"ID", "KIND", "BETREFT", "SUBJECT", "ONTVANGER", "LEVEL", "REDEN", "TERMIJN", "DUE"}, rows)
+			if err := writeTable(out, []string{"ID", "KIND", "BETREFT", "SUBJECT", "ONTVANGER", "LEVEL", "REDEN", "TERMIJN", "DUE"}, rows); err != nil {
+				return err
+			}
+			for _, v := range views {
+				if v.Note != "" {
+					if _, err := fmt.Fprintf(out, "note: timer %s: %s\n", v.ID, v.Note); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
 		},
 	}
 	rf.register(cmd)
@@ -390,6 +437,9 @@ func printTimer(w io.Writer, t timerView) error {
 	line("due", timerTime(t.Due))
 	if t.Anchor != nil {
 		line("anchor", timerTime(*t.Anchor))
+	}
+	if t.Note != "" {
+		line("note", t.Note)
 	}
 	return tw.Flush()
 }

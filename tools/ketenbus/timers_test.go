@@ -171,7 +171,7 @@ func TestTimersList(t *testing.T) {
 				g := got[i]
 				if g.ID != w.ID || g.Kind != w.Kind || g.Betreft != (timerRefView{w.Betreft.Source, events.RedactBSNs(w.Betreft.ID), w.Betreft.Type}) ||
 					g.Subject != w.Subject || g.Ontvanger != w.Ontvanger || g.Sender != w.Sender || g.Level != w.Level ||
-					g.Reden != w.Reden || !g.Due.Equal(w.Due) || !g.Termijn.Equal(w.Termijn) || g.Anchor != nil {
+					g.Reden != w.Reden || !time.Time(g.Due).Equal(w.Due) || !time.Time(g.Termijn).Equal(w.Termijn) || g.Anchor != nil {
 					t.Errorf("--json timer %d: %+v, want %+v", i, g, w)
 				}
 			}
@@ -210,7 +210,7 @@ func TestTimersShow(t *testing.T) {
 	}
 	code, out, errOut := ketenbus(t, "", "timers", "show", "--json", "--redis-url", url, a1.ID)
 	var v timerView
-	if err := json.Unmarshal([]byte(out), &v); code != 0 || err != nil || v.ID != a1.ID || v.Subject != a1.Subject || !v.Due.Equal(a1.Due) {
+	if err := json.Unmarshal([]byte(out), &v); code != 0 || err != nil || v.ID != a1.ID || v.Subject != a1.Subject || !time.Time(v.Due).Equal(a1.Due) {
 		t.Errorf("show --json: exit %d, %v, %+v; stderr %s", code, err, v, errOut)
 	}
 

@@ -48,6 +48,22 @@ type Timer struct {
 	Anchor time.Time
 }
 
+// OutOfRange reports whether a time of t lies where RFC 3339, and so JSON
+// and the CloudEvents time format, cannot write it in every time zone:
+// before year 1 or after year 9998 (a zone's offset can carry such a time
+// past 0000 or 9999). A timer stored before the gateway bounded an
+// event's time can hold one, such as a term in the year 10000 of an
+// aanmelding logged on 9999-12-31. Views show such a timer marked; the
+// escalator keeps it as it is.
+func (t Timer) OutOfRange() bool {
+	for _, tm := range []time.Time{t.Termijn, t.Due, t.Anchor} {
+		if y := tm.UTC().Year(); !tm.IsZero() && (y < 1 || y > 9998) {
+			return true
+		}
+	}
+	return false
+}
+
 // Ref names an event by its CloudEvents source, id and type.
 type Ref struct {
 	Source, ID, Type string

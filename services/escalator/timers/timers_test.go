@@ -1006,3 +1006,26 @@ func withLevel(tm timers.Timer, level int) timers.Timer {
 	tm.Level = level
 	return tm
 }
+
+func TestOutOfRange(t *testing.T) {
+	t.Parallel()
+	base := timers.Timer{Termijn: time.Date(2026, 4, 9, 0, 0, 0, 0, time.UTC), Due: time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC)}
+	for _, tc := range []struct {
+		name   string
+		change func(*timers.Timer)
+		want   bool
+	}{
+		{"a term of 2026", func(*timers.Timer) {}, false},
+		{"1900", func(t *timers.Timer) { t.Termijn, t.Due = t.Termijn.AddDate(-126, 0, 0), t.Due.AddDate(-126, 0, 0) }, false},
+		{"due 9998-12-31", func(t *timers.Timer) { t.Due = time.Date(9998, 12, 31, 0, 0, 0, 0, time.UTC) }, false},
+		{"due in 9999, past 9999 in a zone east of UTC", func(t *timers.Timer) { t.Due = time.Date(9999, 12, 31, 23, 30, 0, 0, time.UTC) }, true},
+		{"termijn in 10000", func(t *timers.Timer) { t.Termijn = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }, true},
+		{"anchor in 10017", func(t *timers.Timer) { t.Anchor = time.Date(10017, 12, 31, 0, 0, 0, 0, time.UTC) }, true},
+	} {
+		tm := base
+		tc.change(&tm)
+		if got := tm.OutOfRange(); got != tc.want {
+			t.Errorf("%s: OutOfRange = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
