@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/events/bsntest"
 	"github.com/ketenbus/ketenbus/services/natsauth"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/testutil/filetest"
@@ -624,5 +625,27 @@ func TestStartWithAnotherJetStreamKey(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), other) {
 		t.Error("the error shows the key")
+	}
+}
+
+// TestSinkLogRedactsBSNInEventID: a partner puts a BSN in an event id; the
+// demo sinks log the event with the BSN replaced, like every other log
+// line of the stack.
+func TestSinkLogRedactsBSNInEventID(t *testing.T) {
+	t.Parallel()
+	var logs logtest.Buffer
+	s := start(t, t.TempDir(), &logs)
+	inID := bsntest.Seeded(7, 1)[0]
+	if status, body := post(t, s, s.Secrets.Tokens["politie"], signaal("signaal-"+inID, bsn)); status != http.StatusAccepted {
+		t.Fatalf("POST: status %d, body %s", status, body)
+	}
+	received := regexp.MustCompile(`msg="demo sink received" .*\bpartner=zvh type=` + regexp.QuoteMeta(events.TypeSignaal) + ` id=signaal-\[bsn\] `)
+	for deadline := time.Now().Add(30 * time.Second); !received.MatchString(logs.String()); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no demo sink line for the signaal with its id redacted; log:\n%s", logs.String())
+		}
+	}
+	if strings.Contains(logs.String(), inID) {
+		t.Errorf("the log holds the BSN of the event id:\n%s", logs.String())
 	}
 }

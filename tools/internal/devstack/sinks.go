@@ -23,8 +23,9 @@ const DefaultSinkAddr = "127.0.0.1:8181"
 // demoSinks returns an http.Handler with one partner receiver per webhook
 // partner of a demo region, at /<partner>: each verifies the signature
 // with the partner's secret, as the partner's own system would, and logs
-// what arrived: type, id, pseudonym (short), sequence and the names of
-// the data fields, never their values.
+// what arrived: type, id (a BSN in it replaced, as in every log),
+// pseudonym (short), sequence and the names of the data fields, never
+// their values.
 func demoSinks(reg *region.Config, secrets region.Secrets, log *slog.Logger) (http.Handler, error) {
 	mux := http.NewServeMux()
 	for _, p := range reg.Partners {
@@ -49,7 +50,7 @@ func demoSinks(reg *region.Config, secrets region.Secrets, log *slog.Logger) (ht
 				}
 				slices.Sort(fields)
 				seq, _ := partner.Sequence(e)
-				log.Info("demo sink received", "partner", id, "type", e.Type(), "id", e.ID(),
+				log.Info("demo sink received", "partner", id, "type", e.Type(), "id", events.RedactBSNs(e.ID()),
 					"subject", events.ShortPseudonym(e.Subject()), "sequence", seq,
 					"fields", strings.Join(fields, ","))
 				return nil
