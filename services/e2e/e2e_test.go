@@ -361,11 +361,13 @@ func TestEventsReachExactlyTheSubscribedPartners(t *testing.T) {
 	})
 }
 
-// event builds a CloudEvent as a partner's system posts it.
+// event builds a CloudEvent as a partner's system posts it, logged now
+// (the gateway refuses a time older than the type's retention, which a
+// test may make seconds).
 func event(id, source, typ string, data map[string]any) map[string]any {
 	return map[string]any{
 		"specversion": "1.0", "id": id, "source": source, "type": typ,
-		"time": "2026-11-24T09:30:00+01:00", "datacontenttype": "application/json",
+		"time": time.Now().Format(time.RFC3339Nano), "datacontenttype": "application/json",
 		"data": data,
 	}
 }
