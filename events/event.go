@@ -29,6 +29,11 @@ const (
 // is directed to.
 const ExtensionOntvanger = "ontvanger"
 
+// ExtensionAfzender is the extension attribute naming the partner that
+// sent an event, set by the gateway: a receiver tells by it whether a
+// bevestiging comes from the aanmelding's ontvanger.
+const ExtensionAfzender = "afzender"
+
 // Parsed is an event that passed the catalog: the CloudEvent and its data,
 // decoded.
 type Parsed struct {

@@ -39,8 +39,9 @@ func (g *Gateway) authorise(partner *region.Partner, parsed []*events.Parsed, ba
 }
 
 // enrich sets the attributes ketenbus owns (subject: the pseudonym of
-// data.bsn; ontvanger: data.ontvanger, or for a bevestiging the partner
-// owning betreft.source; time, when missing) and encodes
+// data.bsn; afzender: the sending partner; ontvanger: data.ontvanger, or
+// for a bevestiging the partner owning betreft.source; time, when
+// missing) and encodes
 // each event as a record for the EVENTS stream. A time more than the
 // region's gateway.max_time_ahead ahead, or older than the type's
 // retention, is refused at /time (region.CheckTime).
@@ -63,13 +64,21 @@ func (g *Gateway) enrich(partner *region.Partner, parsed []*events.Parsed, batch
 				Detail: "subject is set by ketenbus to the person's pseudonym; leave it out"})
 		}
 		e.SetSubject(pseudonym)
+		if a, ok := e.Extensions()[events.ExtensionAfzender]; ok && a != partner.ID {
+			errs = append(errs, events.Violation{Pointer: prefix + "/" + events.ExtensionAfzender,
+				Detail: "afzender is set by ketenbus to the partner that sends the event; leave it out"})
+		}
+		e.SetExtension(events.ExtensionAfzender, partner.ID)
 		ontvanger := pe.String("ontvanger")
 		if ontvanger == "" {
 			ontvanger, _ = e.Extensions()[events.ExtensionOntvanger].(string)
 		}
 		if ontvanger == "" && e.Type() == events.TypeBevestiging {
 			// A bevestiging goes back to the partner that owns the
-			// acknowledged event's source.
+			// acknowledged event's source. Whether its sender is the
+			// aanmelding's ontvanger the gateway cannot know (it keeps
+			// no state): afzender tells the receiver, and the escalator
+			// counts it only from the ontvanger.
 			if betreft, ok := pe.Data["betreft"].(map[string]any); ok {
 				src, _ := betreft["source"].(string)
 				if owner, ok := g.cfg.Region.PartnerBySource(src); ok {

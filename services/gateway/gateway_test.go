@@ -303,6 +303,9 @@ func TestBevestigingGoesBackToTheSender(t *testing.T) {
 	if got := p.Event.Extensions()[events.ExtensionOntvanger]; got != "politie" {
 		t.Fatalf("ontvanger %v, want politie (owner of betreft.source)", got)
 	}
+	if got := p.Event.Extensions()[events.ExtensionAfzender]; got != "ggz" {
+		t.Fatalf("afzender %v, want ggz, the partner that sent it", got)
+	}
 	if p.Event.Subject() != "" {
 		t.Fatalf("subject %q on an event without bsn", p.Event.Subject())
 	}

@@ -259,3 +259,45 @@ func TestTimeAheadIsARegionKey(t *testing.T) {
 		t.Errorf("detail %q does not say the allowance", p.Detail)
 	}
 }
+
+// TestAfzenderIsTheSendingPartner: every stored event names the partner
+// that sent it in afzender, so whoever receives a bevestiging can tell
+// whether it comes from the aanmelding's ontvanger; a partner cannot
+// claim to be another.
+func TestAfzenderIsTheSendingPartner(t *testing.T) {
+	t.Parallel()
+	f := start(t)
+	// ggz answers an aanmelding of politie it may not be the ontvanger of:
+	// politie receives it, with ggz as its afzender.
+	bev := func(id, afzender string) map[string]any {
+		ev := map[string]any{
+			"specversion": "1.0", "id": id, "source": sourceGGZ, "type": events.TypeBevestiging,
+			"data": map[string]any{"betreft": map[string]any{"source": sourcePolitie, "id": "a-1", "type": events.TypeAanmelding}, "status": "opgepakt"},
+		}
+		if afzender != "" {
+			ev[events.ExtensionAfzender] = afzender
+		}
+		return ev
+	}
+	resp, body := f.post(t, events.ContentTypeStructured, tokenGGZ, bev("bev-a", "wijkteam"))
+	assertProblem(t, resp, body, 400, "/afzender")
+	for _, ev := range []map[string]any{bev("bev-b", "ggz"), signaal("s-afz")} {
+		token := tokenGGZ
+		if ev["type"] == events.TypeSignaal {
+			token = tokenPolitie
+		}
+		if resp, body := f.post(t, events.ContentTypeStructured, token, ev); resp.StatusCode != 202 {
+			t.Fatalf("%s: %d %s", ev["id"], resp.StatusCode, body)
+		}
+	}
+	want := map[string]string{"bev-b": "ggz", "s-afz": "politie"}
+	for _, m := range f.env.Messages(t, events.StreamEvents) {
+		var ev map[string]any
+		if err := json.Unmarshal(m.Data, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if got := ev[events.ExtensionAfzender]; got != want[ev["id"].(string)] {
+			t.Errorf("%s: afzender %v, want %s", ev["id"], got, want[ev["id"].(string)])
+		}
+	}
+}

@@ -84,13 +84,13 @@ func unknownFunctions(t antlr.Tree, msgs []string) []string {
 
 // FilterAttributes returns the attributes every subscription filter may
 // name, sorted: the CloudEvents context attributes and the extensions
-// ketenbus itself sets (ontvanger; traceparent and tracestate, the W3C
+// ketenbus itself sets (afzender, ontvanger; traceparent and tracestate, the W3C
 // trace context; sequence, the event's place in EVENTS). The data fields
 // are not among them: the router evaluates filters on the attributes
 // alone, and sensitive fields are sealed. A region adds the extension
 // attributes its partners send with extension_attributes.
 func FilterAttributes() []string {
-	return []string{"datacontenttype", "dataschema", "id", "ontvanger", "sequence", "source",
+	return []string{"afzender", "datacontenttype", "dataschema", "id", "ontvanger", "sequence", "source",
 		"specversion", "subject", "time", "traceparent", "tracestate", "type"}
 }
 
