@@ -20,6 +20,12 @@
 // levels of an overdracht (the acceptance term, the 18th birthday) keep
 // their dates and are never earlier than that either.
 //
+// The same aanmelding or overdracht stored again (JetStream deduplicates a
+// source and id only within the EVENTS duplicate window, 24 hours) changes
+// nothing: a running term goes on as it was, and a term that a bevestiging
+// ended or whose ladder ran out is remembered for as long as its event is
+// kept, so it does not start again.
+//
 // Timers live in Redis (package timers), a projection of EVENTS that
 // `ketenbus timers rebuild` recreates. Each escalatie's id and Nats-Msg-Id
 // derive from (timer, level, partner), so a replica that crashes after

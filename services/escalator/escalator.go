@@ -41,8 +41,9 @@ type Config struct {
 	// Lease is how long a claimed timer is held before another replica may
 	// take it over. Default 30s.
 	Lease time.Duration
-	// RememberFor is how long a bevestiging that arrived before its event
-	// is remembered. Default 400 days.
+	// RememberFor is how long, at least, a bevestiging that arrived before
+	// its event, and a term that ended, are remembered; at least as long
+	// as the event's type is kept (region retention). Default 400 days.
 	RememberFor time.Duration
 	// Logger; never receives data fields. Default slog.Default().
 	Logger *slog.Logger

@@ -191,11 +191,14 @@ func (e *Escalator) escalatie(t timers.Timer, partner string, now time.Time) (*n
 // moveOn moves claimed timer t past the level that fired at firedAt: on
 // to the next level of the ladder, or finished after the last.
 func (e *Escalator) moveOn(ctx context.Context, t timers.Timer, firedAt time.Time) error {
-	var err error
 	if next, more := e.ladder.next(t, firedAt); more {
-		_, err = e.store.Advance(ctx, next, t)
-	} else {
-		_, err = e.store.Finish(ctx, t)
+		_, err := e.store.Advance(ctx, next, t)
+		return err
 	}
+	// Remembered first, so the same event stored again starts no term.
+	if err := e.store.Remember(ctx, t.ID, termEnded, e.rememberFor(t.Betreft.Type)); err != nil {
+		return err
+	}
+	_, err := e.store.Finish(ctx, t)
 	return err
 }

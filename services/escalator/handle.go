@@ -140,11 +140,24 @@ func (e *Escalator) startOverdracht(ctx context.Context, ev cloudevents.Event, s
 	return e.schedule(ctx, t, logged)
 }
 
-// schedule stores a new timer, unless its bevestiging came first.
+// schedule stores a new timer, unless its bevestiging came first, or the
+// same event was seen before: a timer for it runs, or its term ended (a
+// bevestiging, or the last level fired). JetStream deduplicates a
+// (source, id) only within the EVENTS duplicate window, so the same
+// aanmelding posted again later is stored again; it must not restart or
+// reset its term.
 func (e *Escalator) schedule(ctx context.Context, t timers.Timer, logged time.Time) error {
+	if _, running, err := e.store.Get(ctx, t.ID); err != nil {
+		return fmt.Errorf("read timer: %w", err)
+	} else if running {
+		return nil // the same event again: its term goes on as it was
+	}
 	early, ok, err := e.store.Remembered(ctx, t.ID)
 	if err != nil {
 		return fmt.Errorf("read early bevestiging: %w", err)
+	}
+	if ok && early == termEnded {
+		return nil // its ladder ran out before: the same event again
 	}
 	if ok {
 		from, status, _ := strings.Cut(early, ":")
@@ -162,6 +175,17 @@ func (e *Escalator) schedule(ctx context.Context, t timers.Timer, logged time.Ti
 	}
 	e.metrics.scheduled.WithLabelValues(t.Kind).Inc()
 	return nil
+}
+
+// termEnded is what the store remembers for a timer whose ladder ran out.
+const termEnded = events.Producer + ":ladder-done"
+
+// rememberFor is how long a bevestiging or an ended term of an event of
+// type typ is remembered: as long as the event may still be posted (the
+// gateway refuses a time older than the type's retention; the longest
+// retention for a type it does not know), and at least RememberFor.
+func (e *Escalator) rememberFor(typ string) time.Duration {
+	return max(e.cfg.RememberFor, e.cfg.Region.RetentionOf(typ))
 }
 
 // declined escalates at once: the next firing is ladder level 1 (or the
@@ -193,7 +217,7 @@ func (e *Escalator) bevestiging(ctx context.Context, ev cloudevents.Event, sende
 	if !ok {
 		// Before its event (replay, reordering), or for a term that ended:
 		// remember it, so a late aanmelding starts no timer.
-		if err := e.store.Remember(ctx, id, sender+":"+string(d.Status), e.cfg.RememberFor); err != nil {
+		if err := e.store.Remember(ctx, id, sender+":"+string(d.Status), e.rememberFor(d.Betreft.Type)); err != nil {
 			return fmt.Errorf("remember bevestiging: %w", err)
 		}
 		return nil
@@ -206,6 +230,11 @@ func (e *Escalator) bevestiging(ctx context.Context, ev cloudevents.Event, sende
 	}
 	switch d.Status {
 	case events.StatusOpgepakt, events.StatusAfgerond:
+		// Remembered first: the same event stored again later then
+		// starts no term, also if this process stops in between.
+		if err := e.store.Remember(ctx, id, sender+":"+string(d.Status), e.rememberFor(t.Betreft.Type)); err != nil {
+			return fmt.Errorf("remember bevestiging: %w", err)
+		}
 		if _, err := e.store.Cancel(ctx, id); err != nil {
 			return fmt.Errorf("cancel timer: %w", err)
 		}

@@ -1,8 +1,12 @@
 package escalator_test
 
 import (
+	"context"
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ketenbus/ketenbus/events"
 )
@@ -82,5 +86,69 @@ func TestDueTimesFarOffBreakNothing(t *testing.T) {
 	}
 	if !e.Ready() || strings.Contains(f.logs.String(), "level=ERROR") {
 		t.Errorf("ready %v; logs:\n%s", e.Ready(), f.logs.String())
+	}
+}
+
+// storeAgain stores an aanmelding of politie again as the gateway would
+// once the EVENTS duplicate window has passed: a message of its own.
+func (f *fixture) storeAgain(t *testing.T, id string, logged time.Time, werkdagen int) {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{
+		"specversion": "1.0", "id": id, "source": sourcePolitie, "type": events.TypeAanmelding,
+		"time": logged.Format(time.RFC3339Nano), "datacontenttype": "application/json", "subject": pseudonym, "ontvanger": "ggz",
+		"data": map[string]any{"bsn": "111222333", "ontvanger": "ggz", "reden": "zorgen",
+			"contactpersoon": map[string]any{"naam": "Wijkagent"}, "reactietermijn": map[string]any{"werkdagen": werkdagen}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.env.JS.Publish(context.Background(), events.EventSubject(events.TypeAanmelding, "politie"), body); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAanmeldingStoredAgainStartsNoSecondTerm: the same aanmelding,
+// stored again after the duplicate window, neither resets a running term
+// (no level fires twice), nor restarts one that a bevestiging ended or
+// whose ladder ran out.
+func TestAanmeldingStoredAgainStartsNoSecondTerm(t *testing.T) {
+	t.Parallel()
+	posted := at("2026-04-02T10:00:00+02:00")
+	f := newFixture(t, posted)
+	e, _ := f.start(t)
+	f.aanmelding(t, "a-run", posted, 5)
+	f.aanmelding(t, "a-ack", posted, 5)
+	f.aanmelding(t, "a-done", posted, 1)
+	waitTimer(t, e, sourcePolitie, "a-done", true)
+	f.bevestiging(t, "ggz", sourceGGZ, "b-ack", "a-ack", "opgepakt")
+	waitTimer(t, e, sourcePolitie, "a-ack", false)
+	// a-done: level 1 at the end of 3 April (Good Friday is a working day
+	// here), level 2 three working days later (7, 8, 9 April: Easter
+	// Monday is not); a-run: level 1 at the end of 10 April.
+	f.clock.Set(at("2026-04-04T00:00:00+02:00"))
+	f.waitCount(t, 1, 10*time.Second)
+	f.clock.Set(at("2026-04-11T00:00:00+02:00"))
+	f.waitCount(t, 3, 10*time.Second)
+	waitTimer(t, e, sourcePolitie, "a-done", false)
+
+	before, _, err := e.Store().Get(context.Background(), events.MsgID(sourcePolitie, "a-run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(at("2026-04-13T10:00:00+02:00"))
+	for _, id := range []string{"a-run", "a-ack", "a-done"} {
+		f.storeAgain(t, id, posted, 5)
+	}
+	f.aanmelding(t, "a-next", posted, 5) // handled after the three
+	waitTimer(t, e, sourcePolitie, "a-next", true)
+	f.waitCount(t, 4, 10*time.Second) // a-next's level 1 only: nothing fires twice
+	for _, id := range []string{"a-ack", "a-done"} {
+		if _, ok, _ := e.Store().Get(context.Background(), events.MsgID(sourcePolitie, id)); ok {
+			t.Errorf("%s has a term again", id)
+		}
+	}
+	run, ok, err := e.Store().Get(context.Background(), events.MsgID(sourcePolitie, "a-run"))
+	if err != nil || !ok || !reflect.DeepEqual(run, before) {
+		t.Fatalf("a-run: %+v %v %v, want its term as before: %+v", run, ok, err, before)
 	}
 }

@@ -28,7 +28,7 @@
 //	P+"profile:code"   hash: profile → code
 //	P+"profile:text"   hash: code → profile
 //	P+"r:"+id          string with a TTL: a bevestiging that came before
-//	                   its event (Remember)
+//	                   its event, or a term that ended (Remember)
 //
 // A hash per timer, even with one-letter field names, costs about 440
 // bytes of Redis memory besides the sorted set; small buckets in Redis's
