@@ -1,11 +1,9 @@
 package gateway_test
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,29 +11,8 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/gateway"
+	"github.com/ketenbus/ketenbus/services/testutil/rawhttp"
 )
-
-// rawRequest writes raw to the server at addr, as a careless client would,
-// and reads the answer.
-func rawRequest(t *testing.T, addr, raw string) (*http.Response, []byte) {
-	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(conn, raw); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp, body
-}
 
 // binaryRequest is a binary-mode POST of a signaal with the given ce-
 // header lines (each "name: value"), as sent on the wire.
@@ -70,7 +47,7 @@ func TestBinaryHeadersAreUnambiguous(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := len(f.env.Messages(t, events.StreamEvents))
-			resp, body := rawRequest(t, addr, binaryRequest(addr, tc.lines...))
+			resp, body := rawhttp.Exchange(t, addr, binaryRequest(addr, tc.lines...))
 			if tc.status == 202 {
 				if resp.StatusCode != 202 || decode[answer](t, body).ID != "bin-été" {
 					t.Fatalf("status %d: %s", resp.StatusCode, body)

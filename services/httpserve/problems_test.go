@@ -1,11 +1,9 @@
 package httpserve_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ketenbus/ketenbus/services/httpserve"
+	"github.com/ketenbus/ketenbus/services/testutil/rawhttp"
 )
 
 // serveOn serves srv with httpserve.Serve on a free port until the test
@@ -34,27 +33,6 @@ func serveOn(t *testing.T, srv *http.Server) string {
 		}
 	})
 	return ln.Addr().String()
-}
-
-// exchange writes raw on a new connection to addr and reads one answer.
-func exchange(t *testing.T, addr, raw string) (*http.Response, string) {
-	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(conn, raw); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
 }
 
 type problem struct {
@@ -106,13 +84,13 @@ func TestTransportAnswersAreProblems(t *testing.T) {
 		{"HTTP/2.5", "GET / HTTP/2.5\r\nHost: x\r\n\r\n", 505, "HTTP version"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, body := exchange(t, addr, tc.raw)
-			assertProblem(t, resp, body, tc.status, tc.detail)
+			resp, body := rawhttp.Exchange(t, addr, tc.raw)
+			assertProblem(t, resp, string(body), tc.status, tc.detail)
 		})
 	}
 	t.Run("the handler's own text answer", func(t *testing.T) {
-		resp, body := exchange(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-		if resp.StatusCode != 400 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") || body != "400 Bad Request\n" {
+		resp, body := rawhttp.Exchange(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		if resp.StatusCode != 400 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") || string(body) != "400 Bad Request\n" {
 			t.Fatalf("status %d %q: %q, want the handler's answer unchanged", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 		}
 	})
@@ -131,6 +109,6 @@ func TestPlainHTTPToTLSIsAProblem(t *testing.T) {
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}},
 		ReadHeaderTimeout: 5 * time.Second,
 	})
-	resp, body := exchange(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-	assertProblem(t, resp, body, 400, "https://")
+	resp, body := rawhttp.Exchange(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	assertProblem(t, resp, string(body), 400, "https://")
 }
