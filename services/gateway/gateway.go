@@ -355,6 +355,13 @@ func (g *Gateway) ingest(r *http.Request, start time.Time) (mode, partnerID stri
 // its first, as a duplicate: JetStream would refuse an atomic batch that
 // holds one message id twice.
 func (g *Gateway) storeOnce(ctx context.Context, records []Record, first []int) ([]Ack, error) {
+	repeated := false
+	for i, j := range first {
+		repeated = repeated || i != j
+	}
+	if !repeated {
+		return g.cfg.Store.Store(ctx, records)
+	}
 	unique := make([]Record, 0, len(records))
 	for i, r := range records {
 		if first[i] == i {
@@ -384,6 +391,9 @@ func (g *Gateway) storeOnce(ctx context.Context, records []Record, first []int) 
 // event twice is stored once; the same source and id with other content is
 // a problem pointing at both, since an id names one event.
 func firstOccurrences(parsed []*events.Parsed) ([]int, *Problem) {
+	if len(parsed) == 1 {
+		return []int{0}, nil
+	}
 	first := make([]int, len(parsed))
 	seen := make(map[[2]string]int, len(parsed))
 	var errs []events.Violation
