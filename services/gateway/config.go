@@ -38,8 +38,10 @@ type Config struct {
 	// Logger receives one structured line per refusal and per failure;
 	// never a BSN, token or data field. Default slog.Default().
 	Logger *slog.Logger
-	// Metrics is where the gateway registers its Prometheus metrics and
-	// what /metrics serves. Default: a new registry.
+	// Metrics is where the gateway registers its Prometheus metrics.
+	// The gateway does not serve them: they name every partner, so the
+	// process serves them on a listener of its own, away from the
+	// partners' port. Default: a new registry.
 	Metrics *prometheus.Registry
 	// MaxBodyBytes limits a request body. Default: region gateway.max_body_bytes,
 	// else DefaultMaxBodyBytes.

@@ -20,7 +20,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 
@@ -98,8 +97,10 @@ func New(cfg Config) (*Gateway, error) {
 		_, _ = io.WriteString(w, "ok\n")
 	})
 	g.mux.HandleFunc("GET /readyz", g.handleReady)
+	// The metrics name every partner and its volumes: the process serves
+	// them on a listener of its own (ketenbus-gateway --metrics-addr),
+	// never on the port partners reach, where /metrics is an unknown path.
 	g.mux.HandleFunc("/", g.handleUnknown)
-	g.mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Metrics, promhttp.HandlerOpts{}))
 	return g, nil
 }
 
@@ -111,7 +112,9 @@ func (g *Gateway) Close() {
 	}
 }
 
-// ServeHTTP serves /v1/events, /healthz, /readyz and /metrics.
+// ServeHTTP serves /v1/events, /healthz and /readyz. It answers /metrics
+// with a 404 problem: the metrics are not for partners (see
+// Config.Metrics).
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
 
 // Run serves the gateway on cfg.Addr until ctx ends, then shuts down

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/fieldcrypt"
@@ -549,13 +551,13 @@ func TestUnavailableWhenJetStreamCannotStore(t *testing.T) {
 
 func TestHealthReadyMetrics(t *testing.T) {
 	t.Parallel()
-	f := start(t)
+	reg := prometheus.NewRegistry()
+	f := start(t, func(c *gateway.Config) { c.Metrics = reg })
 	f.post(t, events.ContentTypeStructured, tokenPolitie, signaal("m-1"))
 	f.post(t, events.ContentTypeStructured, "nope", signaal("m-2"))
 	for path, want := range map[string]string{
 		"/healthz": "ok",
 		"/readyz":  "ready",
-		"/metrics": `ketenbus_gateway_events_total{partner="politie",result="stored",type="nl.sociaaldomein.signaal.v1"} 1`,
 	} {
 		resp, err := http.Get(f.srv.URL + path)
 		if err != nil {
@@ -567,11 +569,30 @@ func TestHealthReadyMetrics(t *testing.T) {
 			t.Fatalf("%s: %d, want %q in\n%s", path, resp.StatusCode, want, b)
 		}
 	}
-	resp, _ := http.Get(f.srv.URL + "/metrics")
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(b), `ketenbus_gateway_refusals_total{reason="unauthenticated"} 1`) {
-		t.Fatalf("refusal not counted:\n%s", b)
+	// The registry counts, for the process's own metrics listener ...
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for _, want := range []string{
+		`ketenbus_gateway_events_total{partner="politie",result="stored",type="nl.sociaaldomein.signaal.v1"} 1`,
+		`ketenbus_gateway_refusals_total{reason="unauthenticated"} 1`,
+	} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("the registry lacks %s:\n%s", want, rec.Body)
+		}
+	}
+	// ... and the partners' port does not serve it.
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		req, _ := http.NewRequest(method, f.srv.URL+"/metrics", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assertProblem(t, resp, b, 404, "")
+		if strings.Contains(string(b), "ketenbus_gateway") || strings.Contains(string(b), "politie") {
+			t.Errorf("%s /metrics on the partners' port shows metrics: %s", method, b)
+		}
 	}
 }
 

@@ -39,8 +39,10 @@ JetStream (embedded, data under --data-dir), the streams EVENTS, DELIVERY,
 DLQ, AUDIT and ACTIVITY, the gateway partners POST events to, the router,
 the webhook adapters, the escalator, samenloop detection and the monitor
 (the dashboard, on --monitor-addr; open without sign-in unless the region
-config sets monitor.token_env or monitor.trusted_header). In a demo region
-every partner also gets a local webhook sink that logs what it receives.
+config sets monitor.token_env or monitor.trusted_header). The monitor also
+serves /metrics, the metrics of every service; the gateway's address is the
+partners' and serves none. In a demo region every partner also gets a local
+webhook sink that logs what it receives.
 
 In a demo region (demo: true in the region config) secrets that are not set
 in the environment are generated and kept in <data-dir>/demo.env, so tokens
@@ -174,7 +176,7 @@ func printBanner(w io.Writer, s *devstack.Stack, opts devstack.Options) {
 	fmt.Fprintf(tw, "  dashboard\t%s/%s\n", s.MonitorURL, open)
 	fmt.Fprintf(tw, "  gateway\t%s/v1/events\n", s.GatewayURL)
 	fmt.Fprintf(tw, "  health\t%s/healthz, %s/readyz\n", s.GatewayURL, s.GatewayURL)
-	fmt.Fprintf(tw, "  metrics\t%s/metrics\n", s.GatewayURL)
+	fmt.Fprintf(tw, "  metrics\t%s/metrics (every service, served by the monitor)\n", s.MonitorURL)
 	fmt.Fprintf(tw, "  nats\t%s (JetStream: EVENTS, DELIVERY, DLQ, AUDIT, ACTIVITY)\n", s.NATSURL)
 	fmt.Fprintf(tw, "  redis\t%s (escalation timers, samenloop index)\n", redact.URL(s.RedisURL))
 	if s.SinksURL != "" {

@@ -246,6 +246,36 @@ func TestDev(t *testing.T) {
 	if !strings.Contains(logs.String(), "the monitor asks nobody to sign in") {
 		t.Errorf("no warning in the log that the dashboard is open")
 	}
+	// The metrics of every service on the monitor, as the banner says;
+	// none on the gateway, whose port is the partners'.
+	if !regexp.MustCompile(`metrics\s+` + regexp.QuoteMeta(dashboard[1]) + `/metrics`).MatchString(banner) {
+		t.Errorf("banner does not name the monitor's /metrics:\n%s", banner)
+	}
+	resp, err = http.Post(base+"/v1/events", "application/cloudevents+json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatalf("POST without a token: %v", err)
+	}
+	resp.Body.Close()
+	resp, err = http.Get(dashboard[1] + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics of the monitor: %v", err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`ketenbus_gateway_refusals_total{reason="unauthenticated"} 1`, "ketenbus_router_pending_events"} {
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(metrics), want) {
+			t.Errorf("GET /metrics of the monitor: %d, no %s", resp.StatusCode, want)
+		}
+	}
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatalf("GET /metrics of the gateway: %v", err)
+	}
+	metrics, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || strings.Contains(string(metrics), "ketenbus_") {
+		t.Errorf("GET /metrics on the gateway: %d %s, want 404 and no metrics", resp.StatusCode, metrics)
+	}
 
 	interrupt()
 	select {

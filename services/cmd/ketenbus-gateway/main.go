@@ -1,7 +1,9 @@
 // Command ketenbus-gateway runs the gateway: partners POST CloudEvents to
-// /v1/events, which answers 202 once JetStream stored them. It serves
-// /healthz, /readyz and /metrics on the same address. See
-// deploy/services.md for the flags.
+// /v1/events on --addr, which answers 202 once JetStream stored them, and
+// serves /healthz and /readyz there for probes. /metrics, which names
+// every partner and its volumes, is on --metrics-addr only, with its own
+// /healthz and /readyz, as for every service. See deploy/services.md for
+// the flags.
 package main
 
 import (
@@ -13,16 +15,20 @@ import (
 	"github.com/ketenbus/ketenbus/services/natsauth"
 )
 
+// defaultMetricsAddr is the default of --metrics-addr.
+const defaultMetricsAddr = "127.0.0.1:9100"
+
 func main() { svcmain.Exit(service()) }
 
 // service describes the gateway binary.
 func service() svcmain.Service {
 	var addr *string
 	return svcmain.Service{
-		Name: natsauth.UserGateway,
+		Name:        natsauth.UserGateway,
+		MetricsAddr: defaultMetricsAddr,
 		Flags: func(f *svcmain.Flags) {
 			addr = f.String("addr", "KETENBUS_GATEWAY_ADDR", gateway.DefaultAddr,
-				"listen address of /v1/events, /healthz, /readyz and /metrics (HTTPS when the region sets gateway.tls)")
+				"listen address of the partners: /v1/events, /healthz and /readyz (HTTPS when the region sets gateway.tls)")
 		},
 		Start: func(_ context.Context, env *svcmain.Env) (svcmain.Runner, error) {
 			ln, err := svcmain.Listen(*addr, "--addr", "KETENBUS_GATEWAY_ADDR")

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -20,8 +21,9 @@ func TestMain_storesEventsServesMetricsAndStops(t *testing.T) {
 	t.Parallel()
 	env := natstest.Start(t)
 	reg := svcmaintest.NewRegion(t, "")
-	p := svcmaintest.Start(t, service(), []string{"--config", reg.Path, "--nats-url", env.URL, "--addr", "127.0.0.1:0"}, reg.Getenv)
+	p := svcmaintest.Start(t, service(), []string{"--config", reg.Path, "--nats-url", env.URL, "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"}, reg.Getenv)
 	base := p.WaitLog(t, "gateway listening")["url"].(string)
+	metricsBase := "http://" + p.WaitLog(t, "metrics listening")["addr"].(string)
 	p.WaitLog(t, "started")
 
 	body, _ := json.Marshal(map[string]any{
@@ -45,12 +47,23 @@ func TestMain_storesEventsServesMetricsAndStops(t *testing.T) {
 		t.Errorf("EVENTS holds %d messages, want 1", n)
 	}
 
-	for _, path := range []string{"/healthz", "/readyz"} {
-		if code, _ := svcmaintest.Get(t, base+path); code != 200 {
-			t.Errorf("GET %s = %d, want 200", path, code)
+	for _, url := range []string{base + "/healthz", base + "/readyz", metricsBase + "/healthz", metricsBase + "/readyz"} {
+		if code, _ := svcmaintest.Get(t, url); code != 200 {
+			t.Errorf("GET %s = %d, want 200", url, code)
 		}
 	}
-	_, metrics := svcmaintest.Get(t, base+"/metrics")
+	// The partners' port does not show the metrics: they name every
+	// partner and its volumes.
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || resp.Header.Get("Content-Type") != "application/problem+json" || strings.Contains(string(b), "ketenbus_gateway") {
+		t.Errorf("GET /metrics on the partners' port = %d %s %s, want a 404 problem", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+	}
+	_, metrics := svcmaintest.Get(t, metricsBase+"/metrics")
 	svcmaintest.WantMetrics(t, metrics, "ketenbus_gateway_events_total", "ketenbus_gateway_request_duration_seconds_count", "go_goroutines")
 	if !strings.Contains(metrics, `result="stored"`) {
 		t.Errorf("/metrics counts no stored event:\n%s", metrics)
@@ -71,7 +84,7 @@ func TestMain_addressTaken(t *testing.T) {
 	env := natstest.Start(t)
 	reg := svcmaintest.NewRegion(t, "")
 	taken := env.Server.Addr().String()
-	p, code := svcmaintest.Run(t, service(), []string{"--config", reg.Path, "--nats-url", env.URL, "--addr", taken}, reg.Getenv)
+	p, code := svcmaintest.Run(t, service(), []string{"--config", reg.Path, "--nats-url", env.URL, "--addr", taken, "--metrics-addr", "127.0.0.1:0"}, reg.Getenv)
 	if code != svcmain.ExitError {
 		t.Fatalf("exit code %d, want 1", code)
 	}
@@ -87,7 +100,7 @@ func TestMain_asNATSUser(t *testing.T) {
 	t.Parallel()
 	reg := svcmaintest.NewRegion(t, "")
 	url := reg.StartAuthNATS(t)
-	p := svcmaintest.Start(t, service(), []string{"--config", reg.Path, "--nats-url", url, "--addr", "127.0.0.1:0"}, reg.Getenv)
+	p := svcmaintest.Start(t, service(), []string{"--config", reg.Path, "--nats-url", url, "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"}, reg.Getenv)
 	base := p.WaitLog(t, "gateway listening")["url"].(string)
 	p.WaitLog(t, "started")
 	svcmaintest.WaitOK(t, base+"/readyz")

@@ -612,7 +612,8 @@ func (s *Stack) run(name string, component func(ctx context.Context) error) {
 func (s *Stack) JetStream() jetstream.JetStream { return s.js }
 
 // Metrics returns the Prometheus registry every service of the stack
-// registers in; the gateway serves it on /metrics.
+// registers in; the monitor serves it on /metrics (MonitorURL), the
+// gateway does not (its address is the partners').
 func (s *Stack) Metrics() *prometheus.Registry { return s.metrics }
 
 // Failed receives an error when a component stops on its own.
