@@ -3,12 +3,17 @@ package main
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ketenbus/ketenbus/services/fieldcrypt"
+	"github.com/ketenbus/ketenbus/services/natsauth"
 	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/tools/internal/devstack"
 )
 
 func newKeysCmd() *cobra.Command {
@@ -16,8 +21,82 @@ func newKeysCmd() *cobra.Command {
 		Use:   "keys",
 		Short: "Make keys for the region",
 	}
-	cmd.AddCommand(newKeysGenerateCmd())
+	cmd.AddCommand(newKeysGenerateCmd(), newKeysEnvCmd())
 	return cmd
+}
+
+// redisPasswordEnv holds the password of the region's Redis
+// (deploy/redis): 32 random bytes in hex, which a Redis URL takes without
+// escaping.
+const redisPasswordEnv = "KETENBUS_REDIS_PASSWORD"
+
+func newKeysEnvCmd() *cobra.Command {
+	var config, file string
+	cmd := &cobra.Command{
+		Use:   "env --file FILE",
+		Short: "Keep every secret of a region in an env file, generating the missing ones",
+		Long: `Env keeps every secret a region needs in FILE, as export lines a shell can
+source: the secrets the region config names (pseudonym_key_env,
+encryption_key_env, the partners' token_env, the webhooks' secret_env and
+token_env, monitor.token_env), the JetStream key (KETENBUS_JETSTREAM_KEY),
+the NATS password of every user of the region (KETENBUS_NATS_PASSWORD_<USER>,
+the users of deploy/nats) and the Redis password (KETENBUS_REDIS_PASSWORD).
+
+Each value comes from the environment, else from FILE, else it is generated
+(token_sha256_env never is). FILE is written readable by its owner only and
+keeps its values from one run to the next, so run it again after adding a
+partner: only the new secrets are made. No value is printed; every process
+of the region must read the same ones, from this file or from a secret
+store filled from it.`,
+		Example: `  ketenbus keys env --config region.yaml --file /etc/ketenbus/region.env
+  set -a; source /etc/ketenbus/region.env; set +a`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if file == "" {
+				return &usageError{errors.New("--file is missing: the env file to keep the secrets in")}
+			}
+			cfg, err := region.Load(config)
+			if err != nil {
+				return err
+			}
+			users, err := natsauth.Users(cfg)
+			if err != nil {
+				return err
+			}
+			extra := []devstack.Secret{devstack.JetStreamKey}
+			for _, u := range users {
+				extra = append(extra, devstack.Secret{Env: u.PasswordEnv, Generate: func() string { return randomText(base64.StdEncoding.EncodeToString) }})
+			}
+			extra = append(extra, devstack.Secret{Env: redisPasswordEnv, Generate: func() string { return randomText(hex.EncodeToString) }})
+			kept, err := devstack.KeepSecrets(cfg, devstack.SecretsFile{
+				Path: file,
+				Header: []string{
+					fmt.Sprintf("Secrets of region %q, kept by `ketenbus keys env --config %s`.", cfg.Region, config),
+					"Every process of the region reads the same ones. Load them with:",
+					"    set -a; source " + file + "; set +a",
+					"Never commit this file. Deleting it makes new secrets: every pseudonym",
+					"changes and the JetStream store can no longer be read.",
+				},
+				Extra: extra,
+			}, os.Getenv)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d secrets, %d generated now\n", file, len(kept.Values), len(kept.Generated))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&config, "config", envOr("KETENBUS_CONFIG", "deploy/examples/region.yaml"), "region config file (env KETENBUS_CONFIG)")
+	cmd.Flags().StringVar(&file, "file", "", "the env file that keeps the secrets; created when missing")
+	_ = cmd.MarkFlagFilename("config", "yaml", "yml")
+	return cmd
+}
+
+// randomText encodes 32 random bytes with encode.
+func randomText(encode func([]byte) string) string {
+	b := make([]byte, region.KeySize)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (it panics instead)
+	return encode(b)
 }
 
 func newKeysGenerateCmd() *cobra.Command {

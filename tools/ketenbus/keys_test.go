@@ -2,11 +2,18 @@ package main
 
 import (
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ketenbus/ketenbus/services/fieldcrypt"
+	"github.com/ketenbus/ketenbus/services/natsauth"
+	"github.com/ketenbus/ketenbus/services/region"
 )
 
 func TestKeysGenerate(t *testing.T) {
@@ -44,4 +51,99 @@ func TestKeysGenerate(t *testing.T) {
 	if key, _ := base64.StdEncoding.DecodeString(g.Key); len(key) != 32 || g.KeyID != fieldcrypt.KeyID(key) {
 		t.Fatalf("--json: %q", out)
 	}
+}
+
+// TestKeysEnv: keys env keeps every secret of a region, its JetStream key,
+// the NATS password of every user and the Redis password in one private
+// file, generating them once, also for a region that is not a demo
+// region, and prints none of them.
+func TestKeysEnv(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(regionFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod := strings.Replace(string(b), "\ndemo: true\n", "\ndemo: false\n", 1)
+	prod = strings.ReplaceAll(prod, "http://127.0.0.1:8181/", "https://sink.example/")
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "region.yaml")
+	if err := os.WriteFile(cfgPath, []byte(prod), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := region.Load(cfgPath)
+	if err != nil || cfg.Demo {
+		t.Fatalf("load the non-demo region: %v", err)
+	}
+	file := filepath.Join(dir, "region.env")
+
+	code, out, errOut := ketenbus(t, "", "keys", "env", "--config", cfgPath, "--file", file)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	info, err := os.Stat(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("%s has mode %v, want 0600", file, info.Mode().Perm())
+	}
+	vals := envFile(t, file)
+	// Every process of the region starts with these and nothing else.
+	if _, generated, err := cfg.ResolveSecrets(func(name string) string { return vals[name] }); err != nil || len(generated) > 0 {
+		t.Errorf("the region's secrets from the file: %v (%d missing)", err, len(generated))
+	}
+	users, err := natsauth.Users(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"KETENBUS_JETSTREAM_KEY", "KETENBUS_REDIS_PASSWORD"}
+	for _, u := range users {
+		want = append(want, u.PasswordEnv)
+	}
+	for _, name := range want {
+		if len(vals[name]) < 32 {
+			t.Errorf("%s holds %d characters, want a generated secret", name, len(vals[name]))
+		}
+	}
+	if _, err := hex.DecodeString(vals["KETENBUS_REDIS_PASSWORD"]); err != nil {
+		t.Errorf("KETENBUS_REDIS_PASSWORD is not hex: it goes into a Redis URL")
+	}
+	if want := fmt.Sprintf("%s: %d secrets, %d generated now\n", file, len(vals), len(vals)); out != want {
+		t.Errorf("stdout %q, want %q", out, want)
+	}
+	for name, v := range vals {
+		if strings.Contains(out+errOut, v) {
+			t.Errorf("the value of %s was printed", name)
+		}
+	}
+
+	// Again: nothing new, the same values.
+	code, out, errOut = ketenbus(t, "", "keys", "env", "--config", cfgPath, "--file", file)
+	if code != 0 || !strings.HasSuffix(out, ", 0 generated now\n") {
+		t.Fatalf("second run: exit %d, %q %s", code, out, errOut)
+	}
+	if again := envFile(t, file); !maps.Equal(again, vals) {
+		t.Error("the second run changed the secrets")
+	}
+
+	code, _, errOut = ketenbus(t, "", "keys", "env", "--config", cfgPath)
+	if code != 2 || !strings.Contains(errOut, "--file is missing") {
+		t.Errorf("without --file: exit %d, %s", code, errOut)
+	}
+}
+
+// envFile reads the export lines of an env file.
+func envFile(t *testing.T, path string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := map[string]string{}
+	for line := range strings.Lines(string(b)) {
+		if name, v, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "export "), "="); ok && !strings.HasPrefix(line, "#") {
+			vals[name] = v
+		}
+	}
+	return vals
 }

@@ -7,12 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -455,64 +453,34 @@ func (s *Stack) resolveSecrets(getenv func(string) string) error {
 		return nil
 	}
 	s.DemoEnvPath = filepath.Join(s.DataDir, DemoEnvFile)
-	kept, err := readDemoEnv(s.DemoEnvPath)
+	kept, err := KeepSecrets(s.Region, SecretsFile{
+		Path: s.DemoEnvPath,
+		Header: []string{
+			fmt.Sprintf("Secrets of the demo region %q, kept by `ketenbus dev` so that tokens and", s.Region.Region),
+			"pseudonyms stay the same from one start to the next. Load them with:",
+			"    source " + s.DemoEnvPath,
+			"Delete this file to start over with new secrets: every pseudonym changes.",
+			JetStreamKeyEnv + " encrypts the JetStream store next to this file: delete the store",
+			"with this file, or it can no longer be read.",
+		},
+		// The JetStream key comes last: it is the stack's, not the region's.
+		Extra: []Secret{JetStreamKey},
+	}, getenv)
 	if err != nil {
 		return err
 	}
-	var names []string // every variable asked for, in config order
-	values := map[string]string{}
-	lookup := func(name string) string {
-		if !slices.Contains(names, name) {
-			names = append(names, name)
-		}
-		v := strings.TrimSpace(getenv(name))
-		if v == "" {
-			v = kept[name]
-		}
-		if v != "" {
-			values[name] = v
-		}
-		return v
-	}
-	secrets, generated, err := s.Region.ResolveSecrets(lookup)
-	if err != nil {
-		return err
-	}
-	s.Secrets = secrets
-	if generated == nil {
-		generated = map[string]string{}
-	}
-	// The JetStream key comes last: it is the stack's, not the region's.
-	if s.jetStreamKey = lookup(JetStreamKeyEnv); s.jetStreamKey == "" {
-		s.jetStreamKey = newJetStreamKey()
-		generated[JetStreamKeyEnv] = s.jetStreamKey
-	} else if err := checkJetStreamKey(s.jetStreamKey); err != nil {
-		return err
-	}
-	for _, name := range names {
-		if v, ok := generated[name]; ok {
-			values[name] = v
-			s.Generated = append(s.Generated, name)
-		}
-	}
-	// Keep what the file had for variables the config no longer names.
-	for _, name := range slices.Sorted(maps.Keys(kept)) {
-		if !slices.Contains(names, name) {
-			names = append(names, name)
-			values[name] = kept[name]
-		}
-	}
-	if maps.Equal(values, kept) {
-		return os.Chmod(s.DemoEnvPath, 0o600) // unchanged; keep it private
-	}
-	if err := writeDemoEnv(s.DemoEnvPath, s.Region.Region, names, values); err != nil {
-		return err
-	}
+	s.Secrets = kept.Secrets
+	s.Generated = kept.Generated
+	s.jetStreamKey = kept.Values[JetStreamKeyEnv]
 	if len(s.Generated) > 0 {
 		s.log.Info("demo secrets generated", "count", len(s.Generated), "file", s.DemoEnvPath)
 	}
 	return nil
 }
+
+// JetStreamKey is the secret JetStreamKeyEnv: standard base64 of 32
+// random bytes.
+var JetStreamKey = Secret{Env: JetStreamKeyEnv, Generate: newJetStreamKey, Check: checkJetStreamKey}
 
 // newJetStreamKey returns 32 random bytes in standard base64.
 func newJetStreamKey() string {
