@@ -20,6 +20,7 @@ const (
 type Flags struct {
 	fs     *flag.FlagSet
 	getenv func(string) string
+	envs   map[string]string // flag name -> its variable
 }
 
 // String registers --name and returns where its value goes: def, or the
@@ -36,6 +37,7 @@ func (f *Flags) String(name, env, def, usage string) *string {
 func (f *Flags) StringVar(p *string, name, env, def, usage string) {
 	if env != "" {
 		usage += " (env " + env + ")"
+		f.envs[name] = env
 	}
 	f.fs.StringVar(p, name, def, usage)
 	if env != "" {
@@ -57,14 +59,34 @@ type options struct {
 	getenv      func(string) string
 }
 
-// parseFlags parses args. ok is false when Main should return code at
-// once: after -h (ExitOK, help on stdout) or for wrong flags (ExitUsage,
-// the mistake and the help on stderr).
-func parseFlags(prog string, svc Service, args []string, getenv func(string) string, stdout, stderr io.Writer) (_ *options, code int, ok bool) {
+// Flag describes one flag of a service binary.
+type Flag struct {
+	// Name is the flag without dashes, such as "metrics-addr".
+	Name string
+	// Env is its environment variable, such as "KETENBUS_METRICS_ADDR";
+	// empty for a flag without one.
+	Env string
+	// Default is the value without the flag and the variable.
+	Default string
+}
+
+// FlagsOf returns every flag of the binary of svc, the common ones and its
+// own, sorted by name: what -h lists, for checks of deployments against
+// the code.
+func FlagsOf(svc Service) []Flag {
+	fs, f, _ := newFlagSet("ketenbus-"+svc.Name, svc, func(string) string { return "" })
+	var flags []Flag
+	fs.VisitAll(func(fl *flag.Flag) {
+		flags = append(flags, Flag{Name: fl.Name, Env: f.envs[fl.Name], Default: fl.DefValue})
+	})
+	return flags
+}
+
+// newFlagSet registers the common flags and svc's own on a new FlagSet;
+// their defaults come from getenv where it holds their variables.
+func newFlagSet(prog string, svc Service, getenv func(string) string) (*flag.FlagSet, *Flags, *options) {
 	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
-	var out bytes.Buffer
-	fs.SetOutput(&out)
-	f := &Flags{fs: fs, getenv: getenv}
+	f := &Flags{fs: fs, getenv: getenv, envs: map[string]string{}}
 	o := &options{getenv: getenv}
 	f.StringVar(&o.config, "config", "KETENBUS_CONFIG", "", "region config file; required")
 	f.StringVar(&o.natsURL, "nats-url", "KETENBUS_NATS_URL", DefaultNATSURL, "NATS server URL, or several separated by commas")
@@ -83,6 +105,16 @@ func parseFlags(prog string, svc Service, args []string, getenv func(string) str
 	if svc.Flags != nil {
 		svc.Flags(f)
 	}
+	return fs, f, o
+}
+
+// parseFlags parses args. ok is false when Main should return code at
+// once: after -h (ExitOK, help on stdout) or for wrong flags (ExitUsage,
+// the mistake and the help on stderr).
+func parseFlags(prog string, svc Service, args []string, getenv func(string) string, stdout, stderr io.Writer) (_ *options, code int, ok bool) {
+	fs, _, o := newFlagSet(prog, svc, getenv)
+	var out bytes.Buffer
+	fs.SetOutput(&out)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: %s [flags]\n\nRuns the ketenbus %s until SIGINT or SIGTERM. Every secret comes from the environment.\n\nFlags:\n", prog, svc.Name)
 		fs.PrintDefaults()

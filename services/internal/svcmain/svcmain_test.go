@@ -3,6 +3,7 @@ package svcmain_test
 import (
 	"context"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 
@@ -229,4 +230,37 @@ func TestNATSUser(t *testing.T) {
 		}
 	}
 	svcmaintest.NoSecrets(t, out, reg.Env)
+}
+
+// TestFlagsOf lists the common flags and the service's own, with their
+// variables and defaults, as -h shows them.
+func TestFlagsOf(t *testing.T) {
+	t.Parallel()
+	svc := probe(svcmain.RedisOptional)
+	svc.Flags = func(f *svcmain.Flags) { f.String("partners", "KETENBUS_ADAPTER_PARTNERS", "", "partner ids") }
+	got := map[string]svcmain.Flag{}
+	for _, f := range svcmain.FlagsOf(svc) {
+		got[f.Name] = f
+	}
+	for _, want := range []svcmain.Flag{
+		{Name: "config", Env: "KETENBUS_CONFIG"},
+		{Name: "nats-url", Env: "KETENBUS_NATS_URL", Default: svcmain.DefaultNATSURL},
+		{Name: "nats-user", Env: "KETENBUS_NATS_USER", Default: natsauth.UserRouter},
+		{Name: "nats-creds", Env: "KETENBUS_NATS_CREDS"},
+		{Name: "redis-url", Env: "KETENBUS_REDIS_URL", Default: svcmain.DefaultRedisURL},
+		{Name: "metrics-addr", Env: "KETENBUS_METRICS_ADDR", Default: "127.0.0.1:0"},
+		{Name: "log-level", Env: "KETENBUS_LOG_LEVEL", Default: "info"},
+		{Name: "partners", Env: "KETENBUS_ADAPTER_PARTNERS"},
+	} {
+		if got[want.Name] != want {
+			t.Errorf("flag %s: %+v, want %+v", want.Name, got[want.Name], want)
+		}
+		delete(got, want.Name)
+	}
+	for name := range got {
+		t.Errorf("unexpected flag %s", name)
+	}
+	if flags := svcmain.FlagsOf(probe(svcmain.NoRedis)); slices.ContainsFunc(flags, func(f svcmain.Flag) bool { return f.Name == "redis-url" }) {
+		t.Error("a service without Redis has --redis-url")
+	}
 }
