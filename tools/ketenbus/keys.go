@@ -31,7 +31,7 @@ func newKeysCmd() *cobra.Command {
 const redisPasswordEnv = "KETENBUS_REDIS_PASSWORD"
 
 func newKeysEnvCmd() *cobra.Command {
-	var config, file string
+	var config, file, format string
 	cmd := &cobra.Command{
 		Use:   "env --file FILE",
 		Short: "Keep every secret of a region in an env file, generating the missing ones",
@@ -47,13 +47,23 @@ Each value comes from the environment, else from FILE, else it is generated
 keeps its values from one run to the next, so run it again after adding a
 partner: only the new secrets are made. No value is printed; every process
 of the region must read the same ones, from this file or from a secret
-store filled from it.`,
+store filled from it.
+
+--format env writes NAME=value lines instead of export lines, for
+kustomize's secretGenerator (deploy/kubernetes), docker --env-file and
+systemd's EnvironmentFile.`,
 		Example: `  ketenbus keys env --config region.yaml --file /etc/ketenbus/region.env
-  set -a; source /etc/ketenbus/region.env; set +a`,
+  set -a; source /etc/ketenbus/region.env; set +a
+
+  # the Secret of deploy/kubernetes
+  ketenbus keys env --config region.yaml --format env --file deploy/kubernetes/overlays/region/ketenbus.env`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file == "" {
 				return &usageError{errors.New("--file is missing: the env file to keep the secrets in")}
+			}
+			if format != "shell" && format != "env" {
+				return &usageError{fmt.Errorf("--format %q: shell (export lines) or env (NAME=value lines)", format)}
 			}
 			cfg, err := region.Load(config)
 			if err != nil {
@@ -68,16 +78,22 @@ store filled from it.`,
 				extra = append(extra, devstack.Secret{Env: u.PasswordEnv, Generate: func() string { return randomText(base64.StdEncoding.EncodeToString) }})
 			}
 			extra = append(extra, devstack.Secret{Env: redisPasswordEnv, Generate: func() string { return randomText(hex.EncodeToString) }})
+			header := []string{
+				fmt.Sprintf("Secrets of region %q, kept by `ketenbus keys env --config %s`.", cfg.Region, config),
+				"Every process of the region reads the same ones. Load them with:",
+				"    set -a; source " + file + "; set +a",
+			}
+			if format == "env" {
+				header = append(header[:1], "Every process of the region reads the same ones: NAME=value lines for",
+					"kustomize's secretGenerator, docker --env-file or systemd's EnvironmentFile.")
+			}
+			header = append(header, "Never commit this file. Deleting it makes new secrets: every pseudonym",
+				"changes and the JetStream store can no longer be read.")
 			kept, err := devstack.KeepSecrets(cfg, devstack.SecretsFile{
-				Path: file,
-				Header: []string{
-					fmt.Sprintf("Secrets of region %q, kept by `ketenbus keys env --config %s`.", cfg.Region, config),
-					"Every process of the region reads the same ones. Load them with:",
-					"    set -a; source " + file + "; set +a",
-					"Never commit this file. Deleting it makes new secrets: every pseudonym",
-					"changes and the JetStream store can no longer be read.",
-				},
-				Extra: extra,
+				Path:   file,
+				Header: header,
+				Extra:  extra,
+				Dotenv: format == "env",
 			}, os.Getenv)
 			if err != nil {
 				return err
@@ -88,6 +104,7 @@ store filled from it.`,
 	}
 	cmd.Flags().StringVar(&config, "config", envOr("KETENBUS_CONFIG", "deploy/examples/region.yaml"), "region config file (env KETENBUS_CONFIG)")
 	cmd.Flags().StringVar(&file, "file", "", "the env file that keeps the secrets; created when missing")
+	cmd.Flags().StringVar(&format, "format", "shell", "shell: export lines to source; env: NAME=value lines (kustomize, docker --env-file, systemd)")
 	_ = cmd.MarkFlagFilename("config", "yaml", "yml")
 	return cmd
 }

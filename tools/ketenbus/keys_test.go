@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -146,4 +147,40 @@ func envFile(t *testing.T, path string) map[string]string {
 		}
 	}
 	return vals
+}
+
+// TestKeysEnvFormatEnv: --format env writes NAME=value lines, as
+// kustomize's secretGenerator reads them, and keeps them on a second run.
+func TestKeysEnvFormatEnv(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "ketenbus.env")
+	code, _, errOut := ketenbus(t, "", "keys", "env", "--config", regionFile, "--format", "env", "--file", file)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := 0
+	for line := range strings.Lines(string(b)) {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		lines++
+		if !regexp.MustCompile(`^[A-Z][A-Z0-9_]*=[A-Za-z0-9+/=_-]{16,}\n$`).MatchString(line) {
+			t.Errorf("not a NAME=value line: %q", line)
+		}
+	}
+	vals := envFile(t, file)
+	if lines == 0 || lines != len(vals) {
+		t.Fatalf("%d lines, %d values", lines, len(vals))
+	}
+	code, out, _ := ketenbus(t, "", "keys", "env", "--config", regionFile, "--format", "env", "--file", file)
+	if code != 0 || !strings.HasSuffix(out, ", 0 generated now\n") || !maps.Equal(envFile(t, file), vals) {
+		t.Errorf("second run: exit %d, %q, or changed values", code, out)
+	}
+	if code, _, errOut := ketenbus(t, "", "keys", "env", "--config", regionFile, "--format", "yaml", "--file", file); code != 2 || !strings.Contains(errOut, `--format "yaml"`) {
+		t.Errorf("--format yaml: exit %d, %s", code, errOut)
+	}
 }

@@ -46,6 +46,10 @@ type SecretsFile struct {
 	Header []string
 	// Extra are the secrets after the region's, in this order.
 	Extra []Secret
+	// Dotenv writes NAME=value lines, without `export ` and unquoted, as
+	// kustomize's secretGenerator (envs), docker --env-file and systemd's
+	// EnvironmentFile read them, instead of lines a shell sources.
+	Dotenv bool
 }
 
 // KeptSecrets is what KeepSecrets resolved.
@@ -126,7 +130,7 @@ func KeepSecrets(cfg *region.Config, f SecretsFile, getenv func(string) string) 
 	if maps.Equal(values, kept) {
 		return res, os.Chmod(f.Path, 0o600) // unchanged; keep it private
 	}
-	return res, writeEnvFile(f.Path, f.Header, names, values)
+	return res, writeEnvFile(f.Path, f.Header, names, values, f.Dotenv)
 }
 
 // readEnvFile reads the export lines of an env file. A file that does
@@ -178,14 +182,22 @@ func quote(v string) string {
 
 // writeEnvFile replaces the file at path, readable by its owner only,
 // with the header as comment lines and one export line per name, in the
-// order given.
-func writeEnvFile(path string, header []string, names []string, vals map[string]string) error {
+// order given; with dotenv a NAME=value line, the value as it is.
+func writeEnvFile(path string, header []string, names []string, vals map[string]string, dotenv bool) error {
 	var b strings.Builder
 	for _, line := range header {
 		b.WriteString(strings.TrimRight("# "+line, " ") + "\n")
 	}
 	for _, name := range names {
-		fmt.Fprintf(&b, "export %s=%s\n", name, quote(vals[name]))
+		v := vals[name]
+		switch {
+		case !dotenv:
+			fmt.Fprintf(&b, "export %s=%s\n", name, quote(v))
+		case strings.ContainsAny(v, "\n\r"):
+			return fmt.Errorf("write secrets: %s holds a line break, which a NAME=value line cannot", name)
+		default:
+			fmt.Fprintf(&b, "%s=%s\n", name, v)
+		}
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
 	if err != nil {
