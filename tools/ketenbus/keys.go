@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -31,7 +32,7 @@ func newKeysCmd() *cobra.Command {
 const redisPasswordEnv = "KETENBUS_REDIS_PASSWORD"
 
 func newKeysEnvCmd() *cobra.Command {
-	var config, file, format string
+	var config, file, format, part string
 	cmd := &cobra.Command{
 		Use:   "env --file FILE",
 		Short: "Keep every secret of a region in an env file, generating the missing ones",
@@ -51,12 +52,18 @@ store filled from it.
 
 --format env writes NAME=value lines instead of export lines, for
 kustomize's secretGenerator (deploy/kubernetes), docker --env-file and
-systemd's EnvironmentFile.`,
+systemd's EnvironmentFile. --part keeps one part in a file of its own, for
+a Secret each: the region's secrets (every service reads them), the NATS
+passwords and the JetStream key (nats-server reads them; each service
+only its own password), the Redis password.`,
 		Example: `  ketenbus keys env --config region.yaml --file /etc/ketenbus/region.env
   set -a; source /etc/ketenbus/region.env; set +a
 
-  # the Secret of deploy/kubernetes
-  ketenbus keys env --config region.yaml --format env --file deploy/kubernetes/overlays/region/ketenbus.env`,
+  # the Secrets of deploy/kubernetes
+  cd deploy/kubernetes/overlays/region
+  for part in region nats redis; do
+    ketenbus keys env --config region.yaml --format env --part $part --file $part.env
+  done`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file == "" {
@@ -64,6 +71,9 @@ systemd's EnvironmentFile.`,
 			}
 			if format != "shell" && format != "env" {
 				return &usageError{fmt.Errorf("--format %q: shell (export lines) or env (NAME=value lines)", format)}
+			}
+			if !slices.Contains([]string{"all", "region", "nats", "redis"}, part) {
+				return &usageError{fmt.Errorf("--part %q: all, region, nats or redis", part)}
 			}
 			cfg, err := region.Load(config)
 			if err != nil {
@@ -73,11 +83,20 @@ systemd's EnvironmentFile.`,
 			if err != nil {
 				return err
 			}
-			extra := []devstack.Secret{devstack.JetStreamKey}
-			for _, u := range users {
-				extra = append(extra, devstack.Secret{Env: u.PasswordEnv, Generate: func() string { return randomText(base64.StdEncoding.EncodeToString) }})
+			regionSecrets := cfg
+			var extra []devstack.Secret
+			if part == "all" || part == "nats" {
+				extra = append(extra, devstack.JetStreamKey)
+				for _, u := range users {
+					extra = append(extra, devstack.Secret{Env: u.PasswordEnv, Generate: func() string { return randomText(base64.StdEncoding.EncodeToString) }})
+				}
 			}
-			extra = append(extra, devstack.Secret{Env: redisPasswordEnv, Generate: func() string { return randomText(hex.EncodeToString) }})
+			if part == "all" || part == "redis" {
+				extra = append(extra, devstack.Secret{Env: redisPasswordEnv, Generate: func() string { return randomText(hex.EncodeToString) }})
+			}
+			if part != "all" && part != "region" {
+				regionSecrets = nil
+			}
 			header := []string{
 				fmt.Sprintf("Secrets of region %q, kept by `ketenbus keys env --config %s`.", cfg.Region, config),
 				"Every process of the region reads the same ones. Load them with:",
@@ -89,7 +108,7 @@ systemd's EnvironmentFile.`,
 			}
 			header = append(header, "Never commit this file. Deleting it makes new secrets: every pseudonym",
 				"changes and the JetStream store can no longer be read.")
-			kept, err := devstack.KeepSecrets(cfg, devstack.SecretsFile{
+			kept, err := devstack.KeepSecrets(regionSecrets, devstack.SecretsFile{
 				Path:   file,
 				Header: header,
 				Extra:  extra,
@@ -104,6 +123,7 @@ systemd's EnvironmentFile.`,
 	}
 	cmd.Flags().StringVar(&config, "config", envOr("KETENBUS_CONFIG", "deploy/examples/region.yaml"), "region config file (env KETENBUS_CONFIG)")
 	cmd.Flags().StringVar(&file, "file", "", "the env file that keeps the secrets; created when missing")
+	cmd.Flags().StringVar(&part, "part", "all", "which secrets the file keeps: all; region (those the region config names); nats (the NATS passwords and the JetStream key); redis (the Redis password)")
 	cmd.Flags().StringVar(&format, "format", "shell", "shell: export lines to source; env: NAME=value lines (kustomize, docker --env-file, systemd)")
 	_ = cmd.MarkFlagFilename("config", "yaml", "yml")
 	return cmd

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -182,5 +183,40 @@ func TestKeysEnvFormatEnv(t *testing.T) {
 	}
 	if code, _, errOut := ketenbus(t, "", "keys", "env", "--config", regionFile, "--format", "yaml", "--file", file); code != 2 || !strings.Contains(errOut, `--format "yaml"`) {
 		t.Errorf("--format yaml: exit %d, %s", code, errOut)
+	}
+}
+
+// TestKeysEnvParts: --part keeps the region's secrets, the NATS ones and
+// the Redis password in files of their own, which together hold what one
+// file of all of them holds.
+func TestKeysEnvParts(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	keys := func(part string) []string {
+		file := filepath.Join(dir, part+".env")
+		if code, _, errOut := ketenbus(t, "", "keys", "env", "--config", regionFile, "--part", part, "--file", file); code != 0 {
+			t.Fatalf("--part %s: exit %d: %s", part, code, errOut)
+		}
+		return slices.Sorted(maps.Keys(envFile(t, file)))
+	}
+	all := keys("all")
+	var parts []string
+	for _, part := range []string{"region", "nats", "redis"} {
+		parts = append(parts, keys(part)...)
+	}
+	slices.Sort(parts)
+	if !slices.Equal(parts, all) {
+		t.Errorf("the parts hold %v,\nall holds %v", parts, all)
+	}
+	if got := keys("redis"); !slices.Equal(got, []string{"KETENBUS_REDIS_PASSWORD"}) {
+		t.Errorf("--part redis holds %v", got)
+	}
+	for _, name := range keys("nats") {
+		if name != "KETENBUS_JETSTREAM_KEY" && !strings.HasPrefix(name, "KETENBUS_NATS_PASSWORD_") {
+			t.Errorf("--part nats holds %s", name)
+		}
+	}
+	if code, _, errOut := ketenbus(t, "", "keys", "env", "--config", regionFile, "--part", "tokens", "--file", filepath.Join(dir, "x.env")); code != 2 || !strings.Contains(errOut, `--part "tokens"`) {
+		t.Errorf("--part tokens: exit %d, %s", code, errOut)
 	}
 }

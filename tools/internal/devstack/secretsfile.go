@@ -64,8 +64,8 @@ type KeptSecrets struct {
 	Generated []string
 }
 
-// KeepSecrets resolves every secret cfg names and every secret of
-// f.Extra: from getenv, else from the file, else generated (as a demo
+// KeepSecrets resolves every secret cfg names (none when cfg is nil) and
+// every secret of f.Extra: from getenv, else from the file, else generated (as a demo
 // region generates them, also when cfg is not a demo region: the caller
 // keeps them in the one file every process of the region reads). It
 // writes the file when a value was generated or changed, and keeps the
@@ -95,11 +95,16 @@ func KeepSecrets(cfg *region.Config, f SecretsFile, getenv func(string) string) 
 		}
 		return v
 	}
-	generating := *cfg
-	generating.Demo = true
-	secrets, generated, err := generating.ResolveSecrets(lookup)
-	if err != nil {
-		return KeptSecrets{}, err
+	var (
+		secrets   region.Secrets
+		generated map[string]string
+	)
+	if cfg != nil {
+		generating := *cfg
+		generating.Demo = true
+		if secrets, generated, err = generating.ResolveSecrets(lookup); err != nil {
+			return KeptSecrets{}, err
+		}
 	}
 	if generated == nil {
 		generated = map[string]string{}
