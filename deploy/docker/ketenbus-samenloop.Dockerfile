@@ -1,0 +1,27 @@
+# ketenbus-samenloop: a static binary on a distroless base, running as nonroot.
+# Build from the repository root (the build uses its go.work):
+#
+#     docker build -f deploy/docker/ketenbus-samenloop.Dockerfile -t ketenbus-samenloop .
+#
+# deploy/kubernetes runs it as image ketenbus-samenloop; EXPOSE names the ports
+# of its Deployment there.
+
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+# The modules first, so their download stays cached while the code changes.
+COPY go.work go.work.sum ./
+COPY events/go.mod events/go.sum events/
+COPY schemas/go.mod schemas/go.sum schemas/
+COPY services/go.mod services/go.sum services/
+COPY tools/go.mod tools/go.sum tools/
+RUN cd services && go mod download
+COPY events/ events/
+COPY schemas/ schemas/
+COPY services/ services/
+RUN cd services && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/ketenbus-samenloop ./cmd/ketenbus-samenloop
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/ketenbus-samenloop /ketenbus-samenloop
+USER nonroot:nonroot
+EXPOSE 9104
+ENTRYPOINT ["/ketenbus-samenloop"]
