@@ -290,16 +290,23 @@ func TestNetworkPolicies(t *testing.T) {
 	}
 }
 
+// mainDirs returns the directory of every main of services/cmd.
+func mainDirs(t *testing.T) []string {
+	t.Helper()
+	mains, err := filepath.Glob(filepath.Join(dt.Root(t), "services/cmd/ketenbus-*"))
+	if err != nil || len(mains) == 0 {
+		t.Fatalf("no mains in services/cmd (%v)", err)
+	}
+	return mains
+}
+
 // TestDockerfiles: one per main of services/cmd and one for the ketenbus
 // command, each a static build (CGO_ENABLED=0) with the workspace's Go on
 // the distroless static base, as nonroot.
 func TestDockerfiles(t *testing.T) {
 	t.Parallel()
 	root := dt.Root(t)
-	mains, err := filepath.Glob(filepath.Join(root, "services/cmd/ketenbus-*"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	mains := mainDirs(t)
 	want := map[string]string{"ketenbus": "./ketenbus"} // Dockerfile -> package it builds
 	for _, m := range mains {
 		want[filepath.Base(m)] = "./cmd/" + filepath.Base(m)
@@ -357,11 +364,7 @@ func TestDockerfiles(t *testing.T) {
 // deploys nothing else; the overlay names the image of each.
 func TestEveryMainDeployed(t *testing.T) {
 	t.Parallel()
-	root := dt.Root(t)
-	mains, err := filepath.Glob(filepath.Join(root, "services/cmd/ketenbus-*"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	mains := mainDirs(t)
 	objs := dt.Base(t)
 	var names []string
 	for _, m := range mains {
