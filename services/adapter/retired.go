@@ -12,12 +12,15 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ketenbus/ketenbus/services/streams"
 )
 
 // RetiredBucket is the JetStream key-value bucket of retired
-// subscriptions. The key is RetiredKey(partner, subscription), the value a
-// Retirement in JSON. Deleting a key resumes delivery to the subscription.
-const RetiredBucket = "ketenbus-retired"
+// subscriptions (streams.RetiredBucket, created by streams.Ensure). The
+// key is RetiredKey(partner, subscription), the value a Retirement in
+// JSON. Deleting a key resumes delivery to the subscription.
+const RetiredBucket = streams.RetiredBucket
 
 // RetiredKey returns the key of a subscription in RetiredBucket:
 // "<partner>.<subscription>".
@@ -44,18 +47,16 @@ type Retired struct {
 	loaded bool
 }
 
-// openRetired creates RetiredBucket if it is missing, loads it and keeps
-// watching it until ctx ends.
+// openRetired opens RetiredBucket, creating it with replicas when it is
+// missing (streams.Ensure creates it before the services start), loads it
+// and keeps watching it until ctx ends.
 func openRetired(ctx context.Context, js jetstream.JetStream, replicas int, logger *slog.Logger) (*Retired, error) {
-	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      RetiredBucket,
-		Description: "ketenbus webhook subscriptions retired after 410 Gone",
-		History:     5,
-		Replicas:    replicas,
-		Storage:     jetstream.FileStorage,
-	})
-	if errors.Is(err, jetstream.ErrBucketExists) {
-		kv, err = js.KeyValue(ctx, RetiredBucket)
+	kv, err := js.KeyValue(ctx, RetiredBucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = js.CreateKeyValue(ctx, streams.RetiredBucketConfig(streams.Config{Replicas: replicas}))
+		if errors.Is(err, jetstream.ErrBucketExists) {
+			kv, err = js.KeyValue(ctx, RetiredBucket)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("bucket %s: %w", RetiredBucket, err)

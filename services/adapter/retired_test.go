@@ -24,6 +24,10 @@ func TestWatchRetired(t *testing.T) {
 	env := natstest.Start(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
+	// streams.Ensure made the bucket; a region set up before it did has none.
+	if err := env.JS.DeleteKeyValue(ctx, adapter.RetiredBucket); err != nil {
+		t.Fatal(err)
+	}
 	r := adapter.WatchRetired(ctx, env.JS, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	subs := func() string {
 		got, ok := r.Subscriptions()

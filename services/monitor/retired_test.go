@@ -7,10 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/ketenbus/ketenbus/services/adapter"
 	"github.com/ketenbus/ketenbus/services/monitor"
+	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/streams"
+	"github.com/ketenbus/ketenbus/services/testutil/natstest"
 	"github.com/ketenbus/ketenbus/services/testutil/runtest"
 )
 
@@ -20,9 +21,19 @@ import (
 // by deleting its key.
 func TestRetiredSubscriptionShown(t *testing.T) {
 	t.Parallel()
-	base, env := monitorOnly(t, monitor.Auth{Open: true})
+	reg, err := region.Parse("region.yaml", []byte(accessRegion))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := natstest.Start(t)
 	ctx := context.Background()
-	kv, err := env.JS.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: adapter.RetiredBucket}) // as an adapter does
+	// A region set up before streams.Ensure made the bucket has none until
+	// its first adapter starts.
+	if err := env.JS.DeleteKeyValue(ctx, adapter.RetiredBucket); err != nil {
+		t.Fatal(err)
+	}
+	base := serveMonitor(t, monitor.Config{Region: reg, JetStream: env.JS, Auth: monitor.Auth{Open: true}})
+	kv, err := env.JS.CreateKeyValue(ctx, streams.RetiredBucketConfig(streams.Config{})) // as an adapter does
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,7 @@
 // Package streams creates the JetStream streams of ketenbus: EVENTS (the
 // source of truth), DELIVERY, DLQ, AUDIT and ACTIVITY (see package
-// activity). Services never rely on auto-provisioning; Ensure runs at
-// start-up and is idempotent.
+// activity), and its key-value bucket RetiredBucket. Services never rely
+// on auto-provisioning; Ensure runs before they start and is idempotent.
 package streams
 
 import (
@@ -75,7 +75,33 @@ func Definitions(cfg Config) []jetstream.StreamConfig {
 	}
 }
 
-// Ensure creates or updates every stream of Definitions.
+// RetiredBucket is the JetStream key-value bucket of the webhook
+// subscriptions the adapter retired after 410 Gone (see package adapter).
+const RetiredBucket = "ketenbus-retired"
+
+// Buckets returns the key-value bucket configurations of ketenbus, kept on
+// as many servers as the streams.
+func Buckets(cfg Config) []jetstream.KeyValueConfig {
+	return []jetstream.KeyValueConfig{RetiredBucketConfig(cfg)}
+}
+
+// RetiredBucketConfig returns the configuration of RetiredBucket.
+func RetiredBucketConfig(cfg Config) jetstream.KeyValueConfig {
+	cfg.setDefaults()
+	return jetstream.KeyValueConfig{
+		Bucket:      RetiredBucket,
+		Description: "ketenbus webhook subscriptions retired after 410 Gone",
+		History:     5,
+		Replicas:    cfg.Replicas,
+		Storage:     cfg.Storage,
+	}
+}
+
+// BucketStream returns the name of the stream that holds bucket.
+func BucketStream(bucket string) string { return "KV_" + bucket }
+
+// Ensure creates or updates every stream of Definitions and every bucket
+// of Buckets.
 func Ensure(ctx context.Context, js jetstream.JetStream, cfg Config) error {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -84,6 +110,11 @@ func Ensure(ctx context.Context, js jetstream.JetStream, cfg Config) error {
 	for _, sc := range Definitions(cfg) {
 		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
 			return fmt.Errorf("create stream %s: %w", sc.Name, err)
+		}
+	}
+	for _, kc := range Buckets(cfg) {
+		if _, err := js.CreateOrUpdateKeyValue(ctx, kc); err != nil {
+			return fmt.Errorf("create bucket %s: %w", kc.Bucket, err)
 		}
 	}
 	return nil

@@ -28,8 +28,9 @@ func newStreamsEnsureCmd() *cobra.Command {
 		Use:   "ensure",
 		Short: "Create the streams and the NATS-native partners' consumers, or bring them up to date",
 		Long: `Ensure creates the streams of ketenbus (EVENTS, DELIVERY, DLQ, AUDIT and
-ACTIVITY) and the consumer of every NATS-native partner in the region
-config, or brings existing ones up to date. The services never create
+ACTIVITY), its key-value bucket ketenbus-retired (stream
+KV_ketenbus-retired) and the consumer of every NATS-native partner in the
+region config, or brings existing ones up to date. The services never create
 them: run it once before the first start, and again after upgrading
 ketenbus or adding a NATS-native partner. Running it twice changes nothing.
 
@@ -37,8 +38,8 @@ Connect as a user that may create streams and consumers: the NATS admin
 user (--nats-user admin, its password in KETENBUS_NATS_PASSWORD_ADMIN, or
 --nats-creds).
 
---replicas is how many servers keep each stream: 1 for a single server, 3
-for the 3-node cluster. A stream that exists with another number is left
+--replicas is how many servers keep each stream and the bucket: 1 for a
+single server, 3 for the 3-node cluster. A stream that exists with another number is left
 alone unless --yes says to change it, so a forgotten --replicas 3 does not
 shrink a cluster's streams.`,
 		Example: `  # a single server, KETENBUS_NATS_PASSWORD_ADMIN set
@@ -97,20 +98,31 @@ type ensuredConsumer struct {
 // yes.
 func ensureStreams(ctx context.Context, js jetstream.JetStream, reg *region.Config, cfg streams.Config, yes bool) (ensured, error) {
 	var rep ensured
-	defs := streams.Definitions(cfg)
+	type wanted struct {
+		name     string // the stream; a bucket's is streams.BucketStream
+		replicas int
+		bucket   bool
+	}
+	var want []wanted
+	for _, sc := range streams.Definitions(cfg) {
+		want = append(want, wanted{sc.Name, sc.Replicas, false})
+	}
+	for _, kc := range streams.Buckets(cfg) {
+		want = append(want, wanted{streams.BucketStream(kc.Bucket), kc.Replicas, true})
+	}
 	existed := map[string]bool{}
 	var changes []string
-	for _, sc := range defs {
-		st, err := js.Stream(ctx, sc.Name)
+	for _, w := range want {
+		st, err := js.Stream(ctx, w.name)
 		switch {
 		case errors.Is(err, jetstream.ErrStreamNotFound):
 			continue
 		case err != nil:
-			return rep, asAdmin(fmt.Errorf("read stream %s: %w", sc.Name, err))
+			return rep, asAdmin(fmt.Errorf("read stream %s: %w", w.name, err))
 		}
-		existed[sc.Name] = true
-		if have := st.CachedInfo().Config.Replicas; have != sc.Replicas {
-			changes = append(changes, fmt.Sprintf("%s has %d", sc.Name, have))
+		existed[w.name] = true
+		if have := st.CachedInfo().Config.Replicas; have != w.replicas {
+			changes = append(changes, fmt.Sprintf("%s has %d", w.name, have))
 		}
 	}
 	if len(changes) > 0 && !yes {
@@ -119,8 +131,8 @@ func ensureStreams(ctx context.Context, js jetstream.JetStream, reg *region.Conf
 	if err := streams.Ensure(ctx, js, cfg); err != nil {
 		return rep, asAdmin(err)
 	}
-	for _, sc := range defs {
-		rep.Streams = append(rep.Streams, ensuredStream{sc.Name, !existed[sc.Name], sc.Replicas})
+	for _, w := range want {
+		rep.Streams = append(rep.Streams, ensuredStream{w.name, !existed[w.name], w.replicas})
 	}
 	if err := natsauth.EnsurePartnerConsumers(ctx, js, reg); err != nil {
 		return rep, asAdmin(err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/natsauth"
+	"github.com/ketenbus/ketenbus/services/streams"
 	"github.com/ketenbus/ketenbus/services/testutil/natstest"
 )
 
@@ -30,7 +31,7 @@ func TestStreamsEnsure(t *testing.T) {
 		t.Fatalf("ensure: exit %d\n%s%s", code, out, errOut)
 	}
 	for _, want := range []string{"stream EVENTS    created, 1 replica(s)", "stream DELIVERY  created", "stream DLQ       created",
-		"stream AUDIT     created", "consumer partner-woningcorporatie on DELIVERY for NATS-native partner woningcorporatie: up to date"} {
+		"stream AUDIT     created", "stream KV_ketenbus-retired created, 1 replica(s)", "consumer partner-woningcorporatie on DELIVERY for NATS-native partner woningcorporatie: up to date"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("ensure output lacks %q:\n%s", want, out)
 		}
@@ -53,6 +54,13 @@ func TestStreamsEnsure(t *testing.T) {
 	if _, err := js.Consumer(ctx, events.StreamDelivery, natsauth.PartnerConsumer("woningcorporatie")); err != nil {
 		t.Errorf("the NATS-native partner's consumer: %v", err)
 	}
+	// The retired bucket is made here, with the streams' replicas, not by
+	// the first adapter with its own.
+	if kv, err := js.KeyValue(ctx, streams.RetiredBucket); err != nil {
+		t.Errorf("bucket %s: %v", streams.RetiredBucket, err)
+	} else if st, err := kv.Status(ctx); err != nil || st.(*jetstream.KeyValueBucketStatus).StreamInfo().Config.Replicas != 1 {
+		t.Errorf("bucket %s: %v", streams.RetiredBucket, err)
+	}
 
 	code, out, errOut = ketenbus(t, "", base...)
 	if code != 0 || !strings.Contains(out, "stream EVENTS    up to date, 1 replica(s)") || strings.Contains(out, "created") {
@@ -60,7 +68,7 @@ func TestStreamsEnsure(t *testing.T) {
 	}
 	code, out, errOut = ketenbus(t, "", append(base, "--json")...)
 	var rep ensured
-	if err := json.Unmarshal([]byte(out), &rep); code != 0 || err != nil || len(rep.Streams) != 5 || rep.Streams[0] != (ensuredStream{"EVENTS", false, 1}) ||
+	if err := json.Unmarshal([]byte(out), &rep); code != 0 || err != nil || len(rep.Streams) != 6 || rep.Streams[0] != (ensuredStream{"EVENTS", false, 1}) ||
 		len(rep.Consumers) != 1 || rep.Consumers[0] != (ensuredConsumer{"DELIVERY", "partner-woningcorporatie", "woningcorporatie"}) {
 		t.Errorf("ensure --json: exit %d, %v\n%s%s", code, err, out, errOut)
 	}
@@ -70,7 +78,10 @@ func TestStreamsEnsure(t *testing.T) {
 		!strings.Contains(errOut, "not --replicas 3: pass the --replicas the streams have, or --yes to change them") {
 		t.Errorf("--replicas 3 over R1 streams: exit %d\n%s%s", code, out, errOut)
 	}
-	for _, name := range []string{events.StreamEvents, events.StreamDelivery, events.StreamDLQ, events.StreamAudit, "ACTIVITY"} {
+	if !strings.Contains(errOut, "KV_ketenbus-retired has 1") {
+		t.Errorf("--replicas 3 over an R1 bucket does not name it:\n%s", errOut)
+	}
+	for _, name := range []string{events.StreamEvents, events.StreamDelivery, events.StreamDLQ, events.StreamAudit, "ACTIVITY", "KV_ketenbus-retired"} {
 		if st, err := js.Stream(ctx, name); err != nil || st.CachedInfo().Config.Replicas != 1 {
 			t.Errorf("%s changed: %v", name, err)
 		}
