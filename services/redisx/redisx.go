@@ -1,6 +1,6 @@
 // Package redisx holds what every Redis store of ketenbus needs: telling
-// "Redis cannot serve now" from other errors, and deleting every key
-// under a prefix.
+// "Redis cannot serve now" from other errors, and finding or deleting
+// every key under a prefix.
 package redisx
 
 import (
@@ -62,34 +62,41 @@ func Wrap(op string, err, unavailable error, mine ...error) error {
 // DeletePrefix unlinks every key that starts with prefix, on every
 // master of a cluster. It is not atomic: keys written meanwhile may stay.
 func DeletePrefix(ctx context.Context, rdb redis.UniversalClient, prefix string) error {
+	return ScanPrefix(ctx, rdb, prefix, func(keys []string) error {
+		pipe := rdb.Pipeline()
+		for _, k := range keys {
+			pipe.Unlink(ctx, k)
+		}
+		_, err := pipe.Exec(ctx)
+		return err
+	})
+}
+
+// ScanPrefix calls fn with the keys that start with prefix, up to 1,000
+// at a time, on every master of a cluster, and stops at fn's first
+// error; fn must not keep keys after it returns. Keys written or
+// deleted meanwhile may be missed or repeated.
+func ScanPrefix(ctx context.Context, rdb redis.UniversalClient, prefix string, fn func(keys []string) error) error {
 	match := globEscape(prefix) + "*"
 	sweep := func(ctx context.Context, c redis.UniversalClient) error {
 		iter := c.Scan(ctx, 0, match, 1000).Iterator()
 		var batch []string
-		flush := func() error {
-			if len(batch) == 0 {
-				return nil
-			}
-			pipe := rdb.Pipeline()
-			for _, k := range batch {
-				pipe.Unlink(ctx, k)
-			}
-			batch = batch[:0]
-			_, err := pipe.Exec(ctx)
-			return err
-		}
 		for iter.Next(ctx) {
 			batch = append(batch, iter.Val())
 			if len(batch) == 1000 {
-				if err := flush(); err != nil {
+				if err := fn(batch); err != nil {
 					return err
 				}
+				batch = batch[:0]
 			}
 		}
 		if err := iter.Err(); err != nil {
 			return err
 		}
-		return flush()
+		if len(batch) == 0 {
+			return nil
+		}
+		return fn(batch)
 	}
 	if cc, ok := rdb.(*redis.ClusterClient); ok {
 		return cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
