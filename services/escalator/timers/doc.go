@@ -29,6 +29,9 @@
 //	P+"profile:text"   hash: code → profile
 //	P+"r:"+id          string with a TTL: a bevestiging that came before
 //	                   its event, or a term that ended (Remember)
+//	P+"projection"     hash: the marker that the timers are complete, and
+//	                   up to which EVENTS sequence (package projection)
+//	P+"rebuild"        string with a TTL: the lock of a rebuild
 //
 // A hash per timer, even with one-letter field names, costs about 440
 // bytes of Redis memory besides the sorted set; small buckets in Redis's
@@ -69,11 +72,23 @@
 // every key in one slot with a hash-tagged prefix such as
 // "{ketenbus:timers}:".
 //
+// # Projection
+//
+// The timers are a projection of EVENTS (package projection). A Store
+// from New writes unguarded, for tools and tests; the escalator writes
+// through For: with a live writer while it runs, so that nothing is
+// written, claimed or fired while the marker is missing (Redis came back
+// empty, or a rebuild runs) and an event a rebuild applied is not applied
+// again; with the rebuild's writer while it rebuilds. Every write script
+// checks that in the same round trip.
+//
 // # Errors
 //
 // Every method wraps ErrUnavailable when Redis cannot be reached, is
 // loading, read-only, out of memory or busy: the escalator then stops
 // acking and reports not ready. Malformed timers and ids wrap ErrInvalid.
+// A guarded write wraps projection.ErrIncomplete or projection.ErrFenced
+// when the guard refuses it.
 //
 // A Store is safe for concurrent use.
 package timers

@@ -1,6 +1,15 @@
 package timers
 
-import "github.com/redis/go-redis/v9"
+import (
+	"github.com/redis/go-redis/v9"
+
+	"github.com/ketenbus/ketenbus/services/projection"
+)
+
+// The write scripts start with projection.Lua: their KEYS and ARGV below
+// follow the writer's (projection.Writer.Keys, Args), which the guard
+// removes. A live write skipped for an event the timers hold already
+// returns what the script returns when it changed nothing.
 
 // luaLib holds the functions the scripts share. A value starts with the
 // uvarint profile code and the flags byte, whose top two bits hold the
@@ -113,7 +122,9 @@ end
 // scheduleScript stores timers. KEYS: due, profile:code, profile:text.
 // ARGV: prefix, number of profiles P, P profiles, then per timer: raw id,
 // score, profile index (1-based), packed rest. Returns the count.
-var scheduleScript = redis.NewScript(luaLib + `
+var scheduleScript = redis.NewScript(projection.Lua + luaLib + `
+local g = projectionGuard(0)
+if g then return g end
 local due, pc, pt, prefix = KEYS[1], KEYS[2], KEYS[3], ARGV[1]
 local np = tonumber(ARGV[2])
 local codes = {}
@@ -131,7 +142,9 @@ return n
 // claimScript takes due timers and leases them. KEYS: due, profile:text.
 // ARGV: prefix, now (ms), max, lease end (ms). Returns
 // {n, id, value, ..., code, text, ...}.
-var claimScript = redis.NewScript(luaLib + `
+var claimScript = redis.NewScript(projection.Lua + luaLib + `
+local g = projectionGuard({0})
+if g then return g end
 local ids = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[2], 'BYSCORE', 'LIMIT', 0, ARGV[3])
 local out = {0}
 out[1] = read(KEYS[1], KEYS[2], ARGV[1], ids, out, ARGV[4])
@@ -176,7 +189,9 @@ end
 // claimed. KEYS: due, profile:code, profile:text. ARGV: prefix, raw id,
 // claimed profile, claimed packed rest, score, profile, packed rest.
 // Returns 1 if it did, else 0.
-var advanceScript = redis.NewScript(luaLib + luaUnchanged + `
+var advanceScript = redis.NewScript(projection.Lua + luaLib + luaUnchanged + `
+local g = projectionGuard(0)
+if g then return g end
 local due, pc, pt, prefix, id = KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2]
 local b, f = bucket(prefix, id), string.sub(id, 3)
 if not unchanged(b, f, pc, ARGV[3], ARGV[4]) then return 0 end
@@ -188,7 +203,9 @@ return 1
 // finishScript deletes a timer if it is still exactly as it was claimed.
 // KEYS: due, profile:code. ARGV: prefix, raw id, claimed profile, claimed
 // packed rest. Returns 1 if it did, else 0.
-var finishScript = redis.NewScript(luaLib + luaUnchanged + `
+var finishScript = redis.NewScript(projection.Lua + luaLib + luaUnchanged + `
+local g = projectionGuard(0)
+if g then return g end
 local b, f = bucket(ARGV[1], ARGV[2]), string.sub(ARGV[2], 3)
 if not unchanged(b, f, KEYS[2], ARGV[3], ARGV[4]) then return 0 end
 del(b, f)
@@ -198,9 +215,24 @@ return 1
 
 // cancelScript deletes a timer. KEYS: due. ARGV: prefix, raw id. Returns
 // 1 if it existed, else 0.
-var cancelScript = redis.NewScript(luaLib + `
+var cancelScript = redis.NewScript(projection.Lua + luaLib + `
+local g = projectionGuard(0)
+if g then return g end
 local h = del(bucket(ARGV[1], ARGV[2]), string.sub(ARGV[2], 3))
 local z = redis.call('ZREM', KEYS[1], ARGV[2])
 if h + z > 0 then return 1 end
 return 0
+`)
+
+// rememberScript keeps a bevestiging that came before its event. KEYS:
+// the key. ARGV: value, TTL in ms (0: none). Returns 1, or 0 when skipped.
+var rememberScript = redis.NewScript(projection.Lua + `
+local g = projectionGuard(0)
+if g then return g end
+if tonumber(ARGV[2]) > 0 then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+else
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+return 1
 `)

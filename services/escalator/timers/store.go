@@ -9,7 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/ketenbus/ketenbus/services/redisx"
+	"github.com/ketenbus/ketenbus/services/projection"
 )
 
 // Batching of ScheduleMany: timers per script call, calls per round trip.
@@ -28,7 +28,8 @@ func (s *Store) Schedule(ctx context.Context, t Timer) error {
 	if err != nil {
 		return wrapErr("schedule timer", err)
 	}
-	return wrapErr("schedule timer", scheduleScript.Run(ctx, s.rdb, s.writeKeys(), args...).Err())
+	keys, argv := s.guarded(s.writeKeys(), args...)
+	return wrapErr("schedule timer", s.ran(scheduleScript.Run(ctx, s.rdb, keys, argv...).Err()))
 }
 
 // ScheduleMany stores many timers as Schedule does, pipelined, 1,000 per
@@ -65,10 +66,12 @@ func (s *Store) runSchedule(ctx context.Context, batches [][]any) error {
 	for attempt := 0; ; attempt++ {
 		pipe := s.rdb.Pipeline()
 		for _, args := range batches {
-			scheduleScript.EvalSha(ctx, pipe, s.writeKeys(), args...)
+			keys, argv := s.guarded(s.writeKeys(), args...)
+			scheduleScript.EvalSha(ctx, pipe, keys, argv...)
 		}
 		_, err := pipe.Exec(ctx)
 		if err == nil {
+			s.w.Ran()
 			return nil
 		}
 		if attempt > 0 || !redis.HasErrorPrefix(err, "NOSCRIPT") {
@@ -144,8 +147,9 @@ func (s *Store) Cancel(ctx context.Context, id string) (bool, error) {
 	if err != nil {
 		return false, wrapErr("cancel timer", err)
 	}
-	n, err := cancelScript.Run(ctx, s.rdb, []string{s.keys.due}, s.cfg.Prefix, raw).Int()
-	return n == 1, wrapErr("cancel timer", err)
+	keys, argv := s.guarded([]string{s.keys.due}, s.cfg.Prefix, raw)
+	n, err := cancelScript.Run(ctx, s.rdb, keys, argv...).Int()
+	return n == 1, wrapErr("cancel timer", s.ran(err))
 }
 
 // Claim takes, in one atomic script, up to max timers due at or before
@@ -160,7 +164,8 @@ func (s *Store) Claim(ctx context.Context, now time.Time, max int) ([]Timer, err
 		return nil, wrapErr("claim timers", fmt.Errorf("%w: max %d is below 1", ErrInvalid, max))
 	}
 	nowMs := now.UnixMilli()
-	v, err := claimScript.Run(ctx, s.rdb, s.readKeys(), s.cfg.Prefix, nowMs, max, nowMs+s.lease).Slice()
+	keys, argv := s.guarded(s.readKeys(), s.cfg.Prefix, nowMs, max, nowMs+s.lease)
+	v, err := claimScript.Run(ctx, s.rdb, keys, argv...).Slice()
 	if err != nil {
 		return nil, wrapErr("claim timers", err)
 	}
@@ -187,8 +192,9 @@ func (s *Store) Advance(ctx context.Context, next, claimed Timer) (bool, error) 
 	if err != nil {
 		return false, wrapErr("advance timer", err)
 	}
-	n, err := advanceScript.Run(ctx, s.rdb, s.writeKeys(), s.cfg.Prefix, raw, cp, crest, dueScore(next.Due), p, rest).Int()
-	return n == 1, wrapErr("advance timer", err)
+	keys, argv := s.guarded(s.writeKeys(), s.cfg.Prefix, raw, cp, crest, dueScore(next.Due), p, rest)
+	n, err := advanceScript.Run(ctx, s.rdb, keys, argv...).Int()
+	return n == 1, wrapErr("advance timer", s.ran(err))
 }
 
 // Finish deletes a claimed timer whose ladder is done, only if it is
@@ -203,8 +209,9 @@ func (s *Store) Finish(ctx context.Context, claimed Timer) (bool, error) {
 	if err != nil {
 		return false, wrapErr("finish timer", err)
 	}
-	n, err := finishScript.Run(ctx, s.rdb, []string{s.keys.due, s.keys.profileCode}, s.cfg.Prefix, raw, cp, crest).Int()
-	return n == 1, wrapErr("finish timer", err)
+	keys, argv := s.guarded([]string{s.keys.due, s.keys.profileCode}, s.cfg.Prefix, raw, cp, crest)
+	n, err := finishScript.Run(ctx, s.rdb, keys, argv...).Int()
+	return n == 1, wrapErr("finish timer", s.ran(err))
 }
 
 // Remember keeps value for the timer id for ttl (no expiry when ttl <= 0):
@@ -215,7 +222,8 @@ func (s *Store) Remember(ctx context.Context, id, value string, ttl time.Duratio
 	if err != nil {
 		return wrapErr("remember", err)
 	}
-	return wrapErr("remember", s.rdb.Set(ctx, key, value, max(ttl, 0)).Err())
+	keys, argv := s.guarded([]string{key}, value, max(ttl, 0).Milliseconds())
+	return wrapErr("remember", s.ran(rememberScript.Run(ctx, s.rdb, keys, argv...).Err()))
 }
 
 // Remembered returns the value Remember kept for id, and false when there
@@ -277,11 +285,12 @@ func (s *Store) List(ctx context.Context, cursor int64, count int) ([]Timer, int
 	return ts, next, nil
 }
 
-// Clear deletes every key with the Store's prefix: the timers, their
-// profiles and the remembered bevestigingen. For a rebuild into an empty
-// Redis; it is not atomic. Errors wrap ErrUnavailable.
+// Clear deletes every key with the Store's prefix but the rebuild lock:
+// the timers, their profiles, the remembered bevestigingen and the
+// marker. For a rebuild; it is not atomic. Errors wrap ErrUnavailable and
+// projection.ErrFenced.
 func (s *Store) Clear(ctx context.Context) error {
-	return wrapErr("clear timers", redisx.DeletePrefix(ctx, s.rdb, s.cfg.Prefix))
+	return wrapErr("clear timers", projection.Clear(ctx, s.rdb, s.proj, s.w, s.cfg.Prefix))
 }
 
 // parseTimers reads a script reply: at v[at] the number of timers n, then

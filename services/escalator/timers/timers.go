@@ -1,12 +1,15 @@
 package timers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/ketenbus/ketenbus/services/redisx"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/ketenbus/ketenbus/services/projection"
+	"github.com/ketenbus/ketenbus/services/redisx"
 )
 
 // ErrUnavailable is wrapped by every error that comes from Redis being
@@ -99,10 +102,15 @@ func (c Config) Validate() error {
 // Store keeps timers in Redis. It is safe for concurrent use, by any
 // number of Stores in any number of processes sharing one Redis and
 // Prefix.
+//
+// A Store from New writes unguarded; For returns one whose writes go
+// through a projection.Writer (see the package doc).
 type Store struct {
 	rdb   redis.UniversalClient
 	cfg   Config
 	keys  keys
+	proj  projection.Keys
+	w     projection.Writer
 	lease int64 // ms
 }
 
@@ -127,12 +135,50 @@ func New(rdb redis.UniversalClient, cfg Config) (*Store, error) {
 			profileCode: cfg.Prefix + "profile:code",
 			profileText: cfg.Prefix + "profile:text",
 		},
+		proj:  projection.KeysOf(cfg.Prefix, "due"),
 		lease: cfg.Lease.Milliseconds(),
 	}, nil
 }
 
+// For returns a Store on the same timers whose writes (Schedule,
+// ScheduleMany, Claim, Advance, Finish, Cancel, Remember, Clear) go
+// through w: a live writer's fail with an error wrapping
+// projection.ErrIncomplete while the timers are not complete, and are
+// skipped (reporting success, or false for Cancel) for an event the
+// timers hold already; a rebuild's fail with projection.ErrFenced once it
+// lost its lock. Apply at most one write per event. Reads are the same.
+func (s *Store) For(w projection.Writer) *Store {
+	c := *s
+	c.w = w
+	return &c
+}
+
+// Projection returns the keys of the timers' marker and rebuild lock.
+func (s *Store) Projection() projection.Keys { return s.proj }
+
+// Note records, for a live writer's event that changed no timer, that
+// the timers hold it (projection.Note). Errors wrap
+// projection.ErrIncomplete and ErrUnavailable.
+func (s *Store) Note(ctx context.Context) error {
+	return wrapErr("note event", projection.Note(ctx, s.rdb, s.proj, s.w))
+}
+
+// guarded returns the KEYS and ARGV of a write script of s.
+func (s *Store) guarded(keys []string, args ...any) ([]string, []any) {
+	return s.w.Keys(s.proj, keys...), s.w.Args(args...)
+}
+
+// ran notes that a write script of s succeeded when err is nil.
+func (s *Store) ran(err error) error {
+	if err == nil {
+		s.w.Ran()
+	}
+	return err
+}
+
 // wrapErr prefixes err with op and marks it with ErrUnavailable when Redis
-// could not serve it.
+// could not serve it; the guard's refusals come back as
+// projection.ErrIncomplete and projection.ErrFenced.
 func wrapErr(op string, err error) error {
-	return redisx.Wrap(op, err, ErrUnavailable, ErrInvalid, errCorrupt)
+	return redisx.Wrap(op, projection.Err(err), ErrUnavailable, ErrInvalid, errCorrupt, projection.ErrIncomplete, projection.ErrFenced)
 }

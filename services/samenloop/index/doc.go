@@ -40,6 +40,9 @@
 //	                  value = the person; finds a signaal for Remove
 //	P+"gone:"+key     string with a TTL: a removal that came before its
 //	                  signaal (events handled concurrently)
+//	P+"projection"    hash: the marker that the index is complete, and up
+//	                  to which EVENTS sequence (package projection)
+//	P+"rebuild"       string with a TTL: the lock of a rebuild
 //
 // Every value stays within Redis's default hash-max-listpack-value (64
 // bytes), so the hashes keep the compact listpack encoding.
@@ -50,9 +53,20 @@
 // are; on Redis Cluster, put every key in one slot with a hash-tagged
 // prefix such as "{ketenbus:samenloop}:".
 //
+// # Projection
+//
+// The index is a projection of EVENTS (package projection). An Index from
+// New writes unguarded, for tools and tests; the samenloop service writes
+// through For: with a live writer while it runs, so that no signaal is
+// added to, or removed from, an index whose marker is missing (Redis came
+// back empty, or a rebuild runs), and an event a rebuild applied is not
+// applied again; with the rebuild's writer while it rebuilds. Every write
+// script checks that in the same round trip.
+//
 // # Errors
 //
 // Every method wraps ErrUnavailable when Redis cannot serve it, and
-// ErrInvalid for a malformed argument. An Index is safe for concurrent
-// use, also by several processes.
+// ErrInvalid for a malformed argument; a guarded write wraps
+// projection.ErrIncomplete or projection.ErrFenced when the guard refuses
+// it. An Index is safe for concurrent use, also by several processes.
 package index

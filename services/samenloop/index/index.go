@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/projection"
 	"github.com/ketenbus/ketenbus/services/redisx"
 )
 
@@ -51,10 +52,14 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Index is the samenloop index.
+// Index is the samenloop index. An Index from New writes unguarded; For
+// returns one whose writes go through a projection.Writer (see the
+// package doc).
 type Index struct {
-	rdb redis.UniversalClient
-	cfg Config
+	rdb  redis.UniversalClient
+	cfg  Config
+	proj projection.Keys
+	w    projection.Writer
 }
 
 // New returns an Index on rdb.
@@ -66,7 +71,38 @@ func New(rdb redis.UniversalClient, cfg Config) (*Index, error) {
 	if cfg.Window < time.Millisecond || cfg.EarlyRemoval < time.Millisecond {
 		return nil, errors.New("samenloop index: Window and EarlyRemoval must be at least 1ms")
 	}
-	return &Index{rdb: rdb, cfg: cfg}, nil
+	return &Index{rdb: rdb, cfg: cfg, proj: projection.KeysOf(cfg.Prefix, "due")}, nil
+}
+
+// For returns an Index on the same index whose writes (Add, Remove,
+// Expire, Clear) go through w: a live writer's fail with an error
+// wrapping projection.ErrIncomplete while the index is not complete, and
+// are skipped for an event the last rebuild applied (Add returns no
+// Outcome, Remove Unknown); a rebuild's fail with projection.ErrFenced
+// once it lost its lock. Reads are the same.
+func (ix *Index) For(w projection.Writer) *Index {
+	c := *ix
+	c.w = w
+	return &c
+}
+
+// Projection returns the keys of the index's marker and rebuild lock.
+func (ix *Index) Projection() projection.Keys { return ix.proj }
+
+// Note records, for a live writer's event that changed nothing in the
+// index, that the index holds it (projection.Note). Errors wrap
+// projection.ErrIncomplete and ErrUnavailable.
+func (ix *Index) Note(ctx context.Context) error {
+	return wrapErr("note event", projection.Note(ctx, ix.rdb, ix.proj, ix.w))
+}
+
+// run runs the write script sc of ix with its writer's guard.
+func (ix *Index) run(ctx context.Context, sc *redis.Script, keys []string, args ...any) *redis.Cmd {
+	cmd := sc.Run(ctx, ix.rdb, ix.w.Keys(ix.proj, keys...), ix.w.Args(args...)...)
+	if cmd.Err() == nil {
+		ix.w.Ran()
+	}
+	return cmd
 }
 
 // Signal is a signaal in the index.
@@ -116,7 +152,7 @@ func (ix *Index) Add(ctx context.Context, person string, s Signal, regievoerder 
 	}
 	keys := []string{ix.personKey(p), ix.bucketKey(k), ix.goneKey(s.Key)}
 	args := append(ix.args(now), p, k, s.Partner, s.At.UnixMilli(), s.Seq, regievoerder)
-	v, err := addScript.Run(ctx, ix.rdb, keys, args...).Slice()
+	v, err := ix.run(ctx, addScript, keys, args...).Slice()
 	if err != nil {
 		return Outcome{}, wrapErr("add signaal", err)
 	}
@@ -148,7 +184,7 @@ func (ix *Index) Remove(ctx context.Context, key, by, regievoerder string, now t
 	}
 	keys := []string{ix.bucketKey(k), ix.goneKey(key)}
 	args := append(ix.args(now), k, by, regievoerder, ix.cfg.EarlyRemoval.Milliseconds())
-	n, err := removeScript.Run(ctx, ix.rdb, keys, args...).Int()
+	n, err := ix.run(ctx, removeScript, keys, args...).Int()
 	if err != nil {
 		return Unknown, wrapErr("remove signaal", err)
 	}
@@ -170,7 +206,7 @@ func (ix *Index) Expire(ctx context.Context, now time.Time, limit int) (int, err
 	}
 	dropped := 0
 	for {
-		v, err := expireScript.Run(ctx, ix.rdb, []string{ix.cfg.Prefix + "due"}, append(ix.args(now), limit)...).Int64Slice()
+		v, err := ix.run(ctx, expireScript, []string{ix.cfg.Prefix + "due"}, append(ix.args(now), limit)...).Int64Slice()
 		if err != nil {
 			return dropped, wrapErr("expire signalen", err)
 		}
@@ -235,9 +271,11 @@ func (ix *Index) Person(ctx context.Context, person string) ([]Signal, []string,
 	return signals, members, nil
 }
 
-// Clear deletes the whole index, for a rebuild. It is not atomic.
+// Clear deletes the whole index, its marker too, but not the rebuild
+// lock: for a rebuild. It is not atomic. Errors wrap ErrUnavailable and
+// projection.ErrFenced.
 func (ix *Index) Clear(ctx context.Context) error {
-	return wrapErr("clear index", redisx.DeletePrefix(ctx, ix.rdb, ix.cfg.Prefix))
+	return wrapErr("clear index", projection.Clear(ctx, ix.rdb, ix.proj, ix.w, ix.cfg.Prefix))
 }
 
 func (ix *Index) args(now time.Time) []any {
@@ -326,7 +364,8 @@ func sortSignals(s []Signal) {
 }
 
 // wrapErr prefixes err with op and marks it with ErrUnavailable when Redis
-// could not serve it.
+// could not serve it; the guard's refusals come back as
+// projection.ErrIncomplete and projection.ErrFenced.
 func wrapErr(op string, err error) error {
-	return redisx.Wrap(op, err, ErrUnavailable, ErrInvalid, errCorrupt)
+	return redisx.Wrap(op, projection.Err(err), ErrUnavailable, ErrInvalid, errCorrupt, projection.ErrIncomplete, projection.ErrFenced)
 }

@@ -1,10 +1,16 @@
 package index
 
-import "github.com/redis/go-redis/v9"
+import (
+	"github.com/redis/go-redis/v9"
 
-// prelude is shared by every script. ARGV[1..3] are always the prefix,
-// now and the window (both in Unix ms).
-const prelude = `
+	"github.com/ketenbus/ketenbus/services/projection"
+)
+
+// prelude is shared by every script. It starts with projection.Lua: the
+// KEYS and ARGV named below follow the writer's (projection.Writer.Keys,
+// Args), which the guard removes; the scripts call the guard first.
+// ARGV[1..3] are always the prefix, now and the window (both in Unix ms).
+const prelude = projection.Lua + `
 local prefix, now, window = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local expired = 0
 
@@ -105,6 +111,8 @@ end
 // Reply: joined partner, the partners it joined, then (key, partner, at,
 // seq) of every live signaal of those partners, oldest first.
 var addScript = redis.NewScript(prelude + `
+local g = projectionGuard({'', ''})
+if g then return g end
 local x, bucket, gone = KEYS[1], KEYS[2], KEYS[3]
 local person, field, partner, at, seq, regie = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8], ARGV[9]
 local recs, members = load(x)
@@ -180,6 +188,8 @@ return reply
 // key (16 bytes), by, regievoerder, gone TTL (ms). Reply: 1 removed, 0
 // not in the index (remembered when never seen), -1 not allowed.
 var removeScript = redis.NewScript(prelude + `
+local g = projectionGuard(0)
+if g then return g end
 local bucket, gone = KEYS[1], KEYS[2]
 local field, by, regie, ttl = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local person = redis.call('HGET', bucket, string.sub(field, 3))
@@ -216,6 +226,8 @@ return result
 // ARGV[4] persons due. KEYS: due. Reply: persons visited, signalen
 // dropped.
 var expireScript = redis.NewScript(prelude + `
+local g = projectionGuard({0, 0})
+if g then return g end
 local persons = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[4]))
 for _, person in ipairs(persons) do
   local x = prefix .. 'x:' .. person
