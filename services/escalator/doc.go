@@ -26,8 +26,16 @@
 // ended or whose ladder ran out is remembered for as long as its event is
 // kept, so it does not start again.
 //
-// Timers live in Redis (package timers), a projection of EVENTS that
-// `ketenbus timers rebuild` recreates. Each escalatie's id and Nats-Msg-Id
+// Timers live in Redis (package timers), a projection of EVENTS with a
+// marker that says it is complete (package projection). When Redis comes
+// back without it (restarted empty, flushed, a failover to an empty
+// replica) or without its last writes, the escalator notices by itself,
+// at start, when Redis answers again and at every claim, and rebuilds the
+// timers from EVENTS: one replica, under a lock, while the others wait;
+// no timer fires and no event is applied until the timers are complete,
+// and a level that fired (its escalatie is in EVENTS) does not fire
+// again. `ketenbus timers rebuild` does the same on request. Each
+// escalatie's id and Nats-Msg-Id
 // derive from (timer, level, partner), so a replica that crashes after
 // publishing and before its bookkeeping cannot double it. Input events are
 // acked only after Redis stored their effect; while Redis is unreachable

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,7 +17,9 @@ import (
 	"github.com/ketenbus/ketenbus/services/audit"
 	"github.com/ketenbus/ketenbus/services/escalator/timers"
 	"github.com/ketenbus/ketenbus/services/escalator/werkdagen"
+	"github.com/ketenbus/ketenbus/services/projection"
 	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/streams"
 	"github.com/ketenbus/ketenbus/services/wmjetstream"
 )
 
@@ -45,6 +48,15 @@ type Config struct {
 	// its event, and a term that ended, are remembered; at least as long
 	// as the event's type is kept (region retention). Default 400 days.
 	RememberFor time.Duration
+	// CheckInterval is how often the escalator looks, besides at start,
+	// after Redis came back and whenever a write finds them missing,
+	// whether the timers in Redis are complete and hold every event its
+	// consumer acknowledged. Default 10s.
+	CheckInterval time.Duration
+	// RebuildLock is how long the lock of a rebuild lasts without
+	// renewal: how long the others wait for a rebuilder that died.
+	// Default 30s.
+	RebuildLock time.Duration
 	// Logger; never receives data fields. Default slog.Default().
 	Logger *slog.Logger
 	// Metrics registry; default a new one.
@@ -70,6 +82,12 @@ func (c *Config) setDefaults() {
 	if c.RememberFor == 0 {
 		c.RememberFor = 400 * 24 * time.Hour
 	}
+	if c.CheckInterval == 0 {
+		c.CheckInterval = 10 * time.Second
+	}
+	if c.RebuildLock == 0 {
+		c.RebuildLock = 30 * time.Second
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -93,13 +111,18 @@ func (c Config) Validate() error {
 	if c.ClaimBatch < 1 {
 		errs = append(errs, errors.New("escalator: ClaimBatch must be at least 1"))
 	}
+	if c.CheckInterval < 0 || c.RebuildLock < 0 {
+		errs = append(errs, errors.New("escalator: CheckInterval and RebuildLock must not be negative"))
+	}
 	return errors.Join(errs...)
 }
 
 // Escalator is the escalation timer service.
 type Escalator struct {
 	cfg     Config
-	store   *timers.Store
+	store   *timers.Store // unguarded
+	live    *timers.Store // the writes of firing
+	keeper  *projection.Keeper
 	ladder  *ladder
 	metrics *metrics
 	audit   *audit.Writer
@@ -128,6 +151,7 @@ func New(cfg Config) (*Escalator, error) {
 	e := &Escalator{
 		cfg:   cfg,
 		store: store,
+		live:  store.For(projection.Live(0)),
 		ladder: &ladder{
 			levels: esc.Ladder,
 			cal:    cal,
@@ -137,6 +161,27 @@ func New(cfg Config) (*Escalator, error) {
 		metrics: newMetrics(cfg.Metrics),
 		audit:   audit.NewWriter(cfg.JetStream, cfg.Region),
 	}
+	e.keeper = projection.NewKeeper(projection.KeeperConfig{
+		Name:  "escalation timers",
+		Redis: cfg.Redis,
+		Keys:  store.Projection(),
+		Rebuild: func(ctx context.Context, w projection.Writer, from uint64) (projection.Marker, error) {
+			return e.replay(ctx, w, RebuildOptions{FromSeq: from}, from == 0)
+		},
+		AckFloor: func(ctx context.Context) (uint64, error) {
+			p, _, err := streams.ConsumerPosition(ctx, cfg.JetStream, events.StreamEvents, cfg.Durable)
+			return p.Acked, err
+		},
+		Consumes: func(ctx context.Context, from, to uint64) (bool, error) {
+			return streams.Holds(ctx, cfg.JetStream, events.StreamEvents, watched(), from, to)
+		},
+		InOrder:       true, // MaxAckPending 1
+		Now:           cfg.Now,
+		Logger:        cfg.Logger,
+		Metrics:       e.metrics.projection,
+		LockTTL:       cfg.RebuildLock,
+		CheckInterval: cfg.CheckInterval,
+	})
 	cfg.Metrics.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "ketenbus_escalator_ready",
 		Help: "1 while Redis answers the escalator, 0 while it does not (events are then not acked).",
@@ -160,11 +205,27 @@ func New(cfg Config) (*Escalator, error) {
 	return e, nil
 }
 
-// Store returns the timer store (for the CLI).
+// Store returns the timer store, writing unguarded (for the CLI).
 func (e *Escalator) Store() *timers.Store { return e.store }
 
 // Ready reports whether Redis answered the last time it was used.
 func (e *Escalator) Ready() bool { return e.ready.Load() }
+
+// Complete reports whether the timers in Redis were complete at the last
+// look; while they are not, no timer fires and events wait.
+func (e *Escalator) Complete() bool { return e.keeper.Complete() }
+
+// observe notes whether Redis answered; when it answers again after it
+// did not, the timers are looked at at once: Redis may be back empty.
+func (e *Escalator) observe(err error) {
+	if errors.Is(err, timers.ErrUnavailable) {
+		e.ready.Store(false)
+		return
+	}
+	if !e.ready.Swap(true) {
+		e.keeper.Wake()
+	}
+}
 
 // Run consumes EVENTS and fires due timers until ctx ends, then returns
 // nil.
@@ -185,13 +246,16 @@ func watched() []string {
 	}
 }
 
-// Run runs the escalator until ctx ends.
+// Run runs the escalator until ctx ends: it keeps the timers in Redis
+// complete (rebuilding them from EVENTS when Redis lost them), fires due
+// timers and consumes EVENTS.
 func (e *Escalator) Run(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		e.poll(ctx)
-	}()
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	wg.Go(func() { e.keeper.Run(ctx) })
+	wg.Go(func() { e.poll(ctx) })
 	err := wmjetstream.Consume(ctx, e.cfg.JetStream, events.StreamEvents, jetstream.ConsumerConfig{
 		Durable:        e.cfg.Durable,
 		Description:    "ketenbus escalator: terms of aanmeldingen and overdrachten",
@@ -203,6 +267,5 @@ func (e *Escalator) Run(ctx context.Context) error {
 		MaxAckPending: 1,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 	}, "escalator", e.cfg.Logger, e.Handle)
-	<-done
 	return err
 }

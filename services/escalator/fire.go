@@ -2,6 +2,7 @@ package escalator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/audit"
 	"github.com/ketenbus/ketenbus/services/escalator/timers"
+	"github.com/ketenbus/ketenbus/services/projection"
 	"github.com/ketenbus/ketenbus/services/streams"
 )
 
@@ -33,6 +35,10 @@ func (e *Escalator) poll(ctx context.Context) {
 		case <-tick.C:
 		}
 		if _, err := e.FireDue(ctx); err != nil {
+			if errors.Is(err, projection.ErrIncomplete) {
+				e.keeper.Lost() // the keeper rebuilds them
+				continue
+			}
 			if ctx.Err() != nil {
 				return
 			}
@@ -52,16 +58,24 @@ func (e *Escalator) poll(ctx context.Context) {
 // level or finishes it. It returns how many timers fired. A timer whose
 // escalaties or records could not be stored stays claimed until its lease
 // ends and then fires again, with the same escalatie and record ids.
+// While the timers in Redis are incomplete it fires nothing and returns
+// an error wrapping projection.ErrIncomplete: a timer missing from Redis
+// must not be taken for one that is not due.
 func (e *Escalator) FireDue(ctx context.Context) (int, error) {
+	if !e.keeper.Complete() {
+		return 0, fmt.Errorf("claim due timers: %w", projection.ErrIncomplete)
+	}
 	fired := 0
 	for {
 		now := e.cfg.Now()
-		ts, err := e.store.Claim(ctx, now, e.cfg.ClaimBatch)
+		ts, err := e.live.Claim(ctx, now, e.cfg.ClaimBatch)
+		e.observe(err)
+		if errors.Is(err, projection.ErrIncomplete) {
+			e.keeper.Lost()
+		}
 		if err != nil {
-			e.ready.Store(false)
 			return fired, fmt.Errorf("claim due timers: %w", err)
 		}
-		e.ready.Store(true)
 		if len(ts) == 0 {
 			return fired, nil
 		}
@@ -72,7 +86,7 @@ func (e *Escalator) FireDue(ctx context.Context) (int, error) {
 			}
 			e.metrics.lag.Observe(max(0, now.Sub(t.Due).Seconds()))
 			e.metrics.fired.WithLabelValues(strconv.Itoa(t.Level)).Inc()
-			if err = e.moveOn(ctx, t, now); err != nil {
+			if err = e.moveOn(ctx, e.live, t, now); err != nil {
 				// The escalaties are stored; firing again after the lease
 				// publishes the same ids, which JetStream drops.
 				return fired, fmt.Errorf("advance timer: %w", err)
@@ -188,17 +202,17 @@ func (e *Escalator) escalatie(t timers.Timer, partner string, now time.Time) (*n
 	}, nil
 }
 
-// moveOn moves claimed timer t past the level that fired at firedAt: on
-// to the next level of the ladder, or finished after the last.
-func (e *Escalator) moveOn(ctx context.Context, t timers.Timer, firedAt time.Time) error {
+// moveOn moves claimed timer t past the level that fired at firedAt, in
+// st: on to the next level of the ladder, or finished after the last.
+func (e *Escalator) moveOn(ctx context.Context, st *timers.Store, t timers.Timer, firedAt time.Time) error {
 	if next, more := e.ladder.next(t, firedAt); more {
-		_, err := e.store.Advance(ctx, next, t)
+		_, err := st.Advance(ctx, next, t)
 		return err
 	}
 	// Remembered first, so the same event stored again starts no term.
-	if err := e.store.Remember(ctx, t.ID, termEnded, e.rememberFor(t.Betreft.Type)); err != nil {
+	if err := st.Remember(ctx, t.ID, termEnded, e.rememberFor(t.Betreft.Type)); err != nil {
 		return err
 	}
-	_, err := e.store.Finish(ctx, t)
+	_, err := st.Finish(ctx, t)
 	return err
 }

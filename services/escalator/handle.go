@@ -14,59 +14,84 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/escalator/timers"
 	"github.com/ketenbus/ketenbus/services/escalator/werkdagen"
+	"github.com/ketenbus/ketenbus/services/projection"
 	"github.com/ketenbus/ketenbus/services/wmjetstream"
 )
 
+// holdFor is how long a handler waits for the timers to be complete
+// again before its event goes back to JetStream: well within the
+// consumer's AckWait.
+const holdFor = 15 * time.Second
+
 // Handle applies one event of EVENTS to the timers. It returns nil (the
-// event is acked) only after Redis stored the effect; while Redis is
-// unreachable it returns an error and the event comes back with a delay.
+// event is acked) only after Redis stored the effect, or that the timers
+// hold the event when it has none; while Redis is unreachable it returns
+// an error and the event comes back with a delay. While the timers are
+// being rebuilt it waits for them (up to holdFor, then the event comes
+// back after a second); an event the rebuild applied is not applied
+// again.
 func (e *Escalator) Handle(msg *message.Message) error {
+	ctx, seq := msg.Context(), wmjetstream.StreamSeq(msg)
+	w := projection.Live(seq)
+	st := e.store.For(w)
 	var ev cloudevents.Event
-	if err := ev.UnmarshalJSON(msg.Payload); err != nil {
-		e.cfg.Logger.Error("event unreadable; no term started", slog.Uint64("sequence", wmjetstream.StreamSeq(msg)))
-		return nil
-	}
+	unreadable := ev.UnmarshalJSON(msg.Payload) != nil
 	sender := events.SubjectPartner(msg.Metadata.Get(wmjetstream.MetaSubject))
-	err := e.Apply(msg.Context(), ev, sender)
-	if errors.Is(err, timers.ErrInvalid) {
-		// Retrying cannot make it a valid timer; waiting for it would hold
-		// up every later event.
-		e.cfg.Logger.Error("event makes no valid timer; no term started", slog.String("type", ev.Type()), slog.Uint64("sequence", wmjetstream.StreamSeq(msg)), slog.String("error", err.Error()))
-		return nil
-	}
-	if err != nil {
-		e.ready.Store(false)
-		n := wmjetstream.NumDelivered(msg)
-		wmjetstream.SetNakDelay(msg, wmjetstream.Backoff(n))
-		e.cfg.Logger.Warn("timer not stored; the event comes back", slog.String("type", ev.Type()), slog.Uint64("sequence", wmjetstream.StreamSeq(msg)), slog.String("error", err.Error()))
+	var invalid error
+	err := e.keeper.Hold(ctx, holdFor, func() error {
+		var err error
+		if !unreadable {
+			err = e.apply(ctx, st, ev, sender)
+		}
+		if errors.Is(err, timers.ErrInvalid) {
+			// Retrying cannot make it a valid timer; waiting for it would
+			// hold up every later event.
+			invalid, err = err, nil
+		}
+		if err == nil && !w.Wrote() {
+			err = st.Note(ctx)
+		}
 		return err
+	})
+	e.observe(err)
+	switch {
+	case err == nil && unreadable:
+		e.cfg.Logger.Error("event unreadable; no term started", slog.Uint64("sequence", seq))
+	case err == nil && invalid != nil:
+		e.cfg.Logger.Error("event makes no valid timer; no term started", slog.String("type", ev.Type()), slog.Uint64("sequence", seq), slog.String("error", invalid.Error()))
+	case errors.Is(err, projection.ErrIncomplete):
+		wmjetstream.SetNakDelay(msg, time.Second)
+		e.cfg.Logger.Debug("timers are being rebuilt; the event comes back", slog.String("type", ev.Type()), slog.Uint64("sequence", seq))
+	case err != nil:
+		wmjetstream.SetNakDelay(msg, wmjetstream.Backoff(wmjetstream.NumDelivered(msg)))
+		e.cfg.Logger.Warn("timer not stored; the event comes back", slog.String("type", ev.Type()), slog.Uint64("sequence", seq), slog.String("error", err.Error()))
 	}
-	e.ready.Store(true)
-	return nil
+	return err
 }
 
-// Apply applies one event from partner sender to the timers: the same
-// logic for live events and for a rebuild from EVENTS.
-func (e *Escalator) Apply(ctx context.Context, ev cloudevents.Event, sender string) error {
+// apply applies one event from partner sender to the timers of st: the
+// same logic for live events and for a rebuild from EVENTS. It makes at
+// most one write.
+func (e *Escalator) apply(ctx context.Context, st *timers.Store, ev cloudevents.Event, sender string) error {
 	switch ev.Type() {
 	case events.TypeAanmelding:
 		var d events.Aanmelding
 		if err := ev.DataAs(&d); err != nil {
 			return nil // the gateway validated it; nothing to watch
 		}
-		return e.startAanmelding(ctx, ev, sender, d)
+		return e.startAanmelding(ctx, st, ev, sender, d)
 	case events.TypeOverdrachtJeugdWmo:
 		var d events.OverdrachtJeugdWmo
 		if err := ev.DataAs(&d); err != nil {
 			return nil
 		}
-		return e.startOverdracht(ctx, ev, sender, d)
+		return e.startOverdracht(ctx, st, ev, sender, d)
 	case events.TypeBevestiging:
 		var d events.Bevestiging
 		if err := ev.DataAs(&d); err != nil {
 			return nil
 		}
-		return e.bevestiging(ctx, ev, sender, d)
+		return e.bevestiging(ctx, st, ev, sender, d)
 	}
 	return nil
 }
@@ -75,25 +100,25 @@ func (e *Escalator) Apply(ctx context.Context, ev cloudevents.Event, sender stri
 // the escalatie's time), so the timer moves on as FireDue moved it. Only a
 // rebuild needs this; the live escalator does the same right after
 // publishing.
-func (e *Escalator) applyFired(ctx context.Context, ev cloudevents.Event) error {
+func (e *Escalator) applyFired(ctx context.Context, st *timers.Store, ev cloudevents.Event) error {
 	var d events.Escalatie
 	if err := ev.DataAs(&d); err != nil {
 		return nil
 	}
 	id := timerID(d.Betreft.Source, d.Betreft.ID)
-	t, ok, err := e.store.Get(ctx, id)
+	t, ok, err := st.Get(ctx, id)
 	if err != nil {
 		return fmt.Errorf("read timer: %w", err)
 	}
 	if !ok || t.Level != d.Niveau {
 		return nil // already moved on (another partner of the same level)
 	}
-	return e.moveOn(ctx, t, ev.Time())
+	return e.moveOn(ctx, st, t, ev.Time())
 }
 
 func timerID(source, id string) string { return events.MsgID(source, id) }
 
-func (e *Escalator) startAanmelding(ctx context.Context, ev cloudevents.Event, sender string, d events.Aanmelding) error {
+func (e *Escalator) startAanmelding(ctx context.Context, st *timers.Store, ev cloudevents.Event, sender string, d events.Aanmelding) error {
 	logged := e.loggedAt(ev)
 	var deadline time.Time
 	switch {
@@ -113,10 +138,10 @@ func (e *Escalator) startAanmelding(ctx context.Context, ev cloudevents.Event, s
 		Sender:    sender,
 	}
 	t = e.ladder.firstLevel(t, deadline, events.RedenTermijnVerstreken)
-	return e.schedule(ctx, t, logged)
+	return e.schedule(ctx, st, t, logged)
 }
 
-func (e *Escalator) startOverdracht(ctx context.Context, ev cloudevents.Event, sender string, d events.OverdrachtJeugdWmo) error {
+func (e *Escalator) startOverdracht(ctx context.Context, st *timers.Store, ev cloudevents.Event, sender string, d events.OverdrachtJeugdWmo) error {
 	birthday, err := werkdagen.Birthday18(d.Geboortedatum)
 	if err != nil {
 		return nil
@@ -137,7 +162,7 @@ func (e *Escalator) startOverdracht(ctx context.Context, ev cloudevents.Event, s
 		Due:       maxTime(remind, logged),
 		Anchor:    birthday,
 	}
-	return e.schedule(ctx, t, logged)
+	return e.schedule(ctx, st, t, logged)
 }
 
 // schedule stores a new timer, unless its bevestiging came first, or the
@@ -146,13 +171,13 @@ func (e *Escalator) startOverdracht(ctx context.Context, ev cloudevents.Event, s
 // (source, id) only within the EVENTS duplicate window, so the same
 // aanmelding posted again later is stored again; it must not restart or
 // reset its term.
-func (e *Escalator) schedule(ctx context.Context, t timers.Timer, logged time.Time) error {
-	if _, running, err := e.store.Get(ctx, t.ID); err != nil {
+func (e *Escalator) schedule(ctx context.Context, st *timers.Store, t timers.Timer, logged time.Time) error {
+	if _, running, err := st.Get(ctx, t.ID); err != nil {
 		return fmt.Errorf("read timer: %w", err)
 	} else if running {
 		return nil // the same event again: its term goes on as it was
 	}
-	early, ok, err := e.store.Remembered(ctx, t.ID)
+	early, ok, err := st.Remembered(ctx, t.ID)
 	if err != nil {
 		return fmt.Errorf("read early bevestiging: %w", err)
 	}
@@ -170,7 +195,7 @@ func (e *Escalator) schedule(ctx context.Context, t timers.Timer, logged time.Ti
 			}
 		}
 	}
-	if err := e.store.Schedule(ctx, t); err != nil {
+	if err := st.Schedule(ctx, t); err != nil {
 		return fmt.Errorf("schedule timer: %w", err)
 	}
 	e.metrics.scheduled.WithLabelValues(t.Kind).Inc()
@@ -208,16 +233,16 @@ func (e *Escalator) loggedAt(ev cloudevents.Event) time.Time {
 	return e.cfg.Now()
 }
 
-func (e *Escalator) bevestiging(ctx context.Context, ev cloudevents.Event, sender string, d events.Bevestiging) error {
+func (e *Escalator) bevestiging(ctx context.Context, st *timers.Store, ev cloudevents.Event, sender string, d events.Bevestiging) error {
 	id := timerID(d.Betreft.Source, d.Betreft.ID)
-	t, ok, err := e.store.Get(ctx, id)
+	t, ok, err := st.Get(ctx, id)
 	if err != nil {
 		return fmt.Errorf("read timer: %w", err)
 	}
 	if !ok {
 		// Before its event (replay, reordering), or for a term that ended:
 		// remember it, so a late aanmelding starts no timer.
-		if err := e.store.Remember(ctx, id, sender+":"+string(d.Status), e.rememberFor(d.Betreft.Type)); err != nil {
+		if err := st.Remember(ctx, id, sender+":"+string(d.Status), e.rememberFor(d.Betreft.Type)); err != nil {
 			return fmt.Errorf("remember bevestiging: %w", err)
 		}
 		return nil
@@ -232,15 +257,15 @@ func (e *Escalator) bevestiging(ctx context.Context, ev cloudevents.Event, sende
 	case events.StatusOpgepakt, events.StatusAfgerond:
 		// Remembered first: the same event stored again later then
 		// starts no term, also if this process stops in between.
-		if err := e.store.Remember(ctx, id, sender+":"+string(d.Status), e.rememberFor(t.Betreft.Type)); err != nil {
+		if err := st.Remember(ctx, id, sender+":"+string(d.Status), e.rememberFor(t.Betreft.Type)); err != nil {
 			return fmt.Errorf("remember bevestiging: %w", err)
 		}
-		if _, err := e.store.Cancel(ctx, id); err != nil {
+		if _, err := st.Cancel(ctx, id); err != nil {
 			return fmt.Errorf("cancel timer: %w", err)
 		}
 		e.metrics.acknowledged.WithLabelValues(t.Kind).Inc()
 	case events.StatusGeweigerd:
-		if err := e.store.Schedule(ctx, declined(t, e.loggedAt(ev))); err != nil {
+		if err := st.Schedule(ctx, declined(t, e.loggedAt(ev))); err != nil {
 			return fmt.Errorf("escalate geweigerd: %w", err)
 		}
 	}

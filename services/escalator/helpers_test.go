@@ -49,8 +49,17 @@ func newFixture(t *testing.T, now time.Time, opts ...redistest.Option) *fixture 
 }
 
 // start runs an escalator instance until the returned stop is called (or
-// the test ends).
+// the test ends), once its timers in Redis are complete.
 func (f *fixture) start(t *testing.T) (*escalator.Escalator, func()) {
+	t.Helper()
+	e, stop := f.run(t)
+	waitComplete(t, e)
+	return e, stop
+}
+
+// run runs an escalator instance until the returned stop is called (or
+// the test ends), and returns at once.
+func (f *fixture) run(t *testing.T) (*escalator.Escalator, func()) {
 	t.Helper()
 	logger, logs := logtest.New()
 	f.logs = logs
@@ -58,11 +67,18 @@ func (f *fixture) start(t *testing.T) (*escalator.Escalator, func()) {
 	e, err := escalator.New(escalator.Config{
 		Region: f.reg, JetStream: f.env.JS, Redis: f.rdb, Now: f.clock.Now,
 		PollInterval: 5 * time.Millisecond, Lease: 2 * time.Second, Logger: logger, Metrics: f.metrics,
+		CheckInterval: 50 * time.Millisecond, RebuildLock: 3 * time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return e, runtest.Start(t, "escalator", e.Run)
+}
+
+// waitComplete waits until the escalator found its timers complete.
+func waitComplete(t *testing.T, e *escalator.Escalator) {
+	t.Helper()
+	runtest.Eventually(t, 20*time.Second, "the timers in Redis complete", e.Complete)
 }
 
 // store puts an event on EVENTS as the gateway would.
