@@ -34,5 +34,15 @@
 // redelivered signaal publishes the same events again, with the same ids
 // and Nats-Msg-Id, which JetStream drops. Replicas share the durable
 // consumer; the index's scripts are atomic, so any number of them may run.
-// Rebuild recreates the index from EVENTS, publishing nothing.
+//
+// # Rebuilding
+//
+// The index is a projection of EVENTS with a marker that says it is
+// complete (package projection). When Redis comes back without it
+// (restarted empty, flushed, a failover to an empty replica) or without
+// its last writes, the service notices by itself, at start, when Redis
+// answers again, at its next write and periodically, and rebuilds the
+// index from EVENTS, publishing nothing: one replica, under a lock, while
+// the others wait, and no event is applied meanwhile. Rebuild does the
+// same on request (`ketenbus samenloop rebuild`).
 package samenloop

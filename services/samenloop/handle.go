@@ -12,38 +12,57 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/audit"
+	"github.com/ketenbus/ketenbus/services/projection"
 	"github.com/ketenbus/ketenbus/services/samenloop/index"
 	"github.com/ketenbus/ketenbus/services/streams"
 	"github.com/ketenbus/ketenbus/services/wmjetstream"
 )
 
+// holdFor is how long a handler waits for the index to be complete again
+// before its event goes back to JetStream: well within the consumer's
+// AckWait.
+const holdFor = 15 * time.Second
+
 // Handle applies one event of EVENTS. It returns nil (the event is acked)
 // only after the index and the samenloop events it caused are stored;
 // while Redis or JetStream cannot store them it returns an error and the
-// event comes back with a delay.
+// event comes back with a delay. While the index is being rebuilt it
+// waits for it (up to holdFor, then the event comes back after a second).
 func (s *Service) Handle(msg *message.Message) error {
-	seq := wmjetstream.StreamSeq(msg)
+	ctx, seq := msg.Context(), wmjetstream.StreamSeq(msg)
 	var ev cloudevents.Event
-	if err := ev.UnmarshalJSON(msg.Payload); err != nil {
-		s.cfg.Logger.Error("event unreadable; skipped", slog.Uint64("sequence", seq))
-		return nil
-	}
+	unreadable := ev.UnmarshalJSON(msg.Payload) != nil
 	in := Input{
 		Event:  ev,
 		Sender: events.SubjectPartner(msg.Metadata.Get(wmjetstream.MetaSubject)),
 		Seq:    seq,
 		Stored: wmjetstream.Timestamp(msg),
 	}
-	err := s.Apply(msg.Context(), in, true)
+	var invalid error
+	err := s.keeper.Hold(ctx, holdFor, func() error {
+		if unreadable {
+			return s.index.For(projection.Live(seq)).Note(ctx)
+		}
+		err := s.Apply(ctx, in, true)
+		if isInvalid(err) {
+			invalid = err
+			return s.index.For(projection.Live(seq)).Note(ctx)
+		}
+		return err
+	})
+	s.observe(err)
 	switch {
-	case err == nil:
-		return nil
-	case isInvalid(err):
-		s.cfg.Logger.Error("event cannot be indexed; skipped", slog.String("type", ev.Type()), slog.Uint64("sequence", seq), slog.String("error", err.Error()))
-		return nil
+	case err == nil && unreadable:
+		s.cfg.Logger.Error("event unreadable; skipped", slog.Uint64("sequence", seq))
+	case err == nil && invalid != nil:
+		s.cfg.Logger.Error("event cannot be indexed; skipped", slog.String("type", ev.Type()), slog.Uint64("sequence", seq), slog.String("error", invalid.Error()))
+	case errors.Is(err, projection.ErrIncomplete):
+		wmjetstream.SetNakDelay(msg, time.Second)
+		s.cfg.Logger.Debug("samenloop index is being rebuilt; the event comes back", slog.String("type", ev.Type()), slog.Uint64("sequence", seq))
+	case err != nil:
+		wmjetstream.SetNakDelay(msg, wmjetstream.Backoff(wmjetstream.NumDelivered(msg)))
+		s.cfg.Logger.Warn("samenloop not stored; the event comes back", slog.String("type", ev.Type()), slog.Uint64("sequence", seq), slog.String("error", err.Error()))
 	}
-	wmjetstream.SetNakDelay(msg, wmjetstream.Backoff(wmjetstream.NumDelivered(msg)))
-	s.cfg.Logger.Warn("samenloop not stored; the event comes back", slog.String("type", ev.Type()), slog.Uint64("sequence", seq), slog.String("error", err.Error()))
 	return err
 }
 
@@ -57,28 +76,43 @@ type Input struct {
 	Stored time.Time
 }
 
-// Apply applies one signaal or bevestiging to the index: the same logic
-// for live events and for a rebuild. With publish, the samenloop events
-// a signaal causes are stored on EVENTS, and a record of each in the
-// processing log, before Apply returns.
+// Apply applies one signaal or bevestiging, at EVENTS sequence in.Seq, to
+// the index as the live service does: the same logic as a rebuild. With
+// publish, the samenloop events a signaal causes are stored on EVENTS,
+// and a record of each in the processing log, before Apply returns. An
+// event that changes nothing is noted in the index's marker. Errors wrap
+// projection.ErrIncomplete while the index is not complete.
 func (s *Service) Apply(ctx context.Context, in Input, publish bool) error {
-	switch in.Event.Type() {
-	case events.TypeSignaal:
-		return s.signaal(ctx, in, publish)
-	case events.TypeBevestiging:
-		return s.bevestiging(ctx, in)
+	w := projection.Live(in.Seq)
+	ix := s.index.For(w)
+	if err := s.apply(ctx, ix, in, publish); err != nil {
+		return err
+	}
+	if !w.Wrote() {
+		return ix.Note(ctx)
 	}
 	return nil
 }
 
-func (s *Service) signaal(ctx context.Context, in Input, publish bool) error {
+// apply applies one signaal or bevestiging to the index ix.
+func (s *Service) apply(ctx context.Context, ix *index.Index, in Input, publish bool) error {
+	switch in.Event.Type() {
+	case events.TypeSignaal:
+		return s.signaal(ctx, ix, in, publish)
+	case events.TypeBevestiging:
+		return s.bevestiging(ctx, ix, in)
+	}
+	return nil
+}
+
+func (s *Service) signaal(ctx context.Context, ix *index.Index, in Input, publish bool) error {
 	ev := in.Event
 	at := ev.Time()
 	if at.IsZero() {
 		at = in.Stored
 	}
 	sig := index.Signal{Key: events.MsgID(ev.Source(), ev.ID()), Partner: in.Sender, At: at, Seq: in.Seq}
-	out, err := s.index.Add(ctx, ev.Subject(), sig, s.cfg.Region.Samenloop.Regievoerder, s.cfg.Now())
+	out, err := ix.Add(ctx, ev.Subject(), sig, s.cfg.Region.Samenloop.Regievoerder, s.cfg.Now())
 	s.observe(err)
 	if err != nil {
 		return err
@@ -118,7 +152,7 @@ func (s *Service) signaal(ctx context.Context, in Input, publish bool) error {
 	return nil
 }
 
-func (s *Service) bevestiging(ctx context.Context, in Input) error {
+func (s *Service) bevestiging(ctx context.Context, ix *index.Index, in Input) error {
 	var d events.Bevestiging
 	if err := in.Event.DataAs(&d); err != nil {
 		return nil // the gateway validated it; nothing to remove
@@ -126,7 +160,7 @@ func (s *Service) bevestiging(ctx context.Context, in Input) error {
 	if d.Status != events.StatusAfgerond || (d.Betreft.Type != "" && d.Betreft.Type != events.TypeSignaal) {
 		return nil
 	}
-	r, err := s.index.Remove(ctx, events.MsgID(d.Betreft.Source, d.Betreft.ID), in.Sender, s.cfg.Region.Samenloop.Regievoerder, s.cfg.Now())
+	r, err := ix.Remove(ctx, events.MsgID(d.Betreft.Source, d.Betreft.ID), in.Sender, s.cfg.Region.Samenloop.Regievoerder, s.cfg.Now())
 	s.observe(err)
 	if err != nil {
 		return err

@@ -63,6 +63,7 @@ func (f *fixture) service(t *testing.T, durable string) *samenloop.Service {
 	s, err := samenloop.New(samenloop.Config{
 		Region: f.reg, JetStream: f.env.JS, Redis: f.rdb, Now: f.clock.Now, Durable: durable,
 		ExpireInterval: 5 * time.Millisecond, Logger: logger, Metrics: f.metrics,
+		CheckInterval: 50 * time.Millisecond, RebuildLock: 3 * time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -71,11 +72,19 @@ func (f *fixture) service(t *testing.T, durable string) *samenloop.Service {
 }
 
 // start runs a service until the returned stop is called (or the test
-// ends).
+// ends), once its index in Redis is complete.
 func (f *fixture) start(t *testing.T) (*samenloop.Service, func()) {
 	t.Helper()
 	s := f.service(t, "")
-	return s, runtest.Start(t, "samenloop", s.Run)
+	stop := runtest.Start(t, "samenloop", s.Run)
+	waitComplete(t, s)
+	return s, stop
+}
+
+// waitComplete waits until the service found its index complete.
+func waitComplete(t *testing.T, s *samenloop.Service) {
+	t.Helper()
+	runtest.Eventually(t, 20*time.Second, "the samenloop index in Redis complete", s.Complete)
 }
 
 // signaal is a signaal as the tests store it: every data field carries

@@ -15,8 +15,10 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/audit"
+	"github.com/ketenbus/ketenbus/services/projection"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/samenloop/index"
+	"github.com/ketenbus/ketenbus/services/streams"
 	"github.com/ketenbus/ketenbus/services/wmjetstream"
 )
 
@@ -45,6 +47,15 @@ type Config struct {
 	// Prefix starts every Redis key of the index. Default
 	// "ketenbus:samenloop:".
 	Prefix string
+	// CheckInterval is how often the service looks, besides at start,
+	// after Redis came back and whenever a write finds it missing,
+	// whether the index in Redis is complete and holds every event its
+	// consumer acknowledged. Default 10s.
+	CheckInterval time.Duration
+	// RebuildLock is how long the lock of a rebuild lasts without
+	// renewal: how long the others wait for a rebuilder that died.
+	// Default 30s.
+	RebuildLock time.Duration
 	// Logger; never receives data fields or pseudonyms. Default
 	// slog.Default().
 	Logger *slog.Logger
@@ -64,6 +75,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.ExpireInterval == 0 {
 		c.ExpireInterval = time.Minute
+	}
+	if c.CheckInterval == 0 {
+		c.CheckInterval = 10 * time.Second
+	}
+	if c.RebuildLock == 0 {
+		c.RebuildLock = 30 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -91,13 +108,17 @@ func (c Config) Validate() error {
 	if c.ExpireInterval < 0 {
 		errs = append(errs, errors.New("samenloop: ExpireInterval is negative"))
 	}
+	if c.CheckInterval < 0 || c.RebuildLock < 0 {
+		errs = append(errs, errors.New("samenloop: CheckInterval and RebuildLock must not be negative"))
+	}
 	return errors.Join(errs...)
 }
 
 // Service detects samenloop.
 type Service struct {
 	cfg      Config
-	index    *index.Index
+	index    *index.Index // unguarded
+	keeper   *projection.Keeper
 	partners map[string]region.Partner
 	metrics  *metrics
 	audit    *audit.Writer
@@ -125,6 +146,27 @@ func New(cfg Config) (*Service, error) {
 		s.partners[p.ID] = p
 	}
 	s.metrics = newMetrics(cfg.Metrics, s)
+	s.keeper = projection.NewKeeper(projection.KeeperConfig{
+		Name:  "samenloop index",
+		Redis: cfg.Redis,
+		Keys:  ix.Projection(),
+		Rebuild: func(ctx context.Context, w projection.Writer, from uint64) (projection.Marker, error) {
+			return s.replay(ctx, w, from, nil)
+		},
+		AckFloor: func(ctx context.Context) (uint64, error) {
+			p, _, err := streams.ConsumerPosition(ctx, cfg.JetStream, events.StreamEvents, cfg.Durable)
+			return p.Acked, err
+		},
+		Consumes: func(ctx context.Context, from, to uint64) (bool, error) {
+			return streams.Holds(ctx, cfg.JetStream, events.StreamEvents, watched(), from, to)
+		},
+		InOrder:       cfg.MaxAckPending == 1,
+		Now:           cfg.Now,
+		Logger:        cfg.Logger,
+		Metrics:       s.metrics.projection,
+		LockTTL:       cfg.RebuildLock,
+		CheckInterval: cfg.CheckInterval,
+	})
 	return s, nil
 }
 
@@ -138,11 +180,15 @@ func Run(ctx context.Context, cfg Config) error {
 	return s.Run(ctx)
 }
 
-// Index returns the index (for the CLI).
+// Index returns the index, writing unguarded (for the CLI).
 func (s *Service) Index() *index.Index { return s.index }
 
 // Ready reports whether Redis answered the last time it was used.
 func (s *Service) Ready() bool { return s.ready.Load() }
+
+// Complete reports whether the index in Redis was complete at the last
+// look; while it is not, events wait.
+func (s *Service) Complete() bool { return s.keeper.Complete() }
 
 // watched are the EVENTS subjects the service reads.
 func watched() []string {
@@ -152,14 +198,15 @@ func watched() []string {
 	}
 }
 
-// Run runs the service until ctx ends.
+// Run runs the service until ctx ends: it keeps the index in Redis
+// complete (rebuilding it from EVENTS when Redis lost it), drops expired
+// signalen and consumes EVENTS.
 func (s *Service) Run(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.expireLoop(ctx)
-	}()
-	err := wmjetstream.Consume(ctx, s.cfg.JetStream, events.StreamEvents, jetstream.ConsumerConfig{
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	cc := jetstream.ConsumerConfig{
 		Durable:        s.cfg.Durable,
 		Description:    "ketenbus samenloop: signalen on the same person",
 		FilterSubjects: watched(),
@@ -167,9 +214,15 @@ func (s *Service) Run(ctx context.Context) error {
 		AckWait:        30 * time.Second,
 		MaxAckPending:  s.cfg.MaxAckPending,
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
-	}, "samenloop", s.cfg.Logger, s.Handle)
-	<-done
-	return err
+	}
+	// The consumer exists before the index is looked at: a rebuild
+	// replays up to where it got (see Rebuild).
+	if _, err := s.cfg.JetStream.CreateOrUpdateConsumer(ctx, events.StreamEvents, cc); err != nil {
+		return fmt.Errorf("samenloop: consumer %s: %w", cc.Durable, err)
+	}
+	wg.Go(func() { s.keeper.Run(ctx) })
+	wg.Go(func() { s.expireLoop(ctx) })
+	return wmjetstream.Consume(ctx, s.cfg.JetStream, events.StreamEvents, cc, "samenloop", s.cfg.Logger, s.Handle)
 }
 
 // expireLoop drops expired signalen every ExpireInterval.
@@ -177,8 +230,14 @@ func (s *Service) expireLoop(ctx context.Context) {
 	t := time.NewTicker(s.cfg.ExpireInterval)
 	defer t.Stop()
 	for {
-		if _, err := s.Expire(ctx); err != nil && ctx.Err() == nil {
-			s.cfg.Logger.Warn("expired signalen not dropped; trying again", slog.String("error", err.Error()))
+		if s.keeper.Complete() { // else a rebuild is to come, which drops them
+			_, err := s.Expire(ctx)
+			switch {
+			case errors.Is(err, projection.ErrIncomplete):
+				s.keeper.Lost()
+			case err != nil && ctx.Err() == nil:
+				s.cfg.Logger.Warn("expired signalen not dropped; trying again", slog.String("error", err.Error()))
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -189,18 +248,20 @@ func (s *Service) expireLoop(ctx context.Context) {
 }
 
 // Expire drops the signalen whose window passed and returns how many.
+// Errors wrap projection.ErrIncomplete while the index is incomplete.
 func (s *Service) Expire(ctx context.Context) (int, error) {
-	n, err := s.index.Expire(ctx, s.cfg.Now(), 1000)
+	n, err := s.index.For(projection.Live(0)).Expire(ctx, s.cfg.Now(), 1000)
 	s.observe(err)
 	s.metrics.removed.WithLabelValues("verlopen").Add(float64(n))
 	return n, err
 }
 
-// observe notes whether Redis answered.
+// observe notes whether Redis answered; when it answers again after it
+// did not, the index is looked at at once: Redis may be back empty.
 func (s *Service) observe(err error) {
 	if errors.Is(err, index.ErrUnavailable) {
 		s.ready.Store(false)
-	} else if err == nil {
-		s.ready.Store(true)
+	} else if (err == nil || errors.Is(err, projection.ErrIncomplete)) && !s.ready.Swap(true) {
+		s.keeper.Wake()
 	}
 }

@@ -177,12 +177,14 @@ func TestEarlyRemoval(t *testing.T) {
 func TestCrashBetweenRedisAndPublish(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
+	// The crashed service: it built the index (of no events), applied both
+	// signalen to Redis, published nothing and acked nothing.
+	crashed := f.service(t, "")
+	if _, err := crashed.Rebuild(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
 	f.signaal(t, signaal{partner: "politie", id: "p-1", at: t0})
 	f.signaal(t, signaal{partner: "ggz", id: "g-1", at: t0.Add(time.Hour)})
-
-	// The crashed service: it applied both signalen to Redis, published
-	// nothing and acked nothing.
-	crashed := f.service(t, "")
 	for _, m := range f.env.Messages(t, events.StreamEvents) {
 		p, err := events.Default().ParseStructured(m.Data)
 		if err != nil {

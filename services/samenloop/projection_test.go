@@ -1,0 +1,151 @@
+package samenloop_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ketenbus/ketenbus/services/testutil/logtest"
+)
+
+// rebuilds returns ketenbus_samenloop_rebuilds_total{reason} of reg.
+func rebuilds(t *testing.T, reg *prometheus.Registry, reason string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "ketenbus_samenloop_rebuilds_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "reason" && l.GetValue() == reason {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// warnings returns the WARN lines of logs whose message starts with msg,
+// with their events count.
+func warnings(t *testing.T, logs *logtest.Buffer, msg string) []uint64 {
+	t.Helper()
+	var out []uint64
+	for l := range strings.SplitSeq(logs.String(), "\n") {
+		var ll struct {
+			Level, Msg string
+			Events     uint64
+		}
+		if json.Unmarshal([]byte(l), &ll) == nil && ll.Level == "WARN" && strings.HasPrefix(ll.Msg, msg) {
+			out = append(out, ll.Events)
+		}
+	}
+	return out
+}
+
+// distinct fails the test when a samenloop event id is on EVENTS twice.
+func distinct(t *testing.T, f *fixture) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, e := range f.samenloopEvents(t) {
+		if seen[e.ID] {
+			t.Fatalf("samenloop event %s stored twice", e.ID)
+		}
+		seen[e.ID] = true
+	}
+}
+
+// TestIndexComesBackEmpty: politie signalled a person; then Redis loses
+// everything (FLUSHALL; a restart without persistence). The service
+// notices, says so and rebuilds the index from EVENTS: ggz signalling the
+// person next joins politie, politie signalling again changes nothing,
+// wijkteam joins both; no samenloop event is sent twice.
+func TestIndexComesBackEmpty(t *testing.T) {
+	t.Parallel()
+	for name, lose := range map[string]func(*testing.T, *fixture){
+		"FLUSHALL": func(t *testing.T, f *fixture) {
+			if err := f.rdb.FlushAll(context.Background()).Err(); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"restart without persistence": func(t *testing.T, f *fixture) { f.redis.Restart(t) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			s, _ := f.start(t)
+			f.signaal(t, signaal{partner: "politie", id: "p-1", at: t0})
+			f.waitIndexed(t, s, 1)
+
+			lose(t, f)
+			f.signaal(t, signaal{partner: "ggz", id: "g-1", at: t0.Add(time.Hour)})
+			by := f.waitEvents(t, 3)
+			wantAbout(t, by, "ggz", []string{"politie"}, []string{"g-1"})
+			wantAbout(t, by, "politie", []string{"ggz"}, []string{"p-1"})
+			f.signaal(t, signaal{partner: "politie", id: "p-2", at: t0.Add(2 * time.Hour)})
+			f.waitIndexed(t, s, 3)
+			f.signaal(t, signaal{partner: "wijkteam", id: "w-1", at: t0.Add(3 * time.Hour)})
+			by = f.waitEvents(t, 3+4)
+			if got := about(by["wijkteam"][0]); !slices.Equal(got, []string{"politie", "ggz"}) {
+				t.Errorf("wijkteam told about %v, want [politie ggz]", got)
+			}
+			distinct(t, f)
+
+			if w := warnings(t, f.logs, "samenloop index: not in Redis, and no marker either"); len(w) != 2 {
+				t.Errorf("%d warnings that the index is rebuilt, want 2 (the start, then the loss)", len(w))
+			}
+			// From politie's signaal, and ggz's when it was given to the
+			// service before the rebuild began.
+			if w := warnings(t, f.logs, "samenloop index: rebuilt from EVENTS"); len(w) != 2 || w[1] < 1 || w[1] > 2 {
+				t.Errorf("rebuilt from %v events, want a second rebuild from one or two signalen", w)
+			}
+			if got := rebuilds(t, f.metrics, "empty"); got != 2 {
+				t.Errorf(`ketenbus_samenloop_rebuilds_total{reason="empty"} = %v, want 2`, got)
+			}
+			if logs := f.logs.String(); strings.Contains(logs, pseudonym) || strings.Contains(logs, "999993653") {
+				t.Errorf("the log names the person:\n%s", logs)
+			}
+		})
+	}
+}
+
+// TestIndexLostItsLastWrites: Redis comes back with an older copy of the
+// index, from before ggz joined politie's samenloop. The service replays
+// EVENTS from there without telling anyone again; wijkteam, signalling
+// next, joins both.
+func TestIndexLostItsLastWrites(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	s, _ := f.start(t)
+	f.signaal(t, signaal{partner: "politie", id: "p-1", at: t0})
+	f.waitIndexed(t, s, 1)
+	if err := f.rdb.Save(context.Background()).Err(); err != nil { // the copy Redis comes back with
+		t.Fatal(err)
+	}
+	f.signaal(t, signaal{partner: "ggz", id: "g-1", at: t0.Add(time.Hour)})
+	f.waitEvents(t, 3)
+	f.redis.Kill()
+	f.redis.Restart(t)
+	f.waitIndexed(t, s, 2)
+	f.signaal(t, signaal{partner: "wijkteam", id: "w-1", at: t0.Add(2 * time.Hour)})
+	by := f.waitEvents(t, 3+4)
+	if got := about(by["wijkteam"][0]); !slices.Equal(got, []string{"politie", "ggz"}) {
+		t.Errorf("wijkteam told about %v, want [politie ggz]", got)
+	}
+	distinct(t, f)
+	if w := warnings(t, f.logs, "samenloop index: Redis lost its last writes"); len(w) != 1 {
+		t.Errorf("%d warnings that Redis lost its last writes, want 1", len(w))
+	}
+	if got := rebuilds(t, f.metrics, "behind"); got != 1 {
+		t.Errorf(`ketenbus_samenloop_rebuilds_total{reason="behind"} = %v, want 1`, got)
+	}
+}
