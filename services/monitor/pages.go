@@ -51,6 +51,9 @@ type overviewData struct {
 	NewSamenloop  int
 	DLQ           uint64
 	Pending       uint64
+	// Projections says what there is to say about the timers and the
+	// samenloop index in Redis (being rebuilt, last rebuilt).
+	Projections []projectionView
 }
 
 type levelCount struct {
@@ -102,6 +105,9 @@ type termsData struct {
 	TimersError string
 	More        bool
 	Escalaties  []escalatie
+	// Projection says whether the timers are being rebuilt, or when they
+	// were last.
+	Projection *projectionView
 }
 
 type timerView struct {
@@ -189,13 +195,22 @@ func (m *Monitor) overviewData(ctx context.Context) *overviewData {
 		d.Escalaties = append(d.Escalaties, levelCount{Niveau: l, Label: levelLabel(l), Count: byLevel[l]})
 	}
 	d.OpenSamenloop = "onbekend (geen Redis)"
+	tv, sv := m.projections(ctx)
+	for _, v := range []*projectionView{tv, sv} {
+		if v != nil && v.Text != "" {
+			d.Projections = append(d.Projections, *v)
+		}
+	}
 	if m.samenloop != nil {
 		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		n, err := m.samenloop.Samenlopen(sctx)
 		cancel()
-		if err != nil {
+		switch {
+		case err != nil:
 			d.OpenSamenloop = "onbekend (Redis antwoordt niet)"
-		} else {
+		case sv.Alert:
+			d.OpenSamenloop = "onbekend (index wordt opgebouwd)"
+		default:
 			d.OpenSamenloop = strconv.FormatInt(n, 10)
 		}
 	}
@@ -423,6 +438,7 @@ func (m *Monitor) termijnen(w http.ResponseWriter, r *http.Request) {
 		for _, t := range ts {
 			td.Timers = append(td.Timers, timerOf(t))
 		}
+		td.Projection, _ = m.projections(r.Context())
 	}
 	td.Escalaties = m.feed.escalatiesSince(m.cfg.Now().Add(-7 * 24 * time.Hour))
 	if len(td.Escalaties) > 100 {
