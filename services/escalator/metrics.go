@@ -38,22 +38,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time from a timer's due time until its escalaties were stored.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
 		}),
-		projection: projection.Metrics{
-			Rebuilds: prometheus.NewCounterVec(prometheus.CounterOpts{
-				Name: "ketenbus_escalator_rebuilds_total",
-				Help: "Rebuilds of the timers in Redis from EVENTS that this escalator finished by itself, by reason: empty (Redis held no timers and no marker: restarted empty, flushed, or a new region), unmarked (timers without the marker: the first start of this version, or a rebuild that did not finish), behind (Redis lost its last writes; replayed from where it was).",
-			}, []string{"reason"}),
-			Failures: prometheus.NewCounter(prometheus.CounterOpts{
-				Name: "ketenbus_escalator_rebuild_failures_total",
-				Help: "Rebuilds of the timers that failed (NATS or Redis away) and are tried again; none left a marker.",
-			}),
-			Rebuilding: prometheus.NewGauge(prometheus.GaugeOpts{
-				Name: "ketenbus_escalator_rebuilding",
-				Help: "1 while the timers in Redis are incomplete and being rebuilt from EVENTS, by this escalator or another it waits for; no timer fires and no event is applied meanwhile.",
-			}),
-		},
+		projection: projection.NewMetrics("escalator", "the timers"),
 	}
-	reg.MustRegister(m.scheduled, m.acknowledged, m.foreign, m.fired, m.lag,
-		m.projection.Rebuilds, m.projection.Failures, m.projection.Rebuilding)
+	reg.MustRegister(m.scheduled, m.acknowledged, m.foreign, m.fired, m.lag)
+	reg.MustRegister(m.projection.Collectors()...)
 	return m
 }

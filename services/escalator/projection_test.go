@@ -16,6 +16,7 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/projection"
 	"github.com/ketenbus/ketenbus/services/testutil/logtest"
+	"github.com/ketenbus/ketenbus/services/testutil/metrictest"
 	"github.com/ketenbus/ketenbus/services/testutil/redistest"
 	"github.com/ketenbus/ketenbus/services/testutil/runtest"
 )
@@ -68,33 +69,15 @@ func once(keys ...string) map[string]int {
 	return m
 }
 
-// metric returns the value of the counter or gauge name in reg, with
-// label reason when it is not "" (0 when there is none).
+// metric returns the counter or gauge name of reg, with label reason
+// when it is not "".
 func metric(t *testing.T, reg *prometheus.Registry, name, reason string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	var labels map[string]string
+	if reason != "" {
+		labels = map[string]string{"reason": reason}
 	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			ok := reason == ""
-			for _, l := range m.GetLabel() {
-				ok = ok || (l.GetName() == "reason" && l.GetValue() == reason)
-			}
-			if !ok {
-				continue
-			}
-			if c := m.GetCounter(); c != nil {
-				return c.GetValue()
-			}
-			return m.GetGauge().GetValue()
-		}
-	}
-	return 0
+	return metrictest.Value(t, reg, name, labels)
 }
 
 // logLine is a line of the JSON log.

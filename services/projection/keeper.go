@@ -44,8 +44,7 @@ func Decide(st State, lost, inOrder bool) Action {
 	return Action{}
 }
 
-// Metrics are what a Keeper counts, registered by its service under its
-// own names.
+// Metrics are what a Keeper counts, registered by its service.
 type Metrics struct {
 	// Rebuilds counts finished rebuilds by reason (label "reason").
 	Rebuilds *prometheus.CounterVec
@@ -54,6 +53,36 @@ type Metrics struct {
 	// Rebuilding is 1 while the projection is incomplete and being
 	// rebuilt, by this replica or another it waits for.
 	Rebuilding prometheus.Gauge
+}
+
+// NewMetrics returns the Metrics of the projection what ("the timers")
+// of service ("escalator"), unregistered: ketenbus_<service>_rebuilds_total
+// {reason}, ketenbus_<service>_rebuild_failures_total and
+// ketenbus_<service>_rebuilding.
+func NewMetrics(service, what string) Metrics {
+	prefix := "ketenbus_" + service + "_"
+	return Metrics{
+		Rebuilds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: prefix + "rebuilds_total",
+			Help: "Rebuilds of " + what + " in Redis from EVENTS that this " + service + " finished by itself, by reason: " +
+				ReasonEmpty + " (Redis held neither the data nor the marker: restarted empty, flushed, or a new region), " +
+				ReasonUnmarked + " (data without the marker: the first start of this version, or a rebuild that did not finish), " +
+				ReasonBehind + " (Redis lost its last writes; replayed from where it was).",
+		}, []string{"reason"}),
+		Failures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: prefix + "rebuild_failures_total",
+			Help: "Rebuilds of " + what + " that failed (NATS or Redis away) and are tried again; none left a marker.",
+		}),
+		Rebuilding: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: prefix + "rebuilding",
+			Help: "1 during a rebuild of " + what + " in Redis from EVENTS, by this " + service + " or another it waits for; no event is applied meanwhile.",
+		}),
+	}
+}
+
+// Collectors returns the metrics, to register.
+func (m Metrics) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.Rebuilds, m.Failures, m.Rebuilding}
 }
 
 // KeeperConfig configures a Keeper.

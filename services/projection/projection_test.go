@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 
@@ -249,15 +248,6 @@ func TestLock(t *testing.T) {
 	}
 }
 
-// keeperMetrics returns unregistered metrics for a Keeper.
-func keeperMetrics() projection.Metrics {
-	return projection.Metrics{
-		Rebuilds:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rebuilds_total"}, []string{"reason"}),
-		Failures:   prometheus.NewCounter(prometheus.CounterOpts{Name: "failures_total"}),
-		Rebuilding: prometheus.NewGauge(prometheus.GaugeOpts{Name: "rebuilding"}),
-	}
-}
-
 // fakeService is what a Keeper keeps for: a rebuild that writes the data
 // key and says how far EVENTS went.
 type fakeService struct {
@@ -276,7 +266,7 @@ type fakeService struct {
 }
 
 func newFake(rdb redis.UniversalClient) *fakeService {
-	return &fakeService{rdb: rdb, froms: make(chan uint64, 100), started: make(chan struct{}, 100), metrics: keeperMetrics(), lockTTL: time.Second, retryFor: 20 * time.Millisecond}
+	return &fakeService{rdb: rdb, froms: make(chan uint64, 100), started: make(chan struct{}, 100), metrics: projection.NewMetrics("test", "the test projection"), lockTTL: time.Second, retryFor: 20 * time.Millisecond}
 }
 
 func (f *fakeService) keeper(t *testing.T) *projection.Keeper {

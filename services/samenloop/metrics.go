@@ -40,23 +40,10 @@ func newMetrics(reg prometheus.Registerer, s *Service) *metrics {
 			Name: "ketenbus_samenloop_removals_refused_total",
 			Help: "Bevestigingen afgerond on a signaal from a partner that neither signalled it nor is the regievoerder.",
 		}),
-		projection: projection.Metrics{
-			Rebuilds: prometheus.NewCounterVec(prometheus.CounterOpts{
-				Name: "ketenbus_samenloop_rebuilds_total",
-				Help: "Rebuilds of the samenloop index in Redis from EVENTS that this service finished by itself, by reason: empty (Redis held no index and no marker: restarted empty, flushed, or a new region), unmarked (an index without the marker: the first start of this version, or a rebuild that did not finish), behind (Redis lost its last writes; replayed from where it was).",
-			}, []string{"reason"}),
-			Failures: prometheus.NewCounter(prometheus.CounterOpts{
-				Name: "ketenbus_samenloop_rebuild_failures_total",
-				Help: "Rebuilds of the samenloop index that failed (NATS or Redis away) and are tried again; none left a marker.",
-			}),
-			Rebuilding: prometheus.NewGauge(prometheus.GaugeOpts{
-				Name: "ketenbus_samenloop_rebuilding",
-				Help: "1 while the samenloop index in Redis is incomplete and being rebuilt from EVENTS, by this service or another it waits for; no event is applied meanwhile.",
-			}),
-		},
+		projection: projection.NewMetrics("samenloop", "the samenloop index"),
 	}
+	reg.MustRegister(m.projection.Collectors()...)
 	reg.MustRegister(m.signalen, m.joined, m.events, m.removed, m.refused,
-		m.projection.Rebuilds, m.projection.Failures, m.projection.Rebuilding,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "ketenbus_samenloop_ready",
 			Help: "1 while Redis answers the samenloop service, 0 while it does not (events are then not acked).",

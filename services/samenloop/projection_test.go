@@ -11,28 +11,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ketenbus/ketenbus/services/testutil/logtest"
+	"github.com/ketenbus/ketenbus/services/testutil/metrictest"
 )
 
 // rebuilds returns ketenbus_samenloop_rebuilds_total{reason} of reg.
 func rebuilds(t *testing.T, reg *prometheus.Registry, reason string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "ketenbus_samenloop_rebuilds_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "reason" && l.GetValue() == reason {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
+	return metrictest.Value(t, reg, "ketenbus_samenloop_rebuilds_total", map[string]string{"reason": reason})
 }
 
 // warnings returns the WARN lines of logs whose message starts with msg,
