@@ -18,6 +18,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/escalator/timers"
 	"github.com/ketenbus/ketenbus/services/escalator/werkdagen"
 	"github.com/ketenbus/ketenbus/services/projection"
+	"github.com/ketenbus/ketenbus/services/redisx"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/streams"
 	"github.com/ketenbus/ketenbus/services/wmjetstream"
@@ -176,6 +177,7 @@ func New(cfg Config) (*Escalator, error) {
 			return streams.Holds(ctx, cfg.JetStream, events.StreamEvents, watched(), from, to)
 		},
 		InOrder:       true, // MaxAckPending 1
+		Observe:       func(err error) { e.observe(redisx.Wrap("read the timers' marker", err, timers.ErrUnavailable)) },
 		Now:           cfg.Now,
 		Logger:        cfg.Logger,
 		Metrics:       e.metrics.projection,

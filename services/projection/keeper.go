@@ -110,6 +110,9 @@ type KeeperConfig struct {
 	// holds them: a Redis that lost its last writes catches up from there
 	// instead of being rebuilt from scratch.
 	InOrder bool
+	// Observe, when set, gets the outcome of every look at Redis: nil
+	// when Redis answered, else Redis's error (the service's readiness).
+	Observe func(err error)
 	// Now is the clock of the marker and the lock. Default time.Now.
 	Now func() time.Time
 	// Logger; default slog.Default().
@@ -306,8 +309,11 @@ func (k *Keeper) step(ctx context.Context) (time.Duration, bool) {
 		}
 	}
 	st, err := Read(ctx, k.cfg.Redis, k.cfg.Keys)
+	if k.cfg.Observe != nil && ctx.Err() == nil {
+		k.cfg.Observe(err)
+	}
 	if err != nil {
-		return time.Second, false // Redis away: the stores say so
+		return time.Second, false // Redis away
 	}
 	lost := false
 	if st.Complete && floor > st.Holds() {

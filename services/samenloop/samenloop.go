@@ -16,6 +16,7 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/audit"
 	"github.com/ketenbus/ketenbus/services/projection"
+	"github.com/ketenbus/ketenbus/services/redisx"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/samenloop/index"
 	"github.com/ketenbus/ketenbus/services/streams"
@@ -161,6 +162,7 @@ func New(cfg Config) (*Service, error) {
 			return streams.Holds(ctx, cfg.JetStream, events.StreamEvents, watched(), from, to)
 		},
 		InOrder:       cfg.MaxAckPending == 1,
+		Observe:       func(err error) { s.observe(redisx.Wrap("read the index's marker", err, index.ErrUnavailable)) },
 		Now:           cfg.Now,
 		Logger:        cfg.Logger,
 		Metrics:       s.metrics.projection,
