@@ -25,7 +25,9 @@
 //     AUDIT, keep the ketenbus-retired key-value bucket.
 //   - escalator, samenloop: consume EVENTS with their durables, publish
 //     their own event type back to EVENTS on the ketenbus subject, and
-//     AUDIT; samenloop also reads single EVENTS messages by sequence.
+//     AUDIT; read EVENTS with ordered consumers, its info and single
+//     messages by sequence, to rebuild their projection in Redis (and
+//     samenloop its signalen); never another service's durable.
 //   - partner-<id>: pull from and acknowledge its own durable consumer
 //     [PartnerConsumer](id) on DELIVERY, read that consumer's info, and
 //     nothing else: no other partner's deliveries, no EVENTS, no DLQ, no

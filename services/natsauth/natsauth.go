@@ -136,20 +136,18 @@ func users(cfg *region.Config, prefix string) ([]User, error) {
 			}),
 		svc(UserAdapter, "consumes DELIVERY for each webhook partner (durable adapter-<partner>), publishes DLQ, AUDIT and ACTIVITY, keeps the "+adapter.RetiredBucket+" bucket",
 			adapterPermissions(webhooks)),
-		svc(UserEscalator, "consumes EVENTS (durable "+DurableEscalator+"), publishes escalaties to EVENTS and AUDIT",
-			&Permissions{
+		svc(UserEscalator, "consumes EVENTS (durable "+DurableEscalator+"), publishes escalaties to EVENTS and AUDIT, rebuilds its timers from EVENTS",
+			rebuildsFromEvents(DurableEscalator, &Permissions{
 				PublishAllow: append(consume(events.StreamEvents, DurableEscalator, ""),
 					events.EventSubject(events.TypeEscalatie, events.Producer),
 					auditAll),
-			}),
-		svc(UserSamenloop, "consumes EVENTS (durable "+DurableSamenloop+"), reads stored signalen by sequence, publishes samenloop events to EVENTS and AUDIT",
-			&Permissions{
+			})),
+		svc(UserSamenloop, "consumes EVENTS (durable "+DurableSamenloop+"), reads stored signalen by sequence, publishes samenloop events to EVENTS and AUDIT, rebuilds its index from EVENTS",
+			rebuildsFromEvents(DurableSamenloop, &Permissions{
 				PublishAllow: append(consume(events.StreamEvents, DurableSamenloop, ""),
 					events.EventSubject(events.TypeSamenloop, events.Producer),
-					auditAll,
-					api("STREAM.INFO", events.StreamEvents),
-					api("STREAM.MSG.GET", events.StreamEvents)),
-			}),
+					auditAll),
+			})),
 		svc(UserMonitor, "reads EVENTS, ACTIVITY and the DLQ with ordered consumers, the state of the DELIVERY consumers and the "+adapter.RetiredBucket+" bucket; retries dead letters (publishes DELIVERY, deletes from the DLQ)",
 			monitorPermissions()),
 	}
@@ -200,6 +198,34 @@ func consume(stream, durable, filter string) []string {
 		api("CONSUMER.MSG.NEXT", stream, durable),
 		ack(stream, durable),
 	}
+}
+
+// rebuildsFromEvents adds to p what a service with durable own on EVENTS
+// needs to rebuild its projection in Redis from EVENTS by itself: the
+// stream's info, single messages, and reading it with ordered consumers,
+// which get generated names. It may not create, change, pull from or
+// delete another service's durable.
+func rebuildsFromEvents(own string, p *Permissions) *Permissions {
+	p.PublishAllow = append(p.PublishAllow,
+		api("STREAM.INFO", events.StreamEvents),
+		api("STREAM.MSG.GET", events.StreamEvents),
+		api("CONSUMER.CREATE", events.StreamEvents, "*"),
+		api("CONSUMER.CREATE", events.StreamEvents, "*", ">"),
+		api("CONSUMER.INFO", events.StreamEvents, "*"),
+		api("CONSUMER.MSG.NEXT", events.StreamEvents, "*"),
+		api("CONSUMER.DELETE", events.StreamEvents, "*"),
+	)
+	for _, durable := range []string{DurableRouter, DurableEscalator, DurableSamenloop} {
+		if durable == own {
+			continue
+		}
+		p.PublishDeny = append(p.PublishDeny,
+			api("CONSUMER.CREATE", events.StreamEvents, durable),
+			api("CONSUMER.CREATE", events.StreamEvents, durable, ">"),
+			api("CONSUMER.MSG.NEXT", events.StreamEvents, durable),
+			api("CONSUMER.DELETE", events.StreamEvents, durable))
+	}
+	return p
 }
 
 func adapterPermissions(webhookPartners []string) *Permissions {

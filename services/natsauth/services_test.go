@@ -25,6 +25,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/natsauth"
 	"github.com/ketenbus/ketenbus/services/router"
 	"github.com/ketenbus/ketenbus/services/samenloop"
+	"github.com/ketenbus/ketenbus/services/streams"
 	"github.com/ketenbus/ketenbus/services/testutil/logtest"
 	"github.com/ketenbus/ketenbus/services/testutil/redistest"
 	"github.com/ketenbus/ketenbus/services/testutil/runtest"
@@ -278,6 +279,31 @@ func TestServiceUsersLeastPrivilege(t *testing.T) {
 	denySub := func(subject string) check {
 		return check{"no subscribe " + subject, "sub:" + subject, nil}
 	}
+	// What rebuilding a projection from EVENTS takes: an ordered consumer
+	// read to the end, and single messages.
+	rebuild := check{"read EVENTS to rebuild", "", func(c *client) func(context.Context) error {
+		return func(ctx context.Context) error {
+			n, err := streams.Replay(ctx, c.js, events.StreamEvents, []string{events.SubjectEventsAll}, streams.ReplayOptions{}, func(jetstream.Msg) error { return nil })
+			if err == nil && n == 0 {
+				return errors.New("replay read nothing")
+			}
+			if err != nil {
+				return err
+			}
+			_, err = streams.Holds(ctx, c.js, events.StreamEvents, []string{signaalA}, 1, 10)
+			return err
+		}
+	}}
+	notOthers := func(durables ...string) []check {
+		var cs []check
+		for _, d := range durables {
+			cs = append(cs,
+				denyAPI("$JS.API.CONSUMER.MSG.NEXT.EVENTS."+d, `{"batch":1}`),
+				denyAPI("$JS.API.CONSUMER.CREATE.EVENTS."+d, `{}`),
+				denyAPI("$JS.API.CONSUMER.DELETE.EVENTS."+d, ``))
+		}
+		return cs
+	}
 	createStream := denyAPI("$JS.API.STREAM.CREATE.EVENTS", `{"name":"EVENTS","subjects":["ketenbus.events.>"]}`)
 	deleteStream := denyAPI("$JS.API.STREAM.DELETE.EVENTS", ``)
 	purgeEvents := denyAPI("$JS.API.STREAM.PURGE.EVENTS", `{}`)
@@ -351,16 +377,16 @@ func TestServiceUsersLeastPrivilege(t *testing.T) {
 			denyAPI("$JS.API.STREAM.PURGE.DLQ", `{}`),
 			createStream, deleteStream,
 		},
-		natsauth.UserEscalator: {
-			pub(escalatie), pub(events.AuditSubject(partnerB)),
+		natsauth.UserEscalator: append(notOthers(natsauth.DurableRouter, natsauth.DurableSamenloop),
+			pub(escalatie), pub(events.AuditSubject(partnerB)), rebuild,
 			denyPub(samenloopSubject), denyPub(signaalA), denyPub(events.DeliverySubject(partnerA)),
 			denySub(events.SubjectEventsAll),
-			denyAPI("$JS.API.STREAM.MSG.GET.EVENTS", `{"seq":1}`),
+			denyAPI("$JS.API.STREAM.MSG.GET.DELIVERY", `{"seq":1}`),
 			createStream, deleteStream, purgeEvents,
-		},
-		natsauth.UserSamenloop: {
+		),
+		natsauth.UserSamenloop: append(notOthers(natsauth.DurableRouter, natsauth.DurableEscalator),
 			pub(samenloopSubject), pub(events.AuditSubject(partnerB)),
-			{"get an EVENTS message by sequence", "", func(c *client) func(context.Context) error {
+			check{"get an EVENTS message by sequence", "", func(c *client) func(context.Context) error {
 				return func(ctx context.Context) error {
 					st, err := c.js.Stream(ctx, events.StreamEvents)
 					if err != nil {
@@ -370,10 +396,11 @@ func TestServiceUsersLeastPrivilege(t *testing.T) {
 					return err
 				}
 			}},
+			rebuild,
 			denyPub(escalatie), denyPub(signaalA), denyPub(events.DeliverySubject(partnerA)),
 			denyAPI("$JS.API.STREAM.MSG.GET.DELIVERY", `{"seq":1}`),
 			createStream, deleteStream, purgeEvents,
-		},
+		),
 	} {
 		t.Run(user, func(t *testing.T) {
 			t.Parallel()
