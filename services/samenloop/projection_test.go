@@ -134,3 +134,15 @@ func TestIndexLostItsLastWrites(t *testing.T) {
 		t.Errorf(`ketenbus_samenloop_rebuilds_total{reason="behind"} = %v, want 1`, got)
 	}
 }
+
+// TestRunStoppedAtOnce: Run returns nil when its context ends before it
+// got going (a dev stack closed right after it started).
+func TestRunStoppedAtOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := f.service(t, "").Run(ctx); err != nil {
+		t.Fatalf("Run with its context ended: %v, want nil", err)
+	}
+}

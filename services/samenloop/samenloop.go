@@ -220,6 +220,9 @@ func (s *Service) Run(ctx context.Context) error {
 	// The consumer exists before the index is looked at: a rebuild
 	// replays up to where it got (see Rebuild).
 	if _, err := s.cfg.JetStream.CreateOrUpdateConsumer(ctx, events.StreamEvents, cc); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return fmt.Errorf("samenloop: consumer %s: %w", cc.Durable, err)
 	}
 	wg.Go(func() { s.keeper.Run(ctx) })
