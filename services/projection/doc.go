@@ -19,10 +19,11 @@
 // script (Live). When the service's consumer has acknowledged EVENTS
 // beyond both, Redis lost writes it had confirmed (an asynchronous
 // replica promoted by Sentinel, an append-only file synced every second):
-// the Keeper replays EVENTS from there on top of what Redis holds, or,
-// when the consumer does not apply events one at a time, rebuilds from
-// scratch. A consumer makes at most one write per event, or a Note when
-// it writes nothing, before it acks it.
+// the Keeper replays EVENTS from there (the last event it holds
+// included: its writes may have landed in part) on top of what Redis
+// holds, or, when the consumer does not apply events one at a time,
+// rebuilds from scratch. A consumer writes an event's effect, or a Note
+// when it has none, before it acks the event.
 //
 // # Guard
 //

@@ -37,12 +37,17 @@ func Decide(st State, lost, inOrder bool) Action {
 	case !st.Complete:
 		return Action{Rebuild: true, Reason: ReasonEmpty}
 	case lost && inOrder:
-		return Action{Rebuild: true, Reason: ReasonBehind, From: st.Holds() + 1}
+		return Action{Rebuild: true, Reason: ReasonBehind, From: catchUpFrom(st)}
 	case lost:
 		return Action{Rebuild: true, Reason: ReasonBehind}
 	}
 	return Action{}
 }
+
+// catchUpFrom returns where a catch-up of st starts: at the last event
+// it holds, whose writes may have landed in part (applying it again
+// changes nothing), and never at 0, which means from scratch.
+func catchUpFrom(st State) uint64 { return max(st.Holds(), 1) }
 
 // Metrics are what a Keeper counts, registered by its service.
 type Metrics struct {
@@ -353,7 +358,7 @@ func (k *Keeper) rebuild(ctx context.Context, st State, floor uint64, a Action) 
 	}
 	if a.From > 0 {
 		// Live writes went on until the lock stopped them.
-		a.From = prev.Holds() + 1
+		a.From = catchUpFrom(prev)
 	}
 	k.cfg.Metrics.Rebuilding.Set(1)
 	log := k.cfg.Logger.With(slog.String("reason", a.Reason))

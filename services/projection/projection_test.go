@@ -77,7 +77,7 @@ func TestDecide(t *testing.T) {
 		want    projection.Action
 	}{
 		{"complete", marked, false, true, projection.Action{}},
-		{"Redis lost writes: catch up", marked, true, true, projection.Action{Rebuild: true, Reason: projection.ReasonBehind, From: 15}},
+		{"Redis lost writes: catch up from the last event it holds", marked, true, true, projection.Action{Rebuild: true, Reason: projection.ReasonBehind, From: 14}},
 		{"Redis lost writes, events out of order: from scratch", marked, true, false, projection.Action{Rebuild: true, Reason: projection.ReasonBehind}},
 		{"empty Redis", projection.State{}, false, true, projection.Action{Rebuild: true, Reason: projection.ReasonEmpty}},
 		{"data without marker", projection.State{HasData: true}, false, true, projection.Action{Rebuild: true, Reason: projection.ReasonUnmarked}},
@@ -367,14 +367,14 @@ func TestKeeper(t *testing.T) {
 	// Redis lost its last writes: the consumer acked 35, Redis holds 32.
 	f.last.Store(40)
 	f.floor.Store(35)
-	if from := <-f.froms; from != 32 {
-		t.Fatalf("catch-up from %d, want 32", from)
+	if from := <-f.froms; from != 31 {
+		t.Fatalf("catch-up from %d, want 31, the last event Redis holds", from)
 	}
 	waitKeeper(t, k, true)
 	if got := testutil.ToFloat64(f.metrics.Rebuilds.WithLabelValues(projection.ReasonBehind)); got != 1 {
 		t.Fatalf("rebuilds{reason=behind} = %v, want 1", got)
 	}
-	if st := read(t, rdb); st.Seq != 40 || st.From != 32 || st.Reason != projection.ReasonBehind {
+	if st := read(t, rdb); st.Seq != 40 || st.From != 31 || st.Reason != projection.ReasonBehind {
 		t.Fatalf("marker after the catch-up: %+v", st)
 	}
 
