@@ -120,14 +120,16 @@ func (c Config) Validate() error {
 
 // Escalator is the escalation timer service.
 type Escalator struct {
-	cfg     Config
-	store   *timers.Store // unguarded
-	live    *timers.Store // the writes of firing
-	keeper  *projection.Keeper
-	ladder  *ladder
-	metrics *metrics
-	audit   *audit.Writer
-	ready   atomic.Bool
+	cfg Config
+	// unguarded writes without the projection guard: only views of it
+	// write (For): each event's, the rebuild's, and live for firing.
+	unguarded *timers.Store
+	live      *timers.Store
+	keeper    *projection.Keeper
+	ladder    *ladder
+	metrics   *metrics
+	audit     *audit.Writer
+	ready     atomic.Bool
 }
 
 // New checks cfg and prepares the calendar and the timer store.
@@ -150,9 +152,9 @@ func New(cfg Config) (*Escalator, error) {
 		return nil, fmt.Errorf("escalator: %w", err)
 	}
 	e := &Escalator{
-		cfg:   cfg,
-		store: store,
-		live:  store.For(projection.Live(0)),
+		cfg:       cfg,
+		unguarded: store,
+		live:      store.For(projection.Live(0)),
 		ladder: &ladder{
 			levels: esc.Ladder,
 			cal:    cal,
@@ -208,7 +210,7 @@ func New(cfg Config) (*Escalator, error) {
 }
 
 // Store returns the timer store, writing unguarded (for the CLI).
-func (e *Escalator) Store() *timers.Store { return e.store }
+func (e *Escalator) Store() *timers.Store { return e.unguarded }
 
 // Ready reports whether Redis answered the last time it was used.
 func (e *Escalator) Ready() bool { return e.ready.Load() }

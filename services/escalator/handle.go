@@ -33,7 +33,7 @@ const holdFor = 15 * time.Second
 func (e *Escalator) Handle(msg *message.Message) error {
 	ctx, seq := msg.Context(), wmjetstream.StreamSeq(msg)
 	w := projection.Live(seq)
-	st := e.store.For(w)
+	st := e.unguarded.For(w)
 	var ev cloudevents.Event
 	unreadable := ev.UnmarshalJSON(msg.Payload) != nil
 	sender := events.SubjectPartner(msg.Metadata.Get(wmjetstream.MetaSubject))
@@ -70,8 +70,7 @@ func (e *Escalator) Handle(msg *message.Message) error {
 }
 
 // apply applies one event from partner sender to the timers of st: the
-// same logic for live events and for a rebuild from EVENTS. It makes at
-// most one write.
+// same logic for live events and for a rebuild from EVENTS.
 func (e *Escalator) apply(ctx context.Context, st *timers.Store, ev cloudevents.Event, sender string) error {
 	switch ev.Type() {
 	case events.TypeAanmelding:

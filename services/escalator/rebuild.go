@@ -30,7 +30,7 @@ type RebuildOptions = streams.ReplayOptions
 // fails leaves the timers marked incomplete, and the running escalators
 // rebuild them.
 func (e *Escalator) Rebuild(ctx context.Context, opts RebuildOptions) (uint64, error) {
-	l, _, err := projection.Acquire(ctx, e.cfg.Redis, e.store.Projection(), e.cfg.RebuildLock, e.cfg.Now(), nil)
+	l, _, err := projection.Acquire(ctx, e.cfg.Redis, e.unguarded.Projection(), e.cfg.RebuildLock, e.cfg.Now(), nil)
 	if err != nil {
 		return 0, fmt.Errorf("rebuild timers: %w", err)
 	}
@@ -47,7 +47,7 @@ func (e *Escalator) Rebuild(ctx context.Context, opts RebuildOptions) (uint64, e
 // stored when it began, or opts.ToSeq when that is earlier. It returns
 // the marker of the result: up to which sequence, from how many events.
 func (e *Escalator) replay(ctx context.Context, w projection.Writer, opts RebuildOptions, clear bool) (projection.Marker, error) {
-	st := e.store.For(w)
+	st := e.unguarded.For(w)
 	if clear {
 		if err := st.Clear(ctx); err != nil {
 			return projection.Marker{}, fmt.Errorf("clear timers: %w", err)

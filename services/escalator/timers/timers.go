@@ -146,7 +146,7 @@ func New(rdb redis.UniversalClient, cfg Config) (*Store, error) {
 // projection.ErrIncomplete while the timers are not complete, and are
 // skipped (reporting success, or false for Cancel) for an event the
 // timers hold already; a rebuild's fail with projection.ErrFenced once it
-// lost its lock. Apply at most one write per event. Reads are the same.
+// lost its lock. Reads are the same.
 func (s *Store) For(w projection.Writer) *Store {
 	c := *s
 	c.w = w
