@@ -41,12 +41,12 @@ func (s *Service) Handle(msg *message.Message) error {
 	var invalid error
 	err := s.keeper.Hold(ctx, holdFor, func() error {
 		if unreadable {
-			return s.index.For(projection.Live(seq)).Note(ctx)
+			return s.unguarded.For(projection.Live(seq)).Note(ctx)
 		}
 		err := s.Apply(ctx, in, true)
 		if isInvalid(err) {
 			invalid = err
-			return s.index.For(projection.Live(seq)).Note(ctx)
+			return s.unguarded.For(projection.Live(seq)).Note(ctx)
 		}
 		return err
 	})
@@ -84,7 +84,7 @@ type Input struct {
 // projection.ErrIncomplete while the index is not complete.
 func (s *Service) Apply(ctx context.Context, in Input, publish bool) error {
 	w := projection.Live(in.Seq)
-	ix := s.index.For(w)
+	ix := s.unguarded.For(w)
 	if err := s.apply(ctx, ix, in, publish); err != nil {
 		return err
 	}

@@ -59,7 +59,7 @@ func newMetrics(reg prometheus.Registerer, s *Service) *metrics {
 		}, func() float64 {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
-			n, err := s.index.Persons(ctx)
+			n, err := s.unguarded.Persons(ctx)
 			if err != nil {
 				return -1
 			}

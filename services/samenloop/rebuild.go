@@ -31,7 +31,7 @@ import (
 // another rebuild is running; a rebuild that fails leaves the index
 // marked incomplete, and the running services rebuild it.
 func (s *Service) Rebuild(ctx context.Context, progress func(done, total uint64)) (uint64, error) {
-	l, _, err := projection.Acquire(ctx, s.cfg.Redis, s.index.Projection(), s.cfg.RebuildLock, s.cfg.Now(), nil)
+	l, _, err := projection.Acquire(ctx, s.cfg.Redis, s.unguarded.Projection(), s.cfg.RebuildLock, s.cfg.Now(), nil)
 	if err != nil {
 		return 0, fmt.Errorf("rebuild samenloop index: %w", err)
 	}
@@ -53,7 +53,7 @@ func (s *Service) Rebuild(ctx context.Context, progress func(done, total uint64)
 // be applied again. So the index holds every event up to the last one
 // given, and the live service skips the acknowledged ones only.
 func (s *Service) replay(ctx context.Context, w projection.Writer, from uint64, progress func(done, total uint64)) (projection.Marker, error) {
-	ix := s.index.For(w)
+	ix := s.unguarded.For(w)
 	pos, found, err := streams.ConsumerPosition(ctx, s.cfg.JetStream, events.StreamEvents, s.cfg.Durable)
 	if err != nil {
 		return projection.Marker{}, fmt.Errorf("read the consumer %s: %w", s.cfg.Durable, err)

@@ -117,13 +117,15 @@ func (c Config) Validate() error {
 
 // Service detects samenloop.
 type Service struct {
-	cfg      Config
-	index    *index.Index // unguarded
-	keeper   *projection.Keeper
-	partners map[string]region.Partner
-	metrics  *metrics
-	audit    *audit.Writer
-	ready    atomic.Bool
+	cfg Config
+	// unguarded writes without the projection guard: only views of it
+	// write (For), each event's and the rebuild's.
+	unguarded *index.Index
+	keeper    *projection.Keeper
+	partners  map[string]region.Partner
+	metrics   *metrics
+	audit     *audit.Writer
+	ready     atomic.Bool
 
 	mu     sync.Mutex
 	stream jetstream.Stream // EVENTS, once looked up
@@ -142,7 +144,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("samenloop: %w", err)
 	}
-	s := &Service{cfg: cfg, index: ix, partners: map[string]region.Partner{}, audit: audit.NewWriter(cfg.JetStream, cfg.Region)}
+	s := &Service{cfg: cfg, unguarded: ix, partners: map[string]region.Partner{}, audit: audit.NewWriter(cfg.JetStream, cfg.Region)}
 	for _, p := range cfg.Region.Partners {
 		s.partners[p.ID] = p
 	}
@@ -183,7 +185,7 @@ func Run(ctx context.Context, cfg Config) error {
 }
 
 // Index returns the index, writing unguarded (for the CLI).
-func (s *Service) Index() *index.Index { return s.index }
+func (s *Service) Index() *index.Index { return s.unguarded }
 
 // Ready reports whether Redis answered the last time it was used.
 func (s *Service) Ready() bool { return s.ready.Load() }
@@ -255,7 +257,7 @@ func (s *Service) expireLoop(ctx context.Context) {
 // Expire drops the signalen whose window passed and returns how many.
 // Errors wrap projection.ErrIncomplete while the index is incomplete.
 func (s *Service) Expire(ctx context.Context) (int, error) {
-	n, err := s.index.For(projection.Live(0)).Expire(ctx, s.cfg.Now(), 1000)
+	n, err := s.unguarded.For(projection.Live(0)).Expire(ctx, s.cfg.Now(), 1000)
 	s.observe(err)
 	s.metrics.removed.WithLabelValues("verlopen").Add(float64(n))
 	return n, err
