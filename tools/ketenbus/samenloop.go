@@ -31,8 +31,11 @@ func newSamenloopRebuildCmd() *cobra.Command {
 clears the index and replays the signalen and bevestigingen stored since the
 samenloop window began (now minus samenloop.window_days of the region config)
 through the samenloop service's own logic, publishing nothing: no partner
-hears of a samenloop again. Stop the samenloop services first, or a signaal
-they handle during the rebuild may miss its samenloop.`,
+hears of a samenloop again. It holds the rebuild lock in Redis meanwhile:
+running samenloop services apply no signaal until it is done, and go on
+from the rebuilt index, so they need not be stopped. Another rebuild
+running (a service's own, after it found Redis empty) makes it fail and
+say so.`,
 		Example: `  # after losing Redis: rebuild from the samenloop window of EVENTS
   ketenbus samenloop rebuild --nats-url nats://nats:4222 --redis-url redis://redis:6379 --yes
 

@@ -55,8 +55,15 @@ func newTimersRebuildCmd() *cobra.Command {
 		Short: "Rebuild the timers in Redis from EVENTS",
 		Long: `Rebuild replaces every escalation timer in Redis by the ones EVENTS implies:
 it clears them and replays the aanmeldingen, overdrachten, bevestigingen and
-escalaties through the escalator's own logic, publishing nothing. Stop the
-escalators first, or they keep firing from the half-rebuilt state.`,
+escalaties through the escalator's own logic, publishing nothing. It holds
+the rebuild lock in Redis meanwhile: running escalators neither fire nor
+apply events until it is done, and go on from the rebuilt timers, so they
+need not be stopped. Another rebuild running (an escalator's own, after it
+found Redis empty) makes it fail and say so.
+
+The escalators rebuild by themselves when they find the timers gone or
+missing their last writes; run this after restoring Redis from a backup or
+a Sentinel failover (deploy/redis/README.md says when).`,
 		Example: `  # after losing Redis: rebuild from the whole EVENTS stream
   ketenbus timers rebuild --nats-url nats://nats:4222 --redis-url redis://redis:6379 --yes
 
