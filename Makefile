@@ -4,6 +4,7 @@
 #   make fmt lint test    the gates
 #   make bench            benchmarks (BENCHTIME=2s make bench)
 #   make fuzz             fuzz the event parser (FUZZTIME=5m make fuzz)
+#   make chaos            the fault suite against deploy/local (docs/reliability.md)
 #   make tidy             go mod tidy in every module
 #   make screenshots      docs/monitor-overzicht.png from the dashboard's browser test
 #
@@ -17,7 +18,7 @@ BENCHTIME  ?= 1s
 # staticcheck 2026.1.x (v0.8.x) understands Go 1.26.
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: all fmt lint test bench fuzz tidy screenshots
+.PHONY: all fmt lint test bench fuzz chaos tidy screenshots
 
 all: fmt lint test
 
@@ -57,6 +58,13 @@ bench:
 
 fuzz:
 	cd events && go test -run '^$$' -fuzz '^FuzzParseStructured$$' -fuzztime $(FUZZTIME) .
+
+# The fault suite (build tag stress): deploy/local under a steady load, one
+# fault after another, then the table of what was accepted, delivered and
+# lost. KETENBUS_CHAOS_FAULTS=regexp runs only the faults it matches.
+chaos:
+	@mkdir -p testoutput
+	cd tools && go test -tags stress -run '^TestChaos$$' -count=1 -timeout 25m -v ./e2e/
 
 screenshots:
 	cd services && KETENBUS_SCREENSHOT_DIR="$(CURDIR)/docs" go test -count=1 -run '^TestDashboardInBrowser$$' ./monitor
