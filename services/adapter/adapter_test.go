@@ -20,6 +20,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/adapter"
 	"github.com/ketenbus/ketenbus/services/delivery"
 	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/testutil/metrictest"
 	"github.com/ketenbus/ketenbus/services/testutil/runtest"
 )
 
@@ -324,7 +325,7 @@ func TestGoneRetiresSubscription(t *testing.T) {
 			t.Errorf("dead letter reason %q status %q", m.Header.Get(delivery.HeaderDLQReason), m.Header.Get(delivery.HeaderDLQStatus))
 		}
 	}
-	if v := metric(t, reg, "ketenbus_adapter_subscriptions_retired_total", map[string]string{"partner": "alpha", "subscription": "signalen"}); v != 1 {
+	if v := metrictest.Value(t, reg, "ketenbus_adapter_subscriptions_retired_total", map[string]string{"partner": "alpha", "subscription": "signalen"}); v != 1 {
 		t.Errorf("retired metric = %v, want 1", v)
 	}
 	// The counter moves just after each dead letter is stored.
@@ -454,7 +455,7 @@ func TestCircuitBreaker(t *testing.T) {
 		c.Breaker = adapter.BreakerConfig{Failures: 2, Cooldown: 300 * time.Millisecond}
 	})
 	open := func() float64 {
-		return metric(t, reg, "ketenbus_adapter_circuit_open", map[string]string{"partner": "alpha"})
+		return metrictest.Value(t, reg, "ketenbus_adapter_circuit_open", map[string]string{"partner": "alpha"})
 	}
 
 	const n = 5
@@ -565,7 +566,7 @@ func TestHandshake(t *testing.T) {
 			if n := len(s.requests(http.MethodPost)); n != 0 {
 				t.Errorf("sink received %d POSTs without an accepted handshake", n)
 			}
-			if v := metric(t, reg, "ketenbus_adapter_handshake_pending", map[string]string{"partner": "alpha"}); v != 1 {
+			if v := metrictest.Value(t, reg, "ketenbus_adapter_handshake_pending", map[string]string{"partner": "alpha"}); v != 1 {
 				t.Errorf("handshake_pending = %v, want 1", v)
 			}
 			if !strings.Contains(f.logs.String(), `"level":"ERROR","msg":"webhook handshake refused`) {

@@ -27,6 +27,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/delivery"
 	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/testutil/logtest"
+	"github.com/ketenbus/ketenbus/services/testutil/metrictest"
 	"github.com/ketenbus/ketenbus/services/testutil/natstest"
 	"github.com/ketenbus/ketenbus/services/testutil/runtest"
 )
@@ -279,42 +280,10 @@ func (s *sink) posts(t *testing.T, n int, within time.Duration) []sinkRequest {
 	return s.requests(http.MethodPost)
 }
 
-// metric returns the value of the counter or gauge name whose labels
-// include labels (0 when there is none).
-func metric(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			have := map[string]string{}
-			for _, l := range m.GetLabel() {
-				have[l.GetName()] = l.GetValue()
-			}
-			for k, v := range labels {
-				if have[k] != v {
-					continue next
-				}
-			}
-			if m.GetCounter() != nil {
-				return m.GetCounter().GetValue()
-			}
-			return m.GetGauge().GetValue()
-		}
-	}
-	return 0
-}
-
 // outcome returns ketenbus_adapter_deliveries_total{partner,outcome}.
 func outcome(t *testing.T, reg *prometheus.Registry, partner, outcome string) float64 {
 	t.Helper()
-	return metric(t, reg, "ketenbus_adapter_deliveries_total", map[string]string{"partner": partner, "outcome": outcome})
+	return metrictest.Value(t, reg, "ketenbus_adapter_deliveries_total", map[string]string{"partner": partner, "outcome": outcome})
 }
 
 // eventID returns the id of a structured CloudEvent body.

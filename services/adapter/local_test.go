@@ -12,6 +12,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/adapter"
 	"github.com/ketenbus/ketenbus/services/delivery"
 	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/testutil/metrictest"
 )
 
 func withID(id string) eventOption {
@@ -74,7 +75,7 @@ func TestLocalFailuresNeverCountAgainstThePartner(t *testing.T) {
 	if len(posts) != 1 || eventID(t, posts[0].body) != healthy.id {
 		t.Errorf("the sink received %d POSTs, want only the healthy delivery", len(posts))
 	}
-	if v := metric(t, reg, "ketenbus_adapter_circuit_open", map[string]string{"partner": "alpha"}); v != 0 {
+	if v := metrictest.Value(t, reg, "ketenbus_adapter_circuit_open", map[string]string{"partner": "alpha"}); v != 0 {
 		t.Errorf("circuit open = %v, want 0: local failures counted against the partner", v)
 	}
 	if v := outcome(t, reg, "alpha", "retry"); v != 0 {
