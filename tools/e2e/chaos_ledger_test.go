@@ -11,7 +11,7 @@ import (
 )
 
 // normalLatency is how long a delivery may take after its event was
-// accepted, and an escalatie after its term, and still count as normal.
+// accepted, or an escalatie after its term, and still count as normal.
 const normalLatency = 2 * time.Second
 
 // phase is one fault: the time it was injected, and the events accepted
@@ -35,17 +35,20 @@ type partnerRow struct {
 // accepted in its phase, and, summed over the partners, the deliveries
 // due for them and what became of those.
 type row struct {
-	Fault      string                `json:"fault"`
-	Accepted   int                   `json:"accepted"`
-	Due        int                   `json:"deliveries_due"`
-	Delivered  int                   `json:"delivered"`
-	Lost       int                   `json:"lost"`
-	Duplicates int                   `json:"duplicates"`
-	EscExpect  int                   `json:"escalaties_expected"`
-	EscFired   int                   `json:"escalaties_fired"`
-	EscDoubled int                   `json:"escalaties_doubled"`
-	RecoveryS  float64               `json:"recovery_seconds"`
-	Partners   map[string]partnerRow `json:"partners"`
+	Fault      string  `json:"fault"`
+	Accepted   int     `json:"accepted"`
+	Due        int     `json:"deliveries_due"`
+	Delivered  int     `json:"delivered"`
+	Lost       int     `json:"lost"`
+	Duplicates int     `json:"duplicates"`
+	EscExpect  int     `json:"escalaties_expected"`
+	EscFired   int     `json:"escalaties_fired"`
+	EscDoubled int     `json:"escalaties_doubled"`
+	RecoveryS  float64 `json:"recovery_seconds"`
+	// EscRecoveryS is the same for escalaties: from the fault until each
+	// arrived within normalLatency of its term.
+	EscRecoveryS float64               `json:"escalaties_recovery_seconds"`
+	Partners     map[string]partnerRow `json:"partners"`
 	// Missing names the first lost deliveries ("partner: source id") and
 	// escalaties not fired ("escalatie: source id"), for the log.
 	Missing []string `json:"missing,omitempty"`
@@ -124,7 +127,7 @@ func tally(phases []phase, evs []sent, sinks map[string][]delivery, escalatieSin
 	rows := make([]row, len(phases))
 	for i, ph := range phases {
 		r := row{Fault: ph.name, Partners: map[string]partnerRow{}}
-		var slowest time.Time
+		var slowest, slowestEsc time.Time
 		for _, p := range partners {
 			var pr partnerRow
 			for _, s := range evs {
@@ -169,13 +172,16 @@ func tally(phases []phase, evs []sent, sinks map[string][]delivery, escalatieSin
 				r.EscFired++
 				// An escalatie is normal when it arrives within
 				// normalLatency of its term (uiterlijk, whole seconds).
-				if at := escAt[s.key]; at.Sub(s.due) > normalLatency+time.Second && at.After(slowest) {
-					slowest = at
+				if at := escAt[s.key]; at.Sub(s.due) > normalLatency+time.Second && at.After(slowestEsc) {
+					slowestEsc = at
 				}
 			}
 		}
 		if slowest.After(ph.fault) {
 			r.RecoveryS = slowest.Sub(ph.fault).Seconds()
+		}
+		if slowestEsc.After(ph.fault) {
+			r.EscRecoveryS = slowestEsc.Sub(ph.fault).Seconds()
 		}
 		rows[i] = r
 	}
@@ -185,11 +191,11 @@ func tally(phases []phase, evs []sent, sinks map[string][]delivery, escalatieSin
 // printTable writes rows as a Markdown table, then one line per partner
 // and fault where something was lost or duplicated.
 func printTable(w io.Writer, rows []row) {
-	fmt.Fprintln(w, "| fault | accepted | deliveries due | delivered | lost | duplicates | escalaties expected / fired / doubled | recovery s |")
-	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Fprintln(w, "| fault | accepted | deliveries due | delivered | lost | duplicates | escalaties expected / fired / doubled | recovery s | escalaties on time again s |")
+	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, r := range rows {
-		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %d | %d / %d / %d | %.1f |\n",
-			r.Fault, r.Accepted, r.Due, r.Delivered, r.Lost, r.Duplicates, r.EscExpect, r.EscFired, r.EscDoubled, r.RecoveryS)
+		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %d | %d / %d / %d | %.1f | %.1f |\n",
+			r.Fault, r.Accepted, r.Due, r.Delivered, r.Lost, r.Duplicates, r.EscExpect, r.EscFired, r.EscDoubled, r.RecoveryS, r.EscRecoveryS)
 	}
 	var notes []string
 	for _, r := range rows {
