@@ -56,8 +56,9 @@ func (e *Escalator) poll(ctx context.Context) {
 // escalaties of its level and, once JetStream stored them and the
 // processing log holds a record of each, advances the timer to the next
 // level or finishes it. It returns how many timers fired. A timer whose
-// escalaties or records could not be stored stays claimed until its lease
-// ends and then fires again, with the same escalatie and record ids.
+// escalaties or records could not be stored is released to fire again
+// after retryFire, with the same escalatie and record ids (should the
+// release not reach Redis, after its lease).
 // While the timers in Redis are incomplete it fires nothing and returns
 // an error wrapping projection.ErrIncomplete: a timer missing from Redis
 // must not be taken for one that is not due.
@@ -82,6 +83,14 @@ func (e *Escalator) FireDue(ctx context.Context) (int, error) {
 		stored := e.publish(ctx, ts, now)
 		for i, t := range ts {
 			if !stored[i] {
+				// Not the lease, which is for a claimer that died: JetStream
+				// may be back in a moment (a new leader elected).
+				retry := t
+				retry.Due = now.Add(retryFire)
+				if _, err := e.live.Advance(ctx, retry, t); err != nil {
+					e.observe(err)
+					return fired, fmt.Errorf("release timer: %w", err)
+				}
 				continue
 			}
 			e.metrics.lag.Observe(max(0, now.Sub(t.Due).Seconds()))
@@ -131,15 +140,21 @@ func (e *Escalator) publish(ctx context.Context, ts []timers.Timer, now time.Tim
 	)
 	results := streams.PublishAsync(wait, e.cfg.JetStream, msgs)
 	end := e.cfg.Now()
+	var failed []error
 	for j, res := range results {
 		if res.Err != nil {
 			stored[owner[j]] = false
+			failed = append(failed, res.Err)
 			continue
 		}
 		p := logs[j]
 		p.Event.Sequence, p.End = res.Ack.Sequence, end
 		entries = append(entries, audit.Entry{Partner: p.Partner, Record: audit.NewRecord(p)})
 		logged = append(logged, j)
+	}
+	if len(failed) > 0 && ctx.Err() == nil {
+		e.cfg.Logger.Warn("escalaties not stored; their timers fire again shortly",
+			slog.Int("escalaties", len(failed)), slog.Duration("retry_in", retryFire), slog.String("error", failed[0].Error()))
 	}
 	// One record each: a timer that fires again (its escalaties or their
 	// records not all stored) writes the same records, stored once.
@@ -148,11 +163,15 @@ func (e *Escalator) publish(ctx context.Context, ts []timers.Timer, now time.Tim
 			stored[owner[j]] = false
 		}
 		if ctx.Err() == nil {
-			e.cfg.Logger.Warn("processing log not written; the timers fire again after their lease", slog.Int("escalaties", len(entries)), slog.String("error", err.Error()))
+			e.cfg.Logger.Warn("processing log not written; the timers fire again shortly", slog.Int("escalaties", len(entries)), slog.String("error", err.Error()))
 		}
 	}
 	return stored
 }
+
+// retryFire is how soon a timer whose escalaties could not be stored
+// fires again.
+const retryFire = time.Second
 
 // EscalatieID returns the id of the escalatie of a timer's level for one
 // partner: the same inputs always give the same id.

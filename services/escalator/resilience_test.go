@@ -3,6 +3,7 @@ package escalator_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/escalator"
 	"github.com/ketenbus/ketenbus/services/escalator/timers"
 	"github.com/ketenbus/ketenbus/services/testutil/redistest"
+	"github.com/ketenbus/ketenbus/services/testutil/runtest"
 )
 
 // dueTimers schedules n timers of their last ladder level, all due at due.
@@ -159,4 +161,39 @@ func gauge(t *testing.T, f *fixture, name string) float64 {
 	}
 	t.Fatalf("no gauge %s", name)
 	return 0
+}
+
+// TestEventsRefusingFiresAgainSoon: a timer falls due while JetStream
+// refuses its escalatie (here: EVENTS full; in production a leader being
+// elected). Once EVENTS takes messages again the escalatie follows within
+// a second, not after the claim's lease, which is for a claimer that died.
+func TestEventsRefusingFiresAgainSoon(t *testing.T) {
+	t.Parallel()
+	posted := at("2026-04-02T10:00:00+02:00")
+	f := newFixture(t, posted)
+	e, _ := f.start(t)
+	f.aanmelding(t, "a-1", posted, 5)
+	waitTimer(t, e, sourcePolitie, "a-1", true)
+
+	ctx := context.Background()
+	st, err := f.env.JS.Stream(ctx, events.StreamEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := st.CachedInfo().Config
+	full := cfg
+	full.MaxMsgs = int64(st.CachedInfo().State.Msgs) // with DiscardNew: nothing more is stored
+	if _, err := f.env.JS.UpdateStream(ctx, full); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(at("2026-04-11T00:00:00+02:00")) // level 1 due
+	runtest.Eventually(t, 10*time.Second, "the escalatie refused", func() bool {
+		return strings.Contains(f.logs.String(), "escalaties not stored; their timers fire again shortly")
+	})
+	if _, err := f.env.JS.UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	// Past the retry, within the lease (2s in these tests).
+	f.clock.Set(at("2026-04-11T00:00:01.5+02:00"))
+	f.waitLevels(t, once("a-1/1"))
 }
