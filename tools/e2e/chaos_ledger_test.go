@@ -52,6 +52,8 @@ type row struct {
 	// Missing names the first lost deliveries ("partner: source id") and
 	// escalaties not fired ("escalatie: source id"), for the log.
 	Missing []string `json:"missing,omitempty"`
+	// LateEsc names the first escalaties that came late.
+	LateEsc []string `json:"late_escalaties,omitempty"`
 }
 
 // maxMissing bounds the names a row keeps of what went missing.
@@ -172,8 +174,14 @@ func tally(phases []phase, evs []sent, sinks map[string][]delivery, escalatieSin
 				r.EscFired++
 				// An escalatie is normal when it arrives within
 				// normalLatency of its term (uiterlijk, whole seconds).
-				if at := escAt[s.key]; at.Sub(s.due) > normalLatency+time.Second && at.After(slowestEsc) {
-					slowestEsc = at
+				if at := escAt[s.key]; at.Sub(s.due) > normalLatency+time.Second {
+					if len(r.LateEsc) < maxMissing {
+						r.LateEsc = append(r.LateEsc, fmt.Sprintf("%s: term %s, accepted %s, escalatie %s",
+							s.key, s.due.Format("15:04:05.0"), s.accepted.Format("15:04:05.0"), at.Format("15:04:05.0")))
+					}
+					if at.After(slowestEsc) {
+						slowestEsc = at
+					}
 				}
 			}
 		}

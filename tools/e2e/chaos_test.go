@@ -123,6 +123,9 @@ func TestChaos(t *testing.T) {
 		if len(r.Missing) > 0 {
 			t.Logf("%s: missing (the first %d): %s", r.Fault, len(r.Missing), strings.Join(r.Missing, "; "))
 		}
+		if len(r.LateEsc) > 0 {
+			t.Logf("%s: late escalaties (the first %d): %s", r.Fault, len(r.LateEsc), strings.Join(r.LateEsc, "; "))
+		}
 	}
 	writeResults(t, rows, table.String())
 	st.keepLogs()
