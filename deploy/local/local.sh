@@ -326,7 +326,7 @@ need() {
 build() {
 	mkdir -p "$BIN"
 	say "building the services, natsauth, nats-server and ketenbus into ${BIN#"$ROOT"/}"
-	(cd "$ROOT/services" && go build -o "$BIN/" ./cmd/... ./natsauth/cmd/natsauth &&
+	(cd "$ROOT/services" && go build -o "$BIN/" ./cmd/... ./shared/natsauth/cmd/natsauth &&
 		go build -o "$BIN/nats-server" github.com/nats-io/nats-server/v2) ||
 		fail "go build in services/ failed"
 	(cd "$ROOT/tools" && go build -o "$BIN/ketenbus" ./ketenbus) || fail "go build in tools/ failed"

@@ -4,8 +4,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/ketenbus/ketenbus/services/activity"
-	"github.com/ketenbus/ketenbus/services/telemetry"
+	"github.com/ketenbus/ketenbus/services/shared/activity"
+	"github.com/ketenbus/ketenbus/services/shared/telemetry"
 )
 
 // note publishes the end of an attempt to the activity log. outcome is one

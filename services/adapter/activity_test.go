@@ -10,10 +10,10 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/nats-io/nats.go"
 
-	"github.com/ketenbus/ketenbus/services/activity"
 	"github.com/ketenbus/ketenbus/services/adapter"
-	"github.com/ketenbus/ketenbus/services/region"
-	"github.com/ketenbus/ketenbus/services/testutil/runtest"
+	"github.com/ketenbus/ketenbus/services/shared/activity"
+	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
 )
 
 // TestActivityRecords: every attempt that ends and every change of the

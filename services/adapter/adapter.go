@@ -3,6 +3,7 @@ package adapter
 import (
 	"context"
 	"fmt"
+	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -14,12 +15,12 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/webhook"
-	"github.com/ketenbus/ketenbus/services/activity"
-	"github.com/ketenbus/ketenbus/services/audit"
-	"github.com/ketenbus/ketenbus/services/fieldcrypt"
-	"github.com/ketenbus/ketenbus/services/region"
-	"github.com/ketenbus/ketenbus/services/telemetry"
-	"github.com/ketenbus/ketenbus/services/wmjetstream"
+	"github.com/ketenbus/ketenbus/services/shared/activity"
+	"github.com/ketenbus/ketenbus/services/shared/audit"
+	"github.com/ketenbus/ketenbus/services/shared/fieldcrypt"
+	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/telemetry"
+	"github.com/ketenbus/ketenbus/services/shared/wmjetstream"
 )
 
 // Adapter delivers DELIVERY to the partners' webhooks. Create it with New
@@ -42,7 +43,7 @@ type Adapter struct {
 	activity *activity.Publisher
 
 	// retired is opened by Run, before any handler runs.
-	retired *Retired
+	retired *streams.Retired
 	// tracer is nil when not tracing.
 	tracer trace.Tracer
 }
@@ -150,7 +151,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 func (a *Adapter) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	retired, err := openRetired(ctx, a.js, a.cfg.Replicas, a.logger)
+	retired, err := streams.OpenRetired(ctx, a.js, a.cfg.Replicas, a.logger)
 	if err != nil {
 		return fmt.Errorf("adapter: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -18,10 +19,10 @@ import (
 
 	"github.com/ketenbus/ketenbus/events/webhook"
 	"github.com/ketenbus/ketenbus/services/adapter"
-	"github.com/ketenbus/ketenbus/services/delivery"
-	"github.com/ketenbus/ketenbus/services/region"
-	"github.com/ketenbus/ketenbus/services/testutil/metrictest"
-	"github.com/ketenbus/ketenbus/services/testutil/runtest"
+	"github.com/ketenbus/ketenbus/services/shared/delivery"
+	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/metrictest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
 )
 
 const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -293,15 +294,15 @@ func TestGoneRetiresSubscription(t *testing.T) {
 	f.dlq(t, 1, 5*time.Second)
 
 	ctx := context.Background()
-	kv, err := f.env.JS.KeyValue(ctx, adapter.RetiredBucket)
+	kv, err := f.env.JS.KeyValue(ctx, streams.RetiredBucket)
 	if err != nil {
-		t.Fatalf("bucket %s: %v", adapter.RetiredBucket, err)
+		t.Fatalf("bucket %s: %v", streams.RetiredBucket, err)
 	}
-	e, err := kv.Get(ctx, adapter.RetiredKey("alpha", "signalen"))
+	e, err := kv.Get(ctx, streams.RetiredKey("alpha", "signalen"))
 	if err != nil {
 		t.Fatalf("retirement not recorded: %v", err)
 	}
-	var r adapter.Retirement
+	var r streams.Retirement
 	if err := json.Unmarshal(e.Value(), &r); err != nil || r.Status != http.StatusGone || r.RetiredAt.IsZero() || r.Reason == "" {
 		t.Errorf("retirement record %s (%v)", e.Value(), err)
 	}
@@ -344,7 +345,7 @@ func TestGoneRetiresSubscription(t *testing.T) {
 	}
 
 	// Deleting the key resumes delivery.
-	if err := kv.Delete(ctx, adapter.RetiredKey("alpha", "signalen")); err != nil {
+	if err := kv.Delete(ctx, streams.RetiredKey("alpha", "signalen")); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(100 * time.Millisecond)

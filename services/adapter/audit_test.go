@@ -13,10 +13,10 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/webhook"
-	"github.com/ketenbus/ketenbus/services/audit"
-	"github.com/ketenbus/ketenbus/services/region"
-	"github.com/ketenbus/ketenbus/services/streams"
-	"github.com/ketenbus/ketenbus/services/testutil/runtest"
+	"github.com/ketenbus/ketenbus/services/shared/audit"
+	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/streams"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
 )
 
 // records returns the records on AUDIT, waiting until there are at least

@@ -4,7 +4,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ketenbus/ketenbus/services/activity"
+	"github.com/ketenbus/ketenbus/services/shared/activity"
 )
 
 // breakerState is the state of a circuit breaker.

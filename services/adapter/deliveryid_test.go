@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/ketenbus/ketenbus/events/webhook"
-	"github.com/ketenbus/ketenbus/services/delivery"
-	"github.com/ketenbus/ketenbus/services/dlq"
-	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/shared/delivery"
+	"github.com/ketenbus/ketenbus/services/shared/dlq"
+	"github.com/ketenbus/ketenbus/services/shared/region"
 )
 
 // TestWebhookIDIsTheDeliveryID: webhook-id is the delivery's

@@ -3,7 +3,7 @@ package adapter
 import (
 	"strings"
 
-	"github.com/ketenbus/ketenbus/services/webhookout"
+	"github.com/ketenbus/ketenbus/services/shared/webhookout"
 )
 
 // maxExcerpt is the largest response body excerpt kept in a dead letter.

@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/ketenbus/ketenbus/services/webhookout"
+	"github.com/ketenbus/ketenbus/services/shared/webhookout"
 )
 
 // handshake sends one OPTIONS request and returns nil when the endpoint

@@ -24,12 +24,12 @@ import (
 	"github.com/ketenbus/ketenbus/events/bsntest"
 	"github.com/ketenbus/ketenbus/events/webhook"
 	"github.com/ketenbus/ketenbus/services/adapter"
-	"github.com/ketenbus/ketenbus/services/delivery"
-	"github.com/ketenbus/ketenbus/services/region"
-	"github.com/ketenbus/ketenbus/services/testutil/logtest"
-	"github.com/ketenbus/ketenbus/services/testutil/metrictest"
-	"github.com/ketenbus/ketenbus/services/testutil/natstest"
-	"github.com/ketenbus/ketenbus/services/testutil/runtest"
+	"github.com/ketenbus/ketenbus/services/shared/delivery"
+	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/metrictest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
 )
 
 // shortSchedule is the retry schedule of the tests, set through the

@@ -1,7 +1,7 @@
 package adapter_test
 
 import (
-	"github.com/ketenbus/ketenbus/services/testutil/runtest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
 	"net/http"
 	"testing"
 	"time"
@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ketenbus/ketenbus/services/adapter"
-	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/shared/region"
 )
 
 // TestStreamGauges: ketenbus_dlq_messages and

@@ -21,14 +21,14 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/webhook"
-	"github.com/ketenbus/ketenbus/services/audit"
-	"github.com/ketenbus/ketenbus/services/delivery"
-	"github.com/ketenbus/ketenbus/services/fieldcrypt"
-	"github.com/ketenbus/ketenbus/services/region"
-	"github.com/ketenbus/ketenbus/services/streams"
-	"github.com/ketenbus/ketenbus/services/telemetry"
-	"github.com/ketenbus/ketenbus/services/webhookout"
-	"github.com/ketenbus/ketenbus/services/wmjetstream"
+	"github.com/ketenbus/ketenbus/services/shared/audit"
+	"github.com/ketenbus/ketenbus/services/shared/delivery"
+	"github.com/ketenbus/ketenbus/services/shared/fieldcrypt"
+	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/streams"
+	"github.com/ketenbus/ketenbus/services/shared/telemetry"
+	"github.com/ketenbus/ketenbus/services/shared/webhookout"
+	"github.com/ketenbus/ketenbus/services/shared/wmjetstream"
 )
 
 // Reasons of dead letters that are not "http <status>" or a transport
@@ -301,7 +301,7 @@ func (p *partner) setCommonHeaders(h http.Header) {
 // the delivery in the DLQ.
 func (p *partner) retire(ctx context.Context, msg *message.Message, d deliveryInfo, resp response, now time.Time) error {
 	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
-	created, err := p.a.retired.retire(sctx, p.id, d.subscription, Retirement{
+	created, err := p.a.retired.Retire(sctx, p.id, d.subscription, streams.Retirement{
 		RetiredAt: now.UTC(),
 		Status:    resp.status,
 		Reason:    "the webhook endpoint answered 410 Gone",
@@ -314,7 +314,7 @@ func (p *partner) retire(ctx context.Context, msg *message.Message, d deliveryIn
 	if created {
 		p.a.metrics.retired.WithLabelValues(p.id, d.subscription).Inc()
 		p.logger.Error("subscription retired: the webhook endpoint answered 410 Gone; its deliveries go to the DLQ until the key is deleted from the bucket",
-			append(p.attrs(d, resp.status), slog.String("bucket", RetiredBucket), slog.String("key", RetiredKey(p.id, d.subscription)))...)
+			append(p.attrs(d, resp.status), slog.String("bucket", streams.RetiredBucket), slog.String("key", streams.RetiredKey(p.id, d.subscription)))...)
 	}
 	return p.deadLetter(ctx, msg, d, deadLetter{reason: reasonRetired, status: resp.status, body: resp.body}, outcomeRetired)
 }

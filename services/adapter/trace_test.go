@@ -13,9 +13,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ketenbus/ketenbus/services/adapter"
-	"github.com/ketenbus/ketenbus/services/region"
-	"github.com/ketenbus/ketenbus/services/telemetry"
-	"github.com/ketenbus/ketenbus/services/testutil/runtest"
+	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/telemetry"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
 )
 
 // TestDeliverSpanPerAttempt: with a TracerProvider every attempt gets an

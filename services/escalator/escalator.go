@@ -14,14 +14,14 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/audit"
-	"github.com/ketenbus/ketenbus/services/escalator/timers"
-	"github.com/ketenbus/ketenbus/services/escalator/werkdagen"
-	"github.com/ketenbus/ketenbus/services/projection"
-	"github.com/ketenbus/ketenbus/services/redisx"
-	"github.com/ketenbus/ketenbus/services/region"
-	"github.com/ketenbus/ketenbus/services/streams"
-	"github.com/ketenbus/ketenbus/services/wmjetstream"
+	"github.com/ketenbus/ketenbus/services/shared/audit"
+	"github.com/ketenbus/ketenbus/services/shared/projection"
+	"github.com/ketenbus/ketenbus/services/shared/redisx"
+	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/streams"
+	"github.com/ketenbus/ketenbus/services/shared/timers"
+	"github.com/ketenbus/ketenbus/services/shared/werkdagen"
+	"github.com/ketenbus/ketenbus/services/shared/wmjetstream"
 )
 
 // Config configures the escalator.

@@ -12,10 +12,10 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/escalator/timers"
-	"github.com/ketenbus/ketenbus/services/escalator/werkdagen"
-	"github.com/ketenbus/ketenbus/services/projection"
-	"github.com/ketenbus/ketenbus/services/wmjetstream"
+	"github.com/ketenbus/ketenbus/services/shared/projection"
+	"github.com/ketenbus/ketenbus/services/shared/timers"
+	"github.com/ketenbus/ketenbus/services/shared/werkdagen"
+	"github.com/ketenbus/ketenbus/services/shared/wmjetstream"
 )
 
 // holdFor is how long a handler waits for the timers to be complete

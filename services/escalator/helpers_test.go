@@ -10,12 +10,12 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/escalator"
-	"github.com/ketenbus/ketenbus/services/region"
-	"github.com/ketenbus/ketenbus/services/testutil/clocktest"
-	"github.com/ketenbus/ketenbus/services/testutil/logtest"
-	"github.com/ketenbus/ketenbus/services/testutil/natstest"
-	"github.com/ketenbus/ketenbus/services/testutil/redistest"
-	"github.com/ketenbus/ketenbus/services/testutil/runtest"
+	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/clocktest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
 )
 
 const (

@@ -4,9 +4,9 @@ import (
 	"time"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/escalator/timers"
-	"github.com/ketenbus/ketenbus/services/escalator/werkdagen"
-	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/timers"
+	"github.com/ketenbus/ketenbus/services/shared/werkdagen"
 )
 
 // Kinds of timer.

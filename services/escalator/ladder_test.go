@@ -4,9 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ketenbus/ketenbus/services/escalator/timers"
-	"github.com/ketenbus/ketenbus/services/escalator/werkdagen"
-	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/timers"
+	"github.com/ketenbus/ketenbus/services/shared/werkdagen"
 )
 
 // TestLadderNext: each level is due its after_working_days after the

@@ -3,7 +3,7 @@ package escalator
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/ketenbus/ketenbus/services/projection"
+	"github.com/ketenbus/ketenbus/services/shared/projection"
 )
 
 type metrics struct {

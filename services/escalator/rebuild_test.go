@@ -10,7 +10,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/escalator"
-	"github.com/ketenbus/ketenbus/services/escalator/timers"
+	"github.com/ketenbus/ketenbus/services/shared/timers"
 )
 
 func allTimers(t *testing.T, s *timers.Store) []timers.Timer {

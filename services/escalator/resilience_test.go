@@ -9,9 +9,9 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/escalator"
-	"github.com/ketenbus/ketenbus/services/escalator/timers"
-	"github.com/ketenbus/ketenbus/services/testutil/redistest"
-	"github.com/ketenbus/ketenbus/services/testutil/runtest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
+	"github.com/ketenbus/ketenbus/services/shared/timers"
 )
 
 // dueTimers schedules n timers of their last ladder level, all due at due.

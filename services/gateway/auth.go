@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/shared/region"
 )
 
 // authenticator tells which partner sent a request, by bearer token

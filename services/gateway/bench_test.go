@@ -18,8 +18,8 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/gateway"
-	"github.com/ketenbus/ketenbus/services/region"
-	"github.com/ketenbus/ketenbus/services/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 )
 
 // BenchmarkIngest measures gateway ingest beside raw nats.go JetStream

@@ -7,7 +7,7 @@ import (
 	"strconv"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/shared/region"
 )
 
 // authorise checks that the partner owns each event's source and may

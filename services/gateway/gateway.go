@@ -24,10 +24,10 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/fieldcrypt"
-	"github.com/ketenbus/ketenbus/services/httpserve"
-	"github.com/ketenbus/ketenbus/services/region"
-	"github.com/ketenbus/ketenbus/services/telemetry"
+	"github.com/ketenbus/ketenbus/services/shared/fieldcrypt"
+	"github.com/ketenbus/ketenbus/services/shared/httpserve"
+	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/telemetry"
 )
 
 // Gateway is the ingest gateway, an http.Handler. It is safe for

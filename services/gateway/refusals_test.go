@@ -11,7 +11,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/gateway"
-	"github.com/ketenbus/ketenbus/services/testutil/rawhttp"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/rawhttp"
 )
 
 // binaryRequest is a binary-mode POST of a signaal with the given ce-

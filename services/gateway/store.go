@@ -13,7 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/ketenbus/ketenbus/services/streams"
+	"github.com/ketenbus/ketenbus/services/shared/streams"
 )
 
 // ErrUnavailable is returned by a Store that could not store events: the

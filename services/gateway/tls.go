@@ -9,7 +9,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/shared/region"
 )
 
 // TLSConfig returns the server TLS configuration for a region's

@@ -9,7 +9,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/telemetry"
+	"github.com/ketenbus/ketenbus/services/shared/telemetry"
 )
 
 // traceEvents gives every event the traceparent (and tracestate)

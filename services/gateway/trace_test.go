@@ -12,7 +12,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/gateway"
-	"github.com/ketenbus/ketenbus/services/telemetry"
+	"github.com/ketenbus/ketenbus/services/shared/telemetry"
 )
 
 const (

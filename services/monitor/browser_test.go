@@ -14,7 +14,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events/bsntest"
 	"github.com/ketenbus/ketenbus/services/monitor"
-	"github.com/ketenbus/ketenbus/services/testutil/runtest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
 )
 
 // browser starts a real headless Chromium for the test and returns a

@@ -9,9 +9,9 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/delivery"
-	"github.com/ketenbus/ketenbus/services/dlq"
 	"github.com/ketenbus/ketenbus/services/monitor"
+	"github.com/ketenbus/ketenbus/services/shared/delivery"
+	"github.com/ketenbus/ketenbus/services/shared/dlq"
 )
 
 // TestPartnerPageShowsNewestLetters: a partner page shows the newest 200

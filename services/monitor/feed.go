@@ -9,7 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/activity"
+	"github.com/ketenbus/ketenbus/services/shared/activity"
 )
 
 const (

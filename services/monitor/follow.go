@@ -8,7 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/ketenbus/ketenbus/services/streams"
+	"github.com/ketenbus/ketenbus/services/shared/streams"
 )
 
 // follow reads stream on subject from since onwards, in order, and calls fn

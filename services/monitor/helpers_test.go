@@ -27,13 +27,13 @@ import (
 	"github.com/ketenbus/ketenbus/services/escalator"
 	"github.com/ketenbus/ketenbus/services/gateway"
 	"github.com/ketenbus/ketenbus/services/monitor"
-	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/router"
 	"github.com/ketenbus/ketenbus/services/samenloop"
-	"github.com/ketenbus/ketenbus/services/testutil/logtest"
-	"github.com/ketenbus/ketenbus/services/testutil/natstest"
-	"github.com/ketenbus/ketenbus/services/testutil/redistest"
-	"github.com/ketenbus/ketenbus/services/testutil/runtest"
+	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
 )
 
 // Source URNs of the partners that post events in the tests.

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"fmt"
+	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -19,12 +20,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/activity"
-	"github.com/ketenbus/ketenbus/services/adapter"
-	"github.com/ketenbus/ketenbus/services/dlq"
-	"github.com/ketenbus/ketenbus/services/escalator/timers"
-	"github.com/ketenbus/ketenbus/services/httpserve"
-	"github.com/ketenbus/ketenbus/services/samenloop/index"
+	"github.com/ketenbus/ketenbus/services/shared/activity"
+	"github.com/ketenbus/ketenbus/services/shared/dlq"
+	"github.com/ketenbus/ketenbus/services/shared/httpserve"
+	"github.com/ketenbus/ketenbus/services/shared/samenloopindex"
+	"github.com/ketenbus/ketenbus/services/shared/timers"
 )
 
 //go:embed templates/*.html
@@ -44,11 +44,11 @@ type Monitor struct {
 	// key signs session cookies and CSRF tokens; new at every start.
 	key []byte
 
-	timers    *timers.Store // nil without Redis
-	samenloop *index.Index  // nil without Redis
+	timers    *timers.Store         // nil without Redis
+	samenloop *samenloopindex.Index // nil without Redis
 
 	// retired is set by Run.
-	retired atomic.Pointer[adapter.Retired]
+	retired atomic.Pointer[streams.Retired]
 
 	dlqOnce sync.Mutex
 	dlq     *dlq.Store
@@ -79,7 +79,7 @@ func New(cfg Config) (*Monitor, error) {
 		if err != nil {
 			return nil, fmt.Errorf("monitor: timers: %w", err)
 		}
-		ix, err := index.New(cfg.Redis, index.Config{Window: time.Duration(max(cfg.Region.Samenloop.WindowDays, 1)) * 24 * time.Hour})
+		ix, err := samenloopindex.New(cfg.Redis, samenloopindex.Config{Window: time.Duration(max(cfg.Region.Samenloop.WindowDays, 1)) * 24 * time.Hour})
 		if err != nil {
 			return nil, fmt.Errorf("monitor: samenloop index: %w", err)
 		}
@@ -146,7 +146,7 @@ func (m *Monitor) Server() *http.Server {
 // they grow, and watches the retired subscriptions, until ctx ends. It
 // returns nil.
 func (m *Monitor) Run(ctx context.Context) error {
-	m.retired.Store(adapter.WatchRetired(ctx, m.cfg.JetStream, m.logger))
+	m.retired.Store(streams.WatchRetired(ctx, m.cfg.JetStream, m.logger))
 	since := m.cfg.Now().Add(-m.cfg.History)
 	var wg sync.WaitGroup
 	wg.Add(2)

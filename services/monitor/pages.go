@@ -14,10 +14,10 @@ import (
 	"time"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/activity"
-	"github.com/ketenbus/ketenbus/services/dlq"
-	"github.com/ketenbus/ketenbus/services/escalator/timers"
-	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/shared/activity"
+	"github.com/ketenbus/ketenbus/services/shared/dlq"
+	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/timers"
 )
 
 // pageData is what every page template gets; each page fills its part.

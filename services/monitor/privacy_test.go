@@ -12,7 +12,7 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/bsntest"
 	"github.com/ketenbus/ketenbus/services/monitor"
-	"github.com/ketenbus/ketenbus/services/testutil/runtest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
 )
 
 // TestNoPersonalDataOnAnyPage posts signalen and an aanmelding with known

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ketenbus/ketenbus/services/projection"
+	"github.com/ketenbus/ketenbus/services/shared/projection"
 )
 
 // projectionView is what a page says, in Dutch, about a projection of

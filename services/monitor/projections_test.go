@@ -6,13 +6,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ketenbus/ketenbus/services/escalator/timers"
 	"github.com/ketenbus/ketenbus/services/monitor"
-	"github.com/ketenbus/ketenbus/services/projection"
-	"github.com/ketenbus/ketenbus/services/region"
-	"github.com/ketenbus/ketenbus/services/samenloop/index"
-	"github.com/ketenbus/ketenbus/services/testutil/natstest"
-	"github.com/ketenbus/ketenbus/services/testutil/redistest"
+	"github.com/ketenbus/ketenbus/services/shared/projection"
+	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/samenloopindex"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
+	"github.com/ketenbus/ketenbus/services/shared/timers"
 )
 
 // TestProjectionsShown: Termijnen and the Overzicht say, in Dutch, that
@@ -34,7 +34,7 @@ func TestProjectionsShown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix, err := index.New(rdb, index.Config{})
+	ix, err := samenloopindex.New(rdb, samenloopindex.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/ketenbus/ketenbus/services/monitor"
-	"github.com/ketenbus/ketenbus/services/region"
-	"github.com/ketenbus/ketenbus/services/testutil/natstest"
-	"github.com/ketenbus/ketenbus/services/testutil/runtest"
+	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
 )
 
 // TestRun: Run serves the dashboard on Config.Addr until ctx ends and

@@ -3,6 +3,7 @@ package monitor
 import (
 	"context"
 	"errors"
+	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"net/url"
 	"strings"
 	"time"
@@ -10,10 +11,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/activity"
-	"github.com/ketenbus/ketenbus/services/adapter"
-	"github.com/ketenbus/ketenbus/services/dlq"
-	"github.com/ketenbus/ketenbus/services/natsauth"
+	"github.com/ketenbus/ketenbus/services/shared/activity"
+	"github.com/ketenbus/ketenbus/services/shared/dlq"
+	"github.com/ketenbus/ketenbus/services/shared/natsauth"
 )
 
 // Health of a partner, as the colour of its row.
@@ -182,11 +182,11 @@ func (m *Monitor) retiredSubscriptions() (map[string][]string, bool) {
 }
 
 // retirement returns why a partner's subscription was retired, if it is.
-func (m *Monitor) retirement(partner, subscription string) (adapter.Retirement, bool) {
+func (m *Monitor) retirement(partner, subscription string) (streams.Retirement, bool) {
 	if r := m.retired.Load(); r != nil {
 		return r.Get(partner, subscription)
 	}
-	return adapter.Retirement{}, false
+	return streams.Retirement{}, false
 }
 
 // endpointHost returns the scheme and host of a webhook URL.

@@ -7,7 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/streams"
+	"github.com/ketenbus/ketenbus/services/shared/streams"
 )
 
 type metrics struct {

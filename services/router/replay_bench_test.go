@@ -10,10 +10,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/router"
-	"github.com/ketenbus/ketenbus/services/streams"
-	"github.com/ketenbus/ketenbus/services/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/streams"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 )
 
 // BenchmarkReplay measures a replay of b.N signalen into one partner's

@@ -18,13 +18,13 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/audit"
-	"github.com/ketenbus/ketenbus/services/delivery"
-	"github.com/ketenbus/ketenbus/services/jsonobj"
-	"github.com/ketenbus/ketenbus/services/region"
-	"github.com/ketenbus/ketenbus/services/streams"
-	"github.com/ketenbus/ketenbus/services/telemetry"
-	"github.com/ketenbus/ketenbus/services/wmjetstream"
+	"github.com/ketenbus/ketenbus/services/shared/audit"
+	"github.com/ketenbus/ketenbus/services/shared/delivery"
+	"github.com/ketenbus/ketenbus/services/shared/jsonobj"
+	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/streams"
+	"github.com/ketenbus/ketenbus/services/shared/telemetry"
+	"github.com/ketenbus/ketenbus/services/shared/wmjetstream"
 )
 
 // Config configures the router.

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/router"
+	"github.com/ketenbus/ketenbus/services/shared/region"
 )
 
 // TestFiltersSeeContextAttributes: CESQL filters see the context

@@ -10,12 +10,12 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/router"
-	"github.com/ketenbus/ketenbus/services/telemetry"
-	"github.com/ketenbus/ketenbus/services/testutil/logtest"
-	"github.com/ketenbus/ketenbus/services/testutil/natstest"
-	"github.com/ketenbus/ketenbus/services/testutil/runtest"
+	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/telemetry"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
 )
 
 const eventTraceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"

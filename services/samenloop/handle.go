@@ -11,11 +11,11 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/audit"
-	"github.com/ketenbus/ketenbus/services/projection"
-	"github.com/ketenbus/ketenbus/services/samenloop/index"
-	"github.com/ketenbus/ketenbus/services/streams"
-	"github.com/ketenbus/ketenbus/services/wmjetstream"
+	"github.com/ketenbus/ketenbus/services/shared/audit"
+	"github.com/ketenbus/ketenbus/services/shared/projection"
+	"github.com/ketenbus/ketenbus/services/shared/samenloopindex"
+	"github.com/ketenbus/ketenbus/services/shared/streams"
+	"github.com/ketenbus/ketenbus/services/shared/wmjetstream"
 )
 
 // holdFor is how long a handler waits for the index to be complete again
@@ -95,7 +95,7 @@ func (s *Service) Apply(ctx context.Context, in Input, publish bool) error {
 }
 
 // apply applies one signaal or bevestiging to the index ix.
-func (s *Service) apply(ctx context.Context, ix *index.Index, in Input, publish bool) error {
+func (s *Service) apply(ctx context.Context, ix *samenloopindex.Index, in Input, publish bool) error {
 	switch in.Event.Type() {
 	case events.TypeSignaal:
 		return s.signaal(ctx, ix, in, publish)
@@ -105,13 +105,13 @@ func (s *Service) apply(ctx context.Context, ix *index.Index, in Input, publish 
 	return nil
 }
 
-func (s *Service) signaal(ctx context.Context, ix *index.Index, in Input, publish bool) error {
+func (s *Service) signaal(ctx context.Context, ix *samenloopindex.Index, in Input, publish bool) error {
 	ev := in.Event
 	at := ev.Time()
 	if at.IsZero() {
 		at = in.Stored
 	}
-	sig := index.Signal{Key: events.MsgID(ev.Source(), ev.ID()), Partner: in.Sender, At: at, Seq: in.Seq}
+	sig := samenloopindex.Signal{Key: events.MsgID(ev.Source(), ev.ID()), Partner: in.Sender, At: at, Seq: in.Seq}
 	out, err := ix.Add(ctx, ev.Subject(), sig, s.cfg.Region.Samenloop.Regievoerder, s.cfg.Now())
 	s.observe(err)
 	if err != nil {
@@ -152,7 +152,7 @@ func (s *Service) signaal(ctx context.Context, ix *index.Index, in Input, publis
 	return nil
 }
 
-func (s *Service) bevestiging(ctx context.Context, ix *index.Index, in Input) error {
+func (s *Service) bevestiging(ctx context.Context, ix *samenloopindex.Index, in Input) error {
 	var d events.Bevestiging
 	if err := in.Event.DataAs(&d); err != nil {
 		return nil // the gateway validated it; nothing to remove
@@ -166,9 +166,9 @@ func (s *Service) bevestiging(ctx context.Context, ix *index.Index, in Input) er
 		return err
 	}
 	switch r {
-	case index.Removed:
+	case samenloopindex.Removed:
 		s.metrics.removed.WithLabelValues("afgerond").Inc()
-	case index.NotAllowed:
+	case samenloopindex.NotAllowed:
 		s.metrics.refused.Inc()
 		s.cfg.Logger.Info("bevestiging afgerond on a signaal from a partner that neither signalled it nor is the regievoerder; the signaal stays",
 			slog.String("from", in.Sender), slog.Uint64("sequence", in.Seq))
@@ -178,4 +178,4 @@ func (s *Service) bevestiging(ctx context.Context, ix *index.Index, in Input) er
 
 // isInvalid reports an event the index cannot take (no pseudonym as its
 // subject, say): retrying cannot help.
-func isInvalid(err error) bool { return errors.Is(err, index.ErrInvalid) }
+func isInvalid(err error) bool { return errors.Is(err, samenloopindex.ErrInvalid) }

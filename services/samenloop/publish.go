@@ -12,9 +12,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/audit"
-	"github.com/ketenbus/ketenbus/services/samenloop/index"
-	"github.com/ketenbus/ketenbus/services/streams"
+	"github.com/ketenbus/ketenbus/services/shared/audit"
+	"github.com/ketenbus/ketenbus/services/shared/samenloopindex"
+	"github.com/ketenbus/ketenbus/services/shared/streams"
 )
 
 // EventID returns the id of the samenloop event that the signaal with
@@ -26,7 +26,7 @@ func EventID(signaalKey, ontvanger string) string {
 
 // involved is what a samenloop event may say about one partner.
 type involved struct {
-	first   index.Signal           // its oldest live signaal
+	first   samenloopindex.Signal  // its oldest live signaal
 	refs    []events.EventRef      // its live signalen, oldest first
 	contact *events.Contactpersoon // from its latest readable signaal
 }
@@ -34,7 +34,7 @@ type involved struct {
 // samenloopEvents builds the events of partner out.Joined joining the
 // samenloop on person with signaal trigger, and what the record of each in
 // the processing log says.
-func (s *Service) samenloopEvents(ctx context.Context, person string, trigger index.Signal, out index.Outcome) ([]*nats.Msg, []audit.Processing, error) {
+func (s *Service) samenloopEvents(ctx context.Context, person string, trigger samenloopindex.Signal, out samenloopindex.Outcome) ([]*nats.Msg, []audit.Processing, error) {
 	// Read the signalen at once: each read is a round trip to EVENTS.
 	type read struct {
 		ref     events.EventRef
@@ -121,7 +121,7 @@ func (s *Service) betrokkene(id string, p *involved) events.Betrokkene {
 
 // event builds the samenloop event for data.Ontvanger, and what its
 // record in the processing log says.
-func (s *Service) event(person string, trigger index.Signal, data events.Samenloop) (*nats.Msg, audit.Processing, error) {
+func (s *Service) event(person string, trigger samenloopindex.Signal, data events.Samenloop) (*nats.Msg, audit.Processing, error) {
 	ev := cloudevents.NewEvent()
 	ev.SetID(EventID(trigger.Key, data.Ontvanger))
 	ev.SetSource(s.cfg.Region.Source)
@@ -165,7 +165,7 @@ type storedSignaal struct {
 // readSignaal reads sig from EVENTS. A signaal that is no longer there
 // (the stream was purged) gives a zero reference and no contact; only
 // JetStream failing is an error.
-func (s *Service) readSignaal(ctx context.Context, sig index.Signal) (events.EventRef, *events.Contactpersoon, error) {
+func (s *Service) readSignaal(ctx context.Context, sig samenloopindex.Signal) (events.EventRef, *events.Contactpersoon, error) {
 	st, err := s.eventsStream(ctx)
 	if err != nil {
 		return events.EventRef{}, nil, err

@@ -14,13 +14,13 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/audit"
-	"github.com/ketenbus/ketenbus/services/projection"
-	"github.com/ketenbus/ketenbus/services/redisx"
-	"github.com/ketenbus/ketenbus/services/region"
-	"github.com/ketenbus/ketenbus/services/samenloop/index"
-	"github.com/ketenbus/ketenbus/services/streams"
-	"github.com/ketenbus/ketenbus/services/wmjetstream"
+	"github.com/ketenbus/ketenbus/services/shared/audit"
+	"github.com/ketenbus/ketenbus/services/shared/projection"
+	"github.com/ketenbus/ketenbus/services/shared/redisx"
+	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/samenloopindex"
+	"github.com/ketenbus/ketenbus/services/shared/streams"
+	"github.com/ketenbus/ketenbus/services/shared/wmjetstream"
 )
 
 // Config configures the samenloop service.
@@ -120,7 +120,7 @@ type Service struct {
 	cfg Config
 	// unguarded writes without the projection guard: only views of it
 	// write (For), each event's and the rebuild's.
-	unguarded *index.Index
+	unguarded *samenloopindex.Index
 	keeper    *projection.Keeper
 	partners  map[string]region.Partner
 	metrics   *metrics
@@ -137,7 +137,7 @@ func New(cfg Config) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	ix, err := index.New(cfg.Redis, index.Config{
+	ix, err := samenloopindex.New(cfg.Redis, samenloopindex.Config{
 		Prefix: cfg.Prefix,
 		Window: time.Duration(cfg.Region.Samenloop.WindowDays) * 24 * time.Hour,
 	})
@@ -164,7 +164,7 @@ func New(cfg Config) (*Service, error) {
 			return streams.Holds(ctx, cfg.JetStream, events.StreamEvents, watched(), from, to)
 		},
 		InOrder:       cfg.MaxAckPending == 1,
-		Observe:       func(err error) { s.observe(redisx.Wrap("read the index's marker", err, index.ErrUnavailable)) },
+		Observe:       func(err error) { s.observe(redisx.Wrap("read the index's marker", err, samenloopindex.ErrUnavailable)) },
 		Now:           cfg.Now,
 		Logger:        cfg.Logger,
 		Metrics:       s.metrics.projection,
@@ -185,7 +185,7 @@ func Run(ctx context.Context, cfg Config) error {
 }
 
 // Index returns the index, writing unguarded (for the CLI).
-func (s *Service) Index() *index.Index { return s.unguarded }
+func (s *Service) Index() *samenloopindex.Index { return s.unguarded }
 
 // Ready reports whether Redis answered the last time it was used.
 func (s *Service) Ready() bool { return s.ready.Load() }
@@ -266,7 +266,7 @@ func (s *Service) Expire(ctx context.Context) (int, error) {
 // observe notes whether Redis answered; when it answers again after it
 // did not, the index is looked at at once: Redis may be back empty.
 func (s *Service) observe(err error) {
-	if errors.Is(err, index.ErrUnavailable) {
+	if errors.Is(err, samenloopindex.ErrUnavailable) {
 		s.ready.Store(false)
 	} else if (err == nil || errors.Is(err, projection.ErrIncomplete)) && !s.ready.Swap(true) {
 		s.keeper.Wake()

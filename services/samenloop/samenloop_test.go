@@ -10,8 +10,8 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/samenloop"
-	"github.com/ketenbus/ketenbus/services/testutil/redistest"
-	"github.com/ketenbus/ketenbus/services/testutil/runtest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
 )
 
 func wantAbout(t *testing.T, by map[string][]samenloopEvent, ontvanger string, partners, ownIDs []string) samenloopEvent {

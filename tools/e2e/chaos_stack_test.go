@@ -17,7 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/natsauth"
+	"github.com/ketenbus/ketenbus/services/shared/natsauth"
 )
 
 const politieSource = "urn:nld:oin:00000009999999990004:systeem:bvh"

@@ -1,5 +1,31 @@
-// Package e2e holds the end-to-end tests of the deployments in deploy/,
-// run as an operator runs them:
+// Package e2e holds the end-to-end tests of ketenbus as a whole.
+//
+// In one process, the gateway, the router and the adapter run together
+// against the real nats-server, and every partner endpoint is a real HTTP
+// server running the partner SDK's receiver (events/partner), which
+// verifies each request's Standard Webhooks signature before its handler
+// sees the event (package e2e_test):
+//
+//   - e2e_test.go: signalen, an aanmelding and a bevestiging posted to the
+//     gateway reach exactly the partners that subscribed, each in the shape
+//     its subscription allows (fields, CESQL filter, ontvanger), with the
+//     pseudonym as subject and the EVENTS sequence set; a NATS-native
+//     partner consumes its deliveries with partner.Consume; no log line of
+//     any service holds a BSN, a token or a webhook secret.
+//   - crash_test.go: router and adapter stopped in the middle of a stream of
+//     10,000 events and started again, and the adapter alone stopped while
+//     slow partners hold requests in flight; every partner receives every
+//     event, and a duplicate carries the same webhook-id, its delivery id.
+//   - deliveryid_test.go: one event id from two sources, and one event for
+//     two subscriptions of one partner, are separate deliveries with their
+//     own webhook-id, each handled once by a receiver with an idempotency
+//     store; a retry, a replay and a DLQ retry of a delivery carry its
+//     webhook-id.
+//   - bench_test.go: BenchmarkEndToEndLatency, gateway to four webhook sinks
+//     at a fixed 1,000 events/s, beside raw nats.go JetStream in the same
+//     run.
+//
+// The deployments in deploy/, run as an operator runs them (package e2e):
 //
 //   - local_test.go: deploy/local/local.sh brings a region up in its
 //     production shape (a 3-node NATS cluster, Redis, every service its own

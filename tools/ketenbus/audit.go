@@ -15,8 +15,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/audit"
-	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/shared/audit"
+	"github.com/ketenbus/ketenbus/services/shared/region"
 )
 
 // longNumber matches what could be a BSN in a text.

@@ -16,9 +16,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/delivery"
-	"github.com/ketenbus/ketenbus/services/dlq"
-	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/shared/delivery"
+	"github.com/ketenbus/ketenbus/services/shared/dlq"
+	"github.com/ketenbus/ketenbus/services/shared/region"
 )
 
 // dlqFlags are the flags the dlq subcommands share.
@@ -463,7 +463,7 @@ func showableEvent(data []byte) json.RawMessage {
 	return out
 }
 
-// sealedPrefix starts a sealed field's value (services/fieldcrypt).
+// sealedPrefix starts a sealed field's value (services/shared/fieldcrypt).
 const sealedPrefix = "kb1."
 
 func redactValue(v any) any {

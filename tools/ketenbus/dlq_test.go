@@ -21,13 +21,13 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/bsntest"
 	"github.com/ketenbus/ketenbus/services/adapter"
-	"github.com/ketenbus/ketenbus/services/delivery"
-	"github.com/ketenbus/ketenbus/services/dlq"
-	"github.com/ketenbus/ketenbus/services/fieldcrypt"
-	"github.com/ketenbus/ketenbus/services/region"
-	"github.com/ketenbus/ketenbus/services/streams"
-	"github.com/ketenbus/ketenbus/services/testutil/natstest"
-	"github.com/ketenbus/ketenbus/services/testutil/runtest"
+	"github.com/ketenbus/ketenbus/services/shared/delivery"
+	"github.com/ketenbus/ketenbus/services/shared/dlq"
+	"github.com/ketenbus/ketenbus/services/shared/fieldcrypt"
+	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/streams"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
 )
 
 // dlqDelivery is a delivery the test stored on DELIVERY, as the router

@@ -11,9 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ketenbus/ketenbus/services/fieldcrypt"
-	"github.com/ketenbus/ketenbus/services/natsauth"
-	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/shared/fieldcrypt"
+	"github.com/ketenbus/ketenbus/services/shared/natsauth"
+	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/tools/internal/devstack"
 )
 

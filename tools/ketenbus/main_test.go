@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ketenbus/ketenbus/services/testutil/logtest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
 )
 
 const regionFile = "../../deploy/examples/region.yaml"

@@ -21,10 +21,10 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/ketenbus/ketenbus/services/natsauth"
-	"github.com/ketenbus/ketenbus/services/redact"
-	"github.com/ketenbus/ketenbus/services/redisx"
-	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/shared/natsauth"
+	"github.com/ketenbus/ketenbus/services/shared/redact"
+	"github.com/ketenbus/ketenbus/services/shared/redisx"
+	"github.com/ketenbus/ketenbus/services/shared/region"
 )
 
 // connFlags are the connection flags of the operations commands, each

@@ -22,9 +22,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ketenbus/ketenbus/events/webhook"
-	"github.com/ketenbus/ketenbus/services/redact"
-	"github.com/ketenbus/ketenbus/services/region"
-	"github.com/ketenbus/ketenbus/services/webhookout"
+	"github.com/ketenbus/ketenbus/services/shared/redact"
+	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/webhookout"
 )
 
 func newPartnersCmd() *cobra.Command {

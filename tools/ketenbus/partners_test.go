@@ -21,11 +21,11 @@ import (
 
 	"github.com/ketenbus/ketenbus/events/partner"
 	"github.com/ketenbus/ketenbus/events/webhook"
-	"github.com/ketenbus/ketenbus/services/redact"
-	"github.com/ketenbus/ketenbus/services/testutil/wanttest"
+	"github.com/ketenbus/ketenbus/services/shared/redact"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/wanttest"
 )
 
-const mistakesFile = "../../services/region/testdata/mistakes.yaml"
+const mistakesFile = "../../services/shared/region/testdata/mistakes.yaml"
 
 // checkLine is "FILE:LINE: path: message (hint: …)".
 var checkLine = regexp.MustCompile(`^(.+?):(\d+): (\S+): (.+)$`)

@@ -18,8 +18,8 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/bsntest"
-	"github.com/ketenbus/ketenbus/services/testutil/filetest"
-	"github.com/ketenbus/ketenbus/services/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/filetest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 	"github.com/ketenbus/ketenbus/tools/internal/devstack"
 )
 

@@ -18,7 +18,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/gateway"
-	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/shared/region"
 )
 
 // defaultGateway is where publish sends events without --gateway or

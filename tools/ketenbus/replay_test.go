@@ -15,9 +15,9 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/bsntest"
-	"github.com/ketenbus/ketenbus/services/delivery"
-	"github.com/ketenbus/ketenbus/services/fieldcrypt"
-	"github.com/ketenbus/ketenbus/services/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/shared/delivery"
+	"github.com/ketenbus/ketenbus/services/shared/fieldcrypt"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 )
 
 // Sources of the demo region's partners.

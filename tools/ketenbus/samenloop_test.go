@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/samenloop/index"
-	"github.com/ketenbus/ketenbus/services/testutil/natstest"
-	"github.com/ketenbus/ketenbus/services/testutil/redistest"
+	"github.com/ketenbus/ketenbus/services/shared/samenloopindex"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
 )
 
 func TestSamenloopRebuildAsksWithoutYes(t *testing.T) {
@@ -69,7 +69,7 @@ func TestSamenloopRebuild(t *testing.T) {
 		t.Errorf("the output names the person:\n%s\n%s", out, errOut)
 	}
 
-	ix, err := index.New(rs.Client(t), index.Config{})
+	ix, err := samenloopindex.New(rs.Client(t), samenloopindex.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

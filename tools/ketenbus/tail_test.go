@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/testutil/logtest"
-	"github.com/ketenbus/ketenbus/services/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 )
 
 // Values of the stored events' data that tail must never show.

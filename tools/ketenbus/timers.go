@@ -18,7 +18,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/escalator"
-	"github.com/ketenbus/ketenbus/services/escalator/timers"
+	"github.com/ketenbus/ketenbus/services/shared/timers"
 )
 
 func newTimersCmd() *cobra.Command {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/escalator/timers"
+	"github.com/ketenbus/ketenbus/services/shared/timers"
 )
 
 // TestTimersWithTimesOutOfRange: timers stored before the gateway bounded

@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/ketenbus/ketenbus/services/adapter"
-	"github.com/ketenbus/ketenbus/services/internal/svcmain"
-	"github.com/ketenbus/ketenbus/services/natsauth"
+	"github.com/ketenbus/ketenbus/services/shared/natsauth"
+	"github.com/ketenbus/ketenbus/services/shared/svcmain"
 )
 
 // defaultMetricsAddr is the default of --metrics-addr.

@@ -8,8 +8,8 @@ import (
 	"context"
 
 	"github.com/ketenbus/ketenbus/services/escalator"
-	"github.com/ketenbus/ketenbus/services/internal/svcmain"
-	"github.com/ketenbus/ketenbus/services/natsauth"
+	"github.com/ketenbus/ketenbus/services/shared/natsauth"
+	"github.com/ketenbus/ketenbus/services/shared/svcmain"
 )
 
 // defaultMetricsAddr is the default of --metrics-addr.

@@ -3,9 +3,9 @@ package main
 import (
 	"testing"
 
-	"github.com/ketenbus/ketenbus/services/internal/svcmain/svcmaintest"
-	"github.com/ketenbus/ketenbus/services/testutil/natstest"
-	"github.com/ketenbus/ketenbus/services/testutil/redistest"
+	"github.com/ketenbus/ketenbus/services/shared/svcmain/svcmaintest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
 )
 
 func TestMain_servesMetricsAndStops(t *testing.T) {

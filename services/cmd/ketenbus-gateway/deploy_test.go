@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/ketenbus/ketenbus/services/internal/deploytest"
+	"github.com/ketenbus/ketenbus/services/shared/deploytest"
 )
 
 // TestDeployment: deploy/kubernetes and deploy/docker run this binary with

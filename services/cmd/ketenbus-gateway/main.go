@@ -10,9 +10,9 @@ import (
 	"context"
 
 	"github.com/ketenbus/ketenbus/services/gateway"
-	"github.com/ketenbus/ketenbus/services/httpserve"
-	"github.com/ketenbus/ketenbus/services/internal/svcmain"
-	"github.com/ketenbus/ketenbus/services/natsauth"
+	"github.com/ketenbus/ketenbus/services/shared/httpserve"
+	"github.com/ketenbus/ketenbus/services/shared/natsauth"
+	"github.com/ketenbus/ketenbus/services/shared/svcmain"
 )
 
 // defaultMetricsAddr is the default of --metrics-addr.

@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/internal/svcmain"
-	"github.com/ketenbus/ketenbus/services/internal/svcmain/svcmaintest"
-	"github.com/ketenbus/ketenbus/services/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/shared/svcmain"
+	"github.com/ketenbus/ketenbus/services/shared/svcmain/svcmaintest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 )
 
 // bsn is fictitious: it passes the elfproef but belongs to no one.

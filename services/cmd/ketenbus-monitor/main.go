@@ -10,9 +10,9 @@ import (
 	"context"
 	"errors"
 
-	"github.com/ketenbus/ketenbus/services/internal/svcmain"
 	"github.com/ketenbus/ketenbus/services/monitor"
-	"github.com/ketenbus/ketenbus/services/natsauth"
+	"github.com/ketenbus/ketenbus/services/shared/natsauth"
+	"github.com/ketenbus/ketenbus/services/shared/svcmain"
 )
 
 func main() { svcmain.Exit(service()) }

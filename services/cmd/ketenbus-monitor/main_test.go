@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ketenbus/ketenbus/services/internal/svcmain"
-	"github.com/ketenbus/ketenbus/services/internal/svcmain/svcmaintest"
-	"github.com/ketenbus/ketenbus/services/testutil/natstest"
-	"github.com/ketenbus/ketenbus/services/testutil/redistest"
+	"github.com/ketenbus/ketenbus/services/shared/svcmain"
+	"github.com/ketenbus/ketenbus/services/shared/svcmain/svcmaintest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
 )
 
 func TestMain_servesDashboardMetricsAndStops(t *testing.T) {

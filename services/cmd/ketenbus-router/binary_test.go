@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ketenbus/ketenbus/services/internal/svcmain/svcmaintest"
-	"github.com/ketenbus/ketenbus/services/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/shared/svcmain/svcmaintest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 )
 
 // TestBinary_stopsOnSIGTERM builds the binary and runs it as a process,

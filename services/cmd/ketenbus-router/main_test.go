@@ -4,10 +4,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ketenbus/ketenbus/services/embednats"
-	"github.com/ketenbus/ketenbus/services/internal/svcmain"
-	"github.com/ketenbus/ketenbus/services/internal/svcmain/svcmaintest"
-	"github.com/ketenbus/ketenbus/services/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/shared/embednats"
+	"github.com/ketenbus/ketenbus/services/shared/svcmain"
+	"github.com/ketenbus/ketenbus/services/shared/svcmain/svcmaintest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 )
 
 func TestMain_servesMetricsAndStops(t *testing.T) {

@@ -7,9 +7,9 @@ package main
 import (
 	"context"
 
-	"github.com/ketenbus/ketenbus/services/internal/svcmain"
-	"github.com/ketenbus/ketenbus/services/natsauth"
 	"github.com/ketenbus/ketenbus/services/samenloop"
+	"github.com/ketenbus/ketenbus/services/shared/natsauth"
+	"github.com/ketenbus/ketenbus/services/shared/svcmain"
 )
 
 // defaultMetricsAddr is the default of --metrics-addr.

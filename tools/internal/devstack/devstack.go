@@ -24,16 +24,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/ketenbus/ketenbus/services/adapter"
-	"github.com/ketenbus/ketenbus/services/embednats"
 	"github.com/ketenbus/ketenbus/services/escalator"
 	"github.com/ketenbus/ketenbus/services/gateway"
-	"github.com/ketenbus/ketenbus/services/httpserve"
 	"github.com/ketenbus/ketenbus/services/monitor"
-	"github.com/ketenbus/ketenbus/services/natsauth"
-	"github.com/ketenbus/ketenbus/services/region"
 	"github.com/ketenbus/ketenbus/services/router"
 	"github.com/ketenbus/ketenbus/services/samenloop"
-	"github.com/ketenbus/ketenbus/services/streams"
+	"github.com/ketenbus/ketenbus/services/shared/embednats"
+	"github.com/ketenbus/ketenbus/services/shared/httpserve"
+	"github.com/ketenbus/ketenbus/services/shared/natsauth"
+	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/streams"
 )
 
 // Defaults of Options.

@@ -21,10 +21,10 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/bsntest"
-	"github.com/ketenbus/ketenbus/services/natsauth"
-	"github.com/ketenbus/ketenbus/services/region"
-	"github.com/ketenbus/ketenbus/services/testutil/filetest"
-	"github.com/ketenbus/ketenbus/services/testutil/logtest"
+	"github.com/ketenbus/ketenbus/services/shared/natsauth"
+	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/filetest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
 	"github.com/ketenbus/ketenbus/tools/internal/devstack"
 )
 

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/ketenbus/ketenbus/services/redisx"
+	"github.com/ketenbus/ketenbus/services/shared/redisx"
 	"github.com/redis/go-redis/v9"
 )
 

@@ -11,7 +11,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ketenbus/ketenbus/services/region"
+	"github.com/ketenbus/ketenbus/services/shared/region"
 )
 
 // DemoEnvFile is the file in the data dir that keeps the secrets of a demo

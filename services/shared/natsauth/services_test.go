@@ -1,0 +1,428 @@
+package natsauth_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/events/partner"
+	"github.com/ketenbus/ketenbus/services/adapter"
+	"github.com/ketenbus/ketenbus/services/escalator"
+	"github.com/ketenbus/ketenbus/services/gateway"
+	"github.com/ketenbus/ketenbus/services/router"
+	"github.com/ketenbus/ketenbus/services/samenloop"
+	"github.com/ketenbus/ketenbus/services/shared/natsauth"
+	"github.com/ketenbus/ketenbus/services/shared/streams"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
+)
+
+// bsn is fictitious: it passes the elfproef but belongs to no one.
+const bsn = "111222333"
+
+// Sources of the partners of testRegion.
+var sources = map[string]string{
+	partnerA:   "urn:nld:kvknr:99999903:systeem:huurdersportaal",
+	partnerB:   "urn:nld:kvknr:99999904:systeem:schuldhulp",
+	webhookOne: "urn:nld:oin:00000009999999990002:systeem:clientregistratie",
+}
+
+// sink is the webhook endpoint of the webhook partner: it answers 204 and
+// records the type of every event.
+type sink struct {
+	mu    sync.Mutex
+	types []string
+}
+
+func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var e struct {
+		Type string `json:"type"`
+	}
+	b, _ := io.ReadAll(r.Body)
+	_ = json.Unmarshal(b, &e)
+	s.mu.Lock()
+	s.types = append(s.types, e.Type)
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *sink) received() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Sorted(slices.Values(s.types))
+}
+
+// inbox records what a NATS-native partner consumed with the partner SDK.
+type inbox struct {
+	mu    sync.Mutex
+	types []string
+}
+
+func (in *inbox) handle(_ context.Context, e cloudevents.Event) error {
+	in.mu.Lock()
+	in.types = append(in.types, e.Type())
+	in.mu.Unlock()
+	return nil
+}
+
+func (in *inbox) received() []string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return slices.Sorted(slices.Values(in.types))
+}
+
+func post(t *testing.T, url, token string, ev map[string]any) {
+	t.Helper()
+	body, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, url+"/v1/events", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", events.ContentTypeStructured)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("post: %v", err)
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("gateway answered %d: %s", resp.StatusCode, answer)
+	}
+}
+
+func event(id, partnerID, typ string, data map[string]any) map[string]any {
+	return map[string]any{
+		"specversion": "1.0", "id": id, "source": sources[partnerID], "type": typ,
+		"datacontenttype": "application/json", "data": data,
+	}
+}
+
+// TestServicesRunUnderTheirUsers runs every ketenbus service, each
+// connected as its own user with its own inbox prefix, and the two
+// NATS-native partners with the partner SDK: signalen of both partners on
+// the same person go through the gateway, EVENTS, the samenloop service
+// (which reads the signalen back by sequence and publishes a samenloop),
+// the router and DELIVERY to the partners' consumers and, through the
+// adapter, to the webhook partner; an aanmelding reaches the escalator and
+// partner B. The server refuses nothing any of them does.
+func TestServicesRunUnderTheirUsers(t *testing.T) {
+	t.Parallel()
+	t.Run("a server of one region", func(t *testing.T) { t.Parallel(); servicesRunUnderTheirUsers(t, "") })
+	t.Run("the region in an account", func(t *testing.T) { t.Parallel(); servicesRunUnderTheirUsers(t, "testregio") })
+}
+
+func servicesRunUnderTheirUsers(t *testing.T, account string) {
+	cfg := loadRegion(t, testRegion)
+	hook := &sink{}
+	hookSrv := httptest.NewServer(hook)
+	t.Cleanup(hookSrv.Close)
+	p, _ := cfg.Partner(webhookOne)
+	p.Delivery.Webhook.URL = hookSrv.URL + "/" + webhookOne
+	secrets, _, err := cfg.ResolveSecrets(func(string) string { return "" }) // a demo region: generated
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startAuthServerIn(t, cfg, account)
+	logger, logs := logtest.New()
+	rdb := redistest.Start(t).Client(t)
+
+	conns := map[string]*client{}
+	connect := func(user string) jetstream.JetStream {
+		c := s.connect(t, user)
+		conns[user] = c
+		return c.js
+	}
+	gw, err := gateway.New(gateway.Config{Region: cfg, Secrets: secrets, JetStream: connect(natsauth.UserGateway), Logger: logger.With("service", "gateway")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(gw.Close)
+	gwSrv := httptest.NewServer(gw)
+	t.Cleanup(gwSrv.Close)
+	rt, err := router.New(router.Config{Region: cfg, JetStream: connect(natsauth.UserRouter), Logger: logger.With("service", "router")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtest.Start(t, "router", rt.Run)
+	ad, err := adapter.New(adapter.Config{Region: cfg, Secrets: secrets, JetStream: connect(natsauth.UserAdapter), Logger: logger.With("service", "adapter")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtest.Start(t, "adapter", ad.Run)
+	esc, err := escalator.New(escalator.Config{Region: cfg, JetStream: connect(natsauth.UserEscalator), Redis: rdb, Logger: logger.With("service", "escalator")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtest.Start(t, "escalator", esc.Run)
+	sl, err := samenloop.New(samenloop.Config{Region: cfg, JetStream: connect(natsauth.UserSamenloop), Redis: rdb, Logger: logger.With("service", "samenloop")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtest.Start(t, "samenloop", sl.Run)
+	inboxes := map[string]*inbox{}
+	for _, id := range []string{partnerA, partnerB} {
+		in := &inbox{}
+		inboxes[id] = in
+		js := connect(natsauth.PartnerUser(id))
+		runtest.Start(t, "partner "+id, func(ctx context.Context) error {
+			return partner.Consume(ctx, js, partner.ConsumeConfig{Consumer: natsauth.PartnerConsumer(id)}, in.handle)
+		})
+	}
+
+	signaal := map[string]any{"bsn": bsn, "categorie": "schulden", "urgentie": "midden", "contactpersoon": map[string]any{"naam": "J. Jansen"}}
+	post(t, gwSrv.URL, secrets.Tokens[partnerB], event("signaal-b", partnerB, events.TypeSignaal, signaal))
+	post(t, gwSrv.URL, secrets.Tokens[partnerA], event("signaal-a", partnerA, events.TypeSignaal, signaal))
+	post(t, gwSrv.URL, secrets.Tokens[webhookOne], event("aanmelding-1", webhookOne, events.TypeAanmelding, map[string]any{
+		"bsn": bsn, "ontvanger": partnerB, "reden": "Betalingsachterstand", "contactpersoon": map[string]any{"naam": "K. de Vries"},
+		"reactietermijn": map[string]any{"werkdagen": 5},
+	}))
+
+	want := map[string][]string{
+		partnerA: {events.TypeSamenloop},
+		partnerB: {events.TypeAanmelding, events.TypeSamenloop},
+	}
+	wantHook := []string{events.TypeSamenloop, events.TypeSignaal, events.TypeSignaal} // the regievoerder
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		done := slices.Equal(hook.received(), wantHook)
+		for id, types := range want {
+			done = done && slices.Equal(inboxes[id].received(), types)
+		}
+		if done {
+			break
+		}
+		var refused []string
+		for _, c := range conns {
+			refused = append(refused, c.Violations()...)
+		}
+		if len(refused) > 0 || time.Now().After(deadline) {
+			t.Fatalf("partner A received %v, partner B %v, the webhook %v; want %v, %v, %v\nrefused by the server: %q\nwarnings and errors:\n%s",
+				inboxes[partnerA].received(), inboxes[partnerB].received(), hook.received(),
+				want[partnerA], want[partnerB], wantHook, refused, problems(logs.String()))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The escalator took the aanmelding (and the signalen are not its).
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		info := s.consumerState(t, events.StreamEvents, natsauth.DurableEscalator)
+		if info.Delivered.Consumer >= 1 && info.NumPending == 0 && info.NumAckPending == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("escalator consumer: delivered %d, pending %d, unacknowledged %d", info.Delivered.Consumer, info.NumPending, info.NumAckPending)
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // a late refusal would show now
+	for _, c := range conns {
+		expectNoViolations(t, c)
+	}
+}
+
+// problems returns the WARN and ERROR lines of a JSON log.
+func problems(log string) string {
+	var b bytes.Buffer
+	for _, line := range bytes.Split([]byte(log), []byte("\n")) {
+		if bytes.Contains(line, []byte(`"level":"WARN"`)) || bytes.Contains(line, []byte(`"level":"ERROR"`)) {
+			b.Write(line)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+// TestServiceUsersLeastPrivilege: each service user can do the writes of
+// its job (a PubAck) and is refused what is not its job.
+func TestServiceUsersLeastPrivilege(t *testing.T) {
+	t.Parallel()
+	s := startAuthServer(t, loadRegion(t, testRegion))
+	deliver(t, s, partnerA, "for-a-1")
+	signaalA := events.EventSubject(events.TypeSignaal, partnerA)
+	gw := s.connect(t, natsauth.UserGateway)
+	if _, err := gw.js.Publish(context.Background(), signaalA, []byte(`{}`)); err != nil {
+		t.Fatalf("gateway stores an event: %v", err)
+	}
+	escalatie := events.EventSubject(events.TypeEscalatie, events.Producer)
+	samenloopSubject := events.EventSubject(events.TypeSamenloop, events.Producer)
+
+	type check struct {
+		name    string
+		subject string // the subject the server refuses; "" for an allowed call
+		do      func(c *client) func(context.Context) error
+	}
+	pub := func(subject string) check {
+		return check{"publish " + subject, "", func(c *client) func(context.Context) error { return publishMsg(c, subject) }}
+	}
+	denyPub := func(subject string) check {
+		return check{"no publish " + subject, subject, func(c *client) func(context.Context) error { return publishMsg(c, subject) }}
+	}
+	denyAPI := func(subject, body string) check {
+		return check{"no " + subject, subject, func(c *client) func(context.Context) error { return request(c, subject, []byte(body)) }}
+	}
+	denySub := func(subject string) check {
+		return check{"no subscribe " + subject, "sub:" + subject, nil}
+	}
+	// What rebuilding a projection from EVENTS takes: an ordered consumer
+	// read to the end, and single messages.
+	rebuild := check{"read EVENTS to rebuild", "", func(c *client) func(context.Context) error {
+		return func(ctx context.Context) error {
+			n, err := streams.Replay(ctx, c.js, events.StreamEvents, []string{events.SubjectEventsAll}, streams.ReplayOptions{}, func(jetstream.Msg) error { return nil })
+			if err == nil && n == 0 {
+				return errors.New("replay read nothing")
+			}
+			if err != nil {
+				return err
+			}
+			_, err = streams.Holds(ctx, c.js, events.StreamEvents, []string{signaalA}, 1, 10)
+			return err
+		}
+	}}
+	notOthers := func(durables ...string) []check {
+		var cs []check
+		for _, d := range durables {
+			cs = append(cs,
+				denyAPI("$JS.API.CONSUMER.MSG.NEXT.EVENTS."+d, `{"batch":1}`),
+				denyAPI("$JS.API.CONSUMER.CREATE.EVENTS."+d, `{}`),
+				denyAPI("$JS.API.CONSUMER.DELETE.EVENTS."+d, ``))
+		}
+		return cs
+	}
+	createStream := denyAPI("$JS.API.STREAM.CREATE.EVENTS", `{"name":"EVENTS","subjects":["ketenbus.events.>"]}`)
+	deleteStream := denyAPI("$JS.API.STREAM.DELETE.EVENTS", ``)
+	purgeEvents := denyAPI("$JS.API.STREAM.PURGE.EVENTS", `{}`)
+
+	for user, checks := range map[string][]check{
+		natsauth.UserGateway: {
+			pub(signaalA),
+			{"stream info EVENTS (readiness)", "", func(c *client) func(context.Context) error {
+				return func(ctx context.Context) error { _, err := c.js.Stream(ctx, events.StreamEvents); return err }
+			}},
+			denyPub(samenloopSubject), denyPub(escalatie), // events in the name of ketenbus
+			denyPub(events.DeliverySubject(partnerA)), denyPub(events.DLQSubject(partnerA)),
+			denySub(events.SubjectDeliveryAll), denySub(events.SubjectEventsAll),
+			denyAPI("$JS.API.STREAM.MSG.GET.EVENTS", `{"seq":1}`),
+			denyAPI("$JS.API.CONSUMER.CREATE.EVENTS.spy", `{}`),
+			createStream, deleteStream, purgeEvents,
+		},
+		natsauth.UserRouter: {
+			pub(events.DeliverySubject(partnerB)),
+			{"consume EVENTS as router", "", func(c *client) func(context.Context) error {
+				return func(ctx context.Context) error {
+					_, err := c.js.CreateOrUpdateConsumer(ctx, events.StreamEvents, jetstream.ConsumerConfig{
+						Durable: natsauth.DurableRouter, FilterSubject: events.SubjectEventsAll, AckPolicy: jetstream.AckExplicitPolicy})
+					return err
+				}
+			}},
+			pub(events.AuditSubject(partnerB)),
+			denyPub(events.DLQSubject(partnerA)), denyPub(signaalA),
+			denySub(events.SubjectDeliveryAll),
+			denyAPI("$JS.API.CONSUMER.CREATE.EVENTS.spy.ketenbus.events.>", `{}`),
+			denyAPI("$JS.API.CONSUMER.CREATE.DELIVERY."+natsauth.PartnerConsumer(partnerA)+".ketenbus.deliver."+partnerA, `{}`),
+			denyAPI("$JS.API.CONSUMER.MSG.NEXT.DELIVERY."+natsauth.PartnerConsumer(partnerA), `{"batch":1}`),
+			createStream, deleteStream, purgeEvents,
+		},
+		natsauth.UserAdapter: {
+			pub(events.DLQSubject(webhookOne)), pub(events.AuditSubject(webhookOne)),
+			{"keep the retired bucket", "", func(c *client) func(context.Context) error {
+				return func(ctx context.Context) error {
+					// As adapter.Run opens it, and as a 410 Gone retires a subscription.
+					kv, err := c.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: streams.RetiredBucket, History: 5, Storage: jetstream.FileStorage,
+						Description: "ketenbus webhook subscriptions retired after 410 Gone"})
+					if err != nil {
+						return err
+					}
+					w, err := kv.WatchAll(ctx)
+					if err != nil {
+						return err
+					}
+					defer w.Stop()
+					if _, err := kv.Create(ctx, streams.RetiredKey(webhookOne, "signalen"), []byte(`{"status":410}`)); err != nil {
+						return err
+					}
+					if _, err := kv.Create(ctx, streams.RetiredKey(webhookOne, "signalen"), []byte(`{"status":410}`)); !errors.Is(err, jetstream.ErrKeyExists) {
+						return fmt.Errorf("second Create: %v, want ErrKeyExists", err)
+					}
+					_, err = kv.Get(ctx, streams.RetiredKey(webhookOne, "signalen"))
+					return err
+				}
+			}},
+			denyAPI("$JS.API.STREAM.CREATE.KV_other", `{"name":"KV_other","subjects":["$KV.other.>"]}`),
+			// Its own consumer cannot be widened to every partner's deliveries.
+			denyAPI("$JS.API.CONSUMER.CREATE.DELIVERY.adapter-"+webhookOne+".ketenbus.deliver.>",
+				`{"stream_name":"DELIVERY","config":{"durable_name":"adapter-`+webhookOne+`","filter_subject":"ketenbus.deliver.>","ack_policy":"explicit"}}`),
+			denyAPI("$JS.API.CONSUMER.CREATE.DELIVERY.adapter-"+webhookOne,
+				`{"stream_name":"DELIVERY","config":{"durable_name":"adapter-`+webhookOne+`","ack_policy":"explicit"}}`),
+			denyPub(signaalA), denyPub(events.DeliverySubject(partnerA)),
+			denySub(events.SubjectDeliveryAll),
+			// A NATS-native partner's deliveries are the partner's own.
+			denyAPI("$JS.API.CONSUMER.MSG.NEXT.DELIVERY."+natsauth.PartnerConsumer(partnerA), `{"batch":1}`),
+			denyAPI("$JS.API.CONSUMER.CREATE.DELIVERY.adapter-"+partnerA+".ketenbus.deliver."+partnerA, `{}`),
+			denyAPI("$JS.API.STREAM.PURGE.DLQ", `{}`),
+			createStream, deleteStream,
+		},
+		natsauth.UserEscalator: append(notOthers(natsauth.DurableRouter, natsauth.DurableSamenloop),
+			pub(escalatie), pub(events.AuditSubject(partnerB)), rebuild,
+			denyPub(samenloopSubject), denyPub(signaalA), denyPub(events.DeliverySubject(partnerA)),
+			denySub(events.SubjectEventsAll),
+			denyAPI("$JS.API.STREAM.MSG.GET.DELIVERY", `{"seq":1}`),
+			createStream, deleteStream, purgeEvents,
+		),
+		natsauth.UserSamenloop: append(notOthers(natsauth.DurableRouter, natsauth.DurableEscalator),
+			pub(samenloopSubject), pub(events.AuditSubject(partnerB)),
+			check{"get an EVENTS message by sequence", "", func(c *client) func(context.Context) error {
+				return func(ctx context.Context) error {
+					st, err := c.js.Stream(ctx, events.StreamEvents)
+					if err != nil {
+						return err
+					}
+					_, err = st.GetMsg(ctx, 1)
+					return err
+				}
+			}},
+			rebuild,
+			denyPub(escalatie), denyPub(signaalA), denyPub(events.DeliverySubject(partnerA)),
+			denyAPI("$JS.API.STREAM.MSG.GET.DELIVERY", `{"seq":1}`),
+			createStream, deleteStream, purgeEvents,
+		),
+	} {
+		t.Run(user, func(t *testing.T) {
+			t.Parallel()
+			for _, ck := range checks {
+				t.Run(ck.name, func(t *testing.T) {
+					t.Parallel()
+					c := s.connect(t, user)
+					switch {
+					case ck.do == nil:
+						expectSubscribeDenied(t, c, ck.subject[len("sub:"):])
+					case ck.subject != "":
+						expectPublishDenied(t, c, ck.subject, ck.do(c))
+					default:
+						ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+						defer cancel()
+						if err := ck.do(c)(ctx); err != nil {
+							t.Errorf("%s: %v", user, err)
+						}
+						expectNoViolations(t, c)
+					}
+				})
+			}
+		})
+	}
+}

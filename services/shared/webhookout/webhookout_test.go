@@ -1,0 +1,140 @@
+package webhookout_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/webhookout"
+)
+
+const event = `{"specversion":"1.0","id":"e-1","source":"urn:nld:oin:00000009999999990000:systeem:ketenbus","type":"nl.ketenbus.probe.v1",` +
+	`"sequence":42,"naam":"a b\"c%é","datacontenttype":"application/json","data":{"test":true}}`
+
+func TestEncode(t *testing.T) {
+	t.Parallel()
+	e, err := webhookout.ParseEvent([]byte(event))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.ID() != "e-1" || e.StringAttr("type") != "nl.ketenbus.probe.v1" || e.StringAttr("sequence") != "" {
+		t.Errorf("ID %q, type %q, sequence %q", e.ID(), e.StringAttr("type"), e.StringAttr("sequence"))
+	}
+	body, h, err := e.Encode(region.ModeStructured)
+	if err != nil || string(body) != event || h.Get("Content-Type") != "application/cloudevents+json" {
+		t.Errorf("structured: %s %v %v", body, h, err)
+	}
+	body, h, err = e.Encode(region.ModeBinary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"Content-Type": "application/json", "ce-id": "e-1", "ce-sequence": "42",
+		"ce-naam": "a%20b%22c%25%C3%A9", "ce-specversion": "1.0", "ce-datacontenttype": ""}
+	for k, v := range want {
+		if got := h.Get(k); got != v {
+			t.Errorf("binary header %s %q, want %q", k, got, v)
+		}
+	}
+	if string(body) != `{"test":true}` {
+		t.Errorf("binary body %s", body)
+	}
+	for _, bad := range []string{`{}`, `[`, `{"id":""}`, `{"id":7}`} {
+		if _, err := webhookout.ParseEvent([]byte(bad)); err != webhookout.ErrUnreadable {
+			t.Errorf("ParseEvent(%s) = %v, want ErrUnreadable", bad, err)
+		}
+	}
+}
+
+func TestHandshake(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodOptions || r.Header.Get("User-Agent") != "ketenbus" {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		switch o := r.Header.Get(webhookout.HeaderRequestOrigin); o {
+		case "ketenbus.ok":
+			w.Header().Set(webhookout.HeaderAllowedOrigin, o)
+			w.Header().Set(webhookout.HeaderAllowedRate, "120")
+		case "ketenbus.star":
+			w.Header().Set(webhookout.HeaderAllowedOrigin, "*")
+		case "ketenbus.other":
+			w.Header().Set(webhookout.HeaderAllowedOrigin, "someone.else")
+		case "ketenbus.none":
+		default:
+			w.WriteHeader(http.StatusForbidden)
+		}
+	}))
+	defer srv.Close()
+	h := http.Header{"User-Agent": {"ketenbus"}}
+	for origin, want := range map[string]string{
+		"ketenbus.ok": "", "ketenbus.star": "", "ketenbus.other": "WebHook-Allowed-Origin does not name ketenbus.other",
+		"ketenbus.none": "WebHook-Allowed-Origin is missing", "ketenbus.refused": "http 403",
+	} {
+		a, err := webhookout.Handshake(context.Background(), srv.Client(), srv.URL, origin, h, time.Second)
+		if (err == nil) != (want == "") || (err != nil && err.Error() != want) {
+			t.Errorf("%s: %v, want %q", origin, err, want)
+		}
+		if origin == "ketenbus.ok" && (a.Status != 200 || a.AllowedOrigin != origin || a.AllowedRate != "120") {
+			t.Errorf("%s: answer %+v", origin, a)
+		}
+	}
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	if _, err := webhookout.Handshake(context.Background(), http.DefaultClient, "http://"+addr, "x", nil, time.Second); err == nil || err.Error() != "connection refused" {
+		t.Errorf("closed port: %v, want connection refused", err)
+	}
+}
+
+func TestExcerpt(t *testing.T) {
+	t.Parallel()
+	got := webhookout.Excerpt([]byte("bsn 111222333, bsn-8 11222333?\x00 "+strings.Repeat("é", 300)), 41)
+	if !strings.HasPrefix(got, "bsn [bsn], bsn-8 11222333?  é") {
+		t.Errorf("excerpt %q", got)
+	}
+	if len(got) > 41 || strings.Contains(got, "111222333") || !strings.HasSuffix(got, "é") {
+		t.Errorf("excerpt %q: longer than 41 bytes, a BSN, or a cut rune", got)
+	}
+}
+
+// TestDescribeQuotesNoBSN: a malformed answer quoted by the HTTP client
+// reaches the description cleaned and cut, like a body excerpt.
+func TestDescribeQuotesNoBSN(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		buf := make([]byte, 4096)
+		_, _ = c.Read(buf)
+		_, _ = c.Write([]byte("bsn 999993653 " + strings.Repeat("x", 500) + "\r\n\r\n"))
+	}()
+	_, err = http.Post("http://"+ln.Addr().String()+"/hook?token=s3cret", "application/json", strings.NewReader("{}"))
+	if err == nil {
+		t.Fatal("a malformed answer was accepted")
+	}
+	got := webhookout.Describe(err, time.Second)
+	if strings.Contains(got, "999993653") || strings.Contains(got, "s3cret") || len(got) > 200 {
+		t.Errorf("Describe = %q, want it without the BSN, the URL's token and at most 200 bytes", got)
+	}
+	if !strings.Contains(got, "malformed HTTP") {
+		t.Errorf("Describe = %q, want it to say the answer was malformed", got)
+	}
+}

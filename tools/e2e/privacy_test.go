@@ -1,0 +1,183 @@
+package e2e_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/events/bsntest"
+	"github.com/ketenbus/ketenbus/events/partner"
+	"github.com/ketenbus/ketenbus/services/shared/fieldcrypt"
+	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
+)
+
+// privacyRegion: zvh's subscription lists bsn, wijkteam's does not. The
+// retention keys are filled in per test.
+const privacyRegion = `
+region: privacy
+pseudonym_key_env: KETENBUS_PSEUDONYM_KEY
+encryption_key_env: KETENBUS_FIELD_KEY
+partners:
+  - id: politie
+    name: Politie Testregio
+    sources: ["urn:nld:oin:00000009999999990001:systeem:bvh"]
+    token_env: KETENBUS_TOKEN_POLITIE
+    publishes: [nl.sociaaldomein.signaal.v1]
+  - id: zvh
+    name: Zorg- en Veiligheidshuis Testregio
+    sources: ["urn:nld:oin:00000009999999990002:systeem:regie"]
+    token_env: KETENBUS_TOKEN_ZVH
+    subscriptions:
+      - name: signalen
+        types: [nl.sociaaldomein.signaal.v1]
+        purpose: "urn:nld:zvh-test:verwerkingsactiviteit:procesregie"
+        fields: [bsn, categorie]
+    delivery:
+      webhook: {url: "{zvh}", secret_env: KETENBUS_WEBHOOK_SECRET_ZVH, retry_schedule: [50ms]}
+  - id: wijkteam
+    name: Wijkteam Testregio
+    sources: ["urn:nld:oin:00000009999999990003:systeem:wijkteam"]
+    token_env: KETENBUS_TOKEN_WIJKTEAM
+    subscriptions:
+      - name: signalen
+        types: [nl.sociaaldomein.signaal.v1]
+        purpose: "urn:nld:wijkteam-test:verwerkingsactiviteit:signalen"
+    delivery:
+      webhook: {url: "{wijkteam}", secret_env: KETENBUS_WEBHOOK_SECRET_WIJKTEAM, retry_schedule: [50ms]}
+escalation:
+  ladder:
+    - {level: 1, after_working_days: 0, to: [zvh]}
+samenloop: {window_days: 1, regievoerder: zvh}
+`
+
+func privacySignaal(id, bsn string) map[string]any {
+	return event(id, sourcePolitie, events.TypeSignaal, map[string]any{
+		"bsn": bsn, "categorie": "overlast", "urgentie": "hoog",
+		"contactpersoon": map[string]any{"naam": "Wijkagent"},
+	})
+}
+
+// bsnsReceived returns, by event id, the bsn a recorder's events carried
+// ("" without one).
+func bsnsReceived(t *testing.T, r *recorder) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, x := range r.events() {
+		var d map[string]any
+		if err := x.event.DataAs(&d); err != nil {
+			t.Fatal(err)
+		}
+		bsn, _ := d["bsn"].(string)
+		out[x.event.ID()] = bsn
+	}
+	return out
+}
+
+// TestKeyRotation: an event sealed under key 1 is still delivered, opened,
+// after key 2 was added; new events are sealed under key 2.
+func TestKeyRotation(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, natstest.Start(t), "politie", "zvh", "wijkteam")
+	zvh, wijkteam := &recorder{}, &recorder{}
+	urls := map[string]string{"zvh": f.sink(t, "zvh", "", zvh.handle).url, "wijkteam": f.sink(t, "wijkteam", "", wijkteam.handle).url}
+	key1 := f.vars["KETENBUS_FIELD_KEY"]
+	bsns := bsntest.Seeded(41, 2)
+	bsn1, bsn2 := bsns[0], bsns[1]
+
+	// Before the rotation: the gateway seals under key 1; no adapter runs
+	// yet, so the delivery waits in DELIVERY.
+	f.load(t, privacyRegion, urls)
+	f.startGateway(t, nil)
+	f.startRouter(t, nil)
+	f.postEvents(t, "politie", privacySignaal("s-1", bsn1))
+
+	// Rotation: key 2 is added after key 1, and the services restart.
+	key2 := base64.StdEncoding.EncodeToString(randomBytes(region.KeySize))
+	f.vars["KETENBUS_FIELD_KEY"] = key1 + "," + key2
+	f.load(t, privacyRegion, urls)
+	f.startGateway(t, nil)
+	f.startAdapter(t, nil)
+	f.postEvents(t, "politie", privacySignaal("s-2", bsn2))
+
+	runtest.Eventually(t, 10*time.Second, "both signalen at zvh and wijkteam", func() bool {
+		return len(zvh.events()) == 2 && len(wijkteam.events()) == 2
+	})
+	if got := bsnsReceived(t, zvh); got["s-1"] != bsn1 || got["s-2"] != bsn2 {
+		t.Fatalf("zvh received other BSNs than were sent (s-1 ok: %v, s-2 ok: %v)", got["s-1"] == bsn1, got["s-2"] == bsn2)
+	}
+	if got := bsnsReceived(t, wijkteam); got["s-1"] != "" || got["s-2"] != "" {
+		t.Fatal("wijkteam, whose subscription does not list bsn, received one")
+	}
+	ids := map[string]string{}
+	for _, m := range f.env.Messages(t, events.StreamEvents) {
+		var e struct {
+			ID   string
+			Data struct{ BSN string }
+		}
+		if err := json.Unmarshal(m.Data, &e); err != nil {
+			t.Fatal(err)
+		}
+		ids[e.ID] = e.Data.BSN
+	}
+	k1, _ := base64.StdEncoding.DecodeString(key1)
+	k2, _ := base64.StdEncoding.DecodeString(key2)
+	if !strings.HasPrefix(ids["s-1"], "kb1."+fieldcrypt.KeyID(k1)+".") || !strings.HasPrefix(ids["s-2"], "kb1."+fieldcrypt.KeyID(k2)+".") {
+		t.Fatalf("stored bsn of s-1 under key %s, of s-2 under key %s; want key 1 and key 2", keyIDOf(ids["s-1"]), keyIDOf(ids["s-2"]))
+	}
+}
+
+func keyIDOf(sealed string) string {
+	parts := strings.SplitN(sealed, ".", 3)
+	if len(parts) < 2 {
+		return "none"
+	}
+	return parts[1]
+}
+
+// TestRetention: with a retention of two seconds, an event, its
+// deliveries and its dead letter are gone from every stream once it has
+// passed.
+func TestRetention(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, natstest.Start(t), "politie", "zvh", "wijkteam")
+	zvh := &recorder{}
+	// wijkteam refuses everything: its delivery goes to the DLQ at once.
+	refuse := func() *sink {
+		r := &recorder{fail: func(cloudevents.Event, int) error { return partner.Reject(errors.New("not for us")) }}
+		return f.sink(t, "wijkteam", "", r.handle)
+	}()
+	urls := map[string]string{"zvh": f.sink(t, "zvh", "", zvh.handle).url, "wijkteam": refuse.url}
+	f.load(t, privacyRegion+"retention: {signaal: 2s, audit: 2s}\n", urls)
+	f.startGateway(t, nil)
+	f.startRouter(t, nil)
+	f.startAdapter(t, nil)
+	f.postEvents(t, "politie", privacySignaal("s-1", bsntest.Seeded(42, 1)[0]))
+
+	streams := []string{events.StreamEvents, events.StreamDelivery, events.StreamDLQ}
+	runtest.Eventually(t, 10*time.Second, "the event in EVENTS, its deliveries in DELIVERY and the DLQ", func() bool {
+		return len(f.env.Messages(t, events.StreamEvents)) == 1 && len(f.env.Messages(t, events.StreamDelivery)) == 2 &&
+			len(f.env.Messages(t, events.StreamDLQ)) == 1 && len(zvh.events()) == 1
+	})
+	for _, s := range streams {
+		for _, m := range f.env.Messages(t, s) {
+			if m.Header.Get("Nats-TTL") == "" {
+				t.Errorf("%s at %d has no TTL", s, m.Sequence)
+			}
+		}
+	}
+	runtest.Eventually(t, 10*time.Second, "every stream empty after the retention", func() bool {
+		for _, s := range append(streams, events.StreamAudit) {
+			if len(f.env.Messages(t, s)) > 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
