@@ -202,7 +202,7 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rc.handshake(w, r)
 	default:
 		w.Header().Set("Allow", "OPTIONS, POST")
-		rc.refuse(w, r, newProblem(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
+		rc.refuse(w, r, newProblem(http.StatusMethodNotAllowed, ProblemMethodNotAllowed, "Method not allowed",
 			r.Method+" is not supported; ketenbus delivers with POST"))
 	}
 }
@@ -216,7 +216,7 @@ func (rc *Receiver) handshake(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !rc.anyOrigin && !rc.origins[strings.ToLower(origin)] {
-		rc.refuse(w, r, newProblem(http.StatusForbidden, "origin-not-allowed", "Origin not allowed",
+		rc.refuse(w, r, newProblem(http.StatusForbidden, ProblemOriginNotAllowed, "Origin not allowed",
 			fmt.Sprintf("%s %q is not among the allowed origins", HeaderRequestOrigin, origin)))
 		return
 	}
@@ -234,7 +234,7 @@ func (rc *Receiver) handshake(w http.ResponseWriter, r *http.Request) {
 func (rc *Receiver) receive(w http.ResponseWriter, r *http.Request) {
 	if rc.cfg.Token != "" && !rc.tokenOK(r.Header.Get("Authorization")) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="ketenbus"`)
-		rc.refuse(w, r, newProblem(http.StatusUnauthorized, "unauthorized", "Unauthorized",
+		rc.refuse(w, r, newProblem(http.StatusUnauthorized, ProblemUnauthorized, "Unauthorized",
 			"Authorization does not carry the expected bearer token"))
 		return
 	}
@@ -244,7 +244,7 @@ func (rc *Receiver) receive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := rc.verifier.Verify(r.Header, body); err != nil {
-		rc.refuse(w, r, newProblem(http.StatusUnauthorized, "invalid-signature", "Invalid webhook signature", err.Error()))
+		rc.refuse(w, r, newProblem(http.StatusUnauthorized, ProblemInvalidSignature, "Invalid webhook signature", err.Error()))
 		return
 	}
 	e, p := parseEvent(r.Header, body)
@@ -273,18 +273,18 @@ func (rc *Receiver) receive(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 	case outcomeRetry:
 		log.InfoContext(ctx, "handler asked for a retry", slog.Duration("after", after), slog.Any("error", err))
-		p := newProblem(http.StatusServiceUnavailable, "retry", "Retry later", "the handler asked for a later delivery")
+		p := newProblem(http.StatusServiceUnavailable, ProblemRetry, "Retry later", "the handler asked for a later delivery")
 		p.retryAfter = after
 		p.write(w)
 	case outcomeReject:
 		log.WarnContext(ctx, "handler rejected the event", slog.Any("error", err))
-		newProblem(http.StatusBadRequest, "rejected", "Event rejected", err.Error()).write(w)
+		newProblem(http.StatusBadRequest, ProblemRejected, "Event rejected", err.Error()).write(w)
 	case outcomeGone:
 		log.WarnContext(ctx, "handler ended the subscription", slog.Any("error", err))
-		newProblem(http.StatusGone, "gone", "Subscription gone", err.Error()).write(w)
+		newProblem(http.StatusGone, ProblemGone, "Subscription gone", err.Error()).write(w)
 	default:
 		log.ErrorContext(ctx, "handler failed", slog.Any("error", err))
-		newProblem(http.StatusInternalServerError, "handler-failed", "Handler failed",
+		newProblem(http.StatusInternalServerError, ProblemHandlerFailed, "Handler failed",
 			"the event could not be processed now; deliver it again").write(w)
 	}
 }
@@ -302,7 +302,7 @@ func (rc *Receiver) tokenOK(authorization string) bool {
 }
 
 func (rc *Receiver) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *problem) {
-	tooLarge := newProblem(http.StatusRequestEntityTooLarge, "body-too-large", "Body too large",
+	tooLarge := newProblem(http.StatusRequestEntityTooLarge, ProblemBodyTooLarge, "Body too large",
 		fmt.Sprintf("the body exceeds %d bytes", rc.cfg.MaxBodyBytes))
 	if r.ContentLength > rc.cfg.MaxBodyBytes {
 		return nil, tooLarge
@@ -312,7 +312,7 @@ func (rc *Receiver) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *p
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return nil, tooLarge
 		}
-		return nil, newProblem(http.StatusBadRequest, "unreadable-body", "Body unreadable", "reading the body failed")
+		return nil, newProblem(http.StatusBadRequest, ProblemUnreadableBody, "Body unreadable", "reading the body failed")
 	}
 	return body, nil
 }
@@ -336,7 +336,7 @@ func parseEvent(h http.Header, body []byte) (*cloudevents.Event, *problem) {
 	if ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil {
-			return nil, newProblem(http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
+			return nil, newProblem(http.StatusUnsupportedMediaType, ProblemUnsupportedMediaType, "Unsupported media type",
 				fmt.Sprintf("Content-Type %q cannot be parsed", ct))
 		}
 		mediaType = mt
@@ -346,26 +346,26 @@ func parseEvent(h http.Header, body []byte) (*cloudevents.Event, *problem) {
 	case mediaType == events.ContentTypeStructured:
 		e = new(cloudevents.Event)
 		if err := json.Unmarshal(body, e); err != nil {
-			return nil, newProblem(http.StatusBadRequest, "invalid-event", "Invalid CloudEvent",
+			return nil, newProblem(http.StatusBadRequest, ProblemInvalidEvent, "Invalid CloudEvent",
 				"the body is not a structured CloudEvent: "+err.Error())
 		}
 	case mediaType == events.ContentTypeBatch:
-		return nil, newProblem(http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
+		return nil, newProblem(http.StatusUnsupportedMediaType, ProblemUnsupportedMediaType, "Unsupported media type",
 			"batched mode is not supported; deliver one event per request")
 	case h.Get("ce-specversion") != "":
 		msg := cehttp.NewMessage(percentDecoded(h), io.NopCloser(bytes.NewReader(body)))
 		got, err := binding.ToEvent(context.Background(), msg)
 		if err != nil {
-			return nil, newProblem(http.StatusBadRequest, "invalid-event", "Invalid CloudEvent",
+			return nil, newProblem(http.StatusBadRequest, ProblemInvalidEvent, "Invalid CloudEvent",
 				"the request is not a binary-mode CloudEvent: "+err.Error())
 		}
 		e = got
 	default:
-		return nil, newProblem(http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
+		return nil, newProblem(http.StatusUnsupportedMediaType, ProblemUnsupportedMediaType, "Unsupported media type",
 			fmt.Sprintf("Content-Type %q is not %s and there is no ce-specversion header for binary mode", ct, events.ContentTypeStructured))
 	}
 	if err := e.Validate(); err != nil {
-		return nil, newProblem(http.StatusBadRequest, "invalid-event", "Invalid CloudEvent", err.Error())
+		return nil, newProblem(http.StatusBadRequest, ProblemInvalidEvent, "Invalid CloudEvent", err.Error())
 	}
 	return e, nil
 }
@@ -415,8 +415,11 @@ type problem struct {
 // ContentTypeProblem is the media type of the Receiver's error answers.
 const ContentTypeProblem = "application/problem+json"
 
-func newProblem(status int, reason, title, detail string) *problem {
-	return &problem{Type: "urn:ketenbus:problem:" + reason, Title: title, Status: status, Detail: detail, reason: reason}
+// newProblem returns the problem of type typ (one of the Problem*
+// constants); its reason, for the log, is the type without
+// ProblemTypePrefix.
+func newProblem(status int, typ, title, detail string) *problem {
+	return &problem{Type: typ, Title: title, Status: status, Detail: detail, reason: strings.TrimPrefix(typ, ProblemTypePrefix)}
 }
 
 func (p *problem) write(w http.ResponseWriter) {
