@@ -666,7 +666,7 @@ func printProbe(w io.Writer, r probeResult) error {
 	if hs := r.Handshake; hs != nil {
 		switch {
 		case hs.OK:
-			fmt.Fprintf(tw, "handshake:\tok: %d, %s: %s, in %.1f ms\n", hs.Status, webhookout.HeaderAllowedOrigin, hs.AllowedOrigin, hs.LatencyMS)
+			fmt.Fprintf(tw, "handshake:\tok: %d, %s: %s, in %.1f ms\n", hs.Status, partner.HeaderAllowedOrigin, hs.AllowedOrigin, hs.LatencyMS)
 		default:
 			fmt.Fprintf(tw, "handshake:\tfailed: %s (origin %s, %.1f ms)\n", hs.Error, hs.Origin, hs.LatencyMS)
 		}

@@ -7,14 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-)
 
-// Headers of the CNCF abuse-protection handshake (CloudEvents HTTP
-// webhook specification, section 4).
-const (
-	HeaderRequestOrigin = "WebHook-Request-Origin"
-	HeaderAllowedOrigin = "WebHook-Allowed-Origin"
-	HeaderAllowedRate   = "WebHook-Allowed-Rate"
+	"github.com/ketenbus/ketenbus/events/partner"
 )
 
 // DrainBody is how much of a response body is read and discarded so the
@@ -30,6 +24,7 @@ type HandshakeAnswer struct {
 }
 
 // Handshake sends one OPTIONS request to url with WebHook-Request-Origin
+// (the header names are those of the receiver, events/partner)
 // origin and the headers in header (such as User-Agent and Authorization),
 // bounded by timeout, and returns nil when the endpoint allows deliveries
 // from origin: a 2xx answer whose WebHook-Allowed-Origin is origin or "*".
@@ -44,14 +39,14 @@ func Handshake(ctx context.Context, client *http.Client, url, origin string, hea
 	for k, vs := range header {
 		req.Header[k] = vs
 	}
-	req.Header.Set(HeaderRequestOrigin, origin)
+	req.Header.Set(partner.HeaderRequestOrigin, origin)
 	res, err := client.Do(req)
 	if err != nil {
 		return HandshakeAnswer{}, errors.New(Describe(err, timeout))
 	}
 	defer res.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, DrainBody))
-	a := HandshakeAnswer{Status: res.StatusCode, AllowedOrigin: res.Header.Get(HeaderAllowedOrigin), AllowedRate: res.Header.Get(HeaderAllowedRate)}
+	a := HandshakeAnswer{Status: res.StatusCode, AllowedOrigin: res.Header.Get(partner.HeaderAllowedOrigin), AllowedRate: res.Header.Get(partner.HeaderAllowedRate)}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
 		return a, errors.New("http " + strconv.Itoa(res.StatusCode))
 	}
@@ -59,8 +54,8 @@ func Handshake(ctx context.Context, client *http.Client, url, origin string, hea
 	case origin, "*":
 		return a, nil
 	case "":
-		return a, errors.New(HeaderAllowedOrigin + " is missing")
+		return a, errors.New(partner.HeaderAllowedOrigin + " is missing")
 	default:
-		return a, errors.New(HeaderAllowedOrigin + " does not name " + origin)
+		return a, errors.New(partner.HeaderAllowedOrigin + " does not name " + origin)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ketenbus/ketenbus/events/partner"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/webhookout"
 )
@@ -57,14 +58,14 @@ func TestHandshake(t *testing.T) {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
-		switch o := r.Header.Get(webhookout.HeaderRequestOrigin); o {
+		switch o := r.Header.Get(partner.HeaderRequestOrigin); o {
 		case "ketenbus.ok":
-			w.Header().Set(webhookout.HeaderAllowedOrigin, o)
-			w.Header().Set(webhookout.HeaderAllowedRate, "120")
+			w.Header().Set(partner.HeaderAllowedOrigin, o)
+			w.Header().Set(partner.HeaderAllowedRate, "120")
 		case "ketenbus.star":
-			w.Header().Set(webhookout.HeaderAllowedOrigin, "*")
+			w.Header().Set(partner.HeaderAllowedOrigin, "*")
 		case "ketenbus.other":
-			w.Header().Set(webhookout.HeaderAllowedOrigin, "someone.else")
+			w.Header().Set(partner.HeaderAllowedOrigin, "someone.else")
 		case "ketenbus.none":
 		default:
 			w.WriteHeader(http.StatusForbidden)
