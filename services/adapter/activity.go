@@ -21,7 +21,7 @@ func (p *partner) note(d deliveryInfo, outcome string, status int, reason string
 	if d.event != nil {
 		r.EventType = d.event.StringAttr("type")
 	}
-	if err := p.a.activity.Publish(r); err != nil {
+	if err := p.activity.Publish(r); err != nil {
 		p.logger.Debug("activity not published", slog.String("error", err.Error()))
 	}
 }
@@ -29,8 +29,8 @@ func (p *partner) note(d deliveryInfo, outcome string, status int, reason string
 // noteCircuit publishes a change of the partner's circuit breaker; the
 // breaker's states are named as activity's (activity.Circuit*).
 func (p *partner) noteCircuit(to breakerState) {
-	r := activity.Record{Time: p.a.now().UTC(), Partner: p.id, Kind: activity.KindCircuit, Circuit: to.String()}
-	if err := p.a.activity.Publish(r); err != nil {
+	r := activity.Record{Time: p.now().UTC(), Partner: p.id, Kind: activity.KindCircuit, Circuit: to.String()}
+	if err := p.activity.Publish(r); err != nil {
 		p.logger.Debug("activity not published", slog.String("error", err.Error()))
 	}
 }

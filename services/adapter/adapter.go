@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"log/slog"
-	"net/http"
 	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go/jetstream"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/webhook"
@@ -26,26 +24,14 @@ import (
 // Adapter delivers DELIVERY to the partners' webhooks. Create it with New
 // and start it with Run.
 type Adapter struct {
-	cfg      Config
-	js       jetstream.JetStream
-	client   *http.Client
-	now      func() time.Time
-	logger   *slog.Logger
-	metrics  *metrics
-	partners []*partner
-	byTopic  map[string]*partner
-	// fields opens sealed data fields; nil when the region has no field
-	// key, and then no subscription may list a sensitive field.
-	fields *fieldcrypt.Keys
-	// audit writes the processing log: one record per delivery that ends.
-	audit *audit.Writer
-	// activity publishes every attempt and circuit change for the monitor.
-	activity *activity.Publisher
-
-	// retired is opened by Run, before any handler runs.
-	retired *streams.Retired
-	// tracer is nil when not tracing.
-	tracer trace.Tracer
+	cfg    Config
+	js     jetstream.JetStream
+	logger *slog.Logger
+	// deps is what the partners' handlers are given; Run adds the
+	// retired set it opens.
+	deps     deps
+	partners []partnerSetup
+	byTopic  map[string]partnerSetup
 }
 
 // New checks cfg and prepares a partner handler for every webhook partner
@@ -59,67 +45,56 @@ func New(cfg Config) (*Adapter, error) {
 	a := &Adapter{
 		cfg:     cfg,
 		js:      cfg.JetStream,
-		client:  cfg.Client,
-		now:     cfg.Now,
 		logger:  cfg.Logger,
-		metrics: newMetrics(cfg.Metrics),
-		byTopic: map[string]*partner{},
-		audit:   audit.NewWriter(cfg.JetStream, cfg.Region),
-		tracer:  telemetry.Tracer(cfg.TracerProvider, "adapter"),
+		byTopic: map[string]partnerSetup{},
+		deps: deps{
+			dlq:      cfg.JetStream,
+			audit:    audit.NewWriter(cfg.JetStream, cfg.Region),
+			activity: activity.NewPublisher(cfg.JetStream.Conn()),
+			client:   cfg.Client,
+			metrics:  newMetrics(cfg.Metrics),
+			tracer:   telemetry.Tracer(cfg.TracerProvider, "adapter"),
+			now:      cfg.Now,
+		},
 	}
-	a.activity = activity.NewPublisher(cfg.JetStream.Conn())
 	if len(cfg.Secrets.EncryptionKeys) > 0 {
 		keys, err := fieldcrypt.New(cfg.Secrets.EncryptionKeys)
 		if err != nil {
 			return nil, fmt.Errorf("adapter: encryption_key_env: %w", err)
 		}
-		a.fields = keys
+		a.deps.keys = keys
 	}
+	var ids []string
 	for _, rp := range cfg.webhookPartners() {
 		hook := webhookWithDefaults(*rp.Delivery.Webhook)
 		signer, err := webhook.NewSigner(cfg.Secrets.WebhookSecrets[rp.ID])
 		if err != nil {
 			return nil, fmt.Errorf("adapter: partner %s: delivery.webhook.secret_env: %w", rp.ID, err)
 		}
-		p := &partner{
+		s := partnerSetup{
 			id:        rp.ID,
 			fields:    map[string]map[string]bool{},
 			sensitive: map[string]bool{},
 			hook:      hook,
-			sched:     schedule(hook.RetrySchedule),
 			signer:    signer,
 			token:     cfg.Secrets.WebhookTokens[rp.ID],
-			a:         a,
 			logger:    cfg.Logger.With(slog.String("partner", rp.ID)),
 		}
-		circuit := a.metrics.circuitOpen.WithLabelValues(rp.ID)
-		circuit.Set(0)
-		p.breaker = newBreaker(cfg.Breaker.Failures, cfg.Breaker.Cooldown, min(hook.Timeout, cfg.Breaker.Cooldown),
-			func(from, to breakerState) {
-				p.noteCircuit(to)
-				if to == breakerClosed {
-					circuit.Set(0)
-					p.logger.Info("circuit breaker closed; delivering again", slog.String("from", from.String()))
-					return
-				}
-				circuit.Set(1)
-				if to == breakerOpen {
-					p.logger.Warn("circuit breaker open; requests paused", slog.String("from", from.String()), slog.Duration("cooldown", cfg.Breaker.Cooldown))
-				}
-			})
-		for _, s := range rp.Subscriptions {
-			p.fields[s.Name] = map[string]bool{}
-			for _, f := range s.Fields {
-				p.fields[s.Name][f] = true
-				if region.SensitiveField(s.Types, f) {
-					p.sensitive[s.Name] = true
+		a.deps.metrics.circuitOpen.WithLabelValues(rp.ID).Set(0)
+		for _, sub := range rp.Subscriptions {
+			s.fields[sub.Name] = map[string]bool{}
+			for _, f := range sub.Fields {
+				s.fields[sub.Name][f] = true
+				if region.SensitiveField(sub.Types, f) {
+					s.sensitive[sub.Name] = true
 				}
 			}
 		}
-		a.partners = append(a.partners, p)
-		a.byTopic[events.DeliverySubject(rp.ID)] = p
+		a.partners = append(a.partners, s)
+		a.byTopic[events.DeliverySubject(rp.ID)] = s
+		ids = append(ids, rp.ID)
 	}
-	cfg.Metrics.MustRegister(newStreamGauges(a.js, a.partners))
+	cfg.Metrics.MustRegister(newStreamGauges(a.js, ids))
 	return a, nil
 }
 
@@ -155,7 +130,12 @@ func (a *Adapter) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("adapter: %w", err)
 	}
-	a.retired = retired
+	d := a.deps
+	d.retired = retired
+	partners := make([]*partner, len(a.partners))
+	for i, setup := range a.partners {
+		partners[i] = newPartner(setup, d, a.cfg.Breaker)
+	}
 
 	wlogger := wmjetstream.Logger(a.logger)
 	sub, err := wmjetstream.NewSubscriber(a.js, wmjetstream.SubscriberConfig{
@@ -173,7 +153,7 @@ func (a *Adapter) run(ctx context.Context) error {
 	router.AddMiddleware(sub.Settle, withContext(ctx))
 
 	var pending []*partner
-	for _, p := range a.partners {
+	for _, p := range partners {
 		if p.hook.Handshake {
 			pending = append(pending, p)
 			continue
@@ -242,10 +222,9 @@ func (a *Adapter) run(ctx context.Context) error {
 // AckWait covers one request and the writes after it; MaxDeliver is
 // unlimited because the adapter decides when a delivery goes to the DLQ.
 func (a *Adapter) consumerConfig(topic string) jetstream.ConsumerConfig {
-	p := a.byTopic[topic]
 	timeout := region.DefaultWebhookTimeout
 	name := topic
-	if p != nil {
+	if p, ok := a.byTopic[topic]; ok {
 		timeout, name = p.hook.Timeout, p.id
 	}
 	return jetstream.ConsumerConfig{

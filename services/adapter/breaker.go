@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ketenbus/ketenbus/services/shared/activity"
+	"github.com/ketenbus/ketenbus/services/shared/webhookout"
 )
 
 // breakerState is the state of a circuit breaker.
@@ -55,7 +56,7 @@ func newBreaker(failures int, cooldown, probeWait time.Duration, onChange func(f
 
 // allow reports whether an attempt may go through now. When it may not,
 // wait is how long to hold the delivery back. probe is true for the one
-// attempt of the half-open state; its verdict must be passed to done.
+// attempt of the half-open state; what it says must be passed to done.
 func (b *breaker) allow(now time.Time) (ok, probe bool, wait time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -75,32 +76,22 @@ func (b *breaker) allow(now time.Time) (ok, probe bool, wait time.Duration) {
 	return true, true, 0
 }
 
-// verdict is what an attempt says about the endpoint.
-type verdict int
-
-const (
-	// verdictNone: the attempt says nothing (shutdown, unreadable delivery).
-	verdictNone verdict = iota
-	// verdictUp: the endpoint answered (2xx, or a 4xx that is no overload).
-	verdictUp
-	// verdictDown: 5xx, 429, timeout or connection error.
-	verdictDown
-)
-
-// done records the verdict of an attempt that allow let through.
-func (b *breaker) done(now time.Time, probe bool, v verdict) {
+// done records what an attempt that allow let through says about the
+// endpoint (webhookout.Classify): HealthUnknown (a shutdown) changes
+// nothing but ending the probe.
+func (b *breaker) done(now time.Time, probe bool, h webhookout.Health) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if probe {
 		b.probing = false
 	}
-	switch v {
-	case verdictUp:
+	switch h {
+	case webhookout.HealthUp:
 		b.consecutive = 0
 		if b.state != breakerClosed && (probe || b.state == breakerHalfOpen) {
 			b.set(breakerClosed)
 		}
-	case verdictDown:
+	case webhookout.HealthDown:
 		b.consecutive++
 		switch {
 		case probe && b.state == breakerHalfOpen:

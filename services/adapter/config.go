@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/webhookout"
 )
 
 // Defaults of Config.
@@ -48,7 +49,7 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics registry; default a new one.
 	Metrics *prometheus.Registry
-	// Client sends the requests; default a client that follows no
+	// Client sends the requests; default webhookout.NewClient, which follows no
 	// redirects. Each request is bounded by its webhook's timeout.
 	Client *http.Client
 	// Now is the clock for webhook timestamps, the breaker and the age of a
@@ -95,7 +96,7 @@ func (c *Config) setDefaults() {
 		c.Metrics = prometheus.NewRegistry()
 	}
 	if c.Client == nil {
-		c.Client = defaultClient()
+		c.Client = webhookout.NewClient(DefaultMaxAckPending)
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -224,17 +225,4 @@ func webhookWithDefaults(w region.Webhook) region.Webhook {
 		w.RetrySchedule = region.DefaultRetrySchedule()
 	}
 	return w
-}
-
-// defaultClient follows no redirects (a redirect would carry the signature
-// and token elsewhere) and keeps enough idle connections per endpoint for
-// MaxAckPending concurrent requests to reuse them.
-func defaultClient() *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = DefaultMaxAckPending
-	tr.MaxIdleConns = 0
-	return &http.Client{
-		Transport:     tr,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
 }

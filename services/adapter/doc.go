@@ -40,6 +40,10 @@
 //
 // # Outcomes
 //
+// What an answer means is decided by webhookout.Classify, a pure function
+// whose table a test checks row by row; this list says the same in words,
+// with what the adapter does for each:
+//
 //   - a local failure (an event that cannot be opened, read or encoded, a
 //     request that cannot be built or holds an invalid header value): to
 //     the DLQ at once with the reason (such as "request cannot be sent:

@@ -14,8 +14,8 @@ import (
 // missing permission, never a body.
 func (p *partner) handshake(ctx context.Context, origin string) error {
 	h := http.Header{}
-	p.setCommonHeaders(h)
-	_, err := webhookout.Handshake(ctx, p.a.client, p.hook.URL, origin, h, p.hook.Timeout)
+	webhookout.SetCommonHeaders(h, p.token)
+	_, err := webhookout.Handshake(ctx, p.client, p.hook.URL, origin, h, p.hook.Timeout)
 	return err
 }
 
@@ -24,7 +24,7 @@ func (p *partner) handshake(ctx context.Context, origin string) error {
 // deliveries (true) or ctx ends (false). Every refusal is logged as an
 // Error: the partner receives nothing meanwhile.
 func (p *partner) awaitHandshake(ctx context.Context, origin string, retry time.Duration) bool {
-	gauge := p.a.metrics.handshakePending.WithLabelValues(p.id)
+	gauge := p.metrics.handshakePending.WithLabelValues(p.id)
 	gauge.Set(1)
 	wait := retry
 	for {

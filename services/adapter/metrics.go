@@ -80,11 +80,7 @@ type streamGauges struct {
 
 var _ prometheus.Collector = (*streamGauges)(nil)
 
-func newStreamGauges(js jetstream.JetStream, partners []*partner) *streamGauges {
-	ids := make([]string, len(partners))
-	for i, p := range partners {
-		ids[i] = p.id
-	}
+func newStreamGauges(js jetstream.JetStream, ids []string) *streamGauges {
 	return &streamGauges{
 		js:       js,
 		partners: ids,

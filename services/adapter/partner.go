@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/webhook"
+	"github.com/ketenbus/ketenbus/services/shared/activity"
 	"github.com/ketenbus/ketenbus/services/shared/audit"
 	"github.com/ketenbus/ketenbus/services/shared/delivery"
 	"github.com/ketenbus/ketenbus/services/shared/fieldcrypt"
@@ -39,18 +39,44 @@ const (
 )
 
 const (
-	// readBody is how much of a response body is read for the excerpt; the
-	// BSNs in it are replaced before the excerpt is cut to maxExcerpt.
-	readBody = 4 << 10
 	// retryStore is the nak delay after a failed write to JetStream.
 	retryStore = time.Second
 	// maxRetryAfter caps the Retry-After a partner can ask for.
 	maxRetryAfter = 24 * time.Hour
 )
 
-// partner delivers to one partner's webhook. Handle is its Watermill
-// handler; it is safe for concurrent use.
-type partner struct {
+// deps is what every partner's handler uses besides its own webhook,
+// given to newPartner: the adapter's clock, HTTP client, stores and
+// instruments. Its values are safe for concurrent use.
+type deps struct {
+	// dlq stores dead letters (stream DLQ).
+	dlq dlqPublisher
+	// retired is the set of retired subscriptions, open and watched.
+	retired *streams.Retired
+	// audit writes the processing log: one record per delivery that ends.
+	audit *audit.Writer
+	// activity publishes every attempt and circuit change for the monitor.
+	activity *activity.Publisher
+	// keys opens sealed data fields; nil when the region has no field
+	// key, and then no subscription may list a sensitive field.
+	keys *fieldcrypt.Keys
+	// client sends the requests (webhookout.NewClient).
+	client  *http.Client
+	metrics *metrics
+	// tracer is nil when not tracing.
+	tracer trace.Tracer
+	now    func() time.Time
+}
+
+// dlqPublisher stores a dead letter and waits for the stream's ack.
+type dlqPublisher interface {
+	PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error)
+}
+
+var _ dlqPublisher = jetstream.JetStream(nil)
+
+// partnerSetup is a webhook partner as New reads it from the config.
+type partnerSetup struct {
 	id string
 	// fields holds, per subscription, the data fields it lists: only those
 	// are opened when sealed.
@@ -58,16 +84,43 @@ type partner struct {
 	// sensitive holds the subscriptions that list a sensitive field.
 	sensitive map[string]bool
 	hook      region.Webhook
-	sched     schedule
 	signer    *webhook.Signer
 	token     string
-	breaker   *breaker
-	a         *Adapter
 	logger    *slog.Logger
+}
+
+// partner delivers to one partner's webhook. Handle is its Watermill
+// handler; it is safe for concurrent use.
+type partner struct {
+	partnerSetup
+	deps
+	sched   schedule
+	breaker *breaker
 
 	mu          sync.Mutex
 	lastFailure string // reason of the last failed request, for dead letters held back by the breaker
 	lastStatus  int
+}
+
+// newPartner returns the handler of the partner s with its circuit
+// breaker (Breaker.Failures and Breaker.Cooldown of bc), using d.
+func newPartner(s partnerSetup, d deps, bc BreakerConfig) *partner {
+	p := &partner{partnerSetup: s, deps: d, sched: schedule(s.hook.RetrySchedule)}
+	circuit := d.metrics.circuitOpen.WithLabelValues(s.id)
+	p.breaker = newBreaker(bc.Failures, bc.Cooldown, min(s.hook.Timeout, bc.Cooldown),
+		func(from, to breakerState) {
+			p.noteCircuit(to)
+			if to == breakerClosed {
+				circuit.Set(0)
+				p.logger.Info("circuit breaker closed; delivering again", slog.String("from", from.String()))
+				return
+			}
+			circuit.Set(1)
+			if to == breakerOpen {
+				p.logger.Warn("circuit breaker open; requests paused", slog.String("from", from.String()), slog.Duration("cooldown", bc.Cooldown))
+			}
+		})
+	return p
 }
 
 // deliveryInfo is what the broker and the headers say about a delivery.
@@ -105,42 +158,15 @@ func (p *partner) info(msg *message.Message, now time.Time) deliveryInfo {
 	return d
 }
 
-// response is the outcome of one request.
-type response struct {
-	status     int    // 0: no response
-	failure    string // why no response came
-	retryAfter time.Duration
-	body       string // excerpt, only of a non-2xx response
-}
-
-func (r response) reason() string {
-	if r.status == 0 {
-		return r.failure
-	}
-	return "http " + strconv.Itoa(r.status)
-}
-
-// retryable: 429, 5xx, or no response at all.
-func (r response) retryable() bool {
-	return r.status == 0 || r.status == http.StatusTooManyRequests || r.status >= 500
-}
-
-func (r response) verdict() verdict {
-	if r.retryable() {
-		return verdictDown
-	}
-	return verdictUp
-}
-
 // open returns the delivery's event with the sealed fields its
 // subscription lists opened and every other sealed field removed. The
 // message itself (what a dead letter keeps) stays sealed.
 func (p *partner) open(body []byte, subscription string) (*webhookout.Event, error) {
 	allowed := p.fields[subscription]
-	if p.a.fields == nil {
+	if p.keys == nil {
 		allowed = nil // no key: nothing can be opened, so nothing may be
 	}
-	opened, err := p.a.fields.Open(body, func(f string) bool { return allowed[f] })
+	opened, err := p.keys.Open(body, func(f string) bool { return allowed[f] })
 	switch {
 	case errors.Is(err, fieldcrypt.ErrNotEvent):
 		return nil, webhookout.ErrUnreadable
@@ -157,10 +183,10 @@ func (p *partner) open(body []byte, subscription string) (*webhookout.Event, err
 // stops; an attempt cut short by that is nacked without a verdict.
 func (p *partner) Handle(msg *message.Message) error {
 	ctx := msg.Context()
-	now := p.a.now()
+	now := p.now()
 	d := p.info(msg, now)
 
-	if r, ok := p.a.retired.Get(p.id, d.subscription); ok {
+	if r, ok := p.retired.Get(p.id, d.subscription); ok {
 		return p.deadLetter(ctx, msg, d, deadLetter{reason: reasonRetired, status: r.Status}, outcomeRetired)
 	}
 	ev, err := p.open(msg.Payload, d.subscription)
@@ -173,7 +199,8 @@ func (p *partner) Handle(msg *message.Message) error {
 	if err != nil {
 		// A local failure: nothing left, so the endpoint is not to blame
 		// (the breaker is not asked) and retrying cannot help.
-		return p.deadLetter(ctx, msg, d, deadLetter{reason: err.Error()}, outcomeDLQ)
+		ans := webhookout.Answer{Local: err.Error()}
+		return p.settle(ctx, msg, d, ans, webhookout.Classify(ans), now)
 	}
 
 	ok, probe, wait := p.breaker.allow(now)
@@ -190,46 +217,53 @@ func (p *partner) Handle(msg *message.Message) error {
 
 	ctx, d.span = p.startSpan(ctx, msg, d)
 	defer d.span.End()
-	resp := p.send(ctx, req)
-	traceResponse(d.span, resp)
+	ans := p.send(ctx, req)
+	traceAnswer(d.span, ans)
 	if ctx.Err() != nil {
-		p.breaker.done(p.a.now(), probe, verdictNone)
+		p.breaker.done(p.now(), probe, webhookout.HealthUnknown)
 		return nak(msg, 0)
 	}
-	now = p.a.now()
-	p.breaker.done(now, probe, resp.verdict())
+	now = p.now()
+	out := webhookout.Classify(ans)
+	p.breaker.done(now, probe, out.Health)
+	return p.settle(ctx, msg, d, ans, out, now)
+}
 
-	switch {
-	case resp.status >= 200 && resp.status < 300:
+// settle does what out, webhookout.Classify of ans, says: ack a delivered
+// delivery once logged, retire the subscription, nak for a retry, or
+// store a dead letter.
+func (p *partner) settle(ctx context.Context, msg *message.Message, d deliveryInfo, ans webhookout.Answer, out webhookout.Outcome, now time.Time) error {
+	switch out.Action {
+	case webhookout.Delivered:
 		if err := p.log(ctx, msg, d, outcomeDelivered, "", now); err != nil {
 			// The partner may get the delivery again, with the same
 			// webhook-id: an unlogged delivery is not allowed.
-			return p.notLogged(ctx, msg, d, resp.status, err)
+			return p.notLogged(ctx, msg, d, ans.Status, err)
 		}
-		p.a.metrics.deliveries.WithLabelValues(p.id, outcomeDelivered).Inc()
-		p.note(d, outcomeDelivered, resp.status, "", now)
-		p.logger.Debug("delivered", p.attrs(d, resp.status)...)
+		p.metrics.deliveries.WithLabelValues(p.id, outcomeDelivered).Inc()
+		p.note(d, outcomeDelivered, ans.Status, "", now)
+		p.logger.Debug("delivered", p.attrs(d, ans.Status)...)
 		return nil
-	case resp.status == http.StatusGone:
-		return p.retire(ctx, msg, d, resp, now)
-	case resp.retryable():
-		p.setLast(resp)
+	case webhookout.Retire:
+		return p.retire(ctx, msg, d, ans, now)
+	case webhookout.Retry:
+		p.setLast(ans)
 		age := now.Sub(d.first)
 		if p.sched.exhausted(d.attempt, age) {
-			return p.deadLetter(ctx, msg, d, deadLetter{reason: reasonExhausted + resp.reason(), status: resp.status, body: resp.body}, outcomeDLQ)
+			return p.deadLetter(ctx, msg, d, deadLetter{reason: reasonExhausted + ans.Reason(), status: ans.Status, body: excerpt(ans.Body)}, outcomeDLQ)
 		}
 		delay := p.sched.delay(d.attempt, age)
-		if resp.retryAfter > 0 {
-			delay = max(delay, min(resp.retryAfter, maxRetryAfter))
+		if out.HonorRetryAfter && ans.RetryAfter > 0 {
+			delay = max(delay, min(ans.RetryAfter, maxRetryAfter))
 		}
-		p.a.metrics.deliveries.WithLabelValues(p.id, outcomeRetry).Inc()
-		p.note(d, outcomeRetry, resp.status, resp.reason(), now)
-		p.logger.Warn("delivery failed; retried later", append(p.attrs(d, resp.status), slog.String("reason", resp.reason()), slog.Duration("retry_in", delay))...)
+		p.metrics.deliveries.WithLabelValues(p.id, outcomeRetry).Inc()
+		p.note(d, outcomeRetry, ans.Status, ans.Reason(), now)
+		p.logger.Warn("delivery failed; retried later", append(p.attrs(d, ans.Status), slog.String("reason", ans.Reason()), slog.Duration("retry_in", delay))...)
 		return nak(msg, delay)
 	default:
-		// 400, 401, 403, 404, 413, 415, every other 4xx, 1xx and 3xx:
-		// retrying cannot help.
-		return p.deadLetter(ctx, msg, d, deadLetter{reason: resp.reason(), status: resp.status, body: resp.body}, outcomeDLQ)
+		// A local failure, 400, 401, 403, 404, 413, 415, every other 4xx,
+		// 1xx and 3xx: retrying cannot help.
+		return p.deadLetter(ctx, msg, d, deadLetter{reason: ans.Reason(), status: ans.Status, body: excerpt(ans.Body)}, outcomeDLQ)
 	}
 }
 
@@ -242,10 +276,10 @@ func (p *partner) Handle(msg *message.Message) error {
 // webhookout.ErrLocal, is a local failure.
 func (p *partner) request(ctx context.Context, ev *webhookout.Event, d deliveryInfo) (*http.Request, error) {
 	h := http.Header{}
-	p.setCommonHeaders(h)
+	webhookout.SetCommonHeaders(h, p.token)
 	h.Set(delivery.HeaderPartner, p.id)
 	h.Set(delivery.HeaderSubscription, d.subscription)
-	if p.a.tracer == nil {
+	if p.tracer == nil {
 		if tp := ev.StringAttr(telemetry.Traceparent); tp != "" {
 			h.Set(telemetry.Traceparent, tp)
 			if ts := ev.StringAttr(telemetry.Tracestate); ts != "" {
@@ -254,69 +288,44 @@ func (p *partner) request(ctx context.Context, ev *webhookout.Event, d deliveryI
 		}
 	}
 	return webhookout.Build(ctx, ev, webhookout.Request{
-		URL: p.hook.URL, Mode: p.hook.Mode, ID: d.deliveryID, Time: p.a.now(), Signer: p.signer, Header: h,
+		URL: p.hook.URL, Mode: p.hook.Mode, ID: d.deliveryID, Time: p.now(), Signer: p.signer, Header: h,
 	})
 }
 
-// send makes one request built by request, bounded by the webhook timeout,
-// with the W3C trace context of the attempt's span in ctx when tracing.
-// Whatever fails here is the endpoint's (or the network's): no answer, a
-// timeout or an answer.
-func (p *partner) send(ctx context.Context, req *http.Request) response {
-	ctx, cancel := context.WithTimeout(ctx, p.hook.Timeout)
-	defer cancel()
-	req = req.WithContext(ctx)
-	if p.a.tracer != nil {
+// send makes one request built by request with webhookout.Send, bounded
+// by the webhook timeout, with the W3C trace context of the attempt's
+// span in ctx when tracing, and observes its latency. Whatever fails here
+// is the endpoint's (or the network's): no answer, a timeout or an
+// answer.
+func (p *partner) send(ctx context.Context, req *http.Request) webhookout.Answer {
+	if p.tracer != nil {
 		telemetry.SetHTTPHeader(ctx, req.Header)
 	}
-	start := time.Now()
-	res, err := p.a.client.Do(req)
-	if err != nil {
-		p.a.metrics.latency.WithLabelValues(p.id).Observe(time.Since(start).Seconds())
-		return response{failure: webhookout.Describe(err, p.hook.Timeout)}
-	}
-	defer res.Body.Close()
-	r := response{status: res.StatusCode}
-	if r.status < 200 || r.status > 299 {
-		// Only a failure's body is kept, as an excerpt for the DLQ.
-		b, _ := io.ReadAll(io.LimitReader(res.Body, readBody))
-		r.body = excerpt(b)
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, webhookout.DrainBody))
-	p.a.metrics.latency.WithLabelValues(p.id).Observe(time.Since(start).Seconds())
-	if r.status == http.StatusTooManyRequests || r.status == http.StatusServiceUnavailable {
-		r.retryAfter = retryAfter(res.Header, p.a.now())
-	}
-	return r
-}
-
-func (p *partner) setCommonHeaders(h http.Header) {
-	h.Set("User-Agent", "ketenbus")
-	if p.token != "" {
-		h.Set("Authorization", "Bearer "+p.token)
-	}
+	ans := webhookout.Send(ctx, p.client, req, p.hook.Timeout, p.now)
+	p.metrics.latency.WithLabelValues(p.id).Observe(ans.Latency.Seconds())
+	return ans
 }
 
 // retire records the subscription as retired, raises the alert and puts
 // the delivery in the DLQ.
-func (p *partner) retire(ctx context.Context, msg *message.Message, d deliveryInfo, resp response, now time.Time) error {
+func (p *partner) retire(ctx context.Context, msg *message.Message, d deliveryInfo, ans webhookout.Answer, now time.Time) error {
 	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
-	created, err := p.a.retired.Retire(sctx, p.id, d.subscription, streams.Retirement{
+	created, err := p.retired.Retire(sctx, p.id, d.subscription, streams.Retirement{
 		RetiredAt: now.UTC(),
-		Status:    resp.status,
+		Status:    ans.Status,
 		Reason:    "the webhook endpoint answered 410 Gone",
 	})
 	cancel()
 	if err != nil {
-		p.logger.Warn("retirement not recorded; the delivery comes back", append(p.attrs(d, resp.status), slog.String("error", err.Error()))...)
+		p.logger.Warn("retirement not recorded; the delivery comes back", append(p.attrs(d, ans.Status), slog.String("error", err.Error()))...)
 		return nak(msg, retryStore)
 	}
 	if created {
-		p.a.metrics.retired.WithLabelValues(p.id, d.subscription).Inc()
+		p.metrics.retired.WithLabelValues(p.id, d.subscription).Inc()
 		p.logger.Error("subscription retired: the webhook endpoint answered 410 Gone; its deliveries go to the DLQ until the key is deleted from the bucket",
-			append(p.attrs(d, resp.status), slog.String("bucket", streams.RetiredBucket), slog.String("key", streams.RetiredKey(p.id, d.subscription)))...)
+			append(p.attrs(d, ans.Status), slog.String("bucket", streams.RetiredBucket), slog.String("key", streams.RetiredKey(p.id, d.subscription)))...)
 	}
-	return p.deadLetter(ctx, msg, d, deadLetter{reason: reasonRetired, status: resp.status, body: resp.body}, outcomeRetired)
+	return p.deadLetter(ctx, msg, d, deadLetter{reason: reasonRetired, status: ans.Status, body: excerpt(ans.Body)}, outcomeRetired)
 }
 
 // deadLetter is what a dead letter says beyond the delivery itself.
@@ -330,7 +339,7 @@ type deadLetter struct {
 // once stored; when the DLQ cannot store it, the delivery is nacked and
 // comes back.
 func (p *partner) deadLetter(ctx context.Context, msg *message.Message, d deliveryInfo, dl deadLetter, outcome string) error {
-	now := p.a.now()
+	now := p.now()
 	m := nats.NewMsg(events.DLQSubject(p.id))
 	m.Data = msg.Payload
 	for k, v := range msg.Metadata {
@@ -366,7 +375,7 @@ func (p *partner) deadLetter(ctx context.Context, msg *message.Message, d delive
 
 	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
-	if _, err := p.a.js.PublishMsg(sctx, m); err != nil {
+	if _, err := p.dlq.PublishMsg(sctx, m); err != nil {
 		if ctx.Err() == nil {
 			p.logger.Warn("dead letter not stored; the delivery comes back", append(p.attrs(d, dl.status), slog.String("error", err.Error()))...)
 		}
@@ -377,7 +386,7 @@ func (p *partner) deadLetter(ctx context.Context, msg *message.Message, d delive
 		// storing the dead letter again stores it once.
 		return p.notLogged(ctx, msg, d, dl.status, err)
 	}
-	p.a.metrics.deliveries.WithLabelValues(p.id, outcome).Inc()
+	p.metrics.deliveries.WithLabelValues(p.id, outcome).Inc()
 	p.note(d, outcome, dl.status, dl.reason, now)
 	level := slog.LevelError
 	if outcome == outcomeRetired {
@@ -413,7 +422,7 @@ func (p *partner) log(ctx context.Context, msg *message.Message, d deliveryInfo,
 	})
 	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
-	return p.a.audit.Write(sctx, p.id, rec)
+	return p.audit.Write(sctx, p.id, rec)
 }
 
 // notLogged nacks a delivery whose record could not be written, so it
@@ -466,9 +475,9 @@ func (p *partner) attrs(d deliveryInfo, status int) []any {
 	return a
 }
 
-func (p *partner) setLast(r response) {
+func (p *partner) setLast(a webhookout.Answer) {
 	p.mu.Lock()
-	p.lastFailure, p.lastStatus = r.reason(), r.status
+	p.lastFailure, p.lastStatus = a.Reason(), a.Status
 	p.mu.Unlock()
 }
 
@@ -496,14 +505,14 @@ func nak(msg *message.Message, d time.Duration) error {
 // of the event's traceparent extension. It returns ctx and
 // telemetry.NoSpan when not tracing.
 func (p *partner) startSpan(ctx context.Context, msg *message.Message, d deliveryInfo) (context.Context, trace.Span) {
-	if p.a.tracer == nil {
+	if p.tracer == nil {
 		return ctx, telemetry.NoSpan
 	}
 	parent := telemetry.Extract(ctx, msg.Metadata.Get(telemetry.Traceparent), msg.Metadata.Get(telemetry.Tracestate))
 	if !trace.SpanContextFromContext(parent).IsValid() {
 		parent = telemetry.Extract(ctx, d.event.StringAttr(telemetry.Traceparent), d.event.StringAttr(telemetry.Tracestate))
 	}
-	return p.a.tracer.Start(parent, telemetry.SpanDeliver,
+	return p.tracer.Start(parent, telemetry.SpanDeliver,
 		trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithTimestamp(d.start),
 		trace.WithAttributes(
@@ -516,16 +525,16 @@ func (p *partner) startSpan(ctx context.Context, msg *message.Message, d deliver
 		))
 }
 
-// traceResponse records the response of an attempt on its span: the
-// status, and an error for a failure or a status other than 2xx.
-func traceResponse(span trace.Span, r response) {
+// traceAnswer records the answer of an attempt on its span: the status,
+// and an error for a failure or a status other than 2xx.
+func traceAnswer(span trace.Span, a webhookout.Answer) {
 	if !span.IsRecording() {
 		return
 	}
-	if r.status != 0 {
-		span.SetAttributes(telemetry.AttrHTTPStatus.Int(r.status))
+	if a.Status != 0 {
+		span.SetAttributes(telemetry.AttrHTTPStatus.Int(a.Status))
 	}
-	if r.status < 200 || r.status > 299 {
-		span.SetStatus(codes.Error, r.reason())
+	if a.Status < 200 || a.Status > 299 {
+		span.SetStatus(codes.Error, a.Reason())
 	}
 }

@@ -1,11 +1,6 @@
 package adapter
 
-import (
-	"net/http"
-	"strconv"
-	"strings"
-	"time"
-)
+import "time"
 
 // schedule is a webhook's retry schedule: the wait before each retry.
 type schedule []time.Duration
@@ -45,26 +40,4 @@ func (s schedule) delay(attempt int, age time.Duration) time.Duration {
 		}
 	}
 	return s[len(s)-1]
-}
-
-// retryAfter parses a Retry-After header: delay-seconds or an HTTP date.
-// It returns 0 when the header is absent or unreadable.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n <= 0 {
-			return 0
-		}
-		if n > int64(365*24*time.Hour/time.Second) {
-			n = int64(365 * 24 * time.Hour / time.Second)
-		}
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
