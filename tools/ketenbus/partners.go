@@ -4,7 +4,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ketenbus/ketenbus/events/partner"
 	"github.com/ketenbus/ketenbus/events/webhook"
 	"github.com/ketenbus/ketenbus/services/shared/redact"
 	"github.com/ketenbus/ketenbus/services/shared/region"
@@ -514,25 +514,15 @@ func probeSecrets(reg *region.Config, p *region.Partner) (secret, token string, 
 func probe(ctx context.Context, reg *region.Config, p *region.Partner, secret, token, origin string) probeResult {
 	w := p.Delivery.Webhook
 	res := probeResult{Partner: p.ID, URL: redact.URL(w.URL), Mode: w.Mode}
-	client := &http.Client{
-		// As the adapter: a redirect would carry the signature and token
-		// elsewhere.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	setCommon := func(h http.Header) {
-		h.Set("User-Agent", "ketenbus")
-		if token != "" {
-			h.Set("Authorization", "Bearer "+token)
-		}
-	}
+	client := webhookout.NewClient(0) // as the adapter's: no redirects
+	common := http.Header{}
+	webhookout.SetCommonHeaders(common, token)
 
 	if w.Handshake {
 		hs := &handshakeCheck{Origin: origin}
 		res.Handshake = hs
-		h := http.Header{}
-		setCommon(h)
 		start := time.Now()
-		a, err := webhookout.Handshake(ctx, client, w.URL, origin, h, w.Timeout)
+		a, err := webhookout.Handshake(ctx, client, w.URL, origin, common, w.Timeout)
 		hs.LatencyMS = probeMillis(time.Since(start))
 		hs.Status, hs.AllowedOrigin, hs.AllowedRate = a.Status, a.AllowedOrigin, a.AllowedRate
 		if err != nil {
@@ -549,57 +539,41 @@ func probe(ctx context.Context, reg *region.Config, p *region.Partner, secret, t
 		res.Verdict = "not sent: " + err.Error()
 		return res
 	}
-	id := event.ID()
-	res.EventID = id
-	body, header, err := event.Encode(w.Mode)
-	if err != nil {
-		res.Error = err.Error()
-		res.Verdict = "not sent: " + err.Error()
-		return res
-	}
+	res.EventID = event.ID()
 	signer, err := webhook.NewSigner(secret)
 	if err != nil {
 		res.Error = err.Error()
 		res.Verdict = "not sent: " + err.Error()
 		return res
 	}
-	pctx, cancel := context.WithTimeout(ctx, w.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(pctx, http.MethodPost, w.URL, bytes.NewReader(body))
-	if err != nil {
-		res.Error = "request not built: invalid webhook url"
+	// The one sender the adapter delivers with; the event id stands in
+	// for the delivery id as webhook-id.
+	ans := webhookout.Deliver(ctx, client, event, webhookout.Request{
+		URL: w.URL, Mode: w.Mode, ID: res.EventID, Time: time.Now(), Signer: signer, Header: common,
+	}, w.Timeout, time.Now)
+	if ans.Local != "" {
+		res.Error = ans.Local
 		res.Verdict = "not sent: " + res.Error
 		return res
 	}
-	for k, vs := range header {
-		req.Header[k] = vs
-	}
-	signer.SetHeaders(req.Header, id, time.Now(), body)
-	setCommon(req.Header)
 	res.Sent = true
-	start := time.Now()
-	resp, err := client.Do(req)
-	if err != nil {
-		res.LatencyMS = probeMillis(time.Since(start))
-		res.Error = webhookout.Describe(err, w.Timeout)
+	res.LatencyMS = probeMillis(ans.Latency)
+	if ans.Status == 0 {
+		res.Error = ans.Failure
 		res.Verdict = "no answer: " + res.Error
 		return res
 	}
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, webhookout.DrainBody))
-	resp.Body.Close()
-	res.LatencyMS = probeMillis(time.Since(start))
-	res.Status = resp.StatusCode
-	res.Body = webhookout.Excerpt(b, probeExcerpt)
+	res.Status = ans.Status
+	res.Body = webhookout.Excerpt(ans.Body, probeExcerpt)
 	res.Headers = map[string]string{}
 	for _, h := range probeHeaders {
-		if v := resp.Header.Get(h); v != "" {
+		if v := ans.Header.Get(h); v != "" {
 			res.Headers[h] = v
 		}
 	}
-	res.Accepted = resp.StatusCode >= 200 && resp.StatusCode <= 299
-	res.SignatureRefused = resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden
-	res.Verdict = probeVerdict(resp.StatusCode, b, token != "")
+	res.Accepted = webhookout.Classify(ans).Action == webhookout.Delivered
+	res.SignatureRefused = ans.Status == http.StatusUnauthorized || ans.Status == http.StatusForbidden
+	res.Verdict = probeVerdict(ans, token != "")
 	return res
 }
 
@@ -625,18 +599,18 @@ func probeEvent(reg *region.Config, p *region.Partner) []byte {
 	return b
 }
 
-// probeVerdict says what a status means for a delivery.
-func probeVerdict(status int, body []byte, token bool) string {
-	var prob struct {
-		Type string `json:"type"`
-	}
-	_ = json.Unmarshal(body, &prob)
+// probeVerdict says what an answer means for a delivery: what the
+// partner's receiver said (its problem type, events/partner), or else
+// what the adapter would do (webhookout.Classify, the adapter's table).
+func probeVerdict(a webhookout.Answer, token bool) string {
+	status, prob := a.Status, a.ProblemType()
+	out := webhookout.Classify(a)
 	switch {
-	case status >= 200 && status <= 299:
+	case out.Action == webhookout.Delivered:
 		return "accepted: the partner verified the signature and took the test event"
-	case prob.Type == "urn:ketenbus:problem:invalid-signature":
+	case prob == partner.ProblemInvalidSignature:
 		return "signature refused (401): the partner's webhook secret differs from the one in the region's environment, or a clock is more than five minutes off"
-	case prob.Type == "urn:ketenbus:problem:unauthorized":
+	case prob == partner.ProblemUnauthorized:
 		return "bearer token refused (401): the partner expects another token than the one in the region's environment"
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		what := "the signature"
@@ -644,11 +618,11 @@ func probeVerdict(status int, body []byte, token bool) string {
 			what = "the signature or the bearer token"
 		}
 		return fmt.Sprintf("refused (%d): the partner did not accept %s; compare the webhook secret on both sides; a delivery would go to the DLQ at once", status, what)
-	case prob.Type == "urn:ketenbus:problem:rejected":
+	case prob == partner.ProblemRejected:
 		return "signature accepted, event refused by the partner's handler (400): it may accept only catalog types; real deliveries are unaffected"
-	case status == http.StatusGone:
+	case out.Action == webhookout.Retire:
 		return "410 Gone: a delivery would retire the subscription"
-	case status == http.StatusTooManyRequests || status >= 500:
+	case out.Action == webhookout.Retry:
 		return fmt.Sprintf("not accepted (%d): a delivery would be retried later", status)
 	case status >= 300 && status <= 399:
 		return fmt.Sprintf("redirect (%d): ketenbus follows no redirects; put the final URL in the region config", status)
