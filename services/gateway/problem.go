@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/events/partner"
 )
 
 // Problem is an RFC 9457 problem details answer. Errors lists every
@@ -25,11 +26,11 @@ type Problem struct {
 // Error returns the detail.
 func (p *Problem) Error() string { return p.Detail }
 
-const contentTypeProblem = "application/problem+json"
+const contentTypeProblem = partner.ContentTypeProblem
 
 func problem(status int, reason, title, detail string, errs ...events.Violation) *Problem {
 	return &Problem{
-		Type:   "urn:ketenbus:problem:" + reason,
+		Type:   partner.ProblemTypePrefix + reason,
 		Title:  title,
 		Status: status,
 		Detail: detail,

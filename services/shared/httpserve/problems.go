@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/ketenbus/ketenbus/events/partner"
 )
 
 // problemListener hands out connections that turn the answers net/http
@@ -112,11 +114,11 @@ func problemAnswer(proto string, code int, reason, detail string) []byte {
 		Title  string `json:"title"`
 		Status int    `json:"status"`
 		Detail string `json:"detail"`
-	}{"urn:ketenbus:problem:" + reason, http.StatusText(code), code, detail})
+	}{partner.ProblemTypePrefix + reason, http.StatusText(code), code, detail})
 	body = append(body, '\n')
 	var b bytes.Buffer
 	b.WriteString(proto + " " + strconv.Itoa(code) + " " + http.StatusText(code) + "\r\n")
-	b.WriteString("Content-Type: application/problem+json\r\nCache-Control: no-store\r\nConnection: close\r\n")
+	b.WriteString("Content-Type: " + partner.ContentTypeProblem + "\r\nCache-Control: no-store\r\nConnection: close\r\n")
 	b.WriteString("Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n")
 	b.Write(body)
 	return b.Bytes()
