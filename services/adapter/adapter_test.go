@@ -30,9 +30,7 @@ const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 func TestDeliversStructured(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	secret := f.addPartner(t, "alpha", region.Webhook{TokenEnv: "KETENBUS_WEBHOOK_TOKEN_ALPHA"})
-	s := newSink(t, secret, nil)
-	f.region.Partners[0].Delivery.Webhook.URL = s.srv.URL
+	s := f.addSink(t, "alpha", region.Webhook{TokenEnv: "KETENBUS_WEBHOOK_TOKEN_ALPHA"}, nil)
 	f.secrets.WebhookTokens["alpha"] = "alpha-token-0123456789abcdef"
 	reg, _ := f.run(t, nil)
 
@@ -129,15 +127,13 @@ func TestDeliversBinary(t *testing.T) {
 func TestRetriesServerErrors(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	secret := f.addPartner(t, "alpha", region.Webhook{})
-	s := newSink(t, secret, func(w http.ResponseWriter, r *http.Request, n int) {
+	s := f.addSink(t, "alpha", region.Webhook{}, func(w http.ResponseWriter, r *http.Request, n int) {
 		if n <= 2 {
 			http.Error(w, "busy", http.StatusInternalServerError)
 			return
 		}
 		w.WriteHeader(http.StatusOK)
 	})
-	f.region.Partners[0].Delivery.Webhook.URL = s.srv.URL
 	reg, _ := f.run(t, nil)
 
 	p := f.publish(t, "alpha", "signalen")
@@ -279,15 +275,7 @@ func TestClientErrorsGoToDLQAtOnce(t *testing.T) {
 func TestGoneRetiresSubscription(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	secret := f.addPartner(t, "alpha", region.Webhook{})
-	s := newSink(t, secret, func(w http.ResponseWriter, r *http.Request, n int) {
-		if n == 1 {
-			w.WriteHeader(http.StatusGone)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
-	f.region.Partners[0].Delivery.Webhook.URL = s.srv.URL
+	s := f.addSink(t, "alpha", region.Webhook{}, statuses(http.StatusGone, http.StatusNoContent))
 	reg, stop := f.run(t, nil)
 
 	gone := f.publish(t, "alpha", "signalen")
@@ -492,11 +480,9 @@ func TestCircuitBreaker(t *testing.T) {
 func TestBreakerHeldDeliveriesExhaustSchedule(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	secret := f.addPartner(t, "alpha", region.Webhook{RetrySchedule: []time.Duration{50 * time.Millisecond}})
-	s := newSink(t, secret, func(w http.ResponseWriter, r *http.Request, _ int) {
+	s := f.addSink(t, "alpha", region.Webhook{RetrySchedule: []time.Duration{50 * time.Millisecond}}, func(w http.ResponseWriter, r *http.Request, _ int) {
 		w.WriteHeader(http.StatusInternalServerError)
 	})
-	f.region.Partners[0].Delivery.Webhook.URL = s.srv.URL
 	f.run(t, func(c *adapter.Config) {
 		c.Breaker = adapter.BreakerConfig{Failures: 1, Cooldown: time.Minute}
 		c.MaxAckPending = 1 // one at a time: the first failure opens the breaker for the second

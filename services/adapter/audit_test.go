@@ -146,9 +146,7 @@ func TestAuditUnloggedIsNotAcked(t *testing.T) {
 	if err := f.env.JS.DeleteStream(ctx, events.StreamAudit); err != nil {
 		t.Fatal(err)
 	}
-	secret := f.addPartner(t, "alpha", region.Webhook{})
-	s := newSink(t, secret, nil)
-	f.region.Partners[0].Delivery.Webhook.URL = s.srv.URL
+	s := f.addSink(t, "alpha", region.Webhook{}, nil)
 	reg, _ := f.run(t, nil)
 
 	p := f.publish(t, "alpha", "signalen")

@@ -20,15 +20,13 @@ import (
 func TestWebhookIDIsTheDeliveryID(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	secret := f.addPartner(t, "alpha", region.Webhook{})
-	s := newSink(t, secret, func(w http.ResponseWriter, r *http.Request, n int) {
+	s := f.addSink(t, "alpha", region.Webhook{}, func(w http.ResponseWriter, r *http.Request, n int) {
 		if n <= 2 {
 			http.Error(w, "not now", http.StatusBadRequest) // to the DLQ at once
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
-	f.region.Partners[0].Delivery.Webhook.URL = s.srv.URL
 	f.run(t, nil)
 
 	const routed = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"

@@ -87,6 +87,23 @@ func (f *fixture) addPartner(t *testing.T, id string, hook region.Webhook) strin
 	return secret
 }
 
+// addSink adds a webhook partner whose webhook is a new sink answering
+// with respond (see newSink), and returns the sink.
+func (f *fixture) addSink(t *testing.T, id string, hook region.Webhook, respond func(w http.ResponseWriter, r *http.Request, n int)) *sink {
+	t.Helper()
+	s := newSink(t, f.addPartner(t, id, hook), respond)
+	f.region.Partners[len(f.region.Partners)-1].Delivery.Webhook.URL = s.srv.URL
+	return s
+}
+
+// statuses answers the n-th POST with codes[n-1], and every later one
+// with the last code.
+func statuses(codes ...int) func(w http.ResponseWriter, r *http.Request, n int) {
+	return func(w http.ResponseWriter, _ *http.Request, n int) {
+		w.WriteHeader(codes[min(n, len(codes))-1])
+	}
+}
+
 // run starts the adapter and returns its metrics registry and a stop
 // function, also called when the test ends.
 func (f *fixture) run(t *testing.T, mutate func(*adapter.Config)) (*prometheus.Registry, func()) {

@@ -29,9 +29,7 @@ func withID(id string) eventOption {
 func TestLocalFailuresNeverCountAgainstThePartner(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	secret := f.addPartner(t, "alpha", region.Webhook{})
-	s := newSink(t, secret, nil)
-	f.region.Partners[0].Delivery.Webhook.URL = s.srv.URL
+	s := f.addSink(t, "alpha", region.Webhook{}, nil)
 	reg, _ := f.run(t, func(c *adapter.Config) {
 		c.Breaker = adapter.BreakerConfig{Failures: 2, Cooldown: time.Hour}
 	})

@@ -1,7 +1,6 @@
 package adapter_test
 
 import (
-	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
 	"net/http"
 	"testing"
 	"time"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/services/adapter"
 	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
 )
 
 // TestStreamGauges: ketenbus_dlq_messages and
@@ -19,14 +19,8 @@ import (
 func TestStreamGauges(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	alphaSecret := f.addPartner(t, "alpha", region.Webhook{})
-	betaSecret := f.addPartner(t, "beta", region.Webhook{})
-	alpha := newSink(t, alphaSecret, func(w http.ResponseWriter, _ *http.Request, _ int) {
-		w.WriteHeader(http.StatusBadRequest) // straight to the DLQ
-	})
-	beta := newSink(t, betaSecret, nil)
-	f.region.Partners[0].Delivery.Webhook.URL = alpha.srv.URL
-	f.region.Partners[1].Delivery.Webhook.URL = beta.srv.URL
+	f.addSink(t, "alpha", region.Webhook{}, statuses(http.StatusBadRequest)) // straight to the DLQ
+	f.addSink(t, "beta", region.Webhook{}, nil)
 	reg, stop := f.run(t, nil)
 
 	f.publish(t, "alpha", "signalen")

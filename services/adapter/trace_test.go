@@ -27,15 +27,7 @@ import (
 func TestDeliverSpanPerAttempt(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	secret := f.addPartner(t, "alpha", region.Webhook{})
-	s := newSink(t, secret, func(w http.ResponseWriter, r *http.Request, n int) {
-		if n == 1 {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
-	f.region.Partners[0].Delivery.Webhook.URL = s.srv.URL
+	s := f.addSink(t, "alpha", region.Webhook{}, statuses(http.StatusServiceUnavailable, http.StatusNoContent))
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
