@@ -67,7 +67,7 @@ chaos:
 	cd tools && go test -tags stress -run '^TestChaos$$' -count=1 -timeout 25m -v ./e2e/
 
 screenshots:
-	cd services && KETENBUS_SCREENSHOT_DIR="$(CURDIR)/docs" go test -count=1 -run '^TestDashboardInBrowser$$' ./monitor
+	cd tools && KETENBUS_SCREENSHOT_DIR="$(CURDIR)/docs" go test -count=1 -run '^TestDashboardInBrowser$$' ./e2e/dashboard
 
 tidy:
 	@set -e; for d in $(MODULES); do echo "== go mod tidy $$d"; (cd "$$d" && go mod tidy); done

@@ -21,6 +21,10 @@
 //     own webhook-id, each handled once by a receiver with an idempotency
 //     store; a retry, a replay and a DLQ retry of a delivery carry its
 //     webhook-id.
+//   - audit_test.go: the services that write the processing log besides
+//     the adapter: the router for NATS-native partners, the escalator and
+//     samenloop for the events they produce, each record once, with the
+//     audit retention as its TTL.
 //   - bench_test.go: BenchmarkEndToEndLatency, gateway to four webhook sinks
 //     at a fixed 1,000 events/s, beside raw nats.go JetStream in the same
 //     run.
@@ -34,6 +38,9 @@
 //     receiver; an event posted to the gateway with a token from the
 //     script's env file is delivered, also after the adapter was killed
 //     and started again by name; down stops every process it recorded.
+//
+// The dashboard against a whole region, over HTTP and in a real Chromium,
+// is in tools/e2e/dashboard.
 //
 // The package has no code of its own, only tests.
 package e2e

@@ -14,6 +14,7 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/shared/natsauth"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/natsauthtest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 )
 
@@ -27,7 +28,7 @@ const (
 // not what the generator makes of the demo region.
 func TestShippedAccountIsCurrent(t *testing.T) {
 	t.Parallel()
-	want, err := natsauth.Account(loadRegion(t, demoRegion), "demo")
+	want, err := natsauth.Account(natsauthtest.LoadRegion(t, demoRegion), "demo")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +44,7 @@ func TestShippedAccountIsCurrent(t *testing.T) {
 // refused.
 func TestAccountUsers(t *testing.T) {
 	t.Parallel()
-	cfg := loadRegion(t, testRegion)
+	cfg := natsauthtest.LoadRegion(t, testRegion)
 	alone, err := natsauth.Users(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -78,11 +79,11 @@ func TestAccountUsers(t *testing.T) {
 // stores events in its own region's EVENTS only.
 func TestAccountsKeepRegionsApart(t *testing.T) {
 	t.Parallel()
-	cfg := loadRegion(t, testRegion)
+	cfg := natsauthtest.LoadRegion(t, testRegion)
 	dir := t.TempDir()
 	passwords := map[string]string{}
 	var conf strings.Builder
-	fmt.Fprintf(&conf, "KETENBUS_JETSTREAM_KEY: %q\n", randomSecret())
+	fmt.Fprintf(&conf, "KETENBUS_JETSTREAM_KEY: %q\n", natsauthtest.RandomSecret())
 	var blocks strings.Builder
 	for _, account := range []string{"noord", "zuid"} {
 		users, err := natsauth.AccountUsers(cfg, account)
@@ -90,7 +91,7 @@ func TestAccountsKeepRegionsApart(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, u := range users {
-			passwords[u.Name] = randomSecret()
+			passwords[u.Name] = natsauthtest.RandomSecret()
 			fmt.Fprintf(&conf, "%s: %q\n", u.PasswordEnv, passwords[u.Name])
 		}
 		block, err := natsauth.Account(cfg, account)
@@ -116,21 +117,21 @@ func TestAccountsKeepRegionsApart(t *testing.T) {
 
 	stored := map[string]int{"noord": 3, "zuid": 1}
 	for account, n := range stored {
-		admin := connectAs(t, srv.ClientURL(), account+"-admin", passwords[account+"-admin"])
-		if err := streams.Ensure(ctx, admin.js, streams.Config{}); err != nil {
+		admin := natsauthtest.ConnectAs(t, srv.ClientURL(), account+"-admin", passwords[account+"-admin"])
+		if err := streams.Ensure(ctx, admin.JS, streams.Config{}); err != nil {
 			t.Fatalf("%s-admin creates its streams: %v", account, err)
 		}
-		gw := connectAs(t, srv.ClientURL(), account+"-gateway", passwords[account+"-gateway"])
+		gw := natsauthtest.ConnectAs(t, srv.ClientURL(), account+"-gateway", passwords[account+"-gateway"])
 		for i := range n {
-			if _, err := gw.js.Publish(ctx, events.EventSubject(events.TypeSignaal, partnerA), fmt.Appendf(nil, `{"n":%d}`, i)); err != nil {
+			if _, err := gw.JS.Publish(ctx, events.EventSubject(events.TypeSignaal, partnerA), fmt.Appendf(nil, `{"n":%d}`, i)); err != nil {
 				t.Fatalf("%s-gateway stores an event: %v", account, err)
 			}
 		}
-		expectNoViolations(t, gw)
+		natsauthtest.ExpectNoViolations(t, gw)
 	}
 	for account, n := range stored {
-		admin := connectAs(t, srv.ClientURL(), account+"-admin", passwords[account+"-admin"])
-		st, err := admin.js.Stream(ctx, events.StreamEvents)
+		admin := natsauthtest.ConnectAs(t, srv.ClientURL(), account+"-admin", passwords[account+"-admin"])
+		st, err := admin.JS.Stream(ctx, events.StreamEvents)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -149,15 +150,15 @@ func TestAccountsKeepRegionsApart(t *testing.T) {
 // environment, and runs it: demo-admin creates the streams and the
 // partner consumers, demo-gateway stores an event.
 func TestShippedNationalConfig(t *testing.T) {
-	cfg := loadRegion(t, demoRegion)
+	cfg := natsauthtest.LoadRegion(t, demoRegion)
 	users, err := natsauth.AccountUsers(cfg, "demo")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("KETENBUS_JETSTREAM_KEY", randomSecret())
+	t.Setenv("KETENBUS_JETSTREAM_KEY", natsauthtest.RandomSecret())
 	passwords := map[string]string{}
 	for _, u := range users {
-		passwords[u.Name] = randomSecret()
+		passwords[u.Name] = natsauthtest.RandomSecret()
 		t.Setenv(u.PasswordEnv, passwords[u.Name])
 	}
 	opts, err := server.ProcessConfigFile(shippedNationalConf)
@@ -172,17 +173,17 @@ func TestShippedNationalConfig(t *testing.T) {
 	srv := natstest.Run(t, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	admin := connectAs(t, srv.ClientURL(), "demo-admin", passwords["demo-admin"])
-	if err := streams.Ensure(ctx, admin.js, streams.Config{}); err != nil {
+	admin := natsauthtest.ConnectAs(t, srv.ClientURL(), "demo-admin", passwords["demo-admin"])
+	if err := streams.Ensure(ctx, admin.JS, streams.Config{}); err != nil {
 		t.Fatalf("demo-admin creates the streams: %v", err)
 	}
-	if err := natsauth.EnsurePartnerConsumers(ctx, admin.js, cfg); err != nil {
+	if err := natsauth.EnsurePartnerConsumers(ctx, admin.JS, cfg); err != nil {
 		t.Fatalf("demo-admin creates the partner consumers: %v", err)
 	}
-	gw := connectAs(t, srv.ClientURL(), "demo-gateway", passwords["demo-gateway"])
-	if _, err := gw.js.Publish(ctx, events.EventSubject(events.TypeSignaal, "politie"), []byte(`{}`)); err != nil {
+	gw := natsauthtest.ConnectAs(t, srv.ClientURL(), "demo-gateway", passwords["demo-gateway"])
+	if _, err := gw.JS.Publish(ctx, events.EventSubject(events.TypeSignaal, "politie"), []byte(`{}`)); err != nil {
 		t.Errorf("demo-gateway publishes to EVENTS: %v", err)
 	}
-	expectNoViolations(t, admin)
-	expectNoViolations(t, gw)
+	natsauthtest.ExpectNoViolations(t, admin)
+	natsauthtest.ExpectNoViolations(t, gw)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/shared/natsauth"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/natsauthtest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 )
 
@@ -43,7 +44,7 @@ const regenerate = "go run ./services/shared/natsauth/cmd/natsauth -region deplo
 // removed or moved to NATS delivery without regenerating it.
 func TestShippedAuthorizationIsCurrent(t *testing.T) {
 	t.Parallel()
-	want, err := natsauth.Authorization(loadRegion(t, demoRegion))
+	want, err := natsauth.Authorization(natsauthtest.LoadRegion(t, demoRegion))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +76,7 @@ func TestShippedAuthorizationIsCurrent(t *testing.T) {
 // time.
 func TestAuthorization(t *testing.T) {
 	t.Parallel()
-	cfg := loadRegion(t, testRegion)
+	cfg := natsauthtest.LoadRegion(t, testRegion)
 	text, err := natsauth.Authorization(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -120,15 +121,15 @@ func TestAuthorization(t *testing.T) {
 // demo region in the environment, as an operator does, and returns them.
 func setEnv(t *testing.T) (key string, passwords map[string]string) {
 	t.Helper()
-	users, err := natsauth.Users(loadRegion(t, demoRegion))
+	users, err := natsauth.Users(natsauthtest.LoadRegion(t, demoRegion))
 	if err != nil {
 		t.Fatal(err)
 	}
-	key = randomSecret()
+	key = natsauthtest.RandomSecret()
 	t.Setenv("KETENBUS_JETSTREAM_KEY", key)
 	passwords = map[string]string{}
 	for _, u := range users {
-		passwords[u.Name] = randomSecret()
+		passwords[u.Name] = natsauthtest.RandomSecret()
 		t.Setenv(u.PasswordEnv, passwords[u.Name])
 	}
 	return key, passwords
@@ -180,25 +181,25 @@ func TestShippedServerConfig(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
-	cfg := loadRegion(t, demoRegion)
-	admin := connectAs(t, srv.ClientURL(), natsauth.UserAdmin, passwords[natsauth.UserAdmin])
-	if err := streams.Ensure(ctx, admin.js, streams.Config{}); err != nil {
+	cfg := natsauthtest.LoadRegion(t, demoRegion)
+	admin := natsauthtest.ConnectAs(t, srv.ClientURL(), natsauth.UserAdmin, passwords[natsauth.UserAdmin])
+	if err := streams.Ensure(ctx, admin.JS, streams.Config{}); err != nil {
 		t.Fatalf("admin creates the streams: %v", err)
 	}
-	if err := natsauth.EnsurePartnerConsumers(ctx, admin.js, cfg); err != nil {
+	if err := natsauth.EnsurePartnerConsumers(ctx, admin.JS, cfg); err != nil {
 		t.Fatalf("admin creates the partner consumers: %v", err)
 	}
 
-	gw := connectAs(t, srv.ClientURL(), natsauth.UserGateway, passwords[natsauth.UserGateway])
-	if _, err := gw.js.Publish(ctx, events.EventSubject(events.TypeSignaal, "politie"), []byte(`{}`)); err != nil {
+	gw := natsauthtest.ConnectAs(t, srv.ClientURL(), natsauth.UserGateway, passwords[natsauth.UserGateway])
+	if _, err := gw.JS.Publish(ctx, events.EventSubject(events.TypeSignaal, "politie"), []byte(`{}`)); err != nil {
 		t.Errorf("gateway publishes to EVENTS: %v", err)
 	}
-	rt := connectAs(t, srv.ClientURL(), natsauth.UserRouter, passwords[natsauth.UserRouter])
-	if _, err := rt.js.Publish(ctx, events.DeliverySubject("woningcorporatie"), []byte(`{"for":"woningcorporatie"}`)); err != nil {
+	rt := natsauthtest.ConnectAs(t, srv.ClientURL(), natsauth.UserRouter, passwords[natsauth.UserRouter])
+	if _, err := rt.JS.Publish(ctx, events.DeliverySubject("woningcorporatie"), []byte(`{"for":"woningcorporatie"}`)); err != nil {
 		t.Errorf("router publishes to DELIVERY: %v", err)
 	}
-	wc := connectAs(t, srv.ClientURL(), "partner-woningcorporatie", passwords["partner-woningcorporatie"])
-	cons, err := wc.js.Consumer(ctx, events.StreamDelivery, natsauth.PartnerConsumer("woningcorporatie"))
+	wc := natsauthtest.ConnectAs(t, srv.ClientURL(), "partner-woningcorporatie", passwords["partner-woningcorporatie"])
+	cons, err := wc.JS.Consumer(ctx, events.StreamDelivery, natsauth.PartnerConsumer("woningcorporatie"))
 	if err != nil {
 		t.Fatalf("woningcorporatie binds to its consumer: %v", err)
 	}
@@ -212,8 +213,8 @@ func TestShippedServerConfig(t *testing.T) {
 	if err := m.DoubleAck(ctx); err != nil {
 		t.Errorf("woningcorporatie acknowledges: %v", err)
 	}
-	for _, c := range []*client{admin, gw, rt, wc} {
-		expectNoViolations(t, c)
+	for _, c := range []*natsauthtest.Client{admin, gw, rt, wc} {
+		natsauthtest.ExpectNoViolations(t, c)
 	}
 
 	// A wrong password is refused.

@@ -2,7 +2,6 @@ package natsauth_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -16,69 +15,8 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/partner"
 	"github.com/ketenbus/ketenbus/services/shared/natsauth"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/natsauthtest"
 )
-
-// delivery is a structured CloudEvent as the router puts it on DELIVERY.
-func delivery(t *testing.T, id string) []byte {
-	t.Helper()
-	b, err := json.Marshal(map[string]any{
-		"specversion": "1.0", "id": id, "source": "urn:nld:kvknr:99999904:systeem:schuldhulp",
-		"type": events.TypeSamenloop, "datacontenttype": "application/json",
-		"data": map[string]any{"categorie": "schulden"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// deliver puts a delivery for partnerID on DELIVERY as the router does,
-// connected as the router user.
-func deliver(t *testing.T, s *authServer, partnerID, id string) {
-	t.Helper()
-	rt := s.connect(t, natsauth.UserRouter)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := rt.js.Publish(ctx, events.DeliverySubject(partnerID), delivery(t, id)); err != nil {
-		t.Fatalf("router publishes a delivery for %s: %v", partnerID, err)
-	}
-	expectNoViolations(t, rt)
-}
-
-// consumerState returns the delivered and pending counts of a consumer, as
-// admin sees them.
-func (s *authServer) consumerState(t *testing.T, stream, name string) *jetstream.ConsumerInfo {
-	t.Helper()
-	admin := s.connect(t, natsauth.UserAdmin)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := admin.js.Consumer(ctx, stream, name)
-	if err != nil {
-		t.Fatalf("consumer %s/%s: %v", stream, name, err)
-	}
-	info, err := c.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return info
-}
-
-// streamMsgs returns how many messages stream holds, as admin sees it.
-func (s *authServer) streamMsgs(t *testing.T, stream string) uint64 {
-	t.Helper()
-	admin := s.connect(t, natsauth.UserAdmin)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	st, err := admin.js.Stream(ctx, stream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return info.State.Msgs
-}
 
 // TestPartnerReceivesOwnDeliveries: partner A, connected as its own user
 // with its own inbox prefix, receives a message published to
@@ -86,10 +24,10 @@ func (s *authServer) streamMsgs(t *testing.T, stream string) uint64 {
 // durable, and its acknowledgement reaches the server.
 func TestPartnerReceivesOwnDeliveries(t *testing.T) {
 	t.Parallel()
-	s := startAuthServer(t, loadRegion(t, testRegion))
-	deliver(t, s, partnerA, "for-a-1")
+	s := natsauthtest.Start(t, natsauthtest.LoadRegion(t, testRegion))
+	natsauthtest.Deliver(t, s, partnerA, "for-a-1")
 
-	a := s.connect(t, natsauth.PartnerUser(partnerA))
+	a := s.Connect(t, natsauth.PartnerUser(partnerA))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var (
@@ -98,7 +36,7 @@ func TestPartnerReceivesOwnDeliveries(t *testing.T) {
 	)
 	done := make(chan error, 1)
 	go func() {
-		done <- partner.Consume(ctx, a.js, partner.ConsumeConfig{Consumer: natsauth.PartnerConsumer(partnerA)},
+		done <- partner.Consume(ctx, a.JS, partner.ConsumeConfig{Consumer: natsauth.PartnerConsumer(partnerA)},
 			func(_ context.Context, e cloudevents.Event) error {
 				mu.Lock()
 				ids = append(ids, e.ID())
@@ -108,7 +46,7 @@ func TestPartnerReceivesOwnDeliveries(t *testing.T) {
 			})
 	}()
 	if err := <-done; err != nil {
-		t.Fatalf("partner.Consume as %s: %v", a.user, err)
+		t.Fatalf("partner.Consume as %s: %v", a.User, err)
 	}
 	mu.Lock()
 	got := fmt.Sprint(ids)
@@ -116,11 +54,11 @@ func TestPartnerReceivesOwnDeliveries(t *testing.T) {
 	if got != "[for-a-1]" {
 		t.Fatalf("partner A received %s, want [for-a-1]", got)
 	}
-	expectNoViolations(t, a)
+	natsauthtest.ExpectNoViolations(t, a)
 	// The ack went through: nothing pending or unacknowledged.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		info := s.consumerState(t, events.StreamDelivery, natsauth.PartnerConsumer(partnerA))
+		info := s.ConsumerState(t, events.StreamDelivery, natsauth.PartnerConsumer(partnerA))
 		if info.Delivered.Stream == 1 && info.NumAckPending == 0 && info.NumPending == 0 {
 			break
 		}
@@ -139,8 +77,8 @@ func TestPartnerReceivesOwnDeliveries(t *testing.T) {
 // B's delivery stays pending for B.
 func TestPartnerCannotReadOtherDeliveries(t *testing.T) {
 	t.Parallel()
-	s := startAuthServer(t, loadRegion(t, testRegion))
-	deliver(t, s, partnerB, "for-b-1")
+	s := natsauthtest.Start(t, natsauthtest.LoadRegion(t, testRegion))
+	natsauthtest.Deliver(t, s, partnerB, "for-b-1")
 	durableB := natsauth.PartnerConsumer(partnerB)
 	pull := []byte(`{"batch":1,"expires":200000000}`)
 
@@ -154,81 +92,81 @@ func TestPartnerCannotReadOtherDeliveries(t *testing.T) {
 	} {
 		t.Run("subscribe "+subject, func(t *testing.T) {
 			t.Parallel()
-			expectSubscribeDenied(t, s.connect(t, natsauth.PartnerUser(partnerA)), subject)
+			natsauthtest.ExpectSubscribeDenied(t, s.Connect(t, natsauth.PartnerUser(partnerA)), subject)
 		})
 	}
 
 	for _, tc := range []struct {
 		name, subject string
-		do            func(a *client) func(context.Context) error
+		do            func(a *natsauthtest.Client) func(context.Context) error
 	}{
-		{"bind to B's durable", "$JS.API.CONSUMER.INFO.DELIVERY." + durableB, func(a *client) func(context.Context) error {
+		{"bind to B's durable", "$JS.API.CONSUMER.INFO.DELIVERY." + durableB, func(a *natsauthtest.Client) func(context.Context) error {
 			return func(ctx context.Context) error {
-				_, err := a.js.Consumer(ctx, events.StreamDelivery, durableB)
+				_, err := a.JS.Consumer(ctx, events.StreamDelivery, durableB)
 				return err
 			}
 		}},
-		{"pull from B's durable", "$JS.API.CONSUMER.MSG.NEXT.DELIVERY." + durableB, func(a *client) func(context.Context) error {
-			return request(a, "$JS.API.CONSUMER.MSG.NEXT.DELIVERY."+durableB, pull)
+		{"pull from B's durable", "$JS.API.CONSUMER.MSG.NEXT.DELIVERY." + durableB, func(a *natsauthtest.Client) func(context.Context) error {
+			return natsauthtest.Request(a, "$JS.API.CONSUMER.MSG.NEXT.DELIVERY."+durableB, pull)
 		}},
-		{"create a consumer filtered on B", "$JS.API.CONSUMER.CREATE.DELIVERY.spy.ketenbus.deliver." + partnerB, func(a *client) func(context.Context) error {
+		{"create a consumer filtered on B", "$JS.API.CONSUMER.CREATE.DELIVERY.spy.ketenbus.deliver." + partnerB, func(a *natsauthtest.Client) func(context.Context) error {
 			return func(ctx context.Context) error {
-				_, err := a.js.CreateOrUpdateConsumer(ctx, events.StreamDelivery, jetstream.ConsumerConfig{Durable: "spy", FilterSubject: events.DeliverySubject(partnerB)})
+				_, err := a.JS.CreateOrUpdateConsumer(ctx, events.StreamDelivery, jetstream.ConsumerConfig{Durable: "spy", FilterSubject: events.DeliverySubject(partnerB)})
 				return err
 			}
 		}},
-		{"create a consumer without filter", "$JS.API.CONSUMER.CREATE.DELIVERY.spy", func(a *client) func(context.Context) error {
+		{"create a consumer without filter", "$JS.API.CONSUMER.CREATE.DELIVERY.spy", func(a *natsauthtest.Client) func(context.Context) error {
 			return func(ctx context.Context) error {
-				_, err := a.js.CreateOrUpdateConsumer(ctx, events.StreamDelivery, jetstream.ConsumerConfig{Durable: "spy"})
+				_, err := a.JS.CreateOrUpdateConsumer(ctx, events.StreamDelivery, jetstream.ConsumerConfig{Durable: "spy"})
 				return err
 			}
 		}},
-		{"create an ephemeral consumer", "$JS.API.CONSUMER.CREATE.DELIVERY", func(a *client) func(context.Context) error {
-			return request(a, "$JS.API.CONSUMER.CREATE.DELIVERY", []byte(`{"stream_name":"DELIVERY","config":{"ack_policy":"none"}}`))
+		{"create an ephemeral consumer", "$JS.API.CONSUMER.CREATE.DELIVERY", func(a *natsauthtest.Client) func(context.Context) error {
+			return natsauthtest.Request(a, "$JS.API.CONSUMER.CREATE.DELIVERY", []byte(`{"stream_name":"DELIVERY","config":{"ack_policy":"none"}}`))
 		}},
-		{"create a durable the old way", "$JS.API.CONSUMER.DURABLE.CREATE.DELIVERY.spy", func(a *client) func(context.Context) error {
-			return request(a, "$JS.API.CONSUMER.DURABLE.CREATE.DELIVERY.spy", []byte(`{"stream_name":"DELIVERY","config":{"durable_name":"spy","ack_policy":"explicit"}}`))
+		{"create a durable the old way", "$JS.API.CONSUMER.DURABLE.CREATE.DELIVERY.spy", func(a *natsauthtest.Client) func(context.Context) error {
+			return natsauthtest.Request(a, "$JS.API.CONSUMER.DURABLE.CREATE.DELIVERY.spy", []byte(`{"stream_name":"DELIVERY","config":{"durable_name":"spy","ack_policy":"explicit"}}`))
 		}},
-		{"widen its own consumer to B", "$JS.API.CONSUMER.CREATE.DELIVERY." + natsauth.PartnerConsumer(partnerA) + ".ketenbus.deliver." + partnerB, func(a *client) func(context.Context) error {
+		{"widen its own consumer to B", "$JS.API.CONSUMER.CREATE.DELIVERY." + natsauth.PartnerConsumer(partnerA) + ".ketenbus.deliver." + partnerB, func(a *natsauthtest.Client) func(context.Context) error {
 			return func(ctx context.Context) error {
 				cc := natsauth.PartnerConsumerConfig(partnerA)
 				cc.FilterSubject = events.DeliverySubject(partnerB)
-				_, err := a.js.CreateOrUpdateConsumer(ctx, events.StreamDelivery, cc)
+				_, err := a.JS.CreateOrUpdateConsumer(ctx, events.StreamDelivery, cc)
 				return err
 			}
 		}},
-		{"stream message get", "$JS.API.STREAM.MSG.GET.DELIVERY", func(a *client) func(context.Context) error {
-			return request(a, "$JS.API.STREAM.MSG.GET.DELIVERY", []byte(`{"seq":1}`))
+		{"stream message get", "$JS.API.STREAM.MSG.GET.DELIVERY", func(a *natsauthtest.Client) func(context.Context) error {
+			return natsauthtest.Request(a, "$JS.API.STREAM.MSG.GET.DELIVERY", []byte(`{"seq":1}`))
 		}},
-		{"direct get", "$JS.API.DIRECT.GET.DELIVERY", func(a *client) func(context.Context) error {
-			return request(a, "$JS.API.DIRECT.GET.DELIVERY", []byte(`{"seq":1}`))
+		{"direct get", "$JS.API.DIRECT.GET.DELIVERY", func(a *natsauthtest.Client) func(context.Context) error {
+			return natsauthtest.Request(a, "$JS.API.DIRECT.GET.DELIVERY", []byte(`{"seq":1}`))
 		}},
-		{"direct get of B's last", "$JS.API.DIRECT.GET.DELIVERY.ketenbus.deliver." + partnerB, func(a *client) func(context.Context) error {
-			return request(a, "$JS.API.DIRECT.GET.DELIVERY.ketenbus.deliver."+partnerB, nil)
+		{"direct get of B's last", "$JS.API.DIRECT.GET.DELIVERY.ketenbus.deliver." + partnerB, func(a *natsauthtest.Client) func(context.Context) error {
+			return natsauthtest.Request(a, "$JS.API.DIRECT.GET.DELIVERY.ketenbus.deliver."+partnerB, nil)
 		}},
-		{"stream info", "$JS.API.STREAM.INFO.DELIVERY", func(a *client) func(context.Context) error {
+		{"stream info", "$JS.API.STREAM.INFO.DELIVERY", func(a *natsauthtest.Client) func(context.Context) error {
 			return func(ctx context.Context) error {
-				_, err := a.js.Stream(ctx, events.StreamDelivery)
+				_, err := a.JS.Stream(ctx, events.StreamDelivery)
 				return err
 			}
 		}},
-		{"ack B's message", "$JS.ACK.DELIVERY." + durableB + ".1.1.1.1.0", func(a *client) func(context.Context) error {
-			return request(a, "$JS.ACK.DELIVERY."+durableB+".1.1.1.1.0", nil)
+		{"ack B's message", "$JS.ACK.DELIVERY." + durableB + ".1.1.1.1.0", func(a *natsauthtest.Client) func(context.Context) error {
+			return natsauthtest.Request(a, "$JS.ACK.DELIVERY."+durableB+".1.1.1.1.0", nil)
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			a := s.connect(t, natsauth.PartnerUser(partnerA))
-			expectPublishDenied(t, a, tc.subject, tc.do(a))
+			a := s.Connect(t, natsauth.PartnerUser(partnerA))
+			natsauthtest.ExpectPublishDenied(t, a, tc.subject, tc.do(a))
 		})
 	}
 
 	t.Cleanup(func() {
-		info := s.consumerState(t, events.StreamDelivery, durableB)
+		info := s.ConsumerState(t, events.StreamDelivery, durableB)
 		if info.NumPending != 1 || info.Delivered.Stream != 0 {
 			t.Errorf("B's consumer after A's attempts: %d pending, %d delivered; want B's delivery untouched (1, 0)", info.NumPending, info.Delivered.Stream)
 		}
-		if _, err := s.connect(t, natsauth.UserAdmin).js.Consumer(context.Background(), events.StreamDelivery, "spy"); err == nil {
+		if _, err := s.Connect(t, natsauth.UserAdmin).JS.Consumer(context.Background(), events.StreamDelivery, "spy"); err == nil {
 			t.Error("a consumer spy exists on DELIVERY")
 		}
 	})
@@ -239,7 +177,7 @@ func TestPartnerCannotReadOtherDeliveries(t *testing.T) {
 // for B, nor write to the DLQ or AUDIT.
 func TestPartnerCannotPublish(t *testing.T) {
 	t.Parallel()
-	s := startAuthServer(t, loadRegion(t, testRegion))
+	s := natsauthtest.Start(t, natsauthtest.LoadRegion(t, testRegion))
 	for _, subject := range []string{
 		events.EventSubject(events.TypeSignaal, partnerA),
 		events.EventSubject(events.TypeSamenloop, events.Producer),
@@ -249,13 +187,13 @@ func TestPartnerCannotPublish(t *testing.T) {
 	} {
 		t.Run(subject, func(t *testing.T) {
 			t.Parallel()
-			a := s.connect(t, natsauth.PartnerUser(partnerA))
-			expectPublishDenied(t, a, subject, publishMsg(a, subject))
+			a := s.Connect(t, natsauth.PartnerUser(partnerA))
+			natsauthtest.ExpectPublishDenied(t, a, subject, natsauthtest.PublishMsg(a, subject))
 		})
 	}
 	t.Cleanup(func() {
 		for _, stream := range []string{events.StreamEvents, events.StreamDelivery, events.StreamDLQ, events.StreamAudit} {
-			if n := s.streamMsgs(t, stream); n != 0 {
+			if n := s.StreamMsgs(t, stream); n != 0 {
 				t.Errorf("%s holds %d messages after partner A's attempts, want 0", stream, n)
 			}
 		}
@@ -266,17 +204,17 @@ func TestPartnerCannotPublish(t *testing.T) {
 // DLQ, not even its own dead letters.
 func TestPartnerCannotTouchDLQ(t *testing.T) {
 	t.Parallel()
-	s := startAuthServer(t, loadRegion(t, testRegion))
-	ad := s.connect(t, natsauth.UserAdapter)
+	s := natsauthtest.Start(t, natsauthtest.LoadRegion(t, testRegion))
+	ad := s.Connect(t, natsauth.UserAdapter)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := ad.js.Publish(ctx, events.DLQSubject(partnerA), delivery(t, "dead-1")); err != nil {
+	if _, err := ad.JS.Publish(ctx, events.DLQSubject(partnerA), natsauthtest.Delivery(t, "dead-1")); err != nil {
 		t.Fatalf("adapter stores a dead letter: %v", err)
 	}
 
 	t.Run("subscribe", func(t *testing.T) {
 		t.Parallel()
-		expectSubscribeDenied(t, s.connect(t, natsauth.PartnerUser(partnerA)), events.SubjectDLQAll)
+		natsauthtest.ExpectSubscribeDenied(t, s.Connect(t, natsauth.PartnerUser(partnerA)), events.SubjectDLQAll)
 	})
 	for _, tc := range []struct {
 		name, subject string
@@ -294,12 +232,12 @@ func TestPartnerCannotTouchDLQ(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			a := s.connect(t, natsauth.PartnerUser(partnerA))
-			expectPublishDenied(t, a, tc.subject, request(a, tc.subject, []byte(tc.body)))
+			a := s.Connect(t, natsauth.PartnerUser(partnerA))
+			natsauthtest.ExpectPublishDenied(t, a, tc.subject, natsauthtest.Request(a, tc.subject, []byte(tc.body)))
 		})
 	}
 	t.Cleanup(func() {
-		if n := s.streamMsgs(t, events.StreamDLQ); n != 1 {
+		if n := s.StreamMsgs(t, events.StreamDLQ); n != 1 {
 			t.Errorf("DLQ holds %d messages after partner A's attempts, want its 1 dead letter", n)
 		}
 	})
@@ -309,11 +247,11 @@ func TestPartnerCannotTouchDLQ(t *testing.T) {
 // nor without a user.
 func TestWrongPasswordAndNoUser(t *testing.T) {
 	t.Parallel()
-	s := startAuthServer(t, loadRegion(t, testRegion))
-	if _, err := natsConnect(s.url, natsauth.PartnerUser(partnerB), s.passwords[natsauth.PartnerUser(partnerA)]); err == nil {
+	s := natsauthtest.Start(t, natsauthtest.LoadRegion(t, testRegion))
+	if _, err := natsConnect(s.URL, natsauth.PartnerUser(partnerB), s.Passwords[natsauth.PartnerUser(partnerA)]); err == nil {
 		t.Error("partner A's password let it in as partner B")
 	}
-	if nc, err := nats.Connect(s.url, nats.MaxReconnects(0)); err == nil {
+	if nc, err := nats.Connect(s.URL, nats.MaxReconnects(0)); err == nil {
 		nc.Close()
 		t.Error("a client without a user was let in")
 	}
@@ -325,13 +263,13 @@ func TestWrongPasswordAndNoUser(t *testing.T) {
 // says.
 func TestPartnerNeedsItsInboxPrefix(t *testing.T) {
 	t.Parallel()
-	s := startAuthServer(t, loadRegion(t, testRegion))
-	deliver(t, s, partnerA, "for-a-1")
+	s := natsauthtest.Start(t, natsauthtest.LoadRegion(t, testRegion))
+	natsauthtest.Deliver(t, s, partnerA, "for-a-1")
 	user := natsauth.PartnerUser(partnerA)
-	a := connectWith(t, s.url, user, s.passwords[user])
+	a := natsauthtest.ConnectWith(t, s.URL, user, s.Passwords[user])
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	err := partner.Consume(ctx, a.js, partner.ConsumeConfig{Consumer: natsauth.PartnerConsumer(partnerA)},
+	err := partner.Consume(ctx, a.JS, partner.ConsumeConfig{Consumer: natsauth.PartnerConsumer(partnerA)},
 		func(context.Context, cloudevents.Event) error { return nil })
 	if err == nil {
 		t.Fatal("Consume with the default inbox prefix returned nil")

@@ -1,10 +1,11 @@
-package audit_test
+package e2e_test
 
 import (
 	"context"
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,10 +26,13 @@ import (
 // router for NATS-native partners, the escalator and samenloop for the
 // events they produce.
 
-const (
-	sourcePolitie = "urn:nld:oin:00000009999999990001:systeem:bvh"
-	sourceGGZ     = "urn:nld:kvknr:99999901:systeem:epd"
-	traceparent   = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+// traceparent is the W3C trace context the tests' events carry.
+const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+// personA and personB are the pseudonyms the tests' records are about.
+var (
+	personA = strings.Repeat("a1", 32)
+	personB = strings.Repeat("b2", 32)
 )
 
 // wiringRegion: ggz is NATS-native, zvh has a webhook; both subscribe to

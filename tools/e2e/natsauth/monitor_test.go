@@ -24,6 +24,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/shared/dlq"
 	"github.com/ketenbus/ketenbus/services/shared/natsauth"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/natsauthtest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
 )
 
@@ -33,7 +34,7 @@ import (
 // nothing. It may not touch the services' durables on EVENTS.
 func TestMonitorRunsUnderItsUser(t *testing.T) {
 	t.Parallel()
-	cfg := loadRegion(t, testRegion)
+	cfg := natsauthtest.LoadRegion(t, testRegion)
 	var status atomic.Int32
 	status.Store(http.StatusBadRequest)
 	var delivered atomic.Int32
@@ -52,29 +53,29 @@ func TestMonitorRunsUnderItsUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := startAuthServer(t, cfg)
+	s := natsauthtest.Start(t, cfg)
 	logger, logs := logtest.New()
 
-	gw, err := gateway.New(gateway.Config{Region: cfg, Secrets: secrets, JetStream: s.connect(t, natsauth.UserGateway).js, Logger: logger})
+	gw, err := gateway.New(gateway.Config{Region: cfg, Secrets: secrets, JetStream: s.Connect(t, natsauth.UserGateway).JS, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(gw.Close)
 	gwSrv := httptest.NewServer(gw)
 	t.Cleanup(gwSrv.Close)
-	rt, err := router.New(router.Config{Region: cfg, JetStream: s.connect(t, natsauth.UserRouter).js, Logger: logger})
+	rt, err := router.New(router.Config{Region: cfg, JetStream: s.Connect(t, natsauth.UserRouter).JS, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
 	runtest.Start(t, "router", rt.Run)
-	ad, err := adapter.New(adapter.Config{Region: cfg, Secrets: secrets, JetStream: s.connect(t, natsauth.UserAdapter).js, Logger: logger})
+	ad, err := adapter.New(adapter.Config{Region: cfg, Secrets: secrets, JetStream: s.Connect(t, natsauth.UserAdapter).JS, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
 	runtest.Start(t, "adapter", ad.Run)
 
-	mc := s.connect(t, natsauth.UserMonitor)
-	mon, err := monitor.New(monitor.Config{Region: cfg, JetStream: mc.js, Logger: logger, Auth: monitor.Auth{Open: true}})
+	mc := s.Connect(t, natsauth.UserMonitor)
+	mon, err := monitor.New(monitor.Config{Region: cfg, JetStream: mc.JS, Logger: logger, Auth: monitor.Auth{Open: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,14 +131,14 @@ func TestMonitorRunsUnderItsUser(t *testing.T) {
 	}
 	// The newest letter of a long DLQ, which the partner page finds by
 	// counting from consumers of its own on the DLQ.
-	admin := s.connect(t, natsauth.UserAdmin)
+	admin := s.Connect(t, natsauth.UserAdmin)
 	ctx := context.Background()
 	for i := range 120 {
-		if _, err := admin.js.Publish(ctx, events.DLQSubject(webhookOne), fmt.Appendf(nil, `{"specversion":"1.0","id":"lang-%d"}`, i)); err != nil {
+		if _, err := admin.JS.Publish(ctx, events.DLQSubject(webhookOne), fmt.Appendf(nil, `{"specversion":"1.0","id":"lang-%d"}`, i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	store, err := dlq.Open(ctx, mc.js)
+	store, err := dlq.Open(ctx, mc.JS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,13 +148,13 @@ func TestMonitorRunsUnderItsUser(t *testing.T) {
 		t.Errorf("the monitor's newest dead letter is %s, want lang-119", id)
 	}
 	time.Sleep(200 * time.Millisecond) // a late refusal would show now
-	expectNoViolations(t, mc)
+	natsauthtest.ExpectNoViolations(t, mc)
 
 	// Its consumers are its own: the services' durables are not.
 	for _, durable := range []string{natsauth.DurableRouter, natsauth.DurableEscalator, natsauth.DurableSamenloop} {
 		subject := "$JS.API.CONSUMER.CREATE." + events.StreamEvents + "." + durable + "." + events.SubjectEventsAll
-		expectPublishDenied(t, mc, subject, func(ctx context.Context) error {
-			_, err := mc.js.CreateOrUpdateConsumer(ctx, events.StreamEvents, jetstream.ConsumerConfig{
+		natsauthtest.ExpectPublishDenied(t, mc, subject, func(ctx context.Context) error {
+			_, err := mc.JS.CreateOrUpdateConsumer(ctx, events.StreamEvents, jetstream.ConsumerConfig{
 				Durable: durable, FilterSubject: events.SubjectEventsAll, AckPolicy: jetstream.AckExplicitPolicy})
 			return err
 		})

@@ -27,6 +27,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/shared/natsauth"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/natsauthtest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
 )
@@ -130,7 +131,7 @@ func TestServicesRunUnderTheirUsers(t *testing.T) {
 }
 
 func servicesRunUnderTheirUsers(t *testing.T, account string) {
-	cfg := loadRegion(t, testRegion)
+	cfg := natsauthtest.LoadRegion(t, testRegion)
 	hook := &sink{}
 	hookSrv := httptest.NewServer(hook)
 	t.Cleanup(hookSrv.Close)
@@ -140,15 +141,15 @@ func servicesRunUnderTheirUsers(t *testing.T, account string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := startAuthServerIn(t, cfg, account)
+	s := natsauthtest.StartIn(t, cfg, account)
 	logger, logs := logtest.New()
 	rdb := redistest.Start(t).Client(t)
 
-	conns := map[string]*client{}
+	conns := map[string]*natsauthtest.Client{}
 	connect := func(user string) jetstream.JetStream {
-		c := s.connect(t, user)
+		c := s.Connect(t, user)
 		conns[user] = c
-		return c.js
+		return c.JS
 	}
 	gw, err := gateway.New(gateway.Config{Region: cfg, Secrets: secrets, JetStream: connect(natsauth.UserGateway), Logger: logger.With("service", "gateway")})
 	if err != nil {
@@ -222,7 +223,7 @@ func servicesRunUnderTheirUsers(t *testing.T, account string) {
 	}
 	// The escalator took the aanmelding (and the signalen are not its).
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		info := s.consumerState(t, events.StreamEvents, natsauth.DurableEscalator)
+		info := s.ConsumerState(t, events.StreamEvents, natsauth.DurableEscalator)
 		if info.Delivered.Consumer >= 1 && info.NumPending == 0 && info.NumAckPending == 0 {
 			break
 		}
@@ -232,7 +233,7 @@ func servicesRunUnderTheirUsers(t *testing.T, account string) {
 	}
 	time.Sleep(200 * time.Millisecond) // a late refusal would show now
 	for _, c := range conns {
-		expectNoViolations(t, c)
+		natsauthtest.ExpectNoViolations(t, c)
 	}
 }
 
@@ -252,11 +253,11 @@ func problems(log string) string {
 // its job (a PubAck) and is refused what is not its job.
 func TestServiceUsersLeastPrivilege(t *testing.T) {
 	t.Parallel()
-	s := startAuthServer(t, loadRegion(t, testRegion))
-	deliver(t, s, partnerA, "for-a-1")
+	s := natsauthtest.Start(t, natsauthtest.LoadRegion(t, testRegion))
+	natsauthtest.Deliver(t, s, partnerA, "for-a-1")
 	signaalA := events.EventSubject(events.TypeSignaal, partnerA)
-	gw := s.connect(t, natsauth.UserGateway)
-	if _, err := gw.js.Publish(context.Background(), signaalA, []byte(`{}`)); err != nil {
+	gw := s.Connect(t, natsauth.UserGateway)
+	if _, err := gw.JS.Publish(context.Background(), signaalA, []byte(`{}`)); err != nil {
 		t.Fatalf("gateway stores an event: %v", err)
 	}
 	escalatie := events.EventSubject(events.TypeEscalatie, events.Producer)
@@ -265,32 +266,34 @@ func TestServiceUsersLeastPrivilege(t *testing.T) {
 	type check struct {
 		name    string
 		subject string // the subject the server refuses; "" for an allowed call
-		do      func(c *client) func(context.Context) error
+		do      func(c *natsauthtest.Client) func(context.Context) error
 	}
 	pub := func(subject string) check {
-		return check{"publish " + subject, "", func(c *client) func(context.Context) error { return publishMsg(c, subject) }}
+		return check{"publish " + subject, "", func(c *natsauthtest.Client) func(context.Context) error { return natsauthtest.PublishMsg(c, subject) }}
 	}
 	denyPub := func(subject string) check {
-		return check{"no publish " + subject, subject, func(c *client) func(context.Context) error { return publishMsg(c, subject) }}
+		return check{"no publish " + subject, subject, func(c *natsauthtest.Client) func(context.Context) error { return natsauthtest.PublishMsg(c, subject) }}
 	}
 	denyAPI := func(subject, body string) check {
-		return check{"no " + subject, subject, func(c *client) func(context.Context) error { return request(c, subject, []byte(body)) }}
+		return check{"no " + subject, subject, func(c *natsauthtest.Client) func(context.Context) error {
+			return natsauthtest.Request(c, subject, []byte(body))
+		}}
 	}
 	denySub := func(subject string) check {
 		return check{"no subscribe " + subject, "sub:" + subject, nil}
 	}
 	// What rebuilding a projection from EVENTS takes: an ordered consumer
 	// read to the end, and single messages.
-	rebuild := check{"read EVENTS to rebuild", "", func(c *client) func(context.Context) error {
+	rebuild := check{"read EVENTS to rebuild", "", func(c *natsauthtest.Client) func(context.Context) error {
 		return func(ctx context.Context) error {
-			n, err := streams.Replay(ctx, c.js, events.StreamEvents, []string{events.SubjectEventsAll}, streams.ReplayOptions{}, func(jetstream.Msg) error { return nil })
+			n, err := streams.Replay(ctx, c.JS, events.StreamEvents, []string{events.SubjectEventsAll}, streams.ReplayOptions{}, func(jetstream.Msg) error { return nil })
 			if err == nil && n == 0 {
 				return errors.New("replay read nothing")
 			}
 			if err != nil {
 				return err
 			}
-			_, err = streams.Holds(ctx, c.js, events.StreamEvents, []string{signaalA}, 1, 10)
+			_, err = streams.Holds(ctx, c.JS, events.StreamEvents, []string{signaalA}, 1, 10)
 			return err
 		}
 	}}
@@ -311,8 +314,8 @@ func TestServiceUsersLeastPrivilege(t *testing.T) {
 	for user, checks := range map[string][]check{
 		natsauth.UserGateway: {
 			pub(signaalA),
-			{"stream info EVENTS (readiness)", "", func(c *client) func(context.Context) error {
-				return func(ctx context.Context) error { _, err := c.js.Stream(ctx, events.StreamEvents); return err }
+			{"stream info EVENTS (readiness)", "", func(c *natsauthtest.Client) func(context.Context) error {
+				return func(ctx context.Context) error { _, err := c.JS.Stream(ctx, events.StreamEvents); return err }
 			}},
 			denyPub(samenloopSubject), denyPub(escalatie), // events in the name of ketenbus
 			denyPub(events.DeliverySubject(partnerA)), denyPub(events.DLQSubject(partnerA)),
@@ -323,9 +326,9 @@ func TestServiceUsersLeastPrivilege(t *testing.T) {
 		},
 		natsauth.UserRouter: {
 			pub(events.DeliverySubject(partnerB)),
-			{"consume EVENTS as router", "", func(c *client) func(context.Context) error {
+			{"consume EVENTS as router", "", func(c *natsauthtest.Client) func(context.Context) error {
 				return func(ctx context.Context) error {
-					_, err := c.js.CreateOrUpdateConsumer(ctx, events.StreamEvents, jetstream.ConsumerConfig{
+					_, err := c.JS.CreateOrUpdateConsumer(ctx, events.StreamEvents, jetstream.ConsumerConfig{
 						Durable: natsauth.DurableRouter, FilterSubject: events.SubjectEventsAll, AckPolicy: jetstream.AckExplicitPolicy})
 					return err
 				}
@@ -340,10 +343,10 @@ func TestServiceUsersLeastPrivilege(t *testing.T) {
 		},
 		natsauth.UserAdapter: {
 			pub(events.DLQSubject(webhookOne)), pub(events.AuditSubject(webhookOne)),
-			{"keep the retired bucket", "", func(c *client) func(context.Context) error {
+			{"keep the retired bucket", "", func(c *natsauthtest.Client) func(context.Context) error {
 				return func(ctx context.Context) error {
 					// As adapter.Run opens it, and as a 410 Gone retires a subscription.
-					kv, err := c.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: streams.RetiredBucket, History: 5, Storage: jetstream.FileStorage,
+					kv, err := c.JS.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: streams.RetiredBucket, History: 5, Storage: jetstream.FileStorage,
 						Description: "ketenbus webhook subscriptions retired after 410 Gone"})
 					if err != nil {
 						return err
@@ -386,9 +389,9 @@ func TestServiceUsersLeastPrivilege(t *testing.T) {
 		),
 		natsauth.UserSamenloop: append(notOthers(natsauth.DurableRouter, natsauth.DurableEscalator),
 			pub(samenloopSubject), pub(events.AuditSubject(partnerB)),
-			check{"get an EVENTS message by sequence", "", func(c *client) func(context.Context) error {
+			check{"get an EVENTS message by sequence", "", func(c *natsauthtest.Client) func(context.Context) error {
 				return func(ctx context.Context) error {
-					st, err := c.js.Stream(ctx, events.StreamEvents)
+					st, err := c.JS.Stream(ctx, events.StreamEvents)
 					if err != nil {
 						return err
 					}
@@ -407,19 +410,19 @@ func TestServiceUsersLeastPrivilege(t *testing.T) {
 			for _, ck := range checks {
 				t.Run(ck.name, func(t *testing.T) {
 					t.Parallel()
-					c := s.connect(t, user)
+					c := s.Connect(t, user)
 					switch {
 					case ck.do == nil:
-						expectSubscribeDenied(t, c, ck.subject[len("sub:"):])
+						natsauthtest.ExpectSubscribeDenied(t, c, ck.subject[len("sub:"):])
 					case ck.subject != "":
-						expectPublishDenied(t, c, ck.subject, ck.do(c))
+						natsauthtest.ExpectPublishDenied(t, c, ck.subject, ck.do(c))
 					default:
 						ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 						defer cancel()
 						if err := ck.do(c)(ctx); err != nil {
 							t.Errorf("%s: %v", user, err)
 						}
-						expectNoViolations(t, c)
+						natsauthtest.ExpectNoViolations(t, c)
 					}
 				})
 			}

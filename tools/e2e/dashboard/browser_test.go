@@ -1,4 +1,4 @@
-package monitor_test
+package dashboard_test
 
 import (
 	"context"
