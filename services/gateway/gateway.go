@@ -104,8 +104,10 @@ func New(cfg Config) (*Gateway, error) {
 	return g, nil
 }
 
-// Close releases what the gateway runs in the background. Call it after
-// the HTTP server stopped; requests after Close are answered 503.
+// Close stops what the gateway runs in the background, the batch workers
+// of its store, and returns once they stopped. Call it after the HTTP
+// server stopped; requests after Close are answered 503. It is safe to
+// call more than once.
 func (g *Gateway) Close() {
 	if c, ok := g.cfg.Store.(interface{ Close() }); ok {
 		c.Close()

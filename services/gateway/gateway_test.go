@@ -44,9 +44,10 @@ var (
 )
 
 type fixture struct {
-	env  *natstest.Env
-	srv  *httptest.Server
-	logs *logtest.Buffer
+	env     *natstest.Env
+	gateway *gateway.Gateway
+	srv     *httptest.Server
+	logs    *logtest.Buffer
 }
 
 func start(t *testing.T, mutate ...func(*gateway.Config)) *fixture {
@@ -78,7 +79,7 @@ func start(t *testing.T, mutate ...func(*gateway.Config)) *fixture {
 	srv := httptest.NewServer(g)
 	t.Cleanup(g.Close)
 	t.Cleanup(srv.Close)
-	return &fixture{env: env, srv: srv, logs: logs}
+	return &fixture{env: env, gateway: g, srv: srv, logs: logs}
 }
 
 func signaal(id string) map[string]any {

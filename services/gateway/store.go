@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -56,6 +57,9 @@ type jetStreamStore struct {
 	nc   *nats.Conn
 	jobs chan *batchJob
 	quit chan struct{}
+	// workers counts the running batch workers; stop closes quit once.
+	workers sync.WaitGroup
+	stop    sync.Once
 }
 
 var _ Store = (*jetStreamStore)(nil)
@@ -82,7 +86,7 @@ type batchResult struct {
 func newJetStreamStore(js jetstream.JetStream) *jetStreamStore {
 	s := &jetStreamStore{js: js, nc: js.Conn(), jobs: make(chan *batchJob, 256), quit: make(chan struct{})}
 	for range batchWorkers {
-		go s.batchWorker()
+		s.workers.Go(s.batchWorker)
 	}
 	return s
 }
@@ -108,8 +112,13 @@ func (s *jetStreamStore) Store(ctx context.Context, records []Record) ([]Ack, er
 	}
 }
 
-// Close stops the batch workers; later batches are refused as unavailable.
-func (s *jetStreamStore) Close() { close(s.quit) }
+// Close stops the batch workers and returns once they stopped (a worker
+// finishes the batch it is committing); later batches are refused as
+// unavailable. It is safe to call more than once.
+func (s *jetStreamStore) Close() {
+	s.stop.Do(func() { close(s.quit) })
+	s.workers.Wait()
+}
 
 // batchWorker takes the first queued job and every further queued job that
 // fits, and commits them as one atomic batch.
