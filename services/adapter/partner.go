@@ -356,7 +356,7 @@ func (p *partner) deadLetter(ctx context.Context, msg *message.Message, d delive
 		// is the same delivery, with the same webhook-id.
 		m.Header.Set(delivery.HeaderDeliveryID, d.deliveryID)
 	}
-	m.Header.Set(delivery.HeaderDLQReason, headerSafe(dl.reason))
+	m.Header.Set(delivery.HeaderDLQReason, webhookout.HeaderSafe(dl.reason))
 	if dl.status != 0 {
 		m.Header.Set(delivery.HeaderDLQStatus, strconv.Itoa(dl.status))
 	}

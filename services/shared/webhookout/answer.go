@@ -47,18 +47,24 @@ func Describe(err error, timeout time.Duration) string {
 // maxDescribe bounds what Describe quotes of an error.
 const maxDescribe = 200
 
-// Excerpt returns at most max bytes of a response body, fit to show or to
-// keep in a NATS header: every BSN replaced by "[bsn]", control characters
-// by spaces, invalid UTF-8 dropped. The BSNs are replaced before cutting,
-// so the cut never leaves a BSN partly visible under the length of one.
-func Excerpt(body []byte, max int) string {
-	s := events.RedactBSNs(strings.ToValidUTF8(string(body), ""))
-	s = strings.Map(func(r rune) rune {
+// HeaderSafe returns s with every control character (C0 and DEL) replaced
+// by a space, so that it fits a NATS or HTTP header value. It replaces
+// nothing else: a text that may quote a BSN goes through [Excerpt].
+func HeaderSafe(s string) string {
+	return strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f {
 			return ' '
 		}
 		return r
 	}, s)
+}
+
+// Excerpt returns at most max bytes of a response body, fit to show or to
+// keep in a NATS header: every BSN replaced by "[bsn]", control characters
+// by spaces, invalid UTF-8 dropped. The BSNs are replaced before cutting,
+// so the cut never leaves a BSN partly visible under the length of one.
+func Excerpt(body []byte, max int) string {
+	s := HeaderSafe(events.RedactBSNs(strings.ToValidUTF8(string(body), "")))
 	if len(s) > max {
 		cut := max
 		for cut > 0 && !utf8.RuneStart(s[cut]) {

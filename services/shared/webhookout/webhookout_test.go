@@ -104,6 +104,19 @@ func TestExcerpt(t *testing.T) {
 	}
 }
 
+func TestHeaderSafe(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"http 500":                "http 500",
+		"a\nb\r\x00c\x1b[2Jd\x7f": "a b  c [2Jd ",
+		"é\tö":                    "é ö",
+	} {
+		if got := webhookout.HeaderSafe(in); got != want {
+			t.Errorf("HeaderSafe(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 // TestDescribeQuotesNoBSN: a malformed answer quoted by the HTTP client
 // reaches the description cleaned and cut, like a body excerpt.
 func TestDescribeQuotesNoBSN(t *testing.T) {
