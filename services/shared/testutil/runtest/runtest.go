@@ -5,6 +5,8 @@ package runtest
 
 import (
 	"context"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,5 +50,20 @@ func Eventually(tb testing.TB, within time.Duration, what string, cond func() bo
 			tb.Fatalf("not within %s: %s", within, what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Goroutines counts the goroutines of the whole process whose stack
+// names fn (as "pkg.(*T).method"), such as a service's workers, to check
+// that a Close left none behind. A test that calls it must not run in
+// parallel with others that start the same goroutines.
+func Goroutines(fn string) int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), fn)
+		}
+		buf = make([]byte, 2*len(buf))
 	}
 }
