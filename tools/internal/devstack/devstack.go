@@ -339,7 +339,10 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	lnOwned = false
-	s.run("gateway", func(ctx context.Context) error { return httpserve.Serve(ctx, gw.Server(), ln) })
+	s.run("gateway", func(ctx context.Context) error {
+		defer gw.Close() // after the server stopped, as ketenbus-gateway does
+		return httpserve.Serve(ctx, gw.Server(), ln)
+	})
 	s.log.Info("gateway listening", "url", s.GatewayURL)
 
 	rt, err := router.New(router.Config{
