@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/ketenbus/ketenbus/services/monitor"
+	"github.com/ketenbus/ketenbus/services/monitor/monitortest"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 )
@@ -35,7 +36,7 @@ func monitorOnly(t *testing.T, auth monitor.Auth) (string, *natstest.Env) {
 		t.Fatal(err)
 	}
 	env := natstest.Start(t)
-	return serveMonitor(t, monitor.Config{Region: reg, JetStream: env.JS, Auth: auth}), env
+	return monitortest.Serve(t, monitor.Config{Region: reg, JetStream: env.JS, Auth: auth}), env
 }
 
 // page returns the body of GET base+path.

@@ -1,14 +1,6 @@
 package monitor_test
 
-import (
-	"context"
-	"net"
-	"os"
-	"testing"
-
-	"github.com/ketenbus/ketenbus/services/monitor"
-	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
-)
+import "os"
 
 // testRegion is testdata/region.yaml: "{ggz}" and "{zvh}" stand for the
 // partners' webhook URLs. The dashboard's whole-system tests in
@@ -20,20 +12,3 @@ var testRegion = func() string {
 	}
 	return string(b)
 }()
-
-// serveMonitor runs a monitor with cfg on a free port until the test ends
-// and returns its base URL.
-func serveMonitor(t *testing.T, cfg monitor.Config) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Addr = ln.Addr().String()
-	mon, err := monitor.New(cfg)
-	if err != nil {
-		t.Fatalf("monitor.New: %v", err)
-	}
-	runtest.Start(t, "monitor", func(ctx context.Context) error { return mon.Serve(ctx, ln) })
-	return "http://" + ln.Addr().String()
-}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ketenbus/ketenbus/services/monitor"
+	"github.com/ketenbus/ketenbus/services/monitor/monitortest"
 	"github.com/ketenbus/ketenbus/services/shared/projection"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/samenloopindex"
@@ -28,7 +29,7 @@ func TestProjectionsShown(t *testing.T) {
 	}
 	rdb := redistest.Start(t).Client(t)
 	now := time.Date(2026, 11, 24, 9, 33, 0, 0, time.UTC) // 10:33 in Amsterdam
-	base := serveMonitor(t, monitor.Config{Region: reg, JetStream: natstest.Start(t).JS, Redis: rdb,
+	base := monitortest.Serve(t, monitor.Config{Region: reg, JetStream: natstest.Start(t).JS, Redis: rdb,
 		Now: func() time.Time { return now }, Auth: monitor.Auth{Open: true}})
 	ts, err := timers.New(rdb, timers.Config{})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ketenbus/ketenbus/services/monitor"
+	"github.com/ketenbus/ketenbus/services/monitor/monitortest"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
@@ -31,7 +32,7 @@ func TestRetiredSubscriptionShown(t *testing.T) {
 	if err := env.JS.DeleteKeyValue(ctx, streams.RetiredBucket); err != nil {
 		t.Fatal(err)
 	}
-	base := serveMonitor(t, monitor.Config{Region: reg, JetStream: env.JS, Auth: monitor.Auth{Open: true}})
+	base := monitortest.Serve(t, monitor.Config{Region: reg, JetStream: env.JS, Auth: monitor.Auth{Open: true}})
 	kv, err := env.JS.CreateKeyValue(ctx, streams.RetiredBucketConfig(streams.Config{})) // as an adapter does
 	if err != nil {
 		t.Fatal(err)

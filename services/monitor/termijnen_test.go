@@ -9,6 +9,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/monitor"
+	"github.com/ketenbus/ketenbus/services/monitor/monitortest"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
@@ -45,7 +46,7 @@ func TestTermijnenSurviveTimersOutOfRange(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	base := serveMonitor(t, monitor.Config{Region: reg, JetStream: natstest.Start(t).JS, Redis: rdb, Auth: monitor.Auth{Open: true}})
+	base := monitortest.Serve(t, monitor.Config{Region: reg, JetStream: natstest.Start(t).JS, Redis: rdb, Auth: monitor.Auth{Open: true}})
 	status, body := do(t, http.DefaultClient, http.MethodGet, base+"/termijnen", nil, nil)
 	if status.StatusCode != 200 {
 		t.Fatalf("status %d: %s", status.StatusCode, body)

@@ -2,13 +2,11 @@ package dashboard_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -28,6 +26,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/escalator"
 	"github.com/ketenbus/ketenbus/services/gateway"
 	"github.com/ketenbus/ketenbus/services/monitor"
+	"github.com/ketenbus/ketenbus/services/monitor/monitortest"
 	"github.com/ketenbus/ketenbus/services/router"
 	"github.com/ketenbus/ketenbus/services/samenloop"
 	"github.com/ketenbus/ketenbus/services/shared/region"
@@ -139,7 +138,7 @@ func newStack(t *testing.T, opts options) *stack {
 	}
 	runtest.Start(t, "samenloop", sl.Run)
 
-	s.url = serveMonitor(t, monitor.Config{Region: reg, JetStream: s.connect(t), Redis: rdb,
+	s.url = monitortest.Serve(t, monitor.Config{Region: reg, JetStream: s.connect(t), Redis: rdb,
 		Logger: log("monitor"), Metrics: metrics, Auth: opts.auth})
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -147,23 +146,6 @@ func newStack(t *testing.T, opts options) *stack {
 		}
 	})
 	return s
-}
-
-// serveMonitor runs a monitor with cfg on a free port until the test ends
-// and returns its base URL.
-func serveMonitor(t *testing.T, cfg monitor.Config) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Addr = ln.Addr().String()
-	mon, err := monitor.New(cfg)
-	if err != nil {
-		t.Fatalf("monitor.New: %v", err)
-	}
-	runtest.Start(t, "monitor", func(ctx context.Context) error { return mon.Serve(ctx, ln) })
-	return "http://" + ln.Addr().String()
 }
 
 // connect opens a NATS connection of its own for one service.
