@@ -39,6 +39,10 @@ func TestStreamGauges(t *testing.T) {
 	stop()
 	f.publish(t, "beta", "signalen")
 	f.publish(t, "beta", "signalen")
+	// The consumer's pending count follows the stream a moment later.
+	runtest.Eventually(t, 5*time.Second, "beta's two deliveries pending", func() bool {
+		return partnerGauges(t, reg)["ketenbus_adapter_pending_deliveries"]["beta"] == 2
+	})
 	g = partnerGauges(t, reg)
 	wantGauges(t, g, "ketenbus_dlq_messages", map[string]float64{"alpha": 1, "beta": 0})
 	wantGauges(t, g, "ketenbus_adapter_pending_deliveries", map[string]float64{"alpha": 0, "beta": 2})
