@@ -3,10 +3,13 @@ package adapter
 import (
 	"context"
 	"fmt"
-	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/ketenbus/ketenbus/services/shared/bus"
+	"github.com/ketenbus/ketenbus/services/shared/streams"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go/jetstream"
@@ -158,7 +161,7 @@ func (a *Adapter) run(ctx context.Context) error {
 			pending = append(pending, p)
 			continue
 		}
-		router.AddConsumerHandler(handlerName(p.id), events.DeliverySubject(p.id), sub, p.Handle)
+		router.AddConsumerHandler(bus.AdapterConsumer(p.id), events.DeliverySubject(p.id), sub, p.Handle)
 	}
 
 	// Handlers of partners with a handshake are added to the running
@@ -194,7 +197,7 @@ func (a *Adapter) run(ctx context.Context) error {
 			if closed || ctx.Err() != nil || router.IsClosed() {
 				return
 			}
-			router.AddConsumerHandler(handlerName(p.id), events.DeliverySubject(p.id), sub, p.Handle)
+			router.AddConsumerHandler(bus.AdapterConsumer(p.id), events.DeliverySubject(p.id), sub, p.Handle)
 			if err := router.RunHandlers(ctx); err != nil {
 				errc <- fmt.Errorf("adapter: start partner %s: %w", p.id, err)
 				cancel()
@@ -223,24 +226,12 @@ func (a *Adapter) run(ctx context.Context) error {
 // unlimited because the adapter decides when a delivery goes to the DLQ.
 func (a *Adapter) consumerConfig(topic string) jetstream.ConsumerConfig {
 	timeout := region.DefaultWebhookTimeout
-	name := topic
+	id := strings.TrimPrefix(topic, events.DeliverySubject(""))
 	if p, ok := a.byTopic[topic]; ok {
-		timeout, name = p.hook.Timeout, p.id
+		timeout, id = p.hook.Timeout, p.id
 	}
-	return jetstream.ConsumerConfig{
-		Durable:       handlerName(name),
-		Description:   "ketenbus adapter: DELIVERY to the webhook of " + name,
-		FilterSubject: topic,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       timeout + ackWaitMargin,
-		MaxAckPending: a.cfg.MaxAckPending,
-		MaxDeliver:    -1,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-	}
+	return bus.AdapterConsumerConfig(id, timeout+ackWaitMargin, a.cfg.MaxAckPending)
 }
-
-// handlerName is the name of a partner's handler and durable consumer.
-func handlerName(partner string) string { return "adapter-" + partner }
 
 // withContext gives every message the adapter's context, so requests and
 // writes end when the adapter stops.

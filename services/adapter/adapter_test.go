@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -14,12 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ketenbus/ketenbus/services/shared/streams"
+
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/events/webhook"
 	"github.com/ketenbus/ketenbus/services/adapter"
-	"github.com/ketenbus/ketenbus/services/shared/delivery"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/metrictest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
@@ -239,13 +240,13 @@ func TestClientErrorsGoToDLQAtOnce(t *testing.T) {
 				t.Errorf("dead letter body is not the delivery body")
 			}
 			want := map[string]string{
-				delivery.HeaderDLQReason:    fmt.Sprintf("http %d", status),
-				delivery.HeaderDLQStatus:    strconv.Itoa(status),
-				delivery.HeaderDLQAttempts:  "1",
-				delivery.HeaderPartner:      id,
-				delivery.HeaderSubscription: "signalen",
-				delivery.HeaderEventSequence: func() string {
-					return m.Header.Get(delivery.HeaderEventSequence) // kept; any value
+				bus.HeaderDLQReason:    fmt.Sprintf("http %d", status),
+				bus.HeaderDLQStatus:    strconv.Itoa(status),
+				bus.HeaderDLQAttempts:  "1",
+				bus.HeaderPartner:      id,
+				bus.HeaderSubscription: "signalen",
+				bus.HeaderEventSequence: func() string {
+					return m.Header.Get(bus.HeaderEventSequence) // kept; any value
 				}(),
 			}
 			for h, v := range want {
@@ -253,7 +254,7 @@ func TestClientErrorsGoToDLQAtOnce(t *testing.T) {
 					t.Errorf("header %s = %q, want %q", h, got, v)
 				}
 			}
-			excerpt := m.Header.Get(delivery.HeaderDLQBody)
+			excerpt := m.Header.Get(bus.HeaderDLQBody)
 			if !strings.Contains(excerpt, "rejected") || !strings.Contains(excerpt, "[bsn]") {
 				t.Errorf("body excerpt %q lacks the response or the redaction", excerpt)
 			}
@@ -263,10 +264,10 @@ func TestClientErrorsGoToDLQAtOnce(t *testing.T) {
 			if len(excerpt) > 512 {
 				t.Errorf("body excerpt is %d bytes, want at most 512", len(excerpt))
 			}
-			first, err1 := time.Parse(time.RFC3339Nano, m.Header.Get(delivery.HeaderDLQFirstAttempt))
-			last, err2 := time.Parse(time.RFC3339Nano, m.Header.Get(delivery.HeaderDLQLastAttempt))
+			first, err1 := time.Parse(time.RFC3339Nano, m.Header.Get(bus.HeaderDLQFirstAttempt))
+			last, err2 := time.Parse(time.RFC3339Nano, m.Header.Get(bus.HeaderDLQLastAttempt))
 			if err1 != nil || err2 != nil || last.Before(first) {
-				t.Errorf("first %q last %q", m.Header.Get(delivery.HeaderDLQFirstAttempt), m.Header.Get(delivery.HeaderDLQLastAttempt))
+				t.Errorf("first %q last %q", m.Header.Get(bus.HeaderDLQFirstAttempt), m.Header.Get(bus.HeaderDLQLastAttempt))
 			}
 		})
 	}
@@ -282,11 +283,11 @@ func TestGoneRetiresSubscription(t *testing.T) {
 	f.dlq(t, 1, 5*time.Second)
 
 	ctx := context.Background()
-	kv, err := f.env.JS.KeyValue(ctx, streams.RetiredBucket)
+	kv, err := f.env.JS.KeyValue(ctx, bus.RetiredBucket)
 	if err != nil {
-		t.Fatalf("bucket %s: %v", streams.RetiredBucket, err)
+		t.Fatalf("bucket %s: %v", bus.RetiredBucket, err)
 	}
-	e, err := kv.Get(ctx, streams.RetiredKey("alpha", "signalen"))
+	e, err := kv.Get(ctx, bus.RetiredKey("alpha", "signalen"))
 	if err != nil {
 		t.Fatalf("retirement not recorded: %v", err)
 	}
@@ -310,8 +311,8 @@ func TestGoneRetiresSubscription(t *testing.T) {
 		if !wantDLQ[m.Header.Get(jetstream.MsgIDHeader)] {
 			t.Errorf("unexpected dead letter %s", m.Header.Get(jetstream.MsgIDHeader))
 		}
-		if m.Header.Get(delivery.HeaderDLQReason) != "subscription retired (410)" || m.Header.Get(delivery.HeaderDLQStatus) != "410" {
-			t.Errorf("dead letter reason %q status %q", m.Header.Get(delivery.HeaderDLQReason), m.Header.Get(delivery.HeaderDLQStatus))
+		if m.Header.Get(bus.HeaderDLQReason) != "subscription retired (410)" || m.Header.Get(bus.HeaderDLQStatus) != "410" {
+			t.Errorf("dead letter reason %q status %q", m.Header.Get(bus.HeaderDLQReason), m.Header.Get(bus.HeaderDLQStatus))
 		}
 	}
 	if v := metrictest.Value(t, reg, "ketenbus_adapter_subscriptions_retired_total", map[string]string{"partner": "alpha", "subscription": "signalen"}); v != 1 {
@@ -333,7 +334,7 @@ func TestGoneRetiresSubscription(t *testing.T) {
 	}
 
 	// Deleting the key resumes delivery.
-	if err := kv.Delete(ctx, streams.RetiredKey("alpha", "signalen")); err != nil {
+	if err := kv.Delete(ctx, bus.RetiredKey("alpha", "signalen")); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(100 * time.Millisecond)
@@ -356,20 +357,20 @@ func TestSinkDownWholeSchedule(t *testing.T) {
 	p := f.publish(t, "alpha", "signalen")
 	m := f.dlq(t, 1, 5*time.Second)[0]
 
-	if got := m.Header.Get(delivery.HeaderDLQReason); got != "retry schedule exhausted: connection refused" {
+	if got := m.Header.Get(bus.HeaderDLQReason); got != "retry schedule exhausted: connection refused" {
 		t.Errorf("reason %q", got)
 	}
-	if got := m.Header.Get(delivery.HeaderDLQAttempts); got != strconv.Itoa(len(shortSchedule)+1) {
+	if got := m.Header.Get(bus.HeaderDLQAttempts); got != strconv.Itoa(len(shortSchedule)+1) {
 		t.Errorf("attempts %q, want %d", got, len(shortSchedule)+1)
 	}
-	if got := m.Header.Get(delivery.HeaderDLQStatus); got != "" {
+	if got := m.Header.Get(bus.HeaderDLQStatus); got != "" {
 		t.Errorf("status %q, want none (no response)", got)
 	}
 	if m.Header.Get(jetstream.MsgIDHeader) != p.msgID || !bytes.Equal(m.Data, p.body) {
 		t.Errorf("dead letter is not the delivery")
 	}
-	first, _ := time.Parse(time.RFC3339Nano, m.Header.Get(delivery.HeaderDLQFirstAttempt))
-	last, _ := time.Parse(time.RFC3339Nano, m.Header.Get(delivery.HeaderDLQLastAttempt))
+	first, _ := time.Parse(time.RFC3339Nano, m.Header.Get(bus.HeaderDLQFirstAttempt))
+	last, _ := time.Parse(time.RFC3339Nano, m.Header.Get(bus.HeaderDLQLastAttempt))
 	var total time.Duration
 	for _, d := range shortSchedule {
 		total += d
@@ -495,7 +496,7 @@ func TestBreakerHeldDeliveriesExhaustSchedule(t *testing.T) {
 		t.Errorf("endpoint received %d requests, want 1 (then the breaker opened)", n)
 	}
 	for _, m := range msgs {
-		if got := m.Header.Get(delivery.HeaderDLQReason); got != "retry schedule exhausted: circuit open after http 500" {
+		if got := m.Header.Get(bus.HeaderDLQReason); got != "retry schedule exhausted: circuit open after http 500" {
 			t.Errorf("reason %q", got)
 		}
 	}
@@ -611,7 +612,7 @@ func TestLogsHoldNoPersonalData(t *testing.T) {
 		}
 	}
 	for _, m := range msgs {
-		if ex := m.Header.Get(delivery.HeaderDLQBody); strings.Contains(ex, p.bsn) {
+		if ex := m.Header.Get(bus.HeaderDLQBody); strings.Contains(ex, p.bsn) {
 			t.Errorf("a dead letter's body excerpt holds the BSN")
 		}
 	}

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/ketenbus/ketenbus/events/webhook"
-	"github.com/ketenbus/ketenbus/services/shared/delivery"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/dlq"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 )
@@ -30,7 +30,7 @@ func TestWebhookIDIsTheDeliveryID(t *testing.T) {
 	f.run(t, nil)
 
 	const routed = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
-	withHeader := f.publishWith(t, "alpha", "signalen", map[string]string{delivery.HeaderDeliveryID: routed})
+	withHeader := f.publishWith(t, "alpha", "signalen", map[string]string{bus.HeaderDeliveryID: routed})
 	older := f.publish(t, "alpha", "andere") // no header: derived, the same as its Nats-Msg-Id
 	first := s.posts(t, 2, 5*time.Second)
 	want := map[string]string{withHeader.id: routed, older.id: older.msgID}
@@ -54,7 +54,7 @@ func TestWebhookIDIsTheDeliveryID(t *testing.T) {
 	letters := f.dlq(t, 2, 5*time.Second)
 	for _, m := range letters {
 		id := eventID(t, m.Data)
-		if got := m.Header.Get(delivery.HeaderDeliveryID); got != want[id] {
+		if got := m.Header.Get(bus.HeaderDeliveryID); got != want[id] {
 			t.Errorf("dead letter of %s: Ketenbus-Delivery-Id %q, want %q", id, got, want[id])
 		}
 	}

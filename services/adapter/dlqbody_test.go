@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/shared/delivery"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 )
 
@@ -40,7 +40,7 @@ func TestDeadLetterKeepsNoAnswerOfASensitiveSubscription(t *testing.T) {
 	f.publish(t, "plain", "signalen")
 	got := map[string]string{}
 	for _, m := range f.dlq(t, 2, 5*time.Second) {
-		got[m.Header.Get(delivery.HeaderPartner)] = m.Header.Get(delivery.HeaderDLQBody)
+		got[m.Header.Get(bus.HeaderPartner)] = m.Header.Get(bus.HeaderDLQBody)
 	}
 	if got["plain"] != "rejected what you sent" || got["open"] != "" {
 		t.Fatalf("body excerpts %q, want the answer only for the subscription without sensitive fields", got)

@@ -11,7 +11,7 @@
 // as application/cloudevents+json; binary mode sends the event's data as
 // the body and every context attribute as a ce- header, percent-encoded as
 // the binding prescribes. The request carries the Standard Webhooks
-// headers (webhook-id is the delivery id, delivery.DeliveryID: the
+// headers (webhook-id is the delivery id, bus.DeliveryID: the
 // delivery's Ketenbus-Delivery-Id header, or for a delivery stored before
 // the router set it, the id derived the same way from partner,
 // subscription and the event's source and id; so a retry, a replay and a

@@ -24,7 +24,7 @@ import (
 	"github.com/ketenbus/ketenbus/events/bsntest"
 	"github.com/ketenbus/ketenbus/events/webhook"
 	"github.com/ketenbus/ketenbus/services/adapter"
-	"github.com/ketenbus/ketenbus/services/shared/delivery"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/metrictest"
@@ -182,10 +182,10 @@ func (f *fixture) publishWith(t *testing.T, partner, subscription string, header
 	m := nats.NewMsg(events.DeliverySubject(partner))
 	m.Data = body
 	m.Header.Set(jetstream.MsgIDHeader, msgID)
-	m.Header.Set(delivery.HeaderPartner, partner)
-	m.Header.Set(delivery.HeaderSubscription, subscription)
-	m.Header.Set(delivery.HeaderPurpose, "urn:nld:test:verwerkingsactiviteit:"+subscription)
-	m.Header.Set(delivery.HeaderEventSequence, fmt.Sprint(seq))
+	m.Header.Set(bus.HeaderPartner, partner)
+	m.Header.Set(bus.HeaderSubscription, subscription)
+	m.Header.Set(bus.HeaderPurpose, "urn:nld:test:verwerkingsactiviteit:"+subscription)
+	m.Header.Set(bus.HeaderEventSequence, fmt.Sprint(seq))
 	for k, v := range header {
 		m.Header.Set(k, v)
 	}

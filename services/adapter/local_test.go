@@ -10,7 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/services/adapter"
-	"github.com/ketenbus/ketenbus/services/shared/delivery"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/metrictest"
 )
@@ -59,13 +59,13 @@ func TestLocalFailuresNeverCountAgainstThePartner(t *testing.T) {
 			t.Errorf("unexpected dead letter %s", id)
 			continue
 		}
-		if got := m.Header.Get(delivery.HeaderDLQReason); !strings.Contains(got, "request cannot be sent: "+want) {
+		if got := m.Header.Get(bus.HeaderDLQReason); !strings.Contains(got, "request cannot be sent: "+want) {
 			t.Errorf("dead letter %s: reason %q, want …%s…", id, got, want)
 		}
-		if got := m.Header.Get(delivery.HeaderDLQAttempts); got != "1" {
+		if got := m.Header.Get(bus.HeaderDLQAttempts); got != "1" {
 			t.Errorf("dead letter %s: %s attempts, want 1 (at once)", id, got)
 		}
-		if m.Header.Get(delivery.HeaderDLQStatus) != "" {
+		if m.Header.Get(bus.HeaderDLQStatus) != "" {
 			t.Errorf("dead letter %s has a status: no request was made", id)
 		}
 	}

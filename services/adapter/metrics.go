@@ -9,6 +9,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/shared/activity"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/dlq"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 )
@@ -124,7 +125,7 @@ func (g *streamGauges) collectDLQ(ctx context.Context, ch chan<- prometheus.Metr
 }
 
 func (g *streamGauges) collectPending(ctx context.Context, ch chan<- prometheus.Metric, id string) {
-	n, found, err := streams.Backlog(ctx, g.js, events.StreamDelivery, handlerName(id))
+	n, found, err := streams.Backlog(ctx, g.js, events.StreamDelivery, bus.AdapterConsumer(id))
 	if err == nil && !found {
 		return
 	}

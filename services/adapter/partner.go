@@ -22,7 +22,7 @@ import (
 	"github.com/ketenbus/ketenbus/events/webhook"
 	"github.com/ketenbus/ketenbus/services/shared/activity"
 	"github.com/ketenbus/ketenbus/services/shared/audit"
-	"github.com/ketenbus/ketenbus/services/shared/delivery"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/fieldcrypt"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
@@ -127,7 +127,7 @@ func newPartner(s partnerSetup, d deps, bc BreakerConfig) *partner {
 type deliveryInfo struct {
 	subscription string
 	eventID      string // as logs and records show it: a BSN in it replaced
-	// deliveryID is the delivery id (delivery.DeliveryID), the webhook-id;
+	// deliveryID is the delivery id (bus.DeliveryID), the webhook-id;
 	// "" before the event is read.
 	deliveryID string
 	attempt    int       // NumDelivered, this delivery included
@@ -143,7 +143,7 @@ type deliveryInfo struct {
 
 func (p *partner) info(msg *message.Message, now time.Time) deliveryInfo {
 	d := deliveryInfo{
-		subscription: msg.Metadata.Get(delivery.HeaderSubscription),
+		subscription: msg.Metadata.Get(bus.HeaderSubscription),
 		attempt:      int(wmjetstream.NumDelivered(msg)),
 		first:        wmjetstream.Timestamp(msg),
 		start:        now,
@@ -194,7 +194,7 @@ func (p *partner) Handle(msg *message.Message) error {
 		return p.deadLetter(ctx, msg, d, deadLetter{reason: err.Error()}, outcomeDLQ)
 	}
 	d.eventID, d.event = events.RedactBSNs(ev.ID()), ev // the publisher chose the id
-	d.deliveryID = delivery.DeliveryID(msg.Metadata.Get(delivery.HeaderDeliveryID), p.id, d.subscription, ev.StringAttr("source"), ev.ID())
+	d.deliveryID = bus.DeliveryID(msg.Metadata.Get(bus.HeaderDeliveryID), p.id, d.subscription, ev.StringAttr("source"), ev.ID())
 	req, err := p.request(ctx, ev, d)
 	if err != nil {
 		// A local failure: nothing left, so the endpoint is not to blame
@@ -277,8 +277,8 @@ func (p *partner) settle(ctx context.Context, msg *message.Message, d deliveryIn
 func (p *partner) request(ctx context.Context, ev *webhookout.Event, d deliveryInfo) (*http.Request, error) {
 	h := http.Header{}
 	webhookout.SetCommonHeaders(h, p.token)
-	h.Set(delivery.HeaderPartner, p.id)
-	h.Set(delivery.HeaderSubscription, d.subscription)
+	h.Set(bus.HeaderPartner, p.id)
+	h.Set(bus.HeaderSubscription, d.subscription)
 	if p.tracer == nil {
 		if tp := ev.StringAttr(telemetry.Traceparent); tp != "" {
 			h.Set(telemetry.Traceparent, tp)
@@ -323,7 +323,7 @@ func (p *partner) retire(ctx context.Context, msg *message.Message, d deliveryIn
 	if created {
 		p.metrics.retired.WithLabelValues(p.id, d.subscription).Inc()
 		p.logger.Error("subscription retired: the webhook endpoint answered 410 Gone; its deliveries go to the DLQ until the key is deleted from the bucket",
-			append(p.attrs(d, ans.Status), slog.String("bucket", streams.RetiredBucket), slog.String("key", streams.RetiredKey(p.id, d.subscription)))...)
+			append(p.attrs(d, ans.Status), slog.String("bucket", bus.RetiredBucket), slog.String("key", bus.RetiredKey(p.id, d.subscription)))...)
 	}
 	return p.deadLetter(ctx, msg, d, deadLetter{reason: reasonRetired, status: ans.Status, body: excerpt(ans.Body)}, outcomeRetired)
 }
@@ -354,23 +354,23 @@ func (p *partner) deadLetter(ctx context.Context, msg *message.Message, d delive
 	if d.deliveryID != "" {
 		// Also for a delivery stored before the router set it: a DLQ retry
 		// is the same delivery, with the same webhook-id.
-		m.Header.Set(delivery.HeaderDeliveryID, d.deliveryID)
+		m.Header.Set(bus.HeaderDeliveryID, d.deliveryID)
 	}
-	m.Header.Set(delivery.HeaderDLQReason, webhookout.HeaderSafe(dl.reason))
+	m.Header.Set(bus.HeaderDLQReason, webhookout.HeaderSafe(dl.reason))
 	if dl.status != 0 {
-		m.Header.Set(delivery.HeaderDLQStatus, strconv.Itoa(dl.status))
+		m.Header.Set(bus.HeaderDLQStatus, strconv.Itoa(dl.status))
 	}
 	if dl.body != "" && !p.sensitive[d.subscription] {
 		// A partner may echo what it was sent; a subscription that gets
 		// opened sensitive fields keeps its answers out of the DLQ.
-		m.Header.Set(delivery.HeaderDLQBody, dl.body)
+		m.Header.Set(bus.HeaderDLQBody, dl.body)
 	}
-	m.Header.Set(delivery.HeaderDLQAttempts, strconv.Itoa(d.attempt))
-	m.Header.Set(delivery.HeaderDLQFirstAttempt, d.first.UTC().Format(time.RFC3339Nano))
-	m.Header.Set(delivery.HeaderDLQLastAttempt, now.UTC().Format(time.RFC3339Nano))
-	if ttl, ok := streams.ParseTTL(msg.Metadata.Get(jetstream.MsgTTLHeader)); ok {
+	m.Header.Set(bus.HeaderDLQAttempts, strconv.Itoa(d.attempt))
+	m.Header.Set(bus.HeaderDLQFirstAttempt, d.first.UTC().Format(time.RFC3339Nano))
+	m.Header.Set(bus.HeaderDLQLastAttempt, now.UTC().Format(time.RFC3339Nano))
+	if ttl, ok := bus.ParseTTL(msg.Metadata.Get(jetstream.MsgTTLHeader)); ok {
 		// The dead letter expires with the delivery it keeps.
-		streams.SetTTL(m.Header, streams.Remaining(ttl, d.first, now))
+		bus.SetTTL(m.Header, bus.Remaining(ttl, d.first, now))
 	}
 
 	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
@@ -407,16 +407,16 @@ func (p *partner) log(ctx context.Context, msg *message.Message, d deliveryInfo,
 		// Unreadable: the delivery's own id keeps its record apart.
 		ev.ID = dlqMsgID(p.id, msg)
 	}
-	ev.Sequence, _ = strconv.ParseUint(msg.Metadata.Get(delivery.HeaderEventSequence), 10, 64)
+	ev.Sequence, _ = strconv.ParseUint(msg.Metadata.Get(bus.HeaderEventSequence), 10, 64)
 	rec := audit.NewRecord(audit.Processing{
 		Name:         audit.NameDeliver,
-		Activity:     msg.Metadata.Get(delivery.HeaderPurpose),
+		Activity:     msg.Metadata.Get(bus.HeaderPurpose),
 		Partner:      p.id,
 		Subscription: d.subscription,
 		Event:        ev,
 		Outcome:      outcome,
 		Reason:       reason,
-		Replay:       msg.Metadata.Get(delivery.HeaderReplay),
+		Replay:       msg.Metadata.Get(bus.HeaderReplay),
 		Start:        d.start,
 		End:          end,
 	})
@@ -455,13 +455,9 @@ func eventAttrs(body []byte, ev *webhookout.Event) audit.Event {
 		Subject: text(attrs.Subject), Traceparent: text(attrs.Traceparent)}
 }
 
-// dlqMsgID is the dead letter's Nats-Msg-Id: the delivery's, so storing it
-// twice stores it once.
+// dlqMsgID is the dead letter's Nats-Msg-Id (bus.DeadLetterMsgID).
 func dlqMsgID(partner string, msg *message.Message) string {
-	if id := msg.Metadata.Get(jetstream.MsgIDHeader); id != "" {
-		return id
-	}
-	return events.DeliveryID(partner, "dlq", strconv.FormatUint(wmjetstream.StreamSeq(msg), 10))
+	return bus.DeadLetterMsgID(partner, msg.Metadata.Get(jetstream.MsgIDHeader), wmjetstream.StreamSeq(msg))
 }
 
 func (p *partner) attrs(d deliveryInfo, status int) []any {

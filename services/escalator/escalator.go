@@ -15,6 +15,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/shared/audit"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/projection"
 	"github.com/ketenbus/ketenbus/services/shared/redisx"
 	"github.com/ketenbus/ketenbus/services/shared/region"
@@ -69,7 +70,7 @@ func (c *Config) setDefaults() {
 		c.Now = time.Now
 	}
 	if c.Durable == "" {
-		c.Durable = "escalator"
+		c.Durable = bus.ConsumerEscalator
 	}
 	if c.PollInterval == 0 {
 		c.PollInterval = 250 * time.Millisecond
@@ -176,7 +177,7 @@ func New(cfg Config) (*Escalator, error) {
 			return p.Acked, err
 		},
 		Consumes: func(ctx context.Context, from, to uint64) (bool, error) {
-			return streams.Holds(ctx, cfg.JetStream, events.StreamEvents, watched(), from, to)
+			return streams.Holds(ctx, cfg.JetStream, events.StreamEvents, bus.EscalatorSubjects(), from, to)
 		},
 		InOrder:       true, // MaxAckPending 1
 		Observe:       func(err error) { e.observe(redisx.Wrap("read the timers' marker", err, timers.ErrUnavailable)) },
@@ -241,15 +242,6 @@ func Run(ctx context.Context, cfg Config) error {
 	return e.Run(ctx)
 }
 
-// watched are the EVENTS subjects the escalator reads.
-func watched() []string {
-	return []string{
-		events.EventTypeSubject(events.TypeAanmelding),
-		events.EventTypeSubject(events.TypeBevestiging),
-		events.EventTypeSubject(events.TypeOverdrachtJeugdWmo),
-	}
-}
-
 // Run runs the escalator until ctx ends: it keeps the timers in Redis
 // complete (rebuilding them from EVENTS when Redis lost them), fires due
 // timers and consumes EVENTS.
@@ -260,16 +252,6 @@ func (e *Escalator) Run(ctx context.Context) error {
 	defer cancel()
 	wg.Go(func() { e.keeper.Run(ctx) })
 	wg.Go(func() { e.poll(ctx) })
-	err := wmjetstream.Consume(ctx, e.cfg.JetStream, events.StreamEvents, jetstream.ConsumerConfig{
-		Durable:        e.cfg.Durable,
-		Description:    "ketenbus escalator: terms of aanmeldingen and overdrachten",
-		FilterSubjects: watched(),
-		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        30 * time.Second,
-		// In order, one at a time: a bevestiging never overtakes its
-		// aanmelding, and the live timers equal a rebuild's.
-		MaxAckPending: 1,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-	}, "escalator", e.cfg.Logger, e.Handle)
-	return err
+	cc := bus.EscalatorConsumerConfig(e.cfg.Durable)
+	return wmjetstream.Consume(ctx, e.cfg.JetStream, events.StreamEvents, cc, "escalator", e.cfg.Logger, e.Handle)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/shared/audit"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/projection"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"github.com/ketenbus/ketenbus/services/shared/timers"
@@ -173,17 +174,11 @@ func (e *Escalator) publish(ctx context.Context, ts []timers.Timer, now time.Tim
 // fires again.
 const retryFire = time.Second
 
-// EscalatieID returns the id of the escalatie of a timer's level for one
-// partner: the same inputs always give the same id.
-func EscalatieID(timerID string, level int, partner string) string {
-	return events.MsgID(timerID, strconv.Itoa(level)+":"+partner)
-}
-
 // escalatie builds the escalatie event of t's level for partner, and what
 // its record in the processing log says.
 func (e *Escalator) escalatie(t timers.Timer, partner string, now time.Time) (*nats.Msg, audit.Processing, error) {
 	ev := cloudevents.NewEvent()
-	ev.SetID(EscalatieID(t.ID, t.Level, partner))
+	ev.SetID(bus.EscalatieID(t.ID, t.Level, partner))
 	ev.SetSource(e.cfg.Region.Source)
 	ev.SetType(events.TypeEscalatie)
 	ev.SetTime(now.UTC())
@@ -210,7 +205,7 @@ func (e *Escalator) escalatie(t timers.Timer, partner string, now time.Time) (*n
 		Data:    body,
 		Header:  nats.Header{jetstream.MsgIDHeader: {events.MsgID(ev.Source(), ev.ID())}},
 	}
-	streams.SetTTL(m.Header, e.cfg.Region.RetentionOf(events.TypeEscalatie))
+	bus.SetTTL(m.Header, e.cfg.Region.RetentionOf(events.TypeEscalatie))
 	return m, audit.Processing{
 		Name:     audit.NameEscalatie,
 		Activity: audit.ActivityEscalatie,

@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/projection"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"github.com/ketenbus/ketenbus/services/shared/timers"
@@ -67,7 +68,7 @@ func (e *Escalator) replay(ctx context.Context, w projection.Writer, opts Rebuil
 		}
 		return m, nil // nothing to replay
 	}
-	subjects := append(watched(), events.EventSubject(events.TypeEscalatie, ProducerID))
+	subjects := append(bus.EscalatorSubjects(), events.EventSubject(events.TypeEscalatie, ProducerID))
 	m.Events, err = streams.Replay(ctx, e.cfg.JetStream, events.StreamEvents, subjects, opts, func(msg jetstream.Msg) error {
 		var ev cloudevents.Event
 		if err := ev.UnmarshalJSON(msg.Data()); err != nil {

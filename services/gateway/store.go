@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 )
 
@@ -228,7 +229,7 @@ func (s *jetStreamStore) storeEach(ctx context.Context, records []Record) ([]Ack
 // msg returns the record as a NATS message with its Nats-Msg-Id.
 func (r Record) msg() *nats.Msg {
 	m := &nats.Msg{Subject: r.Subject, Data: r.Body, Header: nats.Header{jetstream.MsgIDHeader: {r.MsgID}}}
-	streams.SetTTL(m.Header, r.TTL)
+	bus.SetTTL(m.Header, r.TTL)
 	return m
 }
 

@@ -10,7 +10,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/monitor"
-	"github.com/ketenbus/ketenbus/services/shared/delivery"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/dlq"
 )
 
@@ -24,8 +24,8 @@ func TestPartnerPageShowsNewestLetters(t *testing.T) {
 	for i := 1; i <= total; i++ {
 		m := nats.NewMsg(events.DLQSubject("ggz"))
 		m.Data = fmt.Appendf(nil, `{"specversion":"1.0","id":"d-%d","type":"nl.sociaaldomein.signaal.v1"}`, i)
-		m.Header.Set(delivery.HeaderSubscription, "signalen")
-		m.Header.Set(delivery.HeaderDLQReason, "http 400")
+		m.Header.Set(bus.HeaderSubscription, "signalen")
+		m.Header.Set(bus.HeaderDLQReason, "http 400")
 		if _, err := env.JS.PublishMsg(ctx, m); err != nil {
 			t.Fatal(err)
 		}

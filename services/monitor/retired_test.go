@@ -9,6 +9,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/services/monitor"
 	"github.com/ketenbus/ketenbus/services/monitor/monitortest"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
@@ -29,7 +30,7 @@ func TestRetiredSubscriptionShown(t *testing.T) {
 	ctx := context.Background()
 	// A region set up before streams.Ensure made the bucket has none until
 	// its first adapter starts.
-	if err := env.JS.DeleteKeyValue(ctx, streams.RetiredBucket); err != nil {
+	if err := env.JS.DeleteKeyValue(ctx, bus.RetiredBucket); err != nil {
 		t.Fatal(err)
 	}
 	base := monitortest.Serve(t, monitor.Config{Region: reg, JetStream: env.JS, Auth: monitor.Auth{Open: true}})
@@ -39,7 +40,7 @@ func TestRetiredSubscriptionShown(t *testing.T) {
 	}
 	at := time.Date(2026, 11, 24, 9, 30, 0, 0, time.UTC)
 	b, _ := json.Marshal(streams.Retirement{RetiredAt: at, Status: 410, Reason: "http 410"})
-	if _, err := kv.Put(ctx, streams.RetiredKey("ggz", "signalen"), b); err != nil {
+	if _, err := kv.Put(ctx, bus.RetiredKey("ggz", "signalen"), b); err != nil {
 		t.Fatal(err)
 	}
 	runtest.Eventually(t, 5*time.Second, "signalen of ggz retired on its page and the overview", func() bool {
@@ -47,7 +48,7 @@ func TestRetiredSubscriptionShown(t *testing.T) {
 		overview := page(t, base, "/")
 		return strings.Contains(partnerPage, "ingetrokken 24-11-2026 10:30") && strings.Contains(overview, "<td>signalen</td>")
 	})
-	if err := kv.Delete(ctx, streams.RetiredKey("ggz", "signalen")); err != nil {
+	if err := kv.Delete(ctx, bus.RetiredKey("ggz", "signalen")); err != nil {
 		t.Fatal(err)
 	}
 	runtest.Eventually(t, 5*time.Second, "signalen of ggz active again", func() bool {

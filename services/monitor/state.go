@@ -3,17 +3,18 @@ package monitor
 import (
 	"context"
 	"errors"
-	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/ketenbus/ketenbus/services/shared/bus"
+	"github.com/ketenbus/ketenbus/services/shared/streams"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/shared/activity"
 	"github.com/ketenbus/ketenbus/services/shared/dlq"
-	"github.com/ketenbus/ketenbus/services/shared/natsauth"
 )
 
 // Health of a partner, as the colour of its row.
@@ -72,9 +73,9 @@ func (m *Monitor) health(ctx context.Context, now time.Time, partner string) []p
 			continue
 		}
 		h := partnerHealth{ID: p.ID, Name: p.Name, Mode: "webhook"}
-		consumer := natsauth.AdapterConsumer(p.ID)
+		consumer := bus.AdapterConsumer(p.ID)
 		if p.Delivery.NATS != nil {
-			h.Mode, consumer = "NATS", natsauth.PartnerConsumer(p.ID)
+			h.Mode, consumer = "NATS", bus.PartnerConsumer(p.ID)
 		} else if p.Delivery.Webhook != nil {
 			h.Endpoint = endpointHost(p.Delivery.Webhook.URL)
 		}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/shared/audit"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/jsonobj"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
@@ -263,7 +264,7 @@ func (rp *replay) event(ctx context.Context, m jetstream.Msg) error {
 		retention = rp.cfg.Region.RetentionOf(routing.Type)
 		rp.retention[routing.Type] = retention
 	}
-	ttlText := streams.TTLValue(streams.Remaining(retention, md.Timestamp, start))
+	ttlText := bus.TTLValue(bus.Remaining(retention, md.Timestamp, start))
 	seqText := []string{strconv.FormatUint(seq, 10)}
 	for i := range ds {
 		if err := rp.publish(ctx, ds[i].msg(seqText, ttlText, rp.replayHdr), ReplayCount{Partner: ds[i].Partner, Type: routing.Type}); err != nil {

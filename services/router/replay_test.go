@@ -15,7 +15,7 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/router"
 	"github.com/ketenbus/ketenbus/services/shared/audit"
-	"github.com/ketenbus/ketenbus/services/shared/delivery"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
@@ -102,7 +102,7 @@ func TestReplayIsTheLiveDeliveryWithAReplayID(t *testing.T) {
 	}
 	var live *jetstream.RawStreamMsg
 	for _, m := range msgs[:2] {
-		if m.Header.Get(delivery.HeaderPartner) == "zvh" {
+		if m.Header.Get(bus.HeaderPartner) == "zvh" {
 			live = m
 		}
 	}
@@ -123,13 +123,13 @@ func TestReplayIsTheLiveDeliveryWithAReplayID(t *testing.T) {
 	}
 	// Live and replayed, the delivery id is the live delivery's Nats-Msg-Id,
 	// derived from partner, subscription, source and id.
-	want := events.DeliveryID("zvh", live.Header.Get(delivery.HeaderSubscription), events.MsgID(sourcePolitie, "s-1"))
-	if live.Header.Get(jetstream.MsgIDHeader) != want || live.Header.Get(delivery.HeaderDeliveryID) != want || replayed.Header.Get(delivery.HeaderDeliveryID) != want {
+	want := events.DeliveryID("zvh", live.Header.Get(bus.HeaderSubscription), events.MsgID(sourcePolitie, "s-1"))
+	if live.Header.Get(jetstream.MsgIDHeader) != want || live.Header.Get(bus.HeaderDeliveryID) != want || replayed.Header.Get(bus.HeaderDeliveryID) != want {
 		t.Errorf("delivery id: live %q (Nats-Msg-Id %q), replayed %q; want %s in each",
-			live.Header.Get(delivery.HeaderDeliveryID), live.Header.Get(jetstream.MsgIDHeader), replayed.Header.Get(delivery.HeaderDeliveryID), want)
+			live.Header.Get(bus.HeaderDeliveryID), live.Header.Get(jetstream.MsgIDHeader), replayed.Header.Get(bus.HeaderDeliveryID), want)
 	}
-	if got := replayed.Header.Get(delivery.HeaderReplay); got != rep.ID || live.Header.Get(delivery.HeaderReplay) != "" {
-		t.Errorf("Ketenbus-Replay: replayed %q, live %q; want %q and none", got, live.Header.Get(delivery.HeaderReplay), rep.ID)
+	if got := replayed.Header.Get(bus.HeaderReplay); got != rep.ID || live.Header.Get(bus.HeaderReplay) != "" {
+		t.Errorf("Ketenbus-Replay: replayed %q, live %q; want %q and none", got, live.Header.Get(bus.HeaderReplay), rep.ID)
 	}
 
 	// The same run publishing again (its id): stored once.

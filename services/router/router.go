@@ -19,7 +19,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/shared/audit"
-	"github.com/ketenbus/ketenbus/services/shared/delivery"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/jsonobj"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
@@ -53,7 +53,7 @@ type Config struct {
 
 func (c *Config) setDefaults() {
 	if c.Durable == "" {
-		c.Durable = "router"
+		c.Durable = bus.ConsumerRouter
 	}
 	if c.MaxAckPending == 0 {
 		c.MaxAckPending = 1024
@@ -134,15 +134,8 @@ func Run(ctx context.Context, cfg Config) error {
 
 // Run runs the Watermill router until ctx ends.
 func (r *Router) Run(ctx context.Context) error {
-	return wmjetstream.Consume(ctx, r.js, events.StreamEvents, jetstream.ConsumerConfig{
-		Durable:       r.cfg.Durable,
-		Description:   "ketenbus router: EVENTS to DELIVERY",
-		FilterSubject: events.SubjectEventsAll,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       r.cfg.AckWait,
-		MaxAckPending: r.cfg.MaxAckPending,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-	}, "router", r.cfg.Logger, r.Handle)
+	cc := bus.RouterConsumerConfig(r.cfg.Durable, r.cfg.AckWait, r.cfg.MaxAckPending)
+	return wmjetstream.Consume(ctx, r.js, events.StreamEvents, cc, "router", r.cfg.Logger, r.Handle)
 }
 
 // Handle routes one event from EVENTS: it stores every delivery and the
@@ -195,7 +188,7 @@ func (r *Router) Handle(msg *message.Message) error {
 	if len(ds) == 0 {
 		return routed()
 	}
-	ttl := streams.Remaining(r.cfg.Region.RetentionOf(routing.Type), stored, start)
+	ttl := bus.Remaining(r.cfg.Region.RetentionOf(routing.Type), stored, start)
 	msgs, err := r.messages(ctx, routing, seq, ttl, start)
 	if err != nil {
 		return failed(err)
@@ -218,7 +211,7 @@ func (r *Router) messages(ctx context.Context, routing Routing, seq uint64, ttl 
 	ds := routing.Deliveries
 	entries := r.logEntries(routing, seq, start, "")
 	msgs := make([]*nats.Msg, len(ds), len(ds)+len(entries))
-	seqText, ttlText := []string{strconv.FormatUint(seq, 10)}, streams.TTLValue(ttl)
+	seqText, ttlText := []string{strconv.FormatUint(seq, 10)}, bus.TTLValue(ttl)
 	var tc telemetry.Carrier
 	if r.tracer != nil {
 		tc = telemetry.Inject(ctx)
@@ -254,7 +247,7 @@ func (r *Router) await(p *streams.Publishing, ds []Delivery) error {
 
 // msg returns the DELIVERY message of d, the delivery of the event stored
 // at sequence seqText (in decimal, shared by an event's deliveries), with
-// a Nats-TTL of ttlText (streams.TTLValue; nil: none). replay is nil for
+// a Nats-TTL of ttlText (bus.TTLValue; nil: none). replay is nil for
 // live delivery; for a replay it holds the replay id, and the message
 // carries it in the Ketenbus-Replay header and in its Nats-Msg-Id. Both
 // carry the delivery id, the live delivery's Nats-Msg-Id, in the
@@ -268,25 +261,20 @@ func (d *Delivery) msg(seqText, ttlText, replay []string) *nats.Msg {
 	header := make(nats.Header, 10) // room for the trace context
 	id := []string{d.MsgID}
 	header[jetstream.MsgIDHeader] = id
-	header[delivery.HeaderDeliveryID] = id
-	header[delivery.HeaderPartner] = h.partner
-	header[delivery.HeaderSubscription] = h.subscription
-	header[delivery.HeaderPurpose] = h.purpose
-	header[delivery.HeaderEventSequence] = seqText
+	header[bus.HeaderDeliveryID] = id
+	header[bus.HeaderPartner] = h.partner
+	header[bus.HeaderSubscription] = h.subscription
+	header[bus.HeaderPurpose] = h.purpose
+	header[bus.HeaderEventSequence] = seqText
 	if ttlText != nil {
 		header[jetstream.MsgTTLHeader] = ttlText
 	}
 	if replay != nil {
-		header[jetstream.MsgIDHeader] = []string{replayMsgID(replay[0], d.MsgID)}
-		header[delivery.HeaderReplay] = replay
+		header[jetstream.MsgIDHeader] = []string{bus.ReplayMsgID(replay[0], d.MsgID)}
+		header[bus.HeaderReplay] = replay
 	}
 	return &nats.Msg{Subject: events.DeliverySubject(d.Partner), Data: d.Body, Header: header}
 }
-
-// replayMsgID returns the Nats-Msg-Id of a replayed delivery: JetStream
-// does not take it for the live delivery (msgID) or another replay's, but
-// stores a publish retried within the replay once.
-func replayMsgID(replay, msgID string) string { return msgID + "-replay-" + replay }
 
 // logEntries returns the processing log records of the deliveries of
 // routing to NATS-native partners; replay is the replay id of a replay,

@@ -10,7 +10,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/router"
-	"github.com/ketenbus/ketenbus/services/shared/delivery"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
@@ -72,11 +72,11 @@ func waitDeliveries(t *testing.T, env *natstest.Env, n int) []stored {
 				if err := json.Unmarshal(m.Data, &ev); err != nil {
 					t.Fatal(err)
 				}
-				if m.Subject != events.DeliverySubject(m.Header.Get(delivery.HeaderPartner)) {
-					t.Fatalf("delivery for %s on subject %s", m.Header.Get(delivery.HeaderPartner), m.Subject)
+				if m.Subject != events.DeliverySubject(m.Header.Get(bus.HeaderPartner)) {
+					t.Fatalf("delivery for %s on subject %s", m.Header.Get(bus.HeaderPartner), m.Subject)
 				}
-				out = append(out, stored{m.Header.Get(delivery.HeaderPartner), m.Header.Get(delivery.HeaderSubscription),
-					m.Header.Get(delivery.HeaderPurpose), m.Header.Get(delivery.HeaderEventSequence), ev})
+				out = append(out, stored{m.Header.Get(bus.HeaderPartner), m.Header.Get(bus.HeaderSubscription),
+					m.Header.Get(bus.HeaderPurpose), m.Header.Get(bus.HeaderEventSequence), ev})
 			}
 			sort.Slice(out, func(i, j int) bool { return out[i].partner+out[i].subscription < out[j].partner+out[j].subscription })
 			if len(out) != n {

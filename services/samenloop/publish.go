@@ -13,16 +13,9 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/shared/audit"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/samenloopindex"
-	"github.com/ketenbus/ketenbus/services/shared/streams"
 )
-
-// EventID returns the id of the samenloop event that the signaal with
-// key signaalKey (events.MsgID(source, id)) caused for ontvanger: the same
-// inputs always give the same id.
-func EventID(signaalKey, ontvanger string) string {
-	return events.MsgID(signaalKey, "samenloop:"+ontvanger)
-}
 
 // involved is what a samenloop event may say about one partner.
 type involved struct {
@@ -123,7 +116,7 @@ func (s *Service) betrokkene(id string, p *involved) events.Betrokkene {
 // record in the processing log says.
 func (s *Service) event(person string, trigger samenloopindex.Signal, data events.Samenloop) (*nats.Msg, audit.Processing, error) {
 	ev := cloudevents.NewEvent()
-	ev.SetID(EventID(trigger.Key, data.Ontvanger))
+	ev.SetID(bus.SamenloopID(trigger.Key, data.Ontvanger))
 	ev.SetSource(s.cfg.Region.Source)
 	ev.SetType(events.TypeSamenloop)
 	ev.SetTime(trigger.At.UTC())
@@ -141,7 +134,7 @@ func (s *Service) event(person string, trigger samenloopindex.Signal, data event
 		Data:    body,
 		Header:  nats.Header{jetstream.MsgIDHeader: {events.MsgID(ev.Source(), ev.ID())}},
 	}
-	streams.SetTTL(m.Header, s.cfg.Region.RetentionOf(events.TypeSamenloop))
+	bus.SetTTL(m.Header, s.cfg.Region.RetentionOf(events.TypeSamenloop))
 	return m, audit.Processing{
 		Name:     audit.NameSamenloop,
 		Activity: audit.ActivitySamenloop,

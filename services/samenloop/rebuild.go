@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/projection"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 )
@@ -80,7 +81,7 @@ func (s *Service) replay(ctx context.Context, w projection.Writer, from uint64, 
 		}
 		return m, nil // nothing to replay
 	}
-	m.Events, err = streams.Replay(ctx, s.cfg.JetStream, events.StreamEvents, watched(), opts, func(msg jetstream.Msg) error {
+	m.Events, err = streams.Replay(ctx, s.cfg.JetStream, events.StreamEvents, bus.SamenloopSubjects(), opts, func(msg jetstream.Msg) error {
 		var ev cloudevents.Event
 		if err := ev.UnmarshalJSON(msg.Data()); err != nil {
 			return nil // unreadable: the live service skipped it too

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/shared/audit"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/projection"
 	"github.com/ketenbus/ketenbus/services/shared/redisx"
 	"github.com/ketenbus/ketenbus/services/shared/region"
@@ -69,7 +70,7 @@ func (c *Config) setDefaults() {
 		c.Now = time.Now
 	}
 	if c.Durable == "" {
-		c.Durable = "samenloop"
+		c.Durable = bus.ConsumerSamenloop
 	}
 	if c.MaxAckPending == 0 {
 		c.MaxAckPending = 1
@@ -161,7 +162,7 @@ func New(cfg Config) (*Service, error) {
 			return p.Acked, err
 		},
 		Consumes: func(ctx context.Context, from, to uint64) (bool, error) {
-			return streams.Holds(ctx, cfg.JetStream, events.StreamEvents, watched(), from, to)
+			return streams.Holds(ctx, cfg.JetStream, events.StreamEvents, bus.SamenloopSubjects(), from, to)
 		},
 		InOrder:       cfg.MaxAckPending == 1,
 		Observe:       func(err error) { s.observe(redisx.Wrap("read the index's marker", err, samenloopindex.ErrUnavailable)) },
@@ -194,14 +195,6 @@ func (s *Service) Ready() bool { return s.ready.Load() }
 // look; while it is not, events wait.
 func (s *Service) Complete() bool { return s.keeper.Complete() }
 
-// watched are the EVENTS subjects the service reads.
-func watched() []string {
-	return []string{
-		events.EventTypeSubject(events.TypeSignaal),
-		events.EventTypeSubject(events.TypeBevestiging),
-	}
-}
-
 // Run runs the service until ctx ends: it keeps the index in Redis
 // complete (rebuilding it from EVENTS when Redis lost it), drops expired
 // signalen and consumes EVENTS.
@@ -210,15 +203,7 @@ func (s *Service) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
-	cc := jetstream.ConsumerConfig{
-		Durable:        s.cfg.Durable,
-		Description:    "ketenbus samenloop: signalen on the same person",
-		FilterSubjects: watched(),
-		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        30 * time.Second,
-		MaxAckPending:  s.cfg.MaxAckPending,
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
-	}
+	cc := bus.SamenloopConsumerConfig(s.cfg.Durable, s.cfg.MaxAckPending)
 	// The consumer exists before the index is looked at: a rebuild
 	// replays up to where it got (see Rebuild).
 	if _, err := s.cfg.JetStream.CreateOrUpdateConsumer(ctx, events.StreamEvents, cc); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/samenloop"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
 )
@@ -53,7 +54,7 @@ func TestTwoPartners(t *testing.T) {
 		t.Errorf("zvh learns ggz signalled at %v, want %v", got, t0.Add(time.Hour))
 	}
 	for ontvanger, es := range by {
-		if want := samenloop.EventID(events.MsgID(sources["ggz"], "g-1"), ontvanger); es[0].ID != want {
+		if want := bus.SamenloopID(events.MsgID(sources["ggz"], "g-1"), ontvanger); es[0].ID != want {
 			t.Errorf("event for %s has id %s, want %s", ontvanger, es[0].ID, want)
 		}
 	}
@@ -75,7 +76,7 @@ func TestThreePartners(t *testing.T) {
 	var by = map[string][]samenloopEvent{}
 	for o, es := range all {
 		for _, e := range es {
-			if e.ID == samenloop.EventID(events.MsgID(sources["wijkteam"], "w-1"), o) {
+			if e.ID == bus.SamenloopID(events.MsgID(sources["wijkteam"], "w-1"), o) {
 				by[o] = append(by[o], e)
 			}
 		}
@@ -126,7 +127,7 @@ func TestWindowExpiry(t *testing.T) {
 	f.signaal(t, signaal{partner: "wijkteam", id: "w-1", at: f.clock.Now()})
 	all := f.waitEvents(t, 6)
 	for _, e := range all["zvh"] {
-		if e.ID == samenloop.EventID(events.MsgID(sources["wijkteam"], "w-1"), "zvh") && !slices.Equal(about(e), []string{"ggz", "wijkteam"}) {
+		if e.ID == bus.SamenloopID(events.MsgID(sources["wijkteam"], "w-1"), "zvh") && !slices.Equal(about(e), []string{"ggz", "wijkteam"}) {
 			t.Fatalf("after the window politie is still involved: %v", about(e))
 		}
 	}

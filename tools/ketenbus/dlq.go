@@ -16,7 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/shared/delivery"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/dlq"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 )
@@ -388,7 +388,7 @@ func newDLQRow(l dlq.Letter) dlqRow {
 	return dlqRow{
 		Seq: l.Seq, Stored: l.Stored.UTC(), Partner: l.Partner(), Subscription: l.Subscription(),
 		EventType: typ, EventID: events.RedactBSNs(id), Reason: l.Reason(), Status: l.Status(), Attempts: l.Attempts(),
-		FirstAttempt: l.Header.Get(delivery.HeaderDLQFirstAttempt), LastAttempt: l.Header.Get(delivery.HeaderDLQLastAttempt),
+		FirstAttempt: l.Header.Get(bus.HeaderDLQFirstAttempt), LastAttempt: l.Header.Get(bus.HeaderDLQLastAttempt),
 	}
 }
 

@@ -21,11 +21,10 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/bsntest"
 	"github.com/ketenbus/ketenbus/services/adapter"
-	"github.com/ketenbus/ketenbus/services/shared/delivery"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/dlq"
 	"github.com/ketenbus/ketenbus/services/shared/fieldcrypt"
 	"github.com/ketenbus/ketenbus/services/shared/region"
-	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
 )
@@ -126,12 +125,12 @@ func (f *dlqFixture) store(t *testing.T, keys *fieldcrypt.Keys, partner, subscri
 	m.Data = body
 	deliveryID := events.DeliveryID(partner, subscription, events.MsgID(source, id))
 	m.Header.Set(jetstream.MsgIDHeader, deliveryID)
-	m.Header.Set(delivery.HeaderDeliveryID, deliveryID)
-	m.Header.Set(delivery.HeaderPartner, partner)
-	m.Header.Set(delivery.HeaderSubscription, subscription)
-	m.Header.Set(delivery.HeaderPurpose, "urn:nld:"+partner+":verwerkingsactiviteit:"+subscription)
-	m.Header.Set(delivery.HeaderEventSequence, strconv.Itoa(len(f.deliveries)+1))
-	streams.SetTTL(m.Header, time.Hour)
+	m.Header.Set(bus.HeaderDeliveryID, deliveryID)
+	m.Header.Set(bus.HeaderPartner, partner)
+	m.Header.Set(bus.HeaderSubscription, subscription)
+	m.Header.Set(bus.HeaderPurpose, "urn:nld:"+partner+":verwerkingsactiviteit:"+subscription)
+	m.Header.Set(bus.HeaderEventSequence, strconv.Itoa(len(f.deliveries)+1))
+	bus.SetTTL(m.Header, time.Hour)
 	ack, err := f.env.JS.PublishMsg(context.Background(), m)
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +186,7 @@ func TestDLQListAndShow(t *testing.T) {
 			t.Fatalf("list: a line for event %q, which is not in the DLQ:\n%s", ev, out)
 		}
 		want := []string{strconv.FormatUint(m.Sequence, 10), m.Time.UTC().Format(time.RFC3339),
-			strings.TrimPrefix(m.Subject, "ketenbus.dlq."), m.Header.Get(delivery.HeaderSubscription),
+			strings.TrimPrefix(m.Subject, "ketenbus.dlq."), m.Header.Get(bus.HeaderSubscription),
 			events.TypeSignaal, ev, "400", "1", "http", "400"}
 		if !slices.Equal(cells, want) {
 			t.Errorf("list line %q, want %q", cells, want)
@@ -263,7 +262,7 @@ func TestDLQListAndShow(t *testing.T) {
 		t.Fatalf("show --json: %v\n%s", err, out)
 	}
 	if shown.Seq != zvh.Sequence || shown.Subject != "ketenbus.dlq.zvh" || shown.Event.ID != "ev-zvh-1" ||
-		shown.Event.Data["bsn"] != sealed || !slices.Equal(shown.Headers[delivery.HeaderDLQReason], []string{"http 400"}) {
+		shown.Event.Data["bsn"] != sealed || !slices.Equal(shown.Headers[bus.HeaderDLQReason], []string{"http 400"}) {
 		t.Errorf("show --json: %+v", shown)
 	}
 

@@ -14,7 +14,7 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/bsntest"
 	"github.com/ketenbus/ketenbus/services/shared/audit"
-	"github.com/ketenbus/ketenbus/services/shared/delivery"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
@@ -74,10 +74,10 @@ func TestDLQEscapesControlCharacters(t *testing.T) {
 		"data": map[string]any{"categorie": "schulden"}})
 	m := nats.NewMsg(events.DLQSubject("ggz"))
 	m.Data = body
-	m.Header.Set(delivery.HeaderPartner, "ggz")
-	m.Header.Set(delivery.HeaderSubscription, "signalen")
-	m.Header.Set(delivery.HeaderDLQReason, "request cannot be sent: event attribute id: forbidden character")
-	m.Header.Set(delivery.HeaderDLQAttempts, "1")
+	m.Header.Set(bus.HeaderPartner, "ggz")
+	m.Header.Set(bus.HeaderSubscription, "signalen")
+	m.Header.Set(bus.HeaderDLQReason, "request cannot be sent: event attribute id: forbidden character")
+	m.Header.Set(bus.HeaderDLQAttempts, "1")
 	ack, err := env.JS.PublishMsg(context.Background(), m)
 	if err != nil {
 		t.Fatal(err)

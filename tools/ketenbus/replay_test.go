@@ -15,7 +15,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/bsntest"
-	"github.com/ketenbus/ketenbus/services/shared/delivery"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/fieldcrypt"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 )
@@ -162,9 +162,9 @@ func (f *replayFixture) deliveries(t *testing.T) []delivered {
 		if err := json.Unmarshal(m.Data, &ev); err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, delivered{subject: m.Subject, partner: m.Header.Get(delivery.HeaderPartner),
-			subscription: m.Header.Get(delivery.HeaderSubscription), seq: m.Header.Get(delivery.HeaderEventSequence),
-			replay: m.Header.Get(delivery.HeaderReplay), msgID: m.Header.Get(jetstream.MsgIDHeader), event: ev, raw: string(m.Data)})
+		out = append(out, delivered{subject: m.Subject, partner: m.Header.Get(bus.HeaderPartner),
+			subscription: m.Header.Get(bus.HeaderSubscription), seq: m.Header.Get(bus.HeaderEventSequence),
+			replay: m.Header.Get(bus.HeaderReplay), msgID: m.Header.Get(jetstream.MsgIDHeader), event: ev, raw: string(m.Data)})
 	}
 	return out
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/natsauth"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
@@ -99,7 +100,7 @@ type ensuredConsumer struct {
 func ensureStreams(ctx context.Context, js jetstream.JetStream, reg *region.Config, cfg streams.Config, yes bool) (ensured, error) {
 	var rep ensured
 	type wanted struct {
-		name     string // the stream; a bucket's is streams.BucketStream
+		name     string // the stream; a bucket's is bus.BucketStream
 		replicas int
 		bucket   bool
 	}
@@ -108,7 +109,7 @@ func ensureStreams(ctx context.Context, js jetstream.JetStream, reg *region.Conf
 		want = append(want, wanted{sc.Name, sc.Replicas, false})
 	}
 	for _, kc := range streams.Buckets(cfg) {
-		want = append(want, wanted{streams.BucketStream(kc.Bucket), kc.Replicas, true})
+		want = append(want, wanted{bus.BucketStream(kc.Bucket), kc.Replicas, true})
 	}
 	existed := map[string]bool{}
 	var changes []string
@@ -139,7 +140,7 @@ func ensureStreams(ctx context.Context, js jetstream.JetStream, reg *region.Conf
 	}
 	for _, p := range reg.Partners {
 		if p.Delivery.NATS != nil {
-			rep.Consumers = append(rep.Consumers, ensuredConsumer{events.StreamDelivery, natsauth.PartnerConsumer(p.ID), p.ID})
+			rep.Consumers = append(rep.Consumers, ensuredConsumer{events.StreamDelivery, bus.PartnerConsumer(p.ID), p.ID})
 		}
 	}
 	return rep, nil

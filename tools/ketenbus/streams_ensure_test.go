@@ -11,8 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/shared/natsauth"
-	"github.com/ketenbus/ketenbus/services/shared/streams"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 )
 
@@ -51,15 +50,15 @@ func TestStreamsEnsure(t *testing.T) {
 			t.Errorf("stream %s: %v", name, err)
 		}
 	}
-	if _, err := js.Consumer(ctx, events.StreamDelivery, natsauth.PartnerConsumer("woningcorporatie")); err != nil {
+	if _, err := js.Consumer(ctx, events.StreamDelivery, bus.PartnerConsumer("woningcorporatie")); err != nil {
 		t.Errorf("the NATS-native partner's consumer: %v", err)
 	}
 	// The retired bucket is made here, with the streams' replicas, not by
 	// the first adapter with its own.
-	if kv, err := js.KeyValue(ctx, streams.RetiredBucket); err != nil {
-		t.Errorf("bucket %s: %v", streams.RetiredBucket, err)
+	if kv, err := js.KeyValue(ctx, bus.RetiredBucket); err != nil {
+		t.Errorf("bucket %s: %v", bus.RetiredBucket, err)
 	} else if st, err := kv.Status(ctx); err != nil || st.(*jetstream.KeyValueBucketStatus).StreamInfo().Config.Replicas != 1 {
-		t.Errorf("bucket %s: %v", streams.RetiredBucket, err)
+		t.Errorf("bucket %s: %v", bus.RetiredBucket, err)
 	}
 
 	code, out, errOut = ketenbus(t, "", base...)

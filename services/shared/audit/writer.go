@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 )
@@ -66,7 +67,7 @@ func (w *Writer) Msg(partner string, r Record) (*nats.Msg, error) {
 		Data:    data,
 		Header:  nats.Header{jetstream.MsgIDHeader: {r.ID()}},
 	}
-	streams.SetTTL(m.Header, w.retention)
+	bus.SetTTL(m.Header, w.retention)
 	return m, nil
 }
 

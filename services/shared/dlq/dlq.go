@@ -13,7 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/shared/delivery"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 )
 
@@ -22,7 +22,7 @@ import (
 var ErrNotFound = errors.New("no such dead letter")
 
 // dlqHeaderPrefix starts every header the adapter adds to a dead letter
-// (delivery.HeaderDLQReason and its siblings).
+// (bus.HeaderDLQReason and its siblings).
 const dlqHeaderPrefix = "Ketenbus-Dlq-"
 
 // Letter is one dead letter as stored on the DLQ stream: the delivery's
@@ -52,25 +52,25 @@ func (l Letter) Partner() string {
 	if p, ok := strings.CutPrefix(l.Subject, strings.TrimSuffix(events.SubjectDLQAll, ">")); ok {
 		return p
 	}
-	return l.Header.Get(delivery.HeaderPartner)
+	return l.Header.Get(bus.HeaderPartner)
 }
 
 // Subscription returns the subscription the delivery was for.
-func (l Letter) Subscription() string { return l.Header.Get(delivery.HeaderSubscription) }
+func (l Letter) Subscription() string { return l.Header.Get(bus.HeaderSubscription) }
 
 // Reason returns why the delivery failed for good.
-func (l Letter) Reason() string { return l.Header.Get(delivery.HeaderDLQReason) }
+func (l Letter) Reason() string { return l.Header.Get(bus.HeaderDLQReason) }
 
 // Status returns the HTTP status of the last attempt; 0 when there was no
 // response.
 func (l Letter) Status() int {
-	n, _ := strconv.Atoi(l.Header.Get(delivery.HeaderDLQStatus))
+	n, _ := strconv.Atoi(l.Header.Get(bus.HeaderDLQStatus))
 	return n
 }
 
 // Attempts returns how often delivery was tried.
 func (l Letter) Attempts() int {
-	n, _ := strconv.Atoi(l.Header.Get(delivery.HeaderDLQAttempts))
+	n, _ := strconv.Atoi(l.Header.Get(bus.HeaderDLQAttempts))
 	return n
 }
 
@@ -92,7 +92,7 @@ func (l Letter) Event() (id, typ string) {
 // Nats-Msg-Id), so retrying the same letter twice stores it once; it never
 // equals a delivery id of the router, whose subscription names hold no '/'.
 func (l Letter) RetryMsgID() string {
-	return events.DeliveryID(l.Partner(), "dlq-retry/"+strconv.FormatUint(l.Seq, 10), l.Header.Get(jetstream.MsgIDHeader))
+	return bus.DLQRetryMsgID(l.Partner(), l.Seq, l.Header.Get(jetstream.MsgIDHeader))
 }
 
 // Redelivery returns the message that puts the letter back on its
@@ -111,8 +111,8 @@ func (l Letter) Redelivery(now time.Time) *nats.Msg {
 		m.Header[k] = append([]string(nil), vs...)
 	}
 	m.Header.Set(jetstream.MsgIDHeader, l.RetryMsgID())
-	if ttl, ok := streams.ParseTTL(l.Header.Get(jetstream.MsgTTLHeader)); ok {
-		streams.SetTTL(m.Header, streams.Remaining(ttl, l.Stored, now))
+	if ttl, ok := bus.ParseTTL(l.Header.Get(jetstream.MsgTTLHeader)); ok {
+		bus.SetTTL(m.Header, bus.Remaining(ttl, l.Stored, now))
 	}
 	return m
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/shared/delivery"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/dlq"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 )
@@ -26,15 +26,15 @@ func deadLetter(t *testing.T, env *natstest.Env, partner, msgID string) uint64 {
 	t.Helper()
 	m := nats.NewMsg(events.DLQSubject(partner))
 	m.Data = []byte(`{"specversion":"1.0","id":"` + msgID + `","type":"nl.sociaaldomein.signaal.v1","data":{"bsn":"kb1.x.y"}}`)
-	m.Header.Set(delivery.HeaderPartner, partner)
-	m.Header.Set(delivery.HeaderSubscription, "signalen")
-	m.Header.Set(delivery.HeaderPurpose, "urn:nld:test:verwerkingsactiviteit:signalen")
-	m.Header.Set(delivery.HeaderEventSequence, "7")
+	m.Header.Set(bus.HeaderPartner, partner)
+	m.Header.Set(bus.HeaderSubscription, "signalen")
+	m.Header.Set(bus.HeaderPurpose, "urn:nld:test:verwerkingsactiviteit:signalen")
+	m.Header.Set(bus.HeaderEventSequence, "7")
 	m.Header.Set(jetstream.MsgIDHeader, msgID)
-	m.Header.Set(delivery.HeaderDeliveryID, msgID)
-	m.Header.Set(delivery.HeaderDLQReason, "http 400")
-	m.Header.Set(delivery.HeaderDLQStatus, "400")
-	m.Header.Set(delivery.HeaderDLQAttempts, "1")
+	m.Header.Set(bus.HeaderDeliveryID, msgID)
+	m.Header.Set(bus.HeaderDLQReason, "http 400")
+	m.Header.Set(bus.HeaderDLQStatus, "400")
+	m.Header.Set(bus.HeaderDLQAttempts, "1")
 	m.Header.Set(jetstream.MsgTTLHeader, "100")
 	ack, err := env.JS.PublishMsg(context.Background(), m)
 	if err != nil {
@@ -62,13 +62,13 @@ func TestRedelivery(t *testing.T) {
 	}
 	m := l.Redelivery(l.Stored.Add(30 * time.Second))
 	want := nats.Header{
-		delivery.HeaderPartner:       {"ggz"},
-		delivery.HeaderSubscription:  {"signalen"},
-		delivery.HeaderPurpose:       {"urn:nld:test:verwerkingsactiviteit:signalen"},
-		delivery.HeaderEventSequence: {"7"},
-		delivery.HeaderDeliveryID:    {"d-1"}, // the partner sees the same delivery again
-		jetstream.MsgIDHeader:        {l.RetryMsgID()},
-		jetstream.MsgTTLHeader:       {"70"},
+		bus.HeaderPartner:       {"ggz"},
+		bus.HeaderSubscription:  {"signalen"},
+		bus.HeaderPurpose:       {"urn:nld:test:verwerkingsactiviteit:signalen"},
+		bus.HeaderEventSequence: {"7"},
+		bus.HeaderDeliveryID:    {"d-1"}, // the partner sees the same delivery again
+		jetstream.MsgIDHeader:   {l.RetryMsgID()},
+		jetstream.MsgTTLHeader:  {"70"},
 	}
 	if m.Subject != "ketenbus.deliver.ggz" || string(m.Data) != string(l.Data) || !maps.EqualFunc(m.Header, want, slices.Equal) {
 		t.Errorf("redelivery %s %v, want ketenbus.deliver.ggz %v", m.Subject, m.Header, want)

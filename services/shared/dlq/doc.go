@@ -1,5 +1,5 @@
 // Package dlq reads and repairs the dead letters of the DLQ stream: the
-// deliveries the webhook adapter gave up on (see services/shared/delivery for
+// deliveries the webhook adapter gave up on (see services/shared/bus for
 // their headers). A dead letter is read as stored; its sealed fields stay
 // sealed, and nothing here opens them.
 //

@@ -29,7 +29,7 @@
 //     messages by sequence, to rebuild their projection in Redis (and
 //     samenloop its signalen); never another service's durable.
 //   - partner-<id>: pull from and acknowledge its own durable consumer
-//     [PartnerConsumer](id) on DELIVERY, read that consumer's info, and
+//     [bus.PartnerConsumer](id) on DELIVERY, read that consumer's info, and
 //     nothing else: no other partner's deliveries, no EVENTS, no DLQ, no
 //     creating consumers.
 //   - admin: everything (creating streams and the partners' consumers,

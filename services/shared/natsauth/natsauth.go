@@ -3,12 +3,12 @@ package natsauth
 import (
 	"errors"
 	"fmt"
-	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"strconv"
 	"strings"
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/shared/activity"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 )
 
@@ -23,15 +23,6 @@ const (
 	UserMonitor   = "monitor"
 )
 
-// Durable consumers of the services on EVENTS: the default Durable of
-// router.Config, escalator.Config and samenloop.Config. A service run with
-// another durable needs the authorization text changed to match.
-const (
-	DurableRouter    = "router"
-	DurableEscalator = "escalator"
-	DurableSamenloop = "samenloop"
-)
-
 // PasswordEnvPrefix starts the name of every password variable.
 const PasswordEnvPrefix = "KETENBUS_NATS_PASSWORD_"
 
@@ -43,16 +34,6 @@ var ErrInvalidConfig = errors.New("natsauth: invalid region config")
 // "partner-<id>". The prefix keeps partner users apart from the service
 // users whatever the partner id.
 func PartnerUser(partnerID string) string { return "partner-" + partnerID }
-
-// PartnerConsumer returns the durable name of a NATS-native partner's
-// consumer on DELIVERY: "partner-<id>". Operators create it (see
-// PartnerConsumerConfig); the partner binds to it with the partner SDK's
-// Consume, ConsumeConfig{Consumer: PartnerConsumer(id)}.
-func PartnerConsumer(partnerID string) string { return "partner-" + partnerID }
-
-// AdapterConsumer returns the durable name of the adapter's consumer on
-// DELIVERY for a webhook partner: "adapter-<id>".
-func AdapterConsumer(partnerID string) string { return "adapter-" + partnerID }
 
 // PasswordEnv returns the environment variable holding the password of
 // user: PasswordEnvPrefix followed by the user in upper case with '-'
@@ -128,31 +109,31 @@ func users(cfg *region.Config, prefix string) ([]User, error) {
 				},
 				PublishDeny: []string{"ketenbus.events.*.*." + events.Producer},
 			}),
-		svc(UserRouter, "consumes EVENTS (durable "+DurableRouter+"), publishes DELIVERY and AUDIT",
+		svc(UserRouter, "consumes EVENTS (durable "+bus.ConsumerRouter+"), publishes DELIVERY and AUDIT",
 			&Permissions{
-				PublishAllow: append(consume(events.StreamEvents, DurableRouter, events.SubjectEventsAll),
+				PublishAllow: append(consume(events.StreamEvents, bus.ConsumerRouter, events.SubjectEventsAll),
 					events.DeliverySubject("*"),
 					auditAll),
 			}),
-		svc(UserAdapter, "consumes DELIVERY for each webhook partner (durable adapter-<partner>), publishes DLQ, AUDIT and ACTIVITY, keeps the "+streams.RetiredBucket+" bucket",
+		svc(UserAdapter, "consumes DELIVERY for each webhook partner (durable adapter-<partner>), publishes DLQ, AUDIT and ACTIVITY, keeps the "+bus.RetiredBucket+" bucket",
 			adapterPermissions(webhooks)),
-		svc(UserEscalator, "consumes EVENTS (durable "+DurableEscalator+"), publishes escalaties to EVENTS and AUDIT, rebuilds its timers from EVENTS",
-			rebuildsFromEvents(DurableEscalator, &Permissions{
-				PublishAllow: append(consume(events.StreamEvents, DurableEscalator, ""),
+		svc(UserEscalator, "consumes EVENTS (durable "+bus.ConsumerEscalator+"), publishes escalaties to EVENTS and AUDIT, rebuilds its timers from EVENTS",
+			rebuildsFromEvents(bus.ConsumerEscalator, &Permissions{
+				PublishAllow: append(consume(events.StreamEvents, bus.ConsumerEscalator, ""),
 					events.EventSubject(events.TypeEscalatie, events.Producer),
 					auditAll),
 			})),
-		svc(UserSamenloop, "consumes EVENTS (durable "+DurableSamenloop+"), reads stored signalen by sequence, publishes samenloop events to EVENTS and AUDIT, rebuilds its index from EVENTS",
-			rebuildsFromEvents(DurableSamenloop, &Permissions{
-				PublishAllow: append(consume(events.StreamEvents, DurableSamenloop, ""),
+		svc(UserSamenloop, "consumes EVENTS (durable "+bus.ConsumerSamenloop+"), reads stored signalen by sequence, publishes samenloop events to EVENTS and AUDIT, rebuilds its index from EVENTS",
+			rebuildsFromEvents(bus.ConsumerSamenloop, &Permissions{
+				PublishAllow: append(consume(events.StreamEvents, bus.ConsumerSamenloop, ""),
 					events.EventSubject(events.TypeSamenloop, events.Producer),
 					auditAll),
 			})),
-		svc(UserMonitor, "reads EVENTS, ACTIVITY and the DLQ with ordered consumers, the state of the DELIVERY consumers and the "+streams.RetiredBucket+" bucket; retries dead letters (publishes DELIVERY, deletes from the DLQ)",
+		svc(UserMonitor, "reads EVENTS, ACTIVITY and the DLQ with ordered consumers, the state of the DELIVERY consumers and the "+bus.RetiredBucket+" bucket; retries dead letters (publishes DELIVERY, deletes from the DLQ)",
 			monitorPermissions()),
 	}
 	for _, id := range natives {
-		name, durable := prefix+PartnerUser(id), PartnerConsumer(id)
+		name, durable := prefix+PartnerUser(id), bus.PartnerConsumer(id)
 		users = append(users, User{
 			Name:        name,
 			About:       "NATS-native partner " + id + ": pulls from and acknowledges its own consumer " + durable + " on DELIVERY, nothing else",
@@ -215,7 +196,7 @@ func rebuildsFromEvents(own string, p *Permissions) *Permissions {
 		api("CONSUMER.MSG.NEXT", events.StreamEvents, "*"),
 		api("CONSUMER.DELETE", events.StreamEvents, "*"),
 	)
-	for _, durable := range []string{DurableRouter, DurableEscalator, DurableSamenloop} {
+	for _, durable := range []string{bus.ConsumerRouter, bus.ConsumerEscalator, bus.ConsumerSamenloop} {
 		if durable == own {
 			continue
 		}
@@ -231,9 +212,9 @@ func rebuildsFromEvents(own string, p *Permissions) *Permissions {
 func adapterPermissions(webhookPartners []string) *Permissions {
 	p := &Permissions{}
 	for _, id := range webhookPartners {
-		p.PublishAllow = append(p.PublishAllow, consume(events.StreamDelivery, AdapterConsumer(id), events.DeliverySubject(id))...)
+		p.PublishAllow = append(p.PublishAllow, consume(events.StreamDelivery, bus.AdapterConsumer(id), events.DeliverySubject(id))...)
 	}
-	kvStream := "KV_" + streams.RetiredBucket
+	kvStream := bus.BucketStream(bus.RetiredBucket)
 	p.PublishAllow = append(p.PublishAllow,
 		events.DLQSubject("*"),
 		api("STREAM.INFO", events.StreamDLQ), // ketenbus_dlq_messages, at each scrape
@@ -249,7 +230,7 @@ func adapterPermissions(webhookPartners []string) *Permissions {
 		api("CONSUMER.DELETE", kvStream, ">"),
 		api("DIRECT.GET", kvStream, ">"),
 		"$JS.FC."+kvStream+".>",
-		"$KV."+streams.RetiredBucket+".>",
+		"$KV."+bus.RetiredBucket+".>",
 	)
 	return p
 }
@@ -258,7 +239,7 @@ func adapterPermissions(webhookPartners []string) *Permissions {
 // get generated names, so it may create consumers on the streams it reads;
 // it may not create or change the services' durables there.
 func monitorPermissions() *Permissions {
-	kvStream := "KV_" + streams.RetiredBucket
+	kvStream := bus.BucketStream(bus.RetiredBucket)
 	p := &Permissions{}
 	for _, stream := range []string{events.StreamEvents, activity.Stream, events.StreamDLQ} {
 		p.PublishAllow = append(p.PublishAllow,
@@ -270,7 +251,7 @@ func monitorPermissions() *Permissions {
 			api("CONSUMER.DELETE", stream, "*"),
 		)
 	}
-	for _, durable := range []string{DurableRouter, DurableEscalator, DurableSamenloop} {
+	for _, durable := range []string{bus.ConsumerRouter, bus.ConsumerEscalator, bus.ConsumerSamenloop} {
 		p.PublishDeny = append(p.PublishDeny,
 			api("CONSUMER.CREATE", events.StreamEvents, durable),
 			api("CONSUMER.CREATE", events.StreamEvents, durable, ">"),

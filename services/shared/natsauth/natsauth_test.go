@@ -23,6 +23,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/natsauth"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natsauthtest"
@@ -199,7 +200,7 @@ func TestShippedServerConfig(t *testing.T) {
 		t.Errorf("router publishes to DELIVERY: %v", err)
 	}
 	wc := natsauthtest.ConnectAs(t, srv.ClientURL(), "partner-woningcorporatie", passwords["partner-woningcorporatie"])
-	cons, err := wc.JS.Consumer(ctx, events.StreamDelivery, natsauth.PartnerConsumer("woningcorporatie"))
+	cons, err := wc.JS.Consumer(ctx, events.StreamDelivery, bus.PartnerConsumer("woningcorporatie"))
 	if err != nil {
 		t.Fatalf("woningcorporatie binds to its consumer: %v", err)
 	}

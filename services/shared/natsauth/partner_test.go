@@ -14,6 +14,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/partner"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/natsauth"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natsauthtest"
 )
@@ -36,7 +37,7 @@ func TestPartnerReceivesOwnDeliveries(t *testing.T) {
 	)
 	done := make(chan error, 1)
 	go func() {
-		done <- partner.Consume(ctx, a.JS, partner.ConsumeConfig{Consumer: natsauth.PartnerConsumer(partnerA)},
+		done <- partner.Consume(ctx, a.JS, partner.ConsumeConfig{Consumer: bus.PartnerConsumer(partnerA)},
 			func(_ context.Context, e cloudevents.Event) error {
 				mu.Lock()
 				ids = append(ids, e.ID())
@@ -58,7 +59,7 @@ func TestPartnerReceivesOwnDeliveries(t *testing.T) {
 	// The ack went through: nothing pending or unacknowledged.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		info := s.ConsumerState(t, events.StreamDelivery, natsauth.PartnerConsumer(partnerA))
+		info := s.ConsumerState(t, events.StreamDelivery, bus.PartnerConsumer(partnerA))
 		if info.Delivered.Stream == 1 && info.NumAckPending == 0 && info.NumPending == 0 {
 			break
 		}
@@ -79,7 +80,7 @@ func TestPartnerCannotReadOtherDeliveries(t *testing.T) {
 	t.Parallel()
 	s := natsauthtest.Start(t, natsauthtest.LoadRegion(t, testRegion))
 	natsauthtest.Deliver(t, s, partnerB, "for-b-1")
-	durableB := natsauth.PartnerConsumer(partnerB)
+	durableB := bus.PartnerConsumer(partnerB)
 	pull := []byte(`{"batch":1,"expires":200000000}`)
 
 	for _, subject := range []string{
@@ -127,9 +128,9 @@ func TestPartnerCannotReadOtherDeliveries(t *testing.T) {
 		{"create a durable the old way", "$JS.API.CONSUMER.DURABLE.CREATE.DELIVERY.spy", func(a *natsauthtest.Client) func(context.Context) error {
 			return natsauthtest.Request(a, "$JS.API.CONSUMER.DURABLE.CREATE.DELIVERY.spy", []byte(`{"stream_name":"DELIVERY","config":{"durable_name":"spy","ack_policy":"explicit"}}`))
 		}},
-		{"widen its own consumer to B", "$JS.API.CONSUMER.CREATE.DELIVERY." + natsauth.PartnerConsumer(partnerA) + ".ketenbus.deliver." + partnerB, func(a *natsauthtest.Client) func(context.Context) error {
+		{"widen its own consumer to B", "$JS.API.CONSUMER.CREATE.DELIVERY." + bus.PartnerConsumer(partnerA) + ".ketenbus.deliver." + partnerB, func(a *natsauthtest.Client) func(context.Context) error {
 			return func(ctx context.Context) error {
-				cc := natsauth.PartnerConsumerConfig(partnerA)
+				cc := bus.PartnerConsumerConfig(partnerA)
 				cc.FilterSubject = events.DeliverySubject(partnerB)
 				_, err := a.JS.CreateOrUpdateConsumer(ctx, events.StreamDelivery, cc)
 				return err
@@ -269,7 +270,7 @@ func TestPartnerNeedsItsInboxPrefix(t *testing.T) {
 	a := natsauthtest.ConnectWith(t, s.URL, user, s.Passwords[user])
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	err := partner.Consume(ctx, a.JS, partner.ConsumeConfig{Consumer: natsauth.PartnerConsumer(partnerA)},
+	err := partner.Consume(ctx, a.JS, partner.ConsumeConfig{Consumer: bus.PartnerConsumer(partnerA)},
 		func(context.Context, cloudevents.Event) error { return nil })
 	if err == nil {
 		t.Fatal("Consume with the default inbox prefix returned nil")

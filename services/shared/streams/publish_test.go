@@ -70,13 +70,3 @@ func TestWaitUpTo(t *testing.T) {
 		t.Fatalf("waited %v for a limit of 200ms (up to a second more allowed)", took)
 	}
 }
-
-func TestParseTTL(t *testing.T) {
-	t.Parallel()
-	for v, want := range map[string]time.Duration{"3600": time.Hour, "90s": 90 * time.Second, "": 0, "never": 0, "0": 0, "x": 0} {
-		got, ok := streams.ParseTTL(v)
-		if got != want && ok || ok != (want > 0) {
-			t.Errorf("ParseTTL(%q) = %v, %v; want %v", v, got, ok, want)
-		}
-	}
-}

@@ -12,13 +12,9 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-)
 
-// RetiredKey returns the key of a subscription in RetiredBucket:
-// "<partner>.<subscription>".
-func RetiredKey(partner, subscription string) string {
-	return partner + "." + subscription
-}
+	"github.com/ketenbus/ketenbus/services/shared/bus"
+)
 
 // Retirement records why and when a subscription was retired.
 type Retirement struct {
@@ -28,7 +24,7 @@ type Retirement struct {
 	Reason string `json:"reason"`
 }
 
-// Retired is the set of retired subscriptions in RetiredBucket, kept
+// Retired is the set of retired subscriptions in bus.RetiredBucket, kept
 // current by a watch. It is safe for concurrent use.
 type Retired struct {
 	kv     jetstream.KeyValue
@@ -39,19 +35,19 @@ type Retired struct {
 	loaded bool
 }
 
-// OpenRetired opens RetiredBucket, creating it with replicas when it is
+// OpenRetired opens bus.RetiredBucket, creating it with replicas when it is
 // missing (Ensure creates it before the services start), loads it
 // and keeps watching it until ctx ends.
 func OpenRetired(ctx context.Context, js jetstream.JetStream, replicas int, logger *slog.Logger) (*Retired, error) {
-	kv, err := js.KeyValue(ctx, RetiredBucket)
+	kv, err := js.KeyValue(ctx, bus.RetiredBucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		kv, err = js.CreateKeyValue(ctx, RetiredBucketConfig(Config{Replicas: replicas}))
 		if errors.Is(err, jetstream.ErrBucketExists) {
-			kv, err = js.KeyValue(ctx, RetiredBucket)
+			kv, err = js.KeyValue(ctx, bus.RetiredBucket)
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("bucket %s: %w", RetiredBucket, err)
+		return nil, fmt.Errorf("bucket %s: %w", bus.RetiredBucket, err)
 	}
 	s := &Retired{kv: kv, logger: logger, m: map[string]Retirement{}}
 	w, err := s.load(ctx)
@@ -64,12 +60,12 @@ func OpenRetired(ctx context.Context, js jetstream.JetStream, replicas int, logg
 
 // WatchRetired returns the retired subscriptions for a reader, such as the
 // monitor, and keeps them current until ctx ends. It does not create
-// RetiredBucket: until an adapter has, nothing is retired.
+// bus.RetiredBucket: until an adapter has, nothing is retired.
 func WatchRetired(ctx context.Context, js jetstream.JetStream, logger *slog.Logger) *Retired {
 	s := &Retired{logger: logger, m: map[string]Retirement{}}
 	go func() {
 		for {
-			kv, err := js.KeyValue(ctx, RetiredBucket)
+			kv, err := js.KeyValue(ctx, bus.RetiredBucket)
 			if err == nil {
 				s.kv = kv // only this goroutine uses kv
 				var w jetstream.KeyWatcher
@@ -83,7 +79,7 @@ func WatchRetired(ctx context.Context, js jetstream.JetStream, logger *slog.Logg
 				s.loaded = true
 				s.mu.Unlock()
 			} else if ctx.Err() == nil {
-				logger.Warn("reading retired subscriptions failed; trying again", slog.String("bucket", RetiredBucket), slog.String("error", err.Error()))
+				logger.Warn("reading retired subscriptions failed; trying again", slog.String("bucket", bus.RetiredBucket), slog.String("error", err.Error()))
 			}
 			select {
 			case <-ctx.Done():
@@ -100,14 +96,14 @@ func WatchRetired(ctx context.Context, js jetstream.JetStream, logger *slog.Logg
 func (s *Retired) load(ctx context.Context) (jetstream.KeyWatcher, error) {
 	w, err := s.kv.WatchAll(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("watch bucket %s: %w", RetiredBucket, err)
+		return nil, fmt.Errorf("watch bucket %s: %w", bus.RetiredBucket, err)
 	}
 	// The watch first replays every key, then a nil entry.
 	for {
 		select {
 		case e, ok := <-w.Updates():
 			if !ok {
-				return nil, fmt.Errorf("watch bucket %s: closed while loading", RetiredBucket)
+				return nil, fmt.Errorf("watch bucket %s: closed while loading", bus.RetiredBucket)
 			}
 			if e == nil {
 				s.mu.Lock()
@@ -146,7 +142,7 @@ func (s *Retired) watch(ctx context.Context, w jetstream.KeyWatcher) {
 			if w, err = s.kv.WatchAll(ctx); err == nil {
 				break
 			}
-			s.logger.Warn("watch of retired subscriptions failed; trying again", slog.String("bucket", RetiredBucket), slog.String("error", err.Error()))
+			s.logger.Warn("watch of retired subscriptions failed; trying again", slog.String("bucket", bus.RetiredBucket), slog.String("error", err.Error()))
 		}
 	}
 }
@@ -170,7 +166,7 @@ func (s *Retired) apply(e jetstream.KeyValueEntry) {
 func (s *Retired) Get(partner, subscription string) (Retirement, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	r, ok := s.m[RetiredKey(partner, subscription)]
+	r, ok := s.m[bus.RetiredKey(partner, subscription)]
 	return r, ok
 }
 
@@ -197,7 +193,7 @@ func (s *Retired) Subscriptions() (retired map[string][]string, ok bool) {
 // Retire records r for the subscription. created is false when it was
 // already retired (by another attempt or another adapter).
 func (s *Retired) Retire(ctx context.Context, partner, subscription string, r Retirement) (created bool, err error) {
-	key := RetiredKey(partner, subscription)
+	key := bus.RetiredKey(partner, subscription)
 	b, err := json.Marshal(r)
 	if err != nil {
 		return false, err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/shared/activity"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 )
 
 // Config configures the streams.
@@ -75,30 +76,23 @@ func Definitions(cfg Config) []jetstream.StreamConfig {
 	}
 }
 
-// RetiredBucket is the JetStream key-value bucket of the webhook
-// subscriptions the adapter retired after 410 Gone (see package adapter).
-const RetiredBucket = "ketenbus-retired"
-
 // Buckets returns the key-value bucket configurations of ketenbus, kept on
 // as many servers as the streams.
 func Buckets(cfg Config) []jetstream.KeyValueConfig {
 	return []jetstream.KeyValueConfig{RetiredBucketConfig(cfg)}
 }
 
-// RetiredBucketConfig returns the configuration of RetiredBucket.
+// RetiredBucketConfig returns the configuration of bus.RetiredBucket.
 func RetiredBucketConfig(cfg Config) jetstream.KeyValueConfig {
 	cfg.setDefaults()
 	return jetstream.KeyValueConfig{
-		Bucket:      RetiredBucket,
+		Bucket:      bus.RetiredBucket,
 		Description: "ketenbus webhook subscriptions retired after 410 Gone",
 		History:     5,
 		Replicas:    cfg.Replicas,
 		Storage:     cfg.Storage,
 	}
 }
-
-// BucketStream returns the name of the stream that holds bucket.
-func BucketStream(bucket string) string { return "KV_" + bucket }
 
 // Ensure creates or updates every stream of Definitions and every bucket
 // of Buckets.

@@ -21,6 +21,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/gateway"
 	"github.com/ketenbus/ketenbus/services/monitor"
 	"github.com/ketenbus/ketenbus/services/router"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/dlq"
 	"github.com/ketenbus/ketenbus/services/shared/natsauth"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
@@ -151,7 +152,7 @@ func TestMonitorRunsUnderItsUser(t *testing.T) {
 	natsauthtest.ExpectNoViolations(t, mc)
 
 	// Its consumers are its own: the services' durables are not.
-	for _, durable := range []string{natsauth.DurableRouter, natsauth.DurableEscalator, natsauth.DurableSamenloop} {
+	for _, durable := range []string{bus.ConsumerRouter, bus.ConsumerEscalator, bus.ConsumerSamenloop} {
 		subject := "$JS.API.CONSUMER.CREATE." + events.StreamEvents + "." + durable + "." + events.SubjectEventsAll
 		natsauthtest.ExpectPublishDenied(t, mc, subject, func(ctx context.Context) error {
 			_, err := mc.JS.CreateOrUpdateConsumer(ctx, events.StreamEvents, jetstream.ConsumerConfig{

@@ -24,6 +24,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/gateway"
 	"github.com/ketenbus/ketenbus/services/router"
 	"github.com/ketenbus/ketenbus/services/samenloop"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/natsauth"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
@@ -184,7 +185,7 @@ func servicesRunUnderTheirUsers(t *testing.T, account string) {
 		inboxes[id] = in
 		js := connect(natsauth.PartnerUser(id))
 		runtest.Start(t, "partner "+id, func(ctx context.Context) error {
-			return partner.Consume(ctx, js, partner.ConsumeConfig{Consumer: natsauth.PartnerConsumer(id)}, in.handle)
+			return partner.Consume(ctx, js, partner.ConsumeConfig{Consumer: bus.PartnerConsumer(id)}, in.handle)
 		})
 	}
 
@@ -223,7 +224,7 @@ func servicesRunUnderTheirUsers(t *testing.T, account string) {
 	}
 	// The escalator took the aanmelding (and the signalen are not its).
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		info := s.ConsumerState(t, events.StreamEvents, natsauth.DurableEscalator)
+		info := s.ConsumerState(t, events.StreamEvents, bus.ConsumerEscalator)
 		if info.Delivered.Consumer >= 1 && info.NumPending == 0 && info.NumAckPending == 0 {
 			break
 		}
@@ -329,7 +330,7 @@ func TestServiceUsersLeastPrivilege(t *testing.T) {
 			{"consume EVENTS as router", "", func(c *natsauthtest.Client) func(context.Context) error {
 				return func(ctx context.Context) error {
 					_, err := c.JS.CreateOrUpdateConsumer(ctx, events.StreamEvents, jetstream.ConsumerConfig{
-						Durable: natsauth.DurableRouter, FilterSubject: events.SubjectEventsAll, AckPolicy: jetstream.AckExplicitPolicy})
+						Durable: bus.ConsumerRouter, FilterSubject: events.SubjectEventsAll, AckPolicy: jetstream.AckExplicitPolicy})
 					return err
 				}
 			}},
@@ -337,8 +338,8 @@ func TestServiceUsersLeastPrivilege(t *testing.T) {
 			denyPub(events.DLQSubject(partnerA)), denyPub(signaalA),
 			denySub(events.SubjectDeliveryAll),
 			denyAPI("$JS.API.CONSUMER.CREATE.EVENTS.spy.ketenbus.events.>", `{}`),
-			denyAPI("$JS.API.CONSUMER.CREATE.DELIVERY."+natsauth.PartnerConsumer(partnerA)+".ketenbus.deliver."+partnerA, `{}`),
-			denyAPI("$JS.API.CONSUMER.MSG.NEXT.DELIVERY."+natsauth.PartnerConsumer(partnerA), `{"batch":1}`),
+			denyAPI("$JS.API.CONSUMER.CREATE.DELIVERY."+bus.PartnerConsumer(partnerA)+".ketenbus.deliver."+partnerA, `{}`),
+			denyAPI("$JS.API.CONSUMER.MSG.NEXT.DELIVERY."+bus.PartnerConsumer(partnerA), `{"batch":1}`),
 			createStream, deleteStream, purgeEvents,
 		},
 		natsauth.UserAdapter: {
@@ -346,7 +347,7 @@ func TestServiceUsersLeastPrivilege(t *testing.T) {
 			{"keep the retired bucket", "", func(c *natsauthtest.Client) func(context.Context) error {
 				return func(ctx context.Context) error {
 					// As adapter.Run opens it, and as a 410 Gone retires a subscription.
-					kv, err := c.JS.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: streams.RetiredBucket, History: 5, Storage: jetstream.FileStorage,
+					kv, err := c.JS.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bus.RetiredBucket, History: 5, Storage: jetstream.FileStorage,
 						Description: "ketenbus webhook subscriptions retired after 410 Gone"})
 					if err != nil {
 						return err
@@ -356,13 +357,13 @@ func TestServiceUsersLeastPrivilege(t *testing.T) {
 						return err
 					}
 					defer w.Stop()
-					if _, err := kv.Create(ctx, streams.RetiredKey(webhookOne, "signalen"), []byte(`{"status":410}`)); err != nil {
+					if _, err := kv.Create(ctx, bus.RetiredKey(webhookOne, "signalen"), []byte(`{"status":410}`)); err != nil {
 						return err
 					}
-					if _, err := kv.Create(ctx, streams.RetiredKey(webhookOne, "signalen"), []byte(`{"status":410}`)); !errors.Is(err, jetstream.ErrKeyExists) {
+					if _, err := kv.Create(ctx, bus.RetiredKey(webhookOne, "signalen"), []byte(`{"status":410}`)); !errors.Is(err, jetstream.ErrKeyExists) {
 						return fmt.Errorf("second Create: %v, want ErrKeyExists", err)
 					}
-					_, err = kv.Get(ctx, streams.RetiredKey(webhookOne, "signalen"))
+					_, err = kv.Get(ctx, bus.RetiredKey(webhookOne, "signalen"))
 					return err
 				}
 			}},
@@ -375,19 +376,19 @@ func TestServiceUsersLeastPrivilege(t *testing.T) {
 			denyPub(signaalA), denyPub(events.DeliverySubject(partnerA)),
 			denySub(events.SubjectDeliveryAll),
 			// A NATS-native partner's deliveries are the partner's own.
-			denyAPI("$JS.API.CONSUMER.MSG.NEXT.DELIVERY."+natsauth.PartnerConsumer(partnerA), `{"batch":1}`),
+			denyAPI("$JS.API.CONSUMER.MSG.NEXT.DELIVERY."+bus.PartnerConsumer(partnerA), `{"batch":1}`),
 			denyAPI("$JS.API.CONSUMER.CREATE.DELIVERY.adapter-"+partnerA+".ketenbus.deliver."+partnerA, `{}`),
 			denyAPI("$JS.API.STREAM.PURGE.DLQ", `{}`),
 			createStream, deleteStream,
 		},
-		natsauth.UserEscalator: append(notOthers(natsauth.DurableRouter, natsauth.DurableSamenloop),
+		natsauth.UserEscalator: append(notOthers(bus.ConsumerRouter, bus.ConsumerSamenloop),
 			pub(escalatie), pub(events.AuditSubject(partnerB)), rebuild,
 			denyPub(samenloopSubject), denyPub(signaalA), denyPub(events.DeliverySubject(partnerA)),
 			denySub(events.SubjectEventsAll),
 			denyAPI("$JS.API.STREAM.MSG.GET.DELIVERY", `{"seq":1}`),
 			createStream, deleteStream, purgeEvents,
 		),
-		natsauth.UserSamenloop: append(notOthers(natsauth.DurableRouter, natsauth.DurableEscalator),
+		natsauth.UserSamenloop: append(notOthers(bus.ConsumerRouter, bus.ConsumerEscalator),
 			pub(samenloopSubject), pub(events.AuditSubject(partnerB)),
 			check{"get an EVENTS message by sequence", "", func(c *natsauthtest.Client) func(context.Context) error {
 				return func(ctx context.Context) error {

@@ -21,7 +21,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/bsntest"
-	"github.com/ketenbus/ketenbus/services/shared/natsauth"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/filetest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
@@ -164,7 +164,7 @@ func TestStack(t *testing.T) {
 		t.Fatal("first start generated no demo secrets")
 	}
 	// The NATS-native partner's consumer is there for it to pull from.
-	if c, err := s.JetStream().Consumer(context.Background(), events.StreamDelivery, natsauth.PartnerConsumer("woningcorporatie")); err != nil ||
+	if c, err := s.JetStream().Consumer(context.Background(), events.StreamDelivery, bus.PartnerConsumer("woningcorporatie")); err != nil ||
 		c.CachedInfo().Config.FilterSubject != events.DeliverySubject("woningcorporatie") {
 		t.Errorf("woningcorporatie's consumer: %v", err)
 	}

@@ -1,14 +1,4 @@
-// Package delivery is the contract between the router, which puts one
-// message per (partner, subscription) on DELIVERY, and whatever takes it
-// from there: the webhook adapter, a NATS-native partner, replay and the
-// DLQ tools.
-//
-// A delivery message is a structured CloudEvent (JSON) on subject
-// ketenbus.deliver.<partner>: the event as stored in EVENTS, its data
-// reduced to the subscription's allowed fields, with the extension
-// sequence set to its EVENTS stream sequence. Its headers say for whom and
-// why.
-package delivery
+package bus
 
 import "github.com/ketenbus/ketenbus/events"
 
