@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/events"
@@ -243,7 +243,7 @@ func (c *natsConsumer) handle(ctx context.Context, msg jetstream.Msg) {
 		numDelivered, stamp = md.NumDelivered, md.Timestamp
 	}
 
-	var e cloudevents.Event
+	var e event.Event
 	err := json.Unmarshal(msg.Data(), &e)
 	if err == nil {
 		err = e.Validate()
@@ -303,7 +303,7 @@ func (c *natsConsumer) handle(ctx context.Context, msg jetstream.Msg) {
 // headers and the event's source and id ([events.DeliveryID]), or, without
 // those headers, it is the event's Nats-Msg-Id ([events.MsgID]): never the
 // bare event id, which two sources may share.
-func DeliveryID(h http.Header, e cloudevents.Event) string {
+func DeliveryID(h http.Header, e event.Event) string {
 	if id := h.Get(HeaderDeliveryID); id != "" {
 		return id
 	}

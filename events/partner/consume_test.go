@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -378,7 +378,7 @@ func TestConsumeConfigValidate(t *testing.T) {
 // derived as ketenbus derives it; never the bare event id.
 func TestDeliveryID(t *testing.T) {
 	t.Parallel()
-	e := cloudevents.NewEvent()
+	e := event.New()
 	e.SetID("x-1")
 	e.SetSource(testSource)
 	derived := events.DeliveryID("zvh", "signalen", events.MsgID(testSource, "x-1"))

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/partner"
@@ -136,13 +136,13 @@ func send(t *testing.T, url string, d delivery) response {
 // answers with the errors it is given, one per call, then nil.
 type recorder struct {
 	mu         sync.Mutex
-	events     []cloudevents.Event
+	events     []event.Event
 	deliveries []partner.Delivery
 	times      []time.Time
 	answers    []error
 }
 
-func (r *recorder) handle(ctx context.Context, e cloudevents.Event) error {
+func (r *recorder) handle(ctx context.Context, e event.Event) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.events = append(r.events, e)
@@ -157,10 +157,10 @@ func (r *recorder) handle(ctx context.Context, e cloudevents.Event) error {
 	return err
 }
 
-func (r *recorder) calls() []cloudevents.Event {
+func (r *recorder) calls() []event.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]cloudevents.Event(nil), r.events...)
+	return append([]event.Event(nil), r.events...)
 }
 
 func (r *recorder) callTimes() []time.Time {
