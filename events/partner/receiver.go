@@ -87,39 +87,36 @@ func (c *ReceiverConfig) setDefaults() {
 // [ErrInvalidConfig] and names the fields. It never repeats a secret or the
 // token.
 func (c ReceiverConfig) Validate() error {
-	var errs []error
-	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...))
-	}
+	var errs configErrors
 	if len(c.Secrets) == 0 {
-		bad("ReceiverConfig.Secrets is missing")
+		errs.add("ReceiverConfig.Secrets is missing")
 	}
 	for i, s := range c.Secrets {
 		if _, err := webhook.ParseSecret(s); err != nil {
-			bad("ReceiverConfig.Secrets[%d]: %v", i, err)
+			errs.add("ReceiverConfig.Secrets[%d]: %v", i, err)
 		}
 	}
 	if c.Token != "" && strings.TrimSpace(c.Token) != c.Token {
-		bad("ReceiverConfig.Token has leading or trailing white space")
+		errs.add("ReceiverConfig.Token has leading or trailing white space")
 	}
 	for i, o := range c.AllowedOrigins {
 		if strings.TrimSpace(o) == "" {
-			bad("ReceiverConfig.AllowedOrigins[%d] is empty", i)
+			errs.add("ReceiverConfig.AllowedOrigins[%d] is empty", i)
 		}
 	}
 	if c.AllowedRate < 0 {
-		bad("ReceiverConfig.AllowedRate is negative")
+		errs.add("ReceiverConfig.AllowedRate is negative")
 	}
 	if c.Tolerance < 0 {
-		bad("ReceiverConfig.Tolerance is negative")
+		errs.add("ReceiverConfig.Tolerance is negative")
 	}
 	if c.Handler == nil {
-		bad("ReceiverConfig.Handler is missing")
+		errs.add("ReceiverConfig.Handler is missing")
 	}
 	if c.MaxBodyBytes < 0 {
-		bad("ReceiverConfig.MaxBodyBytes is negative")
+		errs.add("ReceiverConfig.MaxBodyBytes is negative")
 	}
-	return errors.Join(errs...)
+	return errs.err()
 }
 
 // Receiver is an [http.Handler] that receives ketenbus webhook deliveries
