@@ -3,6 +3,7 @@ package partner_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -201,4 +202,24 @@ func serve(t *testing.T, cfg partner.ReceiverConfig, rec *recorder) string {
 	srv := httptest.NewServer(receiver)
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// checkConfigError fails the test unless err is nil when want is empty,
+// or else wraps ErrInvalidConfig and names every field in want.
+func checkConfigError(t *testing.T, err error, want []string) {
+	t.Helper()
+	if len(want) == 0 {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if !errors.Is(err, partner.ErrInvalidConfig) {
+		t.Fatalf("error %v does not wrap ErrInvalidConfig", err)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not name %q", err, w)
+		}
+	}
 }
