@@ -118,19 +118,12 @@ func TestControlCharactersRefusedInEveryStringAttribute(t *testing.T) {
 
 // attr returns a String attribute of e.
 func attr(e event.Event, name string) string {
-	switch name {
-	case "id":
-		return e.ID()
-	case "source":
-		return e.Source()
-	case "type":
-		return e.Type()
-	case "subject":
-		return e.Subject()
-	case "datacontenttype":
-		return e.DataContentType()
-	case "dataschema":
-		return e.DataSchema()
+	contextAttrs := map[string]func() string{
+		"id": e.ID, "source": e.Source, "type": e.Type, "subject": e.Subject,
+		"datacontenttype": e.DataContentType, "dataschema": e.DataSchema,
+	}
+	if get, ok := contextAttrs[name]; ok {
+		return get()
 	}
 	s, _ := e.Extensions()[name].(string)
 	return s
