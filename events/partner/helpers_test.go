@@ -36,6 +36,27 @@ func structuredEvent(id string, sequence uint64) string {
 		id, testSource, events.TypeSignaal, testSubject, sequence)
 }
 
+// binaryHeader returns the ce- headers of the event of structuredEvent("evt-1",
+// 42) in binary mode, changed by change (a value "" deletes the header).
+func binaryHeader(change map[string]string) map[string]string {
+	h := map[string]string{
+		"ce-specversion": "1.0",
+		"ce-id":          "evt-1",
+		"ce-source":      testSource,
+		"ce-type":        events.TypeSignaal,
+		"ce-subject":     testSubject,
+		"ce-sequence":    "42",
+	}
+	for k, v := range change {
+		if v == "" {
+			delete(h, k)
+			continue
+		}
+		h[k] = v
+	}
+	return h
+}
+
 // delivery describes one request as ketenbus (or an impostor) sends it.
 // Zero fields take the values of a correct structured delivery.
 type delivery struct {
