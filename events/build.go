@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/google/uuid"
 )
 
@@ -34,25 +34,25 @@ func (Escalatie) EventType() string { return TypeEscalatie }
 func (Samenloop) EventType() string { return TypeSamenloop }
 
 // Option changes an event that New builds.
-type Option func(*cloudevents.Event)
+type Option func(*event.Event)
 
 // WithID sets the event id (default: a random UUID).
-func WithID(id string) Option { return func(e *cloudevents.Event) { e.SetID(id) } }
+func WithID(id string) Option { return func(e *event.Event) { e.SetID(id) } }
 
 // WithTime sets the time attribute (default: now): the moment the event was
 // logged, as the NL GOV profile defines it.
-func WithTime(t time.Time) Option { return func(e *cloudevents.Event) { e.SetTime(t) } }
+func WithTime(t time.Time) Option { return func(e *event.Event) { e.SetTime(t) } }
 
 // WithExtension sets an extension attribute, such as traceparent.
 func WithExtension(name string, value any) Option {
-	return func(e *cloudevents.Event) { e.SetExtension(name, value) }
+	return func(e *event.Event) { e.SetExtension(name, value) }
 }
 
 // New builds a CloudEvent of data's type from source (a URN of the NL GOV
 // profile), with a fresh id and the current time, and validates it against
 // the catalog. The error is a *ValidationError saying what to fix.
-func New(source string, data Data, opts ...Option) (cloudevents.Event, error) {
-	e := cloudevents.NewEvent()
+func New(source string, data Data, opts ...Option) (event.Event, error) {
+	e := event.New()
 	e.SetID(uuid.NewString())
 	e.SetSource(source)
 	e.SetType(data.EventType())

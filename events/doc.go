@@ -6,6 +6,10 @@
 // The JSON Schemas in the schemas module are the source of truth; the Go types
 // here are kept identical to them by a test.
 //
+// Of the CloudEvents SDK the module imports the package event only, so a
+// partner's `go get` brings no HTTP client and no zap; a test holds every
+// dependency to an allow-list.
+//
 // Subpackages: webhook (Standard Webhooks signing and verification) and, for
 // receiving deliveries, partner.
 package events

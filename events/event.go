@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/event"
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -37,7 +37,7 @@ const ExtensionAfzender = "afzender"
 // Parsed is an event that passed the catalog: the CloudEvent and its data,
 // decoded.
 type Parsed struct {
-	Event cloudevents.Event
+	Event event.Event
 	// Data is the decoded data object; numbers are float64.
 	Data map[string]any
 }
@@ -134,7 +134,7 @@ func jsonDetail(err error) string {
 func (c *Catalog) parseObject(obj map[string]jsontext.Value) (*Parsed, error) {
 	var vs violations
 	bad := textViolations{}
-	e := cloudevents.NewEvent()
+	e := event.New()
 	for _, name := range slices.Sorted(maps.Keys(obj)) {
 		v := obj[name]
 		if name != "data" && v.Kind() == '"' {
@@ -207,7 +207,7 @@ func unquote(v jsontext.Value) string {
 	return string(b)
 }
 
-func setAttribute(e *cloudevents.Event, name, s string, vs *violations) {
+func setAttribute(e *event.Event, name, s string, vs *violations) {
 	switch name {
 	case "specversion":
 		if s != "1.0" {
@@ -238,7 +238,7 @@ func setAttribute(e *cloudevents.Event, name, s string, vs *violations) {
 // Validate checks an event built in Go against the catalog and the NL GOV
 // rules: the same checks, and the same messages, as the gateway. The error
 // is a *ValidationError.
-func (c *Catalog) Validate(e *cloudevents.Event) error {
+func (c *Catalog) Validate(e *event.Event) error {
 	var vs violations
 	var data any
 	raw := bytes.TrimSpace(e.Data())
@@ -257,8 +257,8 @@ func (c *Catalog) Validate(e *cloudevents.Event) error {
 // bad holds the String attributes already found to hold a forbidden
 // character (in the JSON as sent, which the SDK's setters may have trimmed
 // or refused); check adds the rest.
-func (c *Catalog) check(e *cloudevents.Event, data any, hasData bool, bad textViolations, vs *violations) map[string]any {
-	if e.SpecVersion() != cloudevents.VersionV1 {
+func (c *Catalog) check(e *event.Event, data any, hasData bool, bad textViolations, vs *violations) map[string]any {
+	if e.SpecVersion() != event.CloudEventsVersionV1 {
 		vs.add("/specversion", "specversion must be \"1.0\"")
 	}
 	// A String attribute with a forbidden character gets that violation
@@ -346,7 +346,7 @@ func (bad textViolations) check(name, s string, vs *violations) {
 }
 
 // event checks every String attribute of e.
-func (bad textViolations) event(e *cloudevents.Event, vs *violations) {
+func (bad textViolations) event(e *event.Event, vs *violations) {
 	bad.check("id", e.ID(), vs)
 	bad.check("source", e.Source(), vs)
 	bad.check("type", e.Type(), vs)
@@ -367,7 +367,7 @@ func jsonNumberText(i int64) string {
 }
 
 // setJSONData sets JSON data as it is (SetData would base64 a []byte).
-func setJSONData(e *cloudevents.Event, data []byte) {
+func setJSONData(e *event.Event, data []byte) {
 	e.SetDataContentType(ContentTypeJSON)
 	e.DataEncoded = data
 	e.DataBase64 = false

@@ -17,12 +17,7 @@ import (
 // forbids (a control character, a noncharacter), and a violation must
 // never repeat a BSN it was sent.
 func FuzzParseStructured(f *testing.F) {
-	files, _ := filepath.Glob("testdata/valid/*.json")
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range validSeeds(f) {
 		f.Add(b)
 	}
 	c := events.Default()
@@ -52,4 +47,35 @@ func FuzzParseStructured(f *testing.F) {
 		}
 		_, _ = c.ParseBatch(body)
 	})
+}
+
+// validSeeds returns the files of testdata/valid by name: one structured
+// event or batch each, the seed corpus of FuzzParseStructured.
+func validSeeds(tb testing.TB) map[string][]byte {
+	tb.Helper()
+	files, _ := filepath.Glob("testdata/valid/*.json")
+	if len(files) == 0 {
+		tb.Fatal("no testdata/valid/*.json")
+	}
+	seeds := make(map[string][]byte, len(files))
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		seeds[name] = b
+	}
+	return seeds
+}
+
+// TestFuzzCorpusParses keeps the seed corpus meaningful: its valid seeds pass.
+func TestFuzzCorpusParses(t *testing.T) {
+	t.Parallel()
+	for name, b := range validSeeds(t) {
+		if _, err := events.Default().ParseStructured(b); err != nil {
+			if _, err2 := events.Default().ParseBatch(b); err2 != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+		}
+	}
 }

@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/events"
@@ -78,26 +78,23 @@ func (c *ConsumeConfig) setDefaults() {
 // Validate reports every problem of the config in one error that wraps
 // [ErrInvalidConfig] and names the fields.
 func (c ConsumeConfig) Validate() error {
-	var errs []error
-	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...))
-	}
+	var errs configErrors
 	if c.Consumer == "" {
-		bad("ConsumeConfig.Consumer is missing")
+		errs.add("ConsumeConfig.Consumer is missing")
 	}
 	switch {
 	case c.Create && c.Partner == "":
-		bad("ConsumeConfig.Partner is missing; Create needs it for the filter subject")
+		errs.add("ConsumeConfig.Partner is missing; Create needs it for the filter subject")
 	case c.Partner != "" && !events.ValidPartnerID(c.Partner):
-		bad("ConsumeConfig.Partner %q is not a partner id ([a-z0-9-], 1 to 63 characters)", c.Partner)
+		errs.add("ConsumeConfig.Partner %q is not a partner id ([a-z0-9-], 1 to 63 characters)", c.Partner)
 	}
 	if c.MaxAckPending < 0 {
-		bad("ConsumeConfig.MaxAckPending is negative")
+		errs.add("ConsumeConfig.MaxAckPending is negative")
 	}
 	if c.AckWait < 0 {
-		bad("ConsumeConfig.AckWait is negative")
+		errs.add("ConsumeConfig.AckWait is negative")
 	}
-	return errors.Join(errs...)
+	return errs.err()
 }
 
 // Consume receives the partner's deliveries straight from NATS JetStream,
@@ -154,14 +151,17 @@ func (c ConsumeConfig) Validate() error {
 // which partner users do not have.
 func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumeConfig, h HandlerFunc) error {
 	cfg.setDefaults()
-	err := cfg.Validate()
+	var errs configErrors
+	if err := cfg.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if js == nil {
-		err = errors.Join(err, fmt.Errorf("%w: js is nil", ErrInvalidConfig))
+		errs.add("js is nil")
 	}
 	if h == nil {
-		err = errors.Join(err, fmt.Errorf("%w: handler is nil", ErrInvalidConfig))
+		errs.add("handler is nil")
 	}
-	if err != nil {
+	if err := errs.err(); err != nil {
 		return err
 	}
 	cons, err := consumer(ctx, js, cfg)
@@ -243,7 +243,7 @@ func (c *natsConsumer) handle(ctx context.Context, msg jetstream.Msg) {
 		numDelivered, stamp = md.NumDelivered, md.Timestamp
 	}
 
-	var e cloudevents.Event
+	var e event.Event
 	err := json.Unmarshal(msg.Data(), &e)
 	if err == nil {
 		err = e.Validate()
@@ -303,7 +303,7 @@ func (c *natsConsumer) handle(ctx context.Context, msg jetstream.Msg) {
 // headers and the event's source and id ([events.DeliveryID]), or, without
 // those headers, it is the event's Nats-Msg-Id ([events.MsgID]): never the
 // bare event id, which two sources may share.
-func DeliveryID(h http.Header, e cloudevents.Event) string {
+func DeliveryID(h http.Header, e event.Event) string {
 	if id := h.Get(HeaderDeliveryID); id != "" {
 		return id
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -355,21 +355,7 @@ func TestConsumeConfigValidate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			err := tt.cfg.Validate()
-			if len(tt.wantErr) == 0 {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if !errors.Is(err, partner.ErrInvalidConfig) {
-				t.Fatalf("error %v does not wrap ErrInvalidConfig", err)
-			}
-			for _, want := range tt.wantErr {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("error %q does not name %q", err, want)
-				}
-			}
+			checkConfigError(t, tt.cfg.Validate(), tt.wantErr)
 		})
 	}
 }
@@ -378,7 +364,7 @@ func TestConsumeConfigValidate(t *testing.T) {
 // derived as ketenbus derives it; never the bare event id.
 func TestDeliveryID(t *testing.T) {
 	t.Parallel()
-	e := cloudevents.NewEvent()
+	e := event.New()
 	e.SetID("x-1")
 	e.SetSource(testSource)
 	derived := events.DeliveryID("zvh", "signalen", events.MsgID(testSource, "x-1"))

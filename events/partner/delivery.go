@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/ketenbus/ketenbus/events"
 )
@@ -29,7 +29,7 @@ import (
 // The data of a delivered event holds only the fields the partner's
 // subscription allows, so required fields of the full schema may be absent.
 // The context carries a [Delivery]; read it with [DeliveryFromContext].
-type HandlerFunc func(ctx context.Context, e cloudevents.Event) error
+type HandlerFunc func(ctx context.Context, e event.Event) error
 
 // ExtensionSequence is the CloudEvents extension attribute that carries the
 // event's sequence number in the ketenbus EVENTS stream, as a string of
@@ -64,7 +64,7 @@ const (
 // Sequence returns the event's EVENTS stream sequence from the extension
 // attribute [ExtensionSequence], and false when it is absent or not a
 // non-negative integer.
-func Sequence(e cloudevents.Event) (uint64, bool) {
+func Sequence(e event.Event) (uint64, bool) {
 	switch v := e.Extensions()[ExtensionSequence].(type) {
 	case string:
 		n, err := strconv.ParseUint(v, 10, 64)
@@ -126,7 +126,7 @@ func withDelivery(ctx context.Context, d Delivery) context.Context {
 
 // traceFrom fills the trace fields of d from its headers or else from the
 // event's distributed-tracing extensions.
-func traceFrom(d *Delivery, e cloudevents.Event) {
+func traceFrom(d *Delivery, e event.Event) {
 	d.TraceParent = d.Header.Get(HeaderTraceParent)
 	d.TraceState = d.Header.Get(HeaderTraceState)
 	if d.TraceParent == "" {
@@ -147,7 +147,7 @@ type dispatcher struct {
 
 // dispatch runs the handler for e under the idempotency key id and says
 // what became of it. err is the handler's or the store's error.
-func (d *dispatcher) dispatch(ctx context.Context, id string, e cloudevents.Event) (outcome, time.Duration, error) {
+func (d *dispatcher) dispatch(ctx context.Context, id string, e event.Event) (outcome, time.Duration, error) {
 	if d.store != nil {
 		seen, err := d.store.Seen(ctx, id)
 		if err != nil {
@@ -171,7 +171,7 @@ func (d *dispatcher) dispatch(ctx context.Context, id string, e cloudevents.Even
 
 // call runs h, turning a panic into an error so that one bad event does not
 // take the process down.
-func call(ctx context.Context, h HandlerFunc, e cloudevents.Event) (err error) {
+func call(ctx context.Context, h HandlerFunc, e event.Event) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("partner: handler panicked: %v", p)

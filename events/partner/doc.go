@@ -12,7 +12,7 @@
 //		receiver, err := partner.NewReceiver(partner.ReceiverConfig{
 //			Secrets: []string{os.Getenv("KETENBUS_WEBHOOK_SECRET")},
 //			Token:   os.Getenv("KETENBUS_WEBHOOK_TOKEN"), // optional
-//			Handler: func(ctx context.Context, e cloudevents.Event) error {
+//			Handler: func(ctx context.Context, e event.Event) error {
 //				var data map[string]any
 //				if err := e.DataAs(&data); err != nil {
 //					return partner.Reject(err) // never processable: dead letter queue
@@ -32,6 +32,10 @@
 //		mux.Handle("/ketenbus", receiver)
 //		log.Fatal(http.ListenAndServeTLS(":8443", "cert.pem", "key.pem", mux))
 //	}
+//
+// The handler gets the event as an event.Event of the CloudEvents SDK's
+// package github.com/cloudevents/sdk-go/v2/event. Import that package, not
+// the SDK's root package, which brings its HTTP client and zap along.
 //
 // For each POST the receiver checks the bearer token if one is configured,
 // the body size, the signature and its timestamp (which limits replays),

@@ -2,6 +2,7 @@ package partner
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -27,6 +28,18 @@ var (
 	// and [ConsumeConfig.Validate].
 	ErrInvalidConfig = errors.New("partner: invalid config")
 )
+
+// configErrors gathers the problems of a config, each wrapping
+// [ErrInvalidConfig], so that Validate reports them all at once.
+type configErrors []error
+
+// add records one problem, formatted as by [fmt.Sprintf].
+func (c *configErrors) add(format string, args ...any) {
+	*c = append(*c, fmt.Errorf("%w: %s", ErrInvalidConfig, fmt.Sprintf(format, args...)))
+}
+
+// err joins the problems; nil when there are none.
+func (c configErrors) err() error { return errors.Join(c...) }
 
 // DefaultRetryAfter is the delay asked for by [Retry], and by [RetryAfter]
 // with a delay of zero or less.

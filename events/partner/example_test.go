@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/partner"
@@ -23,7 +23,7 @@ import (
 func ExampleNewReceiver() {
 	receiver, err := partner.NewReceiver(partner.ReceiverConfig{
 		Secrets: []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, // os.Getenv("KETENBUS_WEBHOOK_SECRET")
-		Handler: func(ctx context.Context, e cloudevents.Event) error {
+		Handler: func(ctx context.Context, e event.Event) error {
 			fmt.Println(e.Type(), e.Subject())
 			return nil
 		},
@@ -51,7 +51,7 @@ func ExampleReject() {
 	errNoClient := errors.New("no client with this pseudonym")
 	receiver, err := partner.NewReceiver(partner.ReceiverConfig{
 		Secrets: []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"},
-		Handler: func(ctx context.Context, e cloudevents.Event) error {
+		Handler: func(ctx context.Context, e event.Event) error {
 			switch e.ID() {
 			case "evt-unknown-client":
 				return partner.Reject(errNoClient) // 400: dead letter queue, no retries

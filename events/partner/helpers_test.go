@@ -3,6 +3,7 @@ package partner_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/partner"
@@ -33,6 +34,27 @@ func structuredEvent(id string, sequence uint64) string {
 	return fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":%q,"type":%q,"subject":%q,`+
 		`"datacontenttype":"application/json","sequence":"%d","data":{"categorie":"schulden"}}`,
 		id, testSource, events.TypeSignaal, testSubject, sequence)
+}
+
+// binaryHeader returns the ce- headers of the event of structuredEvent("evt-1",
+// 42) in binary mode, changed by change (a value "" deletes the header).
+func binaryHeader(change map[string]string) map[string]string {
+	h := map[string]string{
+		"ce-specversion": "1.0",
+		"ce-id":          "evt-1",
+		"ce-source":      testSource,
+		"ce-type":        events.TypeSignaal,
+		"ce-subject":     testSubject,
+		"ce-sequence":    "42",
+	}
+	for k, v := range change {
+		if v == "" {
+			delete(h, k)
+			continue
+		}
+		h[k] = v
+	}
+	return h
 }
 
 // delivery describes one request as ketenbus (or an impostor) sends it.
@@ -136,13 +158,13 @@ func send(t *testing.T, url string, d delivery) response {
 // answers with the errors it is given, one per call, then nil.
 type recorder struct {
 	mu         sync.Mutex
-	events     []cloudevents.Event
+	events     []event.Event
 	deliveries []partner.Delivery
 	times      []time.Time
 	answers    []error
 }
 
-func (r *recorder) handle(ctx context.Context, e cloudevents.Event) error {
+func (r *recorder) handle(ctx context.Context, e event.Event) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.events = append(r.events, e)
@@ -157,10 +179,10 @@ func (r *recorder) handle(ctx context.Context, e cloudevents.Event) error {
 	return err
 }
 
-func (r *recorder) calls() []cloudevents.Event {
+func (r *recorder) calls() []event.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]cloudevents.Event(nil), r.events...)
+	return append([]event.Event(nil), r.events...)
 }
 
 func (r *recorder) callTimes() []time.Time {
@@ -201,4 +223,24 @@ func serve(t *testing.T, cfg partner.ReceiverConfig, rec *recorder) string {
 	srv := httptest.NewServer(receiver)
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// checkConfigError fails the test unless err is nil when want is empty,
+// or else wraps ErrInvalidConfig and names every field in want.
+func checkConfigError(t *testing.T, err error, want []string) {
+	t.Helper()
+	if len(want) == 0 {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if !errors.Is(err, partner.ErrInvalidConfig) {
+		t.Fatalf("error %v does not wrap ErrInvalidConfig", err)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not name %q", err, w)
+		}
+	}
 }

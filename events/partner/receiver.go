@@ -1,8 +1,6 @@
 package partner
 
 import (
-	"bytes"
-	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -12,14 +10,11 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/cloudevents/sdk-go/v2/binding"
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/webhook"
@@ -92,39 +87,36 @@ func (c *ReceiverConfig) setDefaults() {
 // [ErrInvalidConfig] and names the fields. It never repeats a secret or the
 // token.
 func (c ReceiverConfig) Validate() error {
-	var errs []error
-	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...))
-	}
+	var errs configErrors
 	if len(c.Secrets) == 0 {
-		bad("ReceiverConfig.Secrets is missing")
+		errs.add("ReceiverConfig.Secrets is missing")
 	}
 	for i, s := range c.Secrets {
 		if _, err := webhook.ParseSecret(s); err != nil {
-			bad("ReceiverConfig.Secrets[%d]: %v", i, err)
+			errs.add("ReceiverConfig.Secrets[%d]: %v", i, err)
 		}
 	}
 	if c.Token != "" && strings.TrimSpace(c.Token) != c.Token {
-		bad("ReceiverConfig.Token has leading or trailing white space")
+		errs.add("ReceiverConfig.Token has leading or trailing white space")
 	}
 	for i, o := range c.AllowedOrigins {
 		if strings.TrimSpace(o) == "" {
-			bad("ReceiverConfig.AllowedOrigins[%d] is empty", i)
+			errs.add("ReceiverConfig.AllowedOrigins[%d] is empty", i)
 		}
 	}
 	if c.AllowedRate < 0 {
-		bad("ReceiverConfig.AllowedRate is negative")
+		errs.add("ReceiverConfig.AllowedRate is negative")
 	}
 	if c.Tolerance < 0 {
-		bad("ReceiverConfig.Tolerance is negative")
+		errs.add("ReceiverConfig.Tolerance is negative")
 	}
 	if c.Handler == nil {
-		bad("ReceiverConfig.Handler is missing")
+		errs.add("ReceiverConfig.Handler is missing")
 	}
 	if c.MaxBodyBytes < 0 {
-		bad("ReceiverConfig.MaxBodyBytes is negative")
+		errs.add("ReceiverConfig.MaxBodyBytes is negative")
 	}
-	return errors.Join(errs...)
+	return errs.err()
 }
 
 // Receiver is an [http.Handler] that receives ketenbus webhook deliveries
@@ -330,7 +322,7 @@ func (rc *Receiver) refuse(w http.ResponseWriter, r *http.Request, p *problem) {
 // the CloudEvents context attributes only: delivered data may be reduced to
 // the subscription's allowed fields, so it is not validated against the
 // catalog's schemas.
-func parseEvent(h http.Header, body []byte) (*cloudevents.Event, *problem) {
+func parseEvent(h http.Header, body []byte) (*event.Event, *problem) {
 	ct := h.Get("Content-Type")
 	mediaType := ""
 	if ct != "" {
@@ -341,10 +333,10 @@ func parseEvent(h http.Header, body []byte) (*cloudevents.Event, *problem) {
 		}
 		mediaType = mt
 	}
-	var e *cloudevents.Event
+	var e *event.Event
 	switch {
 	case mediaType == events.ContentTypeStructured:
-		e = new(cloudevents.Event)
+		e = new(event.Event)
 		if err := json.Unmarshal(body, e); err != nil {
 			return nil, newProblem(http.StatusBadRequest, ProblemInvalidEvent, "Invalid CloudEvent",
 				"the body is not a structured CloudEvent: "+err.Error())
@@ -353,8 +345,7 @@ func parseEvent(h http.Header, body []byte) (*cloudevents.Event, *problem) {
 		return nil, newProblem(http.StatusUnsupportedMediaType, ProblemUnsupportedMediaType, "Unsupported media type",
 			"batched mode is not supported; deliver one event per request")
 	case h.Get("ce-specversion") != "":
-		msg := cehttp.NewMessage(percentDecoded(h), io.NopCloser(bytes.NewReader(body)))
-		got, err := binding.ToEvent(context.Background(), msg)
+		got, err := binaryEvent(h, body)
 		if err != nil {
 			return nil, newProblem(http.StatusBadRequest, ProblemInvalidEvent, "Invalid CloudEvent",
 				"the request is not a binary-mode CloudEvent: "+err.Error())
@@ -368,28 +359,6 @@ func parseEvent(h http.Header, body []byte) (*cloudevents.Event, *problem) {
 		return nil, newProblem(http.StatusBadRequest, ProblemInvalidEvent, "Invalid CloudEvent", err.Error())
 	}
 	return e, nil
-}
-
-// percentDecoded returns h with the ce-* values percent-decoded, as the
-// CloudEvents HTTP binding encodes them (the SDK does not decode them); a
-// value that is not well-formed is kept as it is.
-func percentDecoded(h http.Header) http.Header {
-	out := make(http.Header, len(h))
-	for k, vs := range h {
-		if !strings.HasPrefix(strings.ToLower(k), "ce-") {
-			out[k] = vs
-			continue
-		}
-		dec := make([]string, len(vs))
-		for i, v := range vs {
-			if d, err := url.PathUnescape(v); err == nil {
-				v = d
-			}
-			dec[i] = v
-		}
-		out[k] = dec
-	}
-	return out
 }
 
 // deliveryHeader copies h without the credentials it carries.

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/bsntest"
@@ -21,14 +21,6 @@ import (
 
 func TestReceiverRequests(t *testing.T) {
 	t.Parallel()
-	binaryHeader := map[string]string{
-		"ce-specversion": "1.0",
-		"ce-id":          "evt-1",
-		"ce-source":      testSource,
-		"ce-type":        events.TypeSignaal,
-		"ce-subject":     testSubject,
-		"ce-sequence":    "42",
-	}
 	tests := []struct {
 		name        string
 		cfg         partner.ReceiverConfig
@@ -45,7 +37,7 @@ func TestReceiverRequests(t *testing.T) {
 		},
 		{
 			name:       "binary",
-			delivery:   delivery{contentType: "application/json", body: `{"categorie":"schulden"}`, header: binaryHeader},
+			delivery:   delivery{contentType: "application/json", body: `{"categorie":"schulden"}`, header: binaryHeader(nil)},
 			wantStatus: 204, wantCalled: true,
 		},
 		{
@@ -141,7 +133,7 @@ func TestReceiverRequests(t *testing.T) {
 		},
 		{
 			name:       "binary webhook-id differs from ce-id",
-			delivery:   delivery{id: "5009be64d18918ed2680f640d5009642", contentType: "application/json", body: `{"categorie":"schulden"}`, header: binaryHeader},
+			delivery:   delivery{id: "5009be64d18918ed2680f640d5009642", contentType: "application/json", body: `{"categorie":"schulden"}`, header: binaryHeader(nil)},
 			wantStatus: 204, wantCalled: true,
 		},
 		{
@@ -241,7 +233,7 @@ func TestReceiverHandlerErrors(t *testing.T) {
 
 func TestReceiverHandlerPanics(t *testing.T) {
 	t.Parallel()
-	url := serve(t, partner.ReceiverConfig{Handler: func(context.Context, cloudevents.Event) error {
+	url := serve(t, partner.ReceiverConfig{Handler: func(context.Context, event.Event) error {
 		panic("nil map")
 	}}, nil)
 	if got := send(t, url, delivery{}); got.status != 500 {
@@ -469,7 +461,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 
 func TestReceiverConfigValidate(t *testing.T) {
 	t.Parallel()
-	handler := func(context.Context, cloudevents.Event) error { return nil }
+	handler := func(context.Context, event.Event) error { return nil }
 	tests := []struct {
 		name    string
 		cfg     partner.ReceiverConfig
@@ -497,46 +489,89 @@ func TestReceiverConfigValidate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := partner.NewReceiver(tt.cfg)
-			if len(tt.wantErr) == 0 {
-				if err != nil {
-					t.Fatalf("NewReceiver: %v", err)
-				}
-				return
-			}
-			if !errors.Is(err, partner.ErrInvalidConfig) {
-				t.Fatalf("error %v does not wrap ErrInvalidConfig", err)
-			}
-			for _, want := range tt.wantErr {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("error %q does not name %q", err, want)
-				}
-			}
-			if strings.Contains(err.Error(), "MfKQ9r8G") || strings.Contains(err.Error(), "short") {
+			checkConfigError(t, err, tt.wantErr)
+			if err != nil && (strings.Contains(err.Error(), "MfKQ9r8G") || strings.Contains(err.Error(), "short")) {
 				t.Errorf("error %q holds a secret", err)
 			}
 		})
 	}
 }
 
-// TestReceiverDecodesBinaryHeaders: the CloudEvents HTTP binding
-// percent-encodes ce-* values; the handler sees them decoded.
-func TestReceiverDecodesBinaryHeaders(t *testing.T) {
+// TestReceiverBinaryMode: in binary mode the ce-* headers, percent-decoded
+// as the CloudEvents HTTP binding encodes them, are the attributes,
+// Content-Type is datacontenttype and the body is the data.
+func TestReceiverBinaryMode(t *testing.T) {
 	t.Parallel()
-	rec := &recorder{}
-	url := serve(t, partner.ReceiverConfig{}, rec)
-	id := `evt 7 "één"`
-	resp := send(t, url, delivery{id: id, contentType: "application/json", body: `{"categorie":"schulden"}`, header: map[string]string{
-		"ce-specversion": "1.0",
-		"ce-id":          `evt%207%20%22%C3%A9%C3%A9n%22`,
-		"ce-source":      testSource,
-		"ce-type":        events.TypeSignaal,
-		"ce-time":        "2026-11-24T09:30:00%2B01:00",
-	}})
-	if resp.status != 204 {
-		t.Fatalf("status %d: %s", resp.status, resp.body)
+	const body = `{"categorie":"schulden"}`
+	tests := []struct {
+		name       string
+		id         string // webhook-id; default "evt-1"
+		header     map[string]string
+		check      func(t *testing.T, e event.Event)
+		wantDetail string // a 400 invalid-event saying this; "" for 204
+	}{
+		{
+			name: "every attribute",
+			header: binaryHeader(map[string]string{"ce-time": "2026-11-24T09:30:00Z",
+				"ce-dataschema": "https://ketenbus.nl/schemas/signaal/v1", "ce-traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}),
+			check: func(t *testing.T, e event.Event) {
+				if e.SpecVersion() != "1.0" || e.ID() != "evt-1" || e.Source() != testSource || e.Type() != events.TypeSignaal ||
+					e.Subject() != testSubject || !e.Time().Equal(time.Date(2026, 11, 24, 9, 30, 0, 0, time.UTC)) ||
+					e.DataSchema() != "https://ketenbus.nl/schemas/signaal/v1" || e.DataContentType() != "application/json" {
+					t.Errorf("event %s", e)
+				}
+				if seq, ok := partner.Sequence(e); !ok || seq != 42 {
+					t.Errorf("Sequence = %d, %v; want 42", seq, ok)
+				}
+				if tp, _ := e.Extensions()["traceparent"].(string); !strings.HasPrefix(tp, "00-0af765") {
+					t.Errorf("traceparent %q", tp)
+				}
+				if string(e.Data()) != body {
+					t.Errorf("data %q, want %q", e.Data(), body)
+				}
+			},
+		},
+		{
+			name: "percent-encoded values",
+			id:   `evt 7 "één"`,
+			header: binaryHeader(map[string]string{"ce-id": `evt%207%20%22%C3%A9%C3%A9n%22`, "ce-time": "2026-11-24T09:30:00%2B01:00",
+				"ce-ontvanger": "wijkteam%2Dnoord"}),
+			check: func(t *testing.T, e event.Event) {
+				if e.ID() != `evt 7 "één"` || e.Time().UTC().Hour() != 8 || e.Extensions()["ontvanger"] != "wijkteam-noord" {
+					t.Errorf("event %s", e)
+				}
+			},
+		},
+		{name: "specversion 0.3", header: binaryHeader(map[string]string{"ce-specversion": "0.3"}), wantDetail: "ce-specversion"},
+		{name: "time not RFC 3339", header: binaryHeader(map[string]string{"ce-time": "24-11-2026"}), wantDetail: "ce-time"},
+		{name: "source not a URI reference", header: binaryHeader(map[string]string{"ce-source": "%3A%2F%2F"}), wantDetail: "ce-source"},
+		{name: "id missing", header: binaryHeader(map[string]string{"ce-id": ""}), wantDetail: `"detail":"id: `},
+		{name: "type missing", header: binaryHeader(map[string]string{"ce-type": ""}), wantDetail: `"detail":"type: `},
+		{name: "extension name not alphanumeric", header: binaryHeader(map[string]string{"ce-trace_id": "x"}), wantDetail: "ce-trace_id"},
 	}
-	got := rec.calls()
-	if len(got) != 1 || got[0].ID() != id || got[0].Time().UTC().Hour() != 8 {
-		t.Fatalf("handler saw %+v", got)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rec := &recorder{}
+			got := send(t, serve(t, partner.ReceiverConfig{}, rec),
+				delivery{id: tt.id, contentType: "application/json", body: body, header: tt.header})
+			calls := rec.calls()
+			if tt.wantDetail != "" {
+				if got.status != 400 || got.problemTyp != "invalid-event" || !strings.Contains(got.body, tt.wantDetail) {
+					t.Errorf("status %d, problem %q, body %s; want 400 invalid-event naming %q", got.status, got.problemTyp, got.body, tt.wantDetail)
+				}
+				if len(calls) != 0 {
+					t.Errorf("handler called %d times, want none", len(calls))
+				}
+				return
+			}
+			if got.status != 204 {
+				t.Fatalf("status %d: %s", got.status, got.body)
+			}
+			if len(calls) != 1 {
+				t.Fatalf("handler called %d times, want once", len(calls))
+			}
+			tt.check(t, calls[0])
+		})
 	}
 }

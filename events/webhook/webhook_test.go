@@ -92,160 +92,50 @@ func TestVerify(t *testing.T) {
 	otherSecret := mustSecret(t)
 	otherSig := mustSigner(t, otherSecret).Sign(vectorID, vectorTime, []byte(vectorPayload))
 
+	del := func(name string) func(http.Header) { return func(h http.Header) { h.Del(name) } }
+	set := func(name, value string) func(http.Header) { return func(h http.Header) { h.Set(name, value) } }
+	sig := func(value string) func(http.Header) { return set(webhook.HeaderSignature, value) }
+	tolerance := func(d time.Duration) []webhook.VerifierOption {
+		return []webhook.VerifierOption{webhook.WithTolerance(d)}
+	}
+	bare := strings.TrimPrefix(vectorSignature, "v1,")
+
 	tests := []struct {
 		name    string
 		secrets []string
+		now     time.Duration // the verifier's clock, after vectorTime
 		opts    []webhook.VerifierOption
 		edit    func(h http.Header)
 		body    string
 		wantErr error
 	}{
 		{name: "valid"},
-		{
-			name:    "missing id",
-			edit:    func(h http.Header) { h.Del(webhook.HeaderID) },
-			wantErr: webhook.ErrMissingHeaders,
-		},
-		{
-			name:    "missing timestamp",
-			edit:    func(h http.Header) { h.Del(webhook.HeaderTimestamp) },
-			wantErr: webhook.ErrMissingHeaders,
-		},
-		{
-			name:    "missing signature",
-			edit:    func(h http.Header) { h.Del(webhook.HeaderSignature) },
-			wantErr: webhook.ErrMissingHeaders,
-		},
-		{
-			name:    "empty signature",
-			edit:    func(h http.Header) { h.Set(webhook.HeaderSignature, "") },
-			wantErr: webhook.ErrMissingHeaders,
-		},
-		{
-			name:    "timestamp not a number",
-			edit:    func(h http.Header) { h.Set(webhook.HeaderTimestamp, "yesterday") },
-			wantErr: webhook.ErrInvalidTimestamp,
-		},
-		{
-			name:    "timestamp in RFC 3339",
-			edit:    func(h http.Header) { h.Set(webhook.HeaderTimestamp, "2021-02-26T15:42:10Z") },
-			wantErr: webhook.ErrInvalidTimestamp,
-		},
-		{
-			name:    "timestamp with fraction",
-			edit:    func(h http.Header) { h.Set(webhook.HeaderTimestamp, "1614265330.5") },
-			wantErr: webhook.ErrInvalidTimestamp,
-		},
-		{
-			name: "too old",
-			opts: []webhook.VerifierOption{
-				webhook.WithClock(clockAt(vectorTime.Add(webhook.DefaultTolerance + time.Second))),
-			},
-			wantErr: webhook.ErrTimestampTooOld,
-		},
-		{
-			name: "too new",
-			opts: []webhook.VerifierOption{
-				webhook.WithClock(clockAt(vectorTime.Add(-webhook.DefaultTolerance - time.Second))),
-			},
-			wantErr: webhook.ErrTimestampTooNew,
-		},
-		{
-			name: "old but at the tolerance",
-			opts: []webhook.VerifierOption{
-				webhook.WithClock(clockAt(vectorTime.Add(webhook.DefaultTolerance))),
-			},
-		},
-		{
-			name: "new but at the tolerance",
-			opts: []webhook.VerifierOption{
-				webhook.WithClock(clockAt(vectorTime.Add(-webhook.DefaultTolerance))),
-			},
-		},
-		{
-			name: "too old for a custom tolerance",
-			opts: []webhook.VerifierOption{
-				webhook.WithClock(clockAt(vectorTime.Add(time.Minute))),
-				webhook.WithTolerance(30 * time.Second),
-			},
-			wantErr: webhook.ErrTimestampTooOld,
-		},
-		{
-			name: "within a custom tolerance",
-			opts: []webhook.VerifierOption{
-				webhook.WithClock(clockAt(vectorTime.Add(time.Hour))),
-				webhook.WithTolerance(2 * time.Hour),
-			},
-		},
-		{
-			name: "non-positive tolerance keeps the default",
-			opts: []webhook.VerifierOption{
-				webhook.WithClock(clockAt(vectorTime.Add(time.Minute))),
-				webhook.WithTolerance(0),
-			},
-		},
-		{
-			name:    "tampered body",
-			body:    `{"test": 2432232315}`,
-			wantErr: webhook.ErrNoMatchingSignature,
-		},
-		{
-			name:    "tampered id",
-			edit:    func(h http.Header) { h.Set(webhook.HeaderID, "msg_other") },
-			wantErr: webhook.ErrNoMatchingSignature,
-		},
-		{
-			name:    "wrong secret",
-			secrets: []string{otherSecret},
-			wantErr: webhook.ErrNoMatchingSignature,
-		},
-		{
-			name: "several signatures, one matches",
-			edit: func(h http.Header) {
-				h.Set(webhook.HeaderSignature, otherSig+" v1,bm90IGEgc2lnbmF0dXJl "+vectorSignature)
-			},
-		},
-		{
-			name:    "several signatures, none matches",
-			edit:    func(h http.Header) { h.Set(webhook.HeaderSignature, otherSig+" v1,bm90IGEgc2lnbmF0dXJl") },
-			wantErr: webhook.ErrNoMatchingSignature,
-		},
-		{
-			name: "other versions are ignored",
-			edit: func(h http.Header) {
-				h.Set(webhook.HeaderSignature, "v1a,"+strings.TrimPrefix(vectorSignature, "v1,")+" "+vectorSignature)
-			},
-		},
-		{
-			name: "v1a only",
-			edit: func(h http.Header) {
-				h.Set(webhook.HeaderSignature, "v1a,"+strings.TrimPrefix(vectorSignature, "v1,"))
-			},
-			wantErr: webhook.ErrNoMatchingSignature,
-		},
-		{
-			name:    "no version prefix",
-			edit:    func(h http.Header) { h.Set(webhook.HeaderSignature, strings.TrimPrefix(vectorSignature, "v1,")) },
-			wantErr: webhook.ErrNoMatchingSignature,
-		},
-		{
-			name:    "signature not base64",
-			edit:    func(h http.Header) { h.Set(webhook.HeaderSignature, "v1,!!!") },
-			wantErr: webhook.ErrNoMatchingSignature,
-		},
-		{
-			name:    "truncated signature",
-			edit:    func(h http.Header) { h.Set(webhook.HeaderSignature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIA==") },
-			wantErr: webhook.ErrNoMatchingSignature,
-		},
-		{
-			name:    "rotation: second secret matches",
-			secrets: []string{otherSecret, vectorSecret},
-		},
-		{
-			name:    "rotation: first secret matches",
-			secrets: []string{vectorSecret, otherSecret},
-		},
+		{name: "missing id", edit: del(webhook.HeaderID), wantErr: webhook.ErrMissingHeaders},
+		{name: "missing timestamp", edit: del(webhook.HeaderTimestamp), wantErr: webhook.ErrMissingHeaders},
+		{name: "missing signature", edit: del(webhook.HeaderSignature), wantErr: webhook.ErrMissingHeaders},
+		{name: "empty signature", edit: sig(""), wantErr: webhook.ErrMissingHeaders},
+		{name: "timestamp not a number", edit: set(webhook.HeaderTimestamp, "yesterday"), wantErr: webhook.ErrInvalidTimestamp},
+		{name: "timestamp in RFC 3339", edit: set(webhook.HeaderTimestamp, "2021-02-26T15:42:10Z"), wantErr: webhook.ErrInvalidTimestamp},
+		{name: "timestamp with fraction", edit: set(webhook.HeaderTimestamp, "1614265330.5"), wantErr: webhook.ErrInvalidTimestamp},
+		{name: "too old", now: webhook.DefaultTolerance + time.Second, wantErr: webhook.ErrTimestampTooOld},
+		{name: "too new", now: -webhook.DefaultTolerance - time.Second, wantErr: webhook.ErrTimestampTooNew},
+		{name: "old but at the tolerance", now: webhook.DefaultTolerance},
+		{name: "new but at the tolerance", now: -webhook.DefaultTolerance},
+		{name: "too old for a custom tolerance", now: time.Minute, opts: tolerance(30 * time.Second), wantErr: webhook.ErrTimestampTooOld},
+		{name: "within a custom tolerance", now: time.Hour, opts: tolerance(2 * time.Hour)},
+		{name: "non-positive tolerance keeps the default", now: time.Minute, opts: tolerance(0)},
+		{name: "tampered body", body: `{"test": 2432232315}`, wantErr: webhook.ErrNoMatchingSignature},
+		{name: "tampered id", edit: set(webhook.HeaderID, "msg_other"), wantErr: webhook.ErrNoMatchingSignature},
+		{name: "wrong secret", secrets: []string{otherSecret}, wantErr: webhook.ErrNoMatchingSignature},
+		{name: "several signatures, one matches", edit: sig(otherSig + " v1,bm90IGEgc2lnbmF0dXJl " + vectorSignature)},
+		{name: "several signatures, none matches", edit: sig(otherSig + " v1,bm90IGEgc2lnbmF0dXJl"), wantErr: webhook.ErrNoMatchingSignature},
+		{name: "other versions are ignored", edit: sig("v1a," + bare + " " + vectorSignature)},
+		{name: "v1a only", edit: sig("v1a," + bare), wantErr: webhook.ErrNoMatchingSignature},
+		{name: "no version prefix", edit: sig(bare), wantErr: webhook.ErrNoMatchingSignature},
+		{name: "signature not base64", edit: sig("v1,!!!"), wantErr: webhook.ErrNoMatchingSignature},
+		{name: "truncated signature", edit: sig("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIA=="), wantErr: webhook.ErrNoMatchingSignature},
+		{name: "rotation: second secret matches", secrets: []string{otherSecret, vectorSecret}},
+		{name: "rotation: first secret matches", secrets: []string{vectorSecret, otherSecret}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -254,7 +144,7 @@ func TestVerify(t *testing.T) {
 			if secrets == nil {
 				secrets = []string{vectorSecret}
 			}
-			opts := append([]webhook.VerifierOption{webhook.WithClock(clockAt(vectorTime))}, tt.opts...)
+			opts := append([]webhook.VerifierOption{webhook.WithClock(clockAt(vectorTime.Add(tt.now)))}, tt.opts...)
 			v := mustVerifier(t, secrets, opts...)
 			h := vectorHeaders()
 			if tt.edit != nil {
