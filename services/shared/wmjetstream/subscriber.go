@@ -413,9 +413,15 @@ func (s *Subscriber) settle(jm jetstream.Msg, f func() error, what string) {
 	}
 }
 
+// toMessage returns the Watermill message of jm: its UUID is the one the
+// Publisher sent, else its Nats-Msg-Id, else its stream sequence; its
+// metadata are its headers and the Meta keys.
 func toMessage(jm jetstream.Msg) *message.Message {
 	h := jm.Headers()
-	id := h.Get(jetstream.MsgIDHeader)
+	id := h.Get(headerUUID)
+	if id == "" {
+		id = h.Get(jetstream.MsgIDHeader)
+	}
 	md, err := jm.Metadata()
 	if id == "" && err == nil {
 		id = strconv.FormatUint(md.Sequence.Stream, 10)
@@ -423,7 +429,7 @@ func toMessage(jm jetstream.Msg) *message.Message {
 	m := message.NewMessage(id, jm.Data())
 	m.Metadata = make(message.Metadata, len(h)+4)
 	for k, vs := range h {
-		if len(vs) > 0 {
+		if len(vs) > 0 && k != headerUUID {
 			m.Metadata[k] = vs[0]
 		}
 	}
