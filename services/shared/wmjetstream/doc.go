@@ -14,6 +14,7 @@
 //     PubAcks, and the ack waits for them.
 //   - Consume runs a Router with one handler on a Subscriber.
 //
+// Both pass Watermill's universal Pub/Sub test suite (pubsub/tests).
 // The streams and consumers are created by their owners
 // (services/shared/streams, each service's Run); nothing is
 // auto-provisioned.
