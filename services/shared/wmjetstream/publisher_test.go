@@ -12,6 +12,16 @@ import (
 	"github.com/ketenbus/ketenbus/services/shared/wmjetstream"
 )
 
+// newPublisher returns a Publisher on js with the default config.
+func newPublisher(t *testing.T, js jetstream.JetStream) *wmjetstream.Publisher {
+	t.Helper()
+	pub, err := wmjetstream.NewPublisher(js, wmjetstream.PublisherConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub
+}
+
 // TestPublisher: a message is stored with its metadata as headers, the
 // Subscriber's own metadata left out, once however often it is published
 // with a Nats-Msg-Id; a subject no stream captures is an error, and so is
@@ -19,10 +29,7 @@ import (
 func TestPublisher(t *testing.T) {
 	t.Parallel()
 	env, _ := setup(t, 0)
-	pub, err := wmjetstream.NewPublisher(env.JS, wmjetstream.PublisherConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pub := newPublisher(t, env.JS)
 	m := message.NewMessage("uuid-1", []byte("x"))
 	m.Metadata.Set(jetstream.MsgIDHeader, "id-1")
 	m.Metadata.Set("Ketenbus-Test", "yes")
@@ -55,10 +62,7 @@ func TestPublisher(t *testing.T) {
 func TestPublisherUUID(t *testing.T) {
 	t.Parallel()
 	env, sub := setup(t, 0)
-	pub, err := wmjetstream.NewPublisher(env.JS, wmjetstream.PublisherConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pub := newPublisher(t, env.JS)
 	defer pub.Close()
 	if err := pub.Publish(subject, message.NewMessage("uuid-1", []byte("x"))); err != nil {
 		t.Fatal(err)

@@ -74,10 +74,7 @@ func TestPubSub(t *testing.T) {
 // topic is the durable of group on that topic.
 func pubSub(t *testing.T, env *natstest.Env, group string) (message.Publisher, message.Subscriber) {
 	t.Helper()
-	pub, err := wmjetstream.NewPublisher(env.JS, wmjetstream.PublisherConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pub := newPublisher(t, env.JS)
 	sub, err := wmjetstream.NewSubscriber(env.JS, wmjetstream.SubscriberConfig{
 		Stream: pubsubStream,
 		Consumer: func(topic string) jetstream.ConsumerConfig {
