@@ -153,7 +153,7 @@ func (a *Adapter) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("adapter: %w", err)
 	}
-	router.AddMiddleware(sub.Settle, withContext(ctx))
+	router.AddMiddleware(withContext(ctx))
 
 	var pending []*partner
 	for _, p := range partners {

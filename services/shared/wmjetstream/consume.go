@@ -31,7 +31,6 @@ func Consume(ctx context.Context, js jetstream.JetStream, stream string, cc jets
 	if topic == "" {
 		topic = fmt.Sprint(cc.FilterSubjects)
 	}
-	wr.AddMiddleware(sub.Settle)
 	wr.AddConsumerHandler(name, topic, sub, h)
 	if err := wr.Run(ctx); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("%s: %w", name, err)

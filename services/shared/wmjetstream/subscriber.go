@@ -75,24 +75,26 @@ type SubscriberConfig struct {
 }
 
 // Subscriber consumes durable JetStream pull consumers for the Watermill
-// Router. Messages are handed over concurrently, up to the consumer's
-// MaxAckPending.
+// Router, or any reader of its channels. Messages are handed over in the
+// order the consumer delivers them, each without waiting for the ack of
+// the one before, up to the consumer's MaxAckPending in flight.
 //
-// A message is settled with JetStream when the Router acks or nacks it.
-// A Router that adds the Subscriber's Settle middleware has it settled
-// in the handler's own goroutine; without it, a goroutine per message
-// watches for the Router's ack. Either way a message still unsettled when
-// the shutdown grace ends is nacked.
+// A message is settled with JetStream when it is acked or nacked
+// (message.Ack, message.Nack), as the Router does when its handler
+// returns: the ack is sent asynchronously, the nack after the delay set
+// with SetNakDelay. Work a handler left to Later is done before the ack.
+// A message still unsettled when the shutdown grace ends is nacked.
+// Each message has a context of its own, cancelled once the message is
+// settled; it does not end with Subscribe's context, so a handler in
+// flight during shutdown can finish.
 type Subscriber struct {
 	js     jetstream.JetStream
 	cfg    SubscriberConfig
 	mu     sync.Mutex
 	closed bool
 	stops  []func()
-	wg     sync.WaitGroup
-	// settling is set once Settle wraps a handler: messages handed over
-	// from then on are settled by it.
-	settling atomic.Bool
+	// subs counts the subscriptions whose channel is not closed yet.
+	subs sync.WaitGroup
 }
 
 var _ message.Subscriber = (*Subscriber)(nil)
@@ -114,6 +116,9 @@ func NewSubscriber(js jetstream.JetStream, cfg SubscriberConfig) (*Subscriber, e
 	return &Subscriber{js: js, cfg: cfg}, nil
 }
 
+// ErrSubscriberClosed is returned by Subscribe after Close.
+var ErrSubscriberClosed = errors.New("wmjetstream: subscriber closed")
+
 // subscription is the state of one Subscribe call.
 type subscription struct {
 	s    *Subscriber
@@ -130,41 +135,36 @@ type subscription struct {
 	// handed holds the messages taken and not yet settled, for the nack
 	// at the end of the grace.
 	handed map[*pending]struct{}
-	// later queues what handlers left to Later, for finishLater, which
-	// returns when finished closes.
-	later    chan laterWork
+	// later queues the messages whose handlers left work to Later, for
+	// finishLater, which returns when finished closes.
+	later    chan *pending
 	finished chan struct{}
-}
-
-// laterWork is a message whose handler returned with work left (Later).
-type laterWork struct {
-	p   *pending
-	msg *message.Message
+	// closed is called once out is closed.
+	closed func()
 }
 
 // pending is a message taken from the consumer and not yet settled.
 type pending struct {
-	sub *subscription
-	jm  jetstream.Msg
-	// bySettle: the Settle middleware settles it; else await does.
-	bySettle bool
-	settled  atomic.Bool
+	sub     *subscription
+	jm      jetstream.Msg
+	msg     *message.Message
+	cancel  context.CancelFunc // of msg's context
+	settled atomic.Bool
 	// later is what the handler left to finish after it returned (Later);
-	// set and read in the handler's goroutine.
+	// set before msg is acked, read once it is.
 	later func() error
 }
 
 type pendingKey struct{}
 
 // Subscribe creates or updates the durable consumer for topic and returns
-// its messages. The channel closes when ctx ends or the Subscriber closes.
+// its messages. The channel closes when ctx ends or the Subscriber closes,
+// once every message handed over is settled or the shutdown grace has
+// ended. After Close it returns ErrSubscriberClosed.
 func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil, errors.New("wmjetstream: subscriber closed")
+	if s.isClosed() {
+		return nil, ErrSubscriberClosed
 	}
-	s.mu.Unlock()
 	cc := s.cfg.Consumer(topic)
 	if cc.Durable == "" {
 		return nil, fmt.Errorf("wmjetstream: consumer for %s has no durable name", topic)
@@ -174,12 +174,11 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 		return nil, fmt.Errorf("consumer %s on %s: %w", cc.Durable, s.cfg.Stream, err)
 	}
 	sub := &subscription{s: s, out: make(chan *message.Message), done: make(chan struct{}), handed: map[*pending]struct{}{},
-		later: make(chan laterWork, max(cc.MaxAckPending, 64)), finished: make(chan struct{})}
+		later: make(chan *pending, max(cc.MaxAckPending, 64)), finished: make(chan struct{}), closed: func() {}}
 	cctx, err := cons.Consume(sub.receive, jetstream.PullMaxMessages(max(cc.MaxAckPending, 64)))
 	if err != nil {
 		return nil, fmt.Errorf("consume %s: %w", cc.Durable, err)
 	}
-	go sub.finishLater()
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {
@@ -192,8 +191,17 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 		})
 	}
 	s.mu.Lock()
+	if s.closed { // closed while the consumer was being set up
+		s.mu.Unlock()
+		stop()
+		<-sub.finished
+		return nil, ErrSubscriberClosed
+	}
+	s.subs.Add(1)
+	sub.closed = s.subs.Done
 	s.stops = append(s.stops, stop)
 	s.mu.Unlock()
+	go sub.finishLater()
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -204,29 +212,51 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	return sub.out, nil
 }
 
-// receive is the consumer's callback: it hands jm to the Router.
+func (s *Subscriber) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// receive is the consumer's callback: it hands jm over and has it settled
+// when it is acked or nacked.
 func (sub *subscription) receive(jm jetstream.Msg) {
-	p := &pending{sub: sub, jm: jm, bySettle: sub.s.settling.Load()}
+	p := &pending{sub: sub, jm: jm, msg: toMessage(jm)}
+	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), pendingKey{}, p))
+	p.msg.SetContext(ctx)
+	p.cancel = cancel
 	sub.gate.Lock()
 	if sub.stopped {
 		sub.gate.Unlock()
+		cancel()
 		_ = jm.Nak()
 		return
 	}
 	sub.inflight.Add(1)
-	sub.s.wg.Add(1)
 	sub.handed[p] = struct{}{}
 	sub.gate.Unlock()
-	m := toMessage(jm)
-	m.SetContext(context.WithValue(m.Context(), pendingKey{}, p))
-	if !p.bySettle {
-		go p.await(m)
-	}
 	select {
-	case sub.out <- m:
+	case sub.out <- p.msg:
+		go p.await()
 	case <-sub.done:
 		// Never handed over: back to the broker at once.
 		p.settle(jm.Nak, "nak")
+	}
+}
+
+// await settles p when its message is acked or nacked; it gives up once
+// the subscription has ended (the grace nacked p by then).
+func (p *pending) await() {
+	select {
+	case <-p.msg.Acked():
+		if p.later != nil {
+			p.sub.queueLater(p)
+			return
+		}
+		p.settle(p.jm.Ack, "ack")
+	case <-p.msg.Nacked():
+		p.settle(p.nak(), "nak")
+	case <-p.sub.finished:
 	}
 }
 
@@ -255,69 +285,39 @@ func (sub *subscription) closeOut() {
 	}
 	close(sub.out)
 	close(sub.finished)
+	sub.closed()
 }
 
-// settle acks or nacks p's message with f, once: the Settle middleware
-// and the end of the shutdown grace may both try.
+// settle acks or nacks p's message with f, once: its ack or nack and the
+// end of the shutdown grace may both try. Then it cancels the message's
+// context.
 func (p *pending) settle(f func() error, what string) {
 	if !p.settled.CompareAndSwap(false, true) {
 		return
 	}
 	sub := p.sub
-	sub.s.settle(p.jm, f, what)
+	if err := f(); err != nil {
+		sub.s.cfg.Logger.Error(what, err, watermill.LogFields{"subject": p.jm.Subject()})
+	}
+	p.cancel()
 	sub.gate.Lock()
 	delete(sub.handed, p)
 	sub.gate.Unlock()
 	sub.inflight.Done()
-	sub.s.wg.Done()
-}
-
-// Settle is the Watermill middleware that settles the messages of s in the
-// handler's goroutine: ack when the handler returns no error, nack
-// (after the delay set with SetNakDelay) when it returns one, panics or
-// nacks the message itself.
-// Add it to the Router before any middleware that replaces a message's
-// context. A handler that produces messages has its message settled only
-// when the Router acks or nacks it, after publishing them.
-//
-// Without Settle every message costs a goroutine that waits for the
-// Router's ack; at thousands of events per second that is a measurable
-// part of a service's CPU.
-func (s *Subscriber) Settle(h message.HandlerFunc) message.HandlerFunc {
-	s.settling.Store(true)
-	return func(msg *message.Message) (produced []*message.Message, err error) {
-		p := pendingOf(msg)
-		if p == nil || !p.bySettle || p.sub.s != s {
-			return h(msg)
-		}
-		returned := false
-		defer func() {
-			switch {
-			case !returned || err != nil || nacked(msg): // a panic, an error, or the handler's own Nack
-				p.settle(nak(p.jm, msg), "nak")
-			case len(produced) > 0:
-				go p.await(msg)
-			case p.later != nil:
-				p.sub.queueLater(p, msg)
-			default:
-				p.settle(p.jm.Ack, "ack")
-			}
-		}()
-		produced, err = h(msg)
-		returned = true
-		return produced, err
-	}
 }
 
 // Later lets a handler return before all its work is done, while it
-// waits for the PubAcks of what it published: wait finishes it, and the
-// message is acked when wait returns nil and nacked (after the delay wait
-// set with SetNakDelay) when it returns an error. Later returns nil. For a
-// message no Settle middleware settles, Later calls wait and returns its
-// error, for the handler to return.
+// waits for the PubAcks of what it published: wait finishes it once the
+// message is acked (as the Router does when the handler returns nil), and
+// the message is acked with JetStream when wait returns nil and nacked
+// (after the delay wait set with SetNakDelay) when it returns an error.
+// Later returns nil. Call it before the message is acked, with msg's
+// context still the one the Subscriber gave it, or one derived from it;
+// for any other message Later calls wait and returns its error, for the
+// handler to return.
 //
 // The waits of a subscription run one after another, in the order their
-// handlers returned, in one goroutine: meant for waits that end in about
+// messages were acked, in one goroutine: meant for waits that end in about
 // that order, as PubAcks on one connection do. A wait that takes long
 // holds up those behind it, so bound it (streams.Publishing.WaitUpTo).
 //
@@ -328,8 +328,8 @@ func (s *Subscriber) Settle(h message.HandlerFunc) message.HandlerFunc {
 // costs its own start and growth. By the time one goroutine reaches a
 // wait in order, its PubAcks have mostly come.
 func Later(msg *message.Message, wait func() error) error {
-	p := pendingOf(msg)
-	if p == nil || !p.bySettle {
+	p, _ := msg.Context().Value(pendingKey{}).(*pending)
+	if p == nil || p.msg != msg {
 		return wait()
 	}
 	p.later = wait
@@ -338,11 +338,11 @@ func Later(msg *message.Message, wait func() error) error {
 
 // queueLater queues p's work left for Later; when the queue is full it
 // runs in a goroutine of its own.
-func (sub *subscription) queueLater(p *pending, msg *message.Message) {
+func (sub *subscription) queueLater(p *pending) {
 	select {
-	case sub.later <- laterWork{p, msg}:
+	case sub.later <- p:
 	default:
-		go p.finish(msg)
+		go p.finish()
 	}
 }
 
@@ -351,71 +351,42 @@ func (sub *subscription) queueLater(p *pending, msg *message.Message) {
 func (sub *subscription) finishLater() {
 	for {
 		select {
-		case w := <-sub.later:
-			w.p.finish(w.msg)
+		case p := <-sub.later:
+			p.finish()
 		case <-sub.finished:
 			return
 		}
 	}
 }
 
-// finish runs what the handler of msg left for Later and settles msg by
-// its result.
-func (p *pending) finish(msg *message.Message) {
+// finish runs what the handler of p left for Later and settles p by its
+// result.
+func (p *pending) finish() {
 	if err := p.later(); err != nil {
-		p.settle(nak(p.jm, msg), "nak")
+		p.settle(p.nak(), "nak")
 		return
 	}
 	p.settle(p.jm.Ack, "ack")
 }
 
-// pendingOf returns the pending message of msg, nil for a message of
-// another subscriber.
-func pendingOf(msg *message.Message) *pending {
-	p, _ := msg.Context().Value(pendingKey{}).(*pending)
-	return p
-}
-
-// nacked reports whether msg was nacked already.
-func nacked(msg *message.Message) bool {
-	select {
-	case <-msg.Nacked():
-		return true
-	default:
-		return false
+// nak returns the nack of p, delayed when the handler set a delay on its
+// message.
+func (p *pending) nak() func() error {
+	if d, err := time.ParseDuration(p.msg.Metadata.Get(metaNakDelay)); err == nil && d > 0 {
+		return func() error { return p.jm.NakWithDelay(d) }
 	}
+	return p.jm.Nak
 }
 
-// await settles p when the Router acks or nacks msg; it gives up once
-// the subscription has ended (the grace nacked p by then).
-func (p *pending) await(msg *message.Message) {
-	select {
-	case <-msg.Acked():
-		p.settle(p.jm.Ack, "ack")
-	case <-msg.Nacked():
-		p.settle(nak(p.jm, msg), "nak")
-	case <-p.sub.finished:
-	}
-}
-
-// nak returns the nack of jm, delayed when the handler set a delay on
-// msg.
-func nak(jm jetstream.Msg, msg *message.Message) func() error {
-	if d, err := time.ParseDuration(msg.Metadata.Get(metaNakDelay)); err == nil && d > 0 {
-		return func() error { return jm.NakWithDelay(d) }
-	}
-	return jm.Nak
-}
-
-func (s *Subscriber) settle(jm jetstream.Msg, f func() error, what string) {
-	if err := f(); err != nil {
-		s.cfg.Logger.Error(what, err, watermill.LogFields{"subject": jm.Subject()})
-	}
-}
-
+// toMessage returns the Watermill message of jm: its UUID is the one the
+// Publisher sent, else its Nats-Msg-Id, else its stream sequence; its
+// metadata are its headers and the Meta keys.
 func toMessage(jm jetstream.Msg) *message.Message {
 	h := jm.Headers()
-	id := h.Get(jetstream.MsgIDHeader)
+	id := h.Get(headerUUID)
+	if id == "" {
+		id = h.Get(jetstream.MsgIDHeader)
+	}
 	md, err := jm.Metadata()
 	if id == "" && err == nil {
 		id = strconv.FormatUint(md.Sequence.Stream, 10)
@@ -423,7 +394,7 @@ func toMessage(jm jetstream.Msg) *message.Message {
 	m := message.NewMessage(id, jm.Data())
 	m.Metadata = make(message.Metadata, len(h)+4)
 	for k, vs := range h {
-		if len(vs) > 0 {
+		if len(vs) > 0 && k != headerUUID {
 			m.Metadata[k] = vs[0]
 		}
 	}
@@ -436,9 +407,10 @@ func toMessage(jm jetstream.Msg) *message.Message {
 	return m
 }
 
-// Close stops every subscription. Messages not yet handed to a handler are
+// Close stops every subscription. Messages not yet handed over are
 // nacked (redelivered at once); handlers in flight get ShutdownGrace to
-// finish, then their messages are nacked too.
+// finish, then their messages are nacked too. Close returns once every
+// channel of s is closed; it can be called more than once.
 func (s *Subscriber) Close() error {
 	s.mu.Lock()
 	s.closed = true
@@ -448,6 +420,6 @@ func (s *Subscriber) Close() error {
 	for _, stop := range stops {
 		stop()
 	}
-	s.wg.Wait()
+	s.subs.Wait()
 	return nil
 }

@@ -53,16 +53,12 @@ func publish(t *testing.T, env *natstest.Env, bodies ...string) {
 	}
 }
 
-// run runs a Router with one handler on sub until the test ends, with
-// the Settle middleware when settle is set.
-func run(t *testing.T, sub *wmjetstream.Subscriber, settle bool, h message.NoPublishHandlerFunc) *message.Router {
+// run runs a Router with one handler on sub until the test ends.
+func run(t *testing.T, sub *wmjetstream.Subscriber, h message.NoPublishHandlerFunc) *message.Router {
 	t.Helper()
 	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: 5 * time.Second}, watermill.NopLogger{})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if settle {
-		r.AddMiddleware(sub.Settle)
 	}
 	r.AddConsumerHandler("h", subject, sub, h)
 	go func() { _ = r.Run(context.Background()) }()
@@ -117,67 +113,50 @@ func settled(t *testing.T, env *natstest.Env) {
 	}
 }
 
-// bothWays runs test in parallel subtests with and without the Settle
-// middleware.
-func bothWays(t *testing.T, test func(t *testing.T, settle bool)) {
-	for _, settle := range []bool{true, false} {
-		name := "without-Settle"
-		if settle {
-			name = "with-Settle"
-		}
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			test(t, settle)
-		})
-	}
-}
-
-// TestSettle: with and without the Settle middleware, a handler's nil is
-// an ack, its error a nack after the delay it set, its own Nack a nack, and
-// its panic a nack.
+// TestSettle: a handler's nil is an ack, its error a nack after the delay
+// it set, its own Nack a nack, and its panic a nack.
 func TestSettle(t *testing.T) {
-	bothWays(t, func(t *testing.T, settle bool) {
-		env, sub := setup(t, 5*time.Second)
-		var got deliveries
-		const delay = 300 * time.Millisecond
-		run(t, sub, settle, func(msg *message.Message) error {
-			body := string(msg.Payload)
-			if got.add(body) > 1 {
-				return nil
-			}
-			switch body {
-			case "error":
-				wmjetstream.SetNakDelay(msg, delay)
-				return errors.New("try again later")
-			case "nack":
-				msg.Nack()
-			case "panic":
-				panic("handler bug")
-			}
+	t.Parallel()
+	env, sub := setup(t, 5*time.Second)
+	var got deliveries
+	const delay = 300 * time.Millisecond
+	run(t, sub, func(msg *message.Message) error {
+		body := string(msg.Payload)
+		if got.add(body) > 1 {
 			return nil
-		})
-		publish(t, env, "ok", "error", "nack", "panic")
-		deadline := time.Now().Add(10 * time.Second)
-		for len(got.times("error")) < 2 || len(got.times("nack")) < 2 || len(got.times("panic")) < 2 {
-			if time.Now().After(deadline) {
-				t.Fatalf("deliveries: ok %d, error %d, nack %d, panic %d; want 1, 2, 2, 2",
-					len(got.times("ok")), len(got.times("error")), len(got.times("nack")), len(got.times("panic")))
-			}
-			time.Sleep(10 * time.Millisecond)
 		}
-		settled(t, env)
-		if n := len(got.times("ok")); n != 1 {
-			t.Errorf("ok delivered %d times, want once", n)
+		switch body {
+		case "error":
+			wmjetstream.SetNakDelay(msg, delay)
+			return errors.New("try again later")
+		case "nack":
+			msg.Nack()
+		case "panic":
+			panic("handler bug")
 		}
-		if e := got.times("error"); e[1].Sub(e[0]) < delay {
-			t.Errorf("error redelivered after %v, want at least the %v the handler set", e[1].Sub(e[0]), delay)
-		}
-		for _, body := range []string{"nack", "panic"} {
-			if ts := got.times(body); ts[1].Sub(ts[0]) > 5*time.Second {
-				t.Errorf("%s redelivered after %v, want at once (not the 30s ack wait)", body, ts[1].Sub(ts[0]))
-			}
-		}
+		return nil
 	})
+	publish(t, env, "ok", "error", "nack", "panic")
+	deadline := time.Now().Add(10 * time.Second)
+	for len(got.times("error")) < 2 || len(got.times("nack")) < 2 || len(got.times("panic")) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("deliveries: ok %d, error %d, nack %d, panic %d; want 1, 2, 2, 2",
+				len(got.times("ok")), len(got.times("error")), len(got.times("nack")), len(got.times("panic")))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	settled(t, env)
+	if n := len(got.times("ok")); n != 1 {
+		t.Errorf("ok delivered %d times, want once", n)
+	}
+	if e := got.times("error"); e[1].Sub(e[0]) < delay {
+		t.Errorf("error redelivered after %v, want at least the %v the handler set", e[1].Sub(e[0]), delay)
+	}
+	for _, body := range []string{"nack", "panic"} {
+		if ts := got.times(body); ts[1].Sub(ts[0]) > 5*time.Second {
+			t.Errorf("%s redelivered after %v, want at once (not the 30s ack wait)", body, ts[1].Sub(ts[0]))
+		}
+	}
 }
 
 // failOnce is a Publisher that fails its first Publish.
@@ -210,7 +189,6 @@ func TestSettleWaitsForProducedMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.AddMiddleware(sub.Settle)
 	pub := &failOnce{}
 	var got deliveries
 	r.AddHandler("h", subject, sub, "out", pub, func(msg *message.Message) ([]*message.Message, error) {
@@ -236,95 +214,91 @@ func TestSettleWaitsForProducedMessages(t *testing.T) {
 // grace after Close ends has its message nacked, so it comes back at once
 // rather than after the ack wait; Close does not wait for the handler.
 func TestShutdownGraceNacksHungHandler(t *testing.T) {
-	bothWays(t, func(t *testing.T, settle bool) {
-		env, sub := setup(t, 200*time.Millisecond)
-		started := make(chan struct{})
-		release := make(chan struct{})
-		run(t, sub, settle, func(msg *message.Message) error {
-			close(started)
-			<-release
-			return nil
-		})
-		t.Cleanup(func() { close(release) }) // before the Router's Close, which waits for the handler
-		publish(t, env, "hangs")
-		<-started
-		closed := make(chan struct{})
-		go func() {
-			_ = sub.Close()
-			close(closed)
-		}()
-		select {
-		case <-closed:
-		case <-time.After(5 * time.Second):
-			t.Fatal("Subscriber.Close waited for a hung handler beyond its grace")
-		}
-		c, err := env.JS.Consumer(context.Background(), stream, "d")
-		if err != nil {
-			t.Fatal(err)
-		}
-		batch, err := c.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, ok := <-batch.Messages()
-		if !ok {
-			t.Fatal("the hung handler's message did not come back within 5s")
-		}
-		md, _ := m.Metadata()
-		if string(m.Data()) != "hangs" || md.NumDelivered != 2 {
-			t.Fatalf("got %q delivered %d times, want the hung message again", m.Data(), md.NumDelivered)
-		}
+	t.Parallel()
+	env, sub := setup(t, 200*time.Millisecond)
+	started := make(chan struct{})
+	release := make(chan struct{})
+	run(t, sub, func(msg *message.Message) error {
+		close(started)
+		<-release
+		return nil
 	})
+	t.Cleanup(func() { close(release) }) // before the Router's Close, which waits for the handler
+	publish(t, env, "hangs")
+	<-started
+	closed := make(chan struct{})
+	go func() {
+		_ = sub.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Subscriber.Close waited for a hung handler beyond its grace")
+	}
+	c, err := env.JS.Consumer(context.Background(), stream, "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := c.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, ok := <-batch.Messages()
+	if !ok {
+		t.Fatal("the hung handler's message did not come back within 5s")
+	}
+	md, _ := m.Metadata()
+	if string(m.Data()) != "hangs" || md.NumDelivered != 2 {
+		t.Fatalf("got %q delivered %d times, want the hung message again", m.Data(), md.NumDelivered)
+	}
 }
 
 // TestLater: a message whose handler left work to Later is acked only when
-// that work is done, and nacked after the delay it set when it fails; a
-// Router without Settle runs the work in the handler.
+// that work is done, and nacked after the delay it set when it fails;
+// meanwhile the handler has returned.
 func TestLater(t *testing.T) {
-	bothWays(t, func(t *testing.T, settle bool) {
-		env, sub := setup(t, 5*time.Second)
-		var got deliveries
-		release := make(chan struct{})
-		const delay = 300 * time.Millisecond
-		returned := make(chan struct{}, 2)
-		run(t, sub, settle, func(msg *message.Message) error {
-			n := got.add(string(msg.Payload))
-			defer func() { returned <- struct{}{} }()
-			return wmjetstream.Later(msg, func() error {
-				if n == 1 {
-					<-release
-					wmjetstream.SetNakDelay(msg, delay)
-					return errors.New("not stored")
-				}
-				return nil
-			})
+	t.Parallel()
+	env, sub := setup(t, 5*time.Second)
+	var got deliveries
+	release := make(chan struct{})
+	const delay = 300 * time.Millisecond
+	returned := make(chan struct{}, 2)
+	run(t, sub, func(msg *message.Message) error {
+		n := got.add(string(msg.Payload))
+		defer func() { returned <- struct{}{} }()
+		return wmjetstream.Later(msg, func() error {
+			if n == 1 {
+				<-release
+				wmjetstream.SetNakDelay(msg, delay)
+				return errors.New("not stored")
+			}
+			return nil
 		})
-		publish(t, env, "x")
-		if settle {
-			// The handler returned while its work waits, and the
-			// message is not acked meanwhile.
-			select {
-			case <-returned:
-			case <-time.After(5 * time.Second):
-				t.Fatal("the handler did not return while its work waited")
-			}
-			c, _ := env.JS.Consumer(context.Background(), stream, "d")
-			info, err := c.Info(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if info.NumAckPending != 1 {
-				t.Fatalf("%d unacknowledged while the work waits, want 1", info.NumAckPending)
-			}
-		}
-		close(release)
-		settled(t, env)
-		ts := got.times("x")
-		if len(ts) != 2 {
-			t.Fatalf("handled %d times, want twice", len(ts))
-		}
-		if ts[1].Sub(ts[0]) < delay {
-			t.Fatalf("redelivered after %v, want at least %v", ts[1].Sub(ts[0]), delay)
-		}
 	})
+	publish(t, env, "x")
+	// The handler returned while its work waits, and the message is not
+	// acked meanwhile.
+	select {
+	case <-returned:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the handler did not return while its work waited")
+	}
+	c, _ := env.JS.Consumer(context.Background(), stream, "d")
+	info, err := c.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.NumAckPending != 1 {
+		t.Fatalf("%d unacknowledged while the work waits, want 1", info.NumAckPending)
+	}
+	close(release)
+	settled(t, env)
+	ts := got.times("x")
+	if len(ts) != 2 {
+		t.Fatalf("handled %d times, want twice", len(ts))
+	}
+	if ts[1].Sub(ts[0]) < delay {
+		t.Fatalf("redelivered after %v, want at least %v", ts[1].Sub(ts[0]), delay)
+	}
 }
