@@ -263,17 +263,7 @@ func TestServerLimits(t *testing.T) {
 		if _, err := io.WriteString(conn, "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "); err != nil {
 			t.Fatal(err)
 		}
-		done := make(chan struct{})
-		go func() { // a byte every 50ms for 4s: the header never ends in time
-			defer close(done)
-			for range 80 {
-				time.Sleep(50 * time.Millisecond)
-				if _, err := conn.Write([]byte("x")); err != nil {
-					return
-				}
-			}
-		}()
-		t.Cleanup(func() { conn.Close(); <-done })
+		trickle(t, conn, "x") // the header never ends in time
 		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 		n, err := conn.Read(make([]byte, 512))
 		elapsed := time.Since(start)
@@ -294,17 +284,7 @@ func TestServerLimits(t *testing.T) {
 		start := time.Now()
 		fmt.Fprintf(conn, "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\nContent-Length: 1000\r\n\r\n{",
 			tokenPolitie, events.ContentTypeStructured)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			for range 80 {
-				time.Sleep(50 * time.Millisecond)
-				if _, err := conn.Write([]byte(" ")); err != nil {
-					return
-				}
-			}
-		}()
-		t.Cleanup(func() { conn.Close(); <-done })
+		trickle(t, conn, " ")
 		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 		elapsed := time.Since(start)
@@ -345,6 +325,23 @@ func TestServerLimits(t *testing.T) {
 	if n := len(nats.Messages(t, events.StreamEvents)); n != 1 {
 		t.Fatalf("%d events stored, want 1", n)
 	}
+}
+
+// trickle writes b to conn every 50ms for 4s, as a slow client does,
+// and closes conn when the test ends.
+func trickle(t *testing.T, conn net.Conn, b string) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 80 {
+			time.Sleep(50 * time.Millisecond)
+			if _, err := io.WriteString(conn, b); err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { conn.Close(); <-done })
 }
 
 // TestServerDefaultsForZeroLimits: a region built in code with zero
