@@ -13,6 +13,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +41,16 @@ func newGateway(t *testing.T, yaml string, env map[string]string) (*gateway.Gate
 	}
 	t.Cleanup(g.Close) // runs after the servers closed
 	return g, nats, logs
+}
+
+// regionText returns the region config testdata/name.
+func regionText(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // parseRegion parses a region config given as YAML and resolves its
@@ -117,27 +129,12 @@ func sha256Hex(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-const hashedTokenRegion = `
-region: testregio
-pseudonym_key_env: KETENBUS_PSEUDONYM_KEY
-encryption_key_env: KETENBUS_FIELD_KEY
-partners:
-  - id: politie
-    name: Politie Testregio
-    sources: ["urn:nld:oin:00000009999999990001:systeem:bvh"]
-    token_sha256_env: KETENBUS_TOKEN_SHA256_POLITIE
-    publishes: [nl.sociaaldomein.signaal.v1]
-escalation:
-  ladder: [{level: 1, after_working_days: 0, to: [politie]}]
-samenloop: {regievoerder: politie}
-`
-
 // TestTokenSHA256 runs a partner configured with token_sha256_env only:
 // the gateway holds the hash, the partner sends the token.
 func TestTokenSHA256(t *testing.T) {
 	t.Parallel()
 	hash := strings.ToUpper(sha256Hex(tokenPolitie))
-	g, nats, logs := newGateway(t, hashedTokenRegion, map[string]string{"KETENBUS_TOKEN_SHA256_POLITIE": hash})
+	g, nats, logs := newGateway(t, regionText(t, "hashed-token-region.yaml"), map[string]string{"KETENBUS_TOKEN_SHA256_POLITIE": hash})
 	url := "http://" + serve(t, g.Server())
 	for _, tc := range []struct {
 		name, token string
@@ -176,33 +173,12 @@ func TestTokenSHA256(t *testing.T) {
 	}
 }
 
-const limitsRegion = `
-region: testregio
-pseudonym_key_env: KETENBUS_PSEUDONYM_KEY
-encryption_key_env: KETENBUS_FIELD_KEY
-partners:
-  - id: politie
-    name: Politie Testregio
-    sources: ["urn:nld:oin:00000009999999990001:systeem:bvh"]
-    token_env: KETENBUS_TOKEN_POLITIE
-    publishes: [nl.sociaaldomein.signaal.v1]
-gateway:
-  max_header_bytes: 2048
-  read_header_timeout: 200ms
-  read_timeout: 1s
-  write_timeout: 3s
-  idle_timeout: 300ms
-escalation:
-  ladder: [{level: 1, after_working_days: 0, to: [politie]}]
-samenloop: {regievoerder: politie}
-`
-
 // TestServerLimits checks that Server takes its header limit and timeouts
 // from the region, and that a real server enforces them on real
 // connections.
 func TestServerLimits(t *testing.T) {
 	t.Parallel()
-	g, nats, _ := newGateway(t, limitsRegion, map[string]string{"KETENBUS_TOKEN_POLITIE": tokenPolitie})
+	g, nats, _ := newGateway(t, regionText(t, "limits-region.yaml"), map[string]string{"KETENBUS_TOKEN_POLITIE": tokenPolitie})
 	srv := g.Server()
 	for _, tc := range []struct {
 		name      string

@@ -19,37 +19,6 @@ import (
 
 const sourceWijkteam = "urn:nld:oin:00000009999999990003:systeem:regie"
 
-// mtlsRegion has a partner identified by client certificate only (ggz),
-// one by certificate and token (politie) and one by token only (wijkteam,
-// through its hash).
-const mtlsRegion = `
-region: testregio
-pseudonym_key_env: KETENBUS_PSEUDONYM_KEY
-encryption_key_env: KETENBUS_FIELD_KEY
-partners:
-  - id: ggz
-    name: GGZ Testregio
-    sources: ["urn:nld:kvknr:99999901:systeem:epd"]
-    client_cert: {common_name: epd.ggz.test}
-    publishes: [nl.sociaaldomein.signaal.v1]
-  - id: politie
-    name: Politie Testregio
-    sources: ["urn:nld:oin:00000009999999990001:systeem:bvh"]
-    token_env: KETENBUS_TOKEN_POLITIE
-    client_cert: {common_name: bvh.politie.test, sha256: "{{POLITIE_SHA256}}"}
-    publishes: [nl.sociaaldomein.signaal.v1]
-  - id: wijkteam
-    name: Wijkteam Testregio
-    sources: ["urn:nld:oin:00000009999999990003:systeem:regie"]
-    token_sha256_env: KETENBUS_TOKEN_SHA256_WIJKTEAM
-    publishes: [nl.sociaaldomein.signaal.v1]
-gateway:
-  tls: {cert_file: "{{CERT}}", key_file: "{{KEY}}", client_ca_file: "{{CA}}"}
-escalation:
-  ladder: [{level: 1, after_working_days: 0, to: [wijkteam]}]
-samenloop: {regievoerder: wijkteam}
-`
-
 // pki holds the certificates of the mTLS tests.
 type pki struct {
 	ca, otherCA                 *testCA
@@ -80,7 +49,7 @@ func newPKI(t *testing.T) *pki {
 	p.regionYAML = strings.NewReplacer(
 		"{{POLITIE_SHA256}}", p.politie.fingerprint(),
 		"{{CERT}}", p.certFile, "{{KEY}}", p.keyFile, "{{CA}}", p.caFile,
-	).Replace(mtlsRegion)
+	).Replace(regionText(t, "mtls-region.yaml"))
 	p.tokenEnv = map[string]string{
 		"KETENBUS_TOKEN_POLITIE":         tokenPolitie,
 		"KETENBUS_TOKEN_SHA256_WIJKTEAM": sha256Hex(tokenWijkteam),
@@ -126,10 +95,10 @@ func eventFrom(id, source string) map[string]any {
 	return ev
 }
 
-// TestMutualTLS runs the partners of mtlsRegion against a real HTTPS
-// gateway with real certificates. Each event carries the source of the
-// partner the case expects to be authenticated, so an accepted event
-// under the wrong identity would be refused (403) instead.
+// TestMutualTLS runs the partners of testdata/mtls-region.yaml against a
+// real HTTPS gateway with real certificates. Each event carries the
+// source of the partner the case expects to be authenticated, so an
+// accepted event under the wrong identity would be refused (403) instead.
 func TestMutualTLS(t *testing.T) {
 	t.Parallel()
 	p := newPKI(t)
