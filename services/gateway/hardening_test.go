@@ -3,131 +3,20 @@ package gateway_test
 import (
 	"bufio"
 	"bytes"
-	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/gateway"
-	"github.com/ketenbus/ketenbus/services/shared/httpserve"
 	"github.com/ketenbus/ketenbus/services/shared/region"
-	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 )
-
-// newGateway builds a gateway for a region config given as YAML, with its
-// secrets resolved from env as in production (the pseudonym and field
-// keys are added).
-func newGateway(t *testing.T, yaml string, env map[string]string) (*gateway.Gateway, *natstest.Env, *logtest.Buffer) {
-	t.Helper()
-	reg, secrets := parseRegion(t, yaml, env)
-	nats := natstest.Start(t)
-	logger, logs := logtest.New()
-	g, err := gateway.New(gateway.Config{Region: reg, Secrets: secrets, JetStream: nats.JS, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(g.Close) // runs after the servers closed
-	return g, nats, logs
-}
-
-// regionText returns the region config testdata/name.
-func regionText(t *testing.T, name string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-// parseRegion parses a region config given as YAML and resolves its
-// secrets from env, with the pseudonym and field keys added.
-func parseRegion(t *testing.T, yaml string, env map[string]string) (*region.Config, region.Secrets) {
-	t.Helper()
-	reg, err := region.Parse("region.yaml", []byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	vars := map[string]string{
-		"KETENBUS_PSEUDONYM_KEY": base64.StdEncoding.EncodeToString(pseudonymKey),
-		"KETENBUS_FIELD_KEY":     base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, region.KeySize)),
-	}
-	for k, v := range env {
-		vars[k] = v
-	}
-	secrets, _, err := reg.ResolveSecrets(func(name string) string { return vars[name] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return reg, secrets
-}
-
-// serve serves srv as the gateway's processes do (httpserve.Serve, over
-// TLS when it has a TLSConfig) on a free port of 127.0.0.1 until the test
-// ends, and returns the address.
-func serve(t *testing.T, srv *http.Server) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- httpserve.Serve(ctx, srv, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-errc; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return ln.Addr().String()
-}
-
-// postEvent posts ev in structured mode with token (when not empty) and
-// the extra header pairs.
-func postEvent(t *testing.T, c *http.Client, url, token string, ev any, headers ...string) (*http.Response, []byte, error) {
-	t.Helper()
-	b, err := json.Marshal(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.NewRequest(http.MethodPost, url+"/v1/events", bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", events.ContentTypeStructured)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	return resp, out, err
-}
-
-func sha256Hex(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
-}
 
 // TestTokenSHA256 runs a partner configured with token_sha256_env only:
 // the gateway holds the hash, the partner sends the token.
