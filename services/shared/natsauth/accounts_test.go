@@ -32,10 +32,7 @@ func TestShippedAccountIsCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := os.ReadFile(shippedDemoAccount)
-	if err != nil || string(got) != want {
-		t.Errorf("deploy/nats/accounts/demo.conf is missing or stale (%v); regenerate it from the repository root with:\n    %s", err, regenerateAccount)
-	}
+	checkShipped(t, shippedDemoAccount, want, regenerateAccount)
 }
 
 // TestAccountUsers: the users of a region in an account are those of the

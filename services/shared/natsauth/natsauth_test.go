@@ -45,26 +45,7 @@ func TestShippedAuthorizationIsCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := os.ReadFile(shippedAuthConf)
-	if err != nil {
-		t.Fatalf("read the shipped authorization: %v\nGenerate it from the repository root with:\n    %s", err, regenerate)
-	}
-	if string(got) == want {
-		return
-	}
-	gotLines, wantLines := strings.Split(string(got), "\n"), strings.Split(want, "\n")
-	line := 0
-	for line < min(len(gotLines), len(wantLines)) && gotLines[line] == wantLines[line] {
-		line++
-	}
-	at := func(lines []string) string {
-		if line < len(lines) {
-			return lines[line]
-		}
-		return "(end of file)"
-	}
-	t.Errorf("deploy/nats/authorization.conf is stale: line %d is\n    %s\nwhere the generator writes\n    %s\nRegenerate it from the repository root with:\n    %s",
-		line+1, at(gotLines), at(wantLines), regenerate)
+	checkShipped(t, shippedAuthConf, want, regenerate)
 }
 
 // TestAuthorization checks the generated text: every user of the region,
