@@ -3,8 +3,6 @@ package natsauth_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -77,10 +75,8 @@ func TestAccountUsers(t *testing.T) {
 func TestAccountsKeepRegionsApart(t *testing.T) {
 	t.Parallel()
 	cfg := natsauthtest.LoadRegion(t, testRegion)
-	dir := t.TempDir()
 	passwords := map[string]string{}
-	var conf strings.Builder
-	fmt.Fprintf(&conf, "KETENBUS_JETSTREAM_KEY: %q\n", natsauthtest.RandomSecret())
+	vars := map[string]string{}
 	var blocks strings.Builder
 	for _, account := range []string{"noord", "zuid"} {
 		users, err := natsauth.AccountUsers(cfg, account)
@@ -89,7 +85,7 @@ func TestAccountsKeepRegionsApart(t *testing.T) {
 		}
 		for _, u := range users {
 			passwords[u.Name] = natsauthtest.RandomSecret()
-			fmt.Fprintf(&conf, "%s: %q\n", u.PasswordEnv, passwords[u.Name])
+			vars[u.PasswordEnv] = passwords[u.Name]
 		}
 		block, err := natsauth.Account(cfg, account)
 		if err != nil {
@@ -97,18 +93,7 @@ func TestAccountsKeepRegionsApart(t *testing.T) {
 		}
 		blocks.WriteString(block)
 	}
-	fmt.Fprintf(&conf, "host: 127.0.0.1\nport: -1\n")
-	fmt.Fprintf(&conf, "jetstream {\n  store_dir: %q\n  key: $KETENBUS_JETSTREAM_KEY\n  cipher: aes\n}\n", filepath.Join(dir, "jetstream"))
-	conf.WriteString("accounts {\n" + blocks.String() + "}\n")
-	path := filepath.Join(dir, "nats-server.conf")
-	if err := os.WriteFile(path, []byte(conf.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	opts, err := server.ProcessConfigFile(path)
-	if err != nil {
-		t.Fatalf("load a server of two accounts: %v", err)
-	}
-	srv := natstest.Run(t, opts)
+	srv := natsauthtest.ServeConfig(t, vars, "accounts {\n"+blocks.String()+"}\n")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
