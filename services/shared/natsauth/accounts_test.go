@@ -22,17 +22,6 @@ const (
 	regenerateAccount   = "go run ./services/shared/natsauth/cmd/natsauth -region deploy/examples/region.yaml -account demo -o deploy/nats/accounts/demo.conf"
 )
 
-// TestShippedAccountIsCurrent fails when deploy/nats/accounts/demo.conf is
-// not what the generator makes of the demo region.
-func TestShippedAccountIsCurrent(t *testing.T) {
-	t.Parallel()
-	want, err := natsauth.Account(natsauthtest.LoadRegion(t, demoRegion), "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkShipped(t, shippedDemoAccount, want, regenerateAccount)
-}
-
 // TestAccountUsers: the users of a region in an account are those of the
 // region alone, named <account>-<user>, with their password variables
 // and inboxes following the name; an account that is not a region id is

@@ -36,16 +36,49 @@ const (
 
 const regenerate = "go run ./services/shared/natsauth/cmd/natsauth -region deploy/examples/region.yaml -o deploy/nats/authorization.conf"
 
-// TestShippedAuthorizationIsCurrent fails when deploy/nats/authorization.conf
-// is not what the generator makes of the demo region: a partner added,
-// removed or moved to NATS delivery without regenerating it.
-func TestShippedAuthorizationIsCurrent(t *testing.T) {
+// TestShippedFilesAreCurrent fails when deploy/nats/authorization.conf
+// or deploy/nats/accounts/demo.conf is not what the generator makes of
+// the demo region: a partner added, removed or moved to NATS delivery
+// without regenerating it. It names the first line that differs and the
+// command that regenerates the file.
+func TestShippedFilesAreCurrent(t *testing.T) {
 	t.Parallel()
-	want, err := natsauth.Authorization(natsauthtest.LoadRegion(t, demoRegion))
-	if err != nil {
-		t.Fatal(err)
+	demo := natsauthtest.LoadRegion(t, demoRegion)
+	for _, tc := range []struct {
+		file, regenerate string
+		generate         func() (string, error)
+	}{
+		{shippedAuthConf, regenerate, func() (string, error) { return natsauth.Authorization(demo) }},
+		{shippedDemoAccount, regenerateAccount, func() (string, error) { return natsauth.Account(demo, "demo") }},
+	} {
+		name := strings.TrimPrefix(tc.file, "../../../")
+		t.Run(name, func(t *testing.T) {
+			want, err := tc.generate()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(tc.file)
+			if err != nil {
+				t.Fatalf("read the shipped %s: %v\nGenerate it from the repository root with:\n    %s", name, err, tc.regenerate)
+			}
+			if string(got) == want {
+				return
+			}
+			gotLines, wantLines := strings.Split(string(got), "\n"), strings.Split(want, "\n")
+			line := 0
+			for line < min(len(gotLines), len(wantLines)) && gotLines[line] == wantLines[line] {
+				line++
+			}
+			at := func(lines []string) string {
+				if line < len(lines) {
+					return lines[line]
+				}
+				return "(end of file)"
+			}
+			t.Errorf("%s is stale: line %d is\n    %s\nwhere the generator writes\n    %s\nRegenerate it from the repository root with:\n    %s",
+				name, line+1, at(gotLines), at(wantLines), tc.regenerate)
+		})
 	}
-	checkShipped(t, shippedAuthConf, want, regenerate)
 }
 
 // TestAuthorization checks the generated text: every user of the region,
