@@ -16,6 +16,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/gateway"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/servetest"
 )
 
 // TestTokenSHA256 runs a partner configured with token_sha256_env only:
@@ -24,7 +25,7 @@ func TestTokenSHA256(t *testing.T) {
 	t.Parallel()
 	hash := strings.ToUpper(sha256Hex(tokenPolitie))
 	g, nats, logs := newGateway(t, regionText(t, "hashed-token-region.yaml"), map[string]string{"KETENBUS_TOKEN_SHA256_POLITIE": hash})
-	url := "http://" + serve(t, g.Server())
+	url := "http://" + servetest.Serve(t, g.Server())
 	for _, tc := range []struct {
 		name, token string
 		status      int
@@ -84,7 +85,7 @@ func TestServerLimits(t *testing.T) {
 			t.Errorf("%s = %v, want %v", tc.name, tc.got, tc.want)
 		}
 	}
-	addr := serve(t, srv)
+	addr := servetest.Serve(t, srv)
 	url := "http://" + addr
 
 	t.Run("header within max_header_bytes", func(t *testing.T) {

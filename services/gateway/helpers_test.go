@@ -2,13 +2,11 @@ package gateway_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -21,7 +19,6 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/gateway"
-	"github.com/ketenbus/ketenbus/services/shared/httpserve"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
@@ -248,27 +245,6 @@ func parseRegion(t *testing.T, yaml string, env map[string]string) (*region.Conf
 		t.Fatal(err)
 	}
 	return reg, secrets
-}
-
-// serve serves srv as the gateway's processes do (httpserve.Serve, over
-// TLS when it has a TLSConfig) on a free port of 127.0.0.1 until the test
-// ends, and returns the address.
-func serve(t *testing.T, srv *http.Server) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- httpserve.Serve(ctx, srv, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-errc; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return ln.Addr().String()
 }
 
 // postEvent posts ev in structured mode with token (when not empty) and

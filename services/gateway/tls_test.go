@@ -16,6 +16,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/pkitest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/servetest"
 )
 
 const sourceWijkteam = "urn:nld:oin:00000009999999990003:systeem:regie"
@@ -108,12 +109,12 @@ func TestMutualTLS(t *testing.T) {
 	if srv.TLSConfig == nil {
 		t.Fatal("Server has no TLSConfig with gateway.tls set")
 	}
-	url := "https://" + serve(t, srv)
+	url := "https://" + servetest.Serve(t, srv)
 	// The same gateway behind a server that requests client certificates
 	// without verifying them: such a certificate must not count.
 	lax := g.Server()
 	lax.TLSConfig.ClientAuth = tls.RequestClientCert
-	laxURL := "https://" + serve(t, lax)
+	laxURL := "https://" + servetest.Serve(t, lax)
 
 	stored := 0
 	for _, tc := range []struct {
