@@ -269,7 +269,8 @@ func newFake(rdb redis.UniversalClient) *fakeService {
 	return &fakeService{rdb: rdb, froms: make(chan uint64, 100), started: make(chan struct{}, 100), metrics: projection.NewMetrics("test", "the test projection"), lockTTL: time.Second, retryFor: 20 * time.Millisecond}
 }
 
-func (f *fakeService) keeper(t *testing.T) *projection.Keeper {
+// runKeeper runs a Keeper of f until the test ends.
+func (f *fakeService) runKeeper(t *testing.T) *projection.Keeper {
 	t.Helper()
 	logger, logs := logtest.New()
 	f.logs = logs
@@ -310,6 +311,7 @@ func (f *fakeService) keeper(t *testing.T) *projection.Keeper {
 		WaitInterval:  5 * time.Millisecond,
 		RetryAfter:    f.retryFor,
 	})
+	runtest.Start(t, "keeper", func(ctx context.Context) error { k.Run(ctx); return nil })
 	return k
 }
 
@@ -326,8 +328,7 @@ func TestKeeper(t *testing.T) {
 	srv := redistest.Start(t)
 	rdb := srv.Client(t)
 	f := newFake(rdb)
-	k := f.keeper(t)
-	runtest.Start(t, "keeper", func(ctx context.Context) error { k.Run(ctx); return nil })
+	k := f.runKeeper(t)
 
 	waitKeeper(t, k, true)
 	if from := <-f.froms; from != 0 {
@@ -410,9 +411,7 @@ func TestKeepersRebuildOnce(t *testing.T) {
 	f.slow.Store(int64(300 * time.Millisecond))
 	var ks []*projection.Keeper
 	for range 3 {
-		k := f.keeper(t)
-		ks = append(ks, k)
-		runtest.Start(t, "keeper", func(ctx context.Context) error { k.Run(ctx); return nil })
+		ks = append(ks, f.runKeeper(t))
 	}
 	for _, k := range ks {
 		waitKeeper(t, k, true)
@@ -462,8 +461,7 @@ func TestHold(t *testing.T) {
 	rdb := redistest.Start(t).Client(t)
 	f := newFake(rdb)
 	f.slow.Store(int64(200 * time.Millisecond))
-	k := f.keeper(t)
-	runtest.Start(t, "keeper", func(ctx context.Context) error { k.Run(ctx); return nil })
+	k := f.runKeeper(t)
 	tries := 0
 	err := k.Hold(ctx, 10*time.Second, func() error {
 		tries++
