@@ -265,8 +265,10 @@ type fakeService struct {
 	retryFor time.Duration
 }
 
-func newFake(rdb redis.UniversalClient) *fakeService {
-	return &fakeService{rdb: rdb, froms: make(chan uint64, 100), started: make(chan struct{}, 100), metrics: projection.NewMetrics("test", "the test projection"), lockTTL: time.Second, retryFor: 20 * time.Millisecond}
+// newFake is a fakeService on a Redis of its own.
+func newFake(t *testing.T) *fakeService {
+	t.Helper()
+	return &fakeService{rdb: redistest.Start(t).Client(t), froms: make(chan uint64, 100), started: make(chan struct{}, 100), metrics: projection.NewMetrics("test", "the test projection"), lockTTL: time.Second, retryFor: 20 * time.Millisecond}
 }
 
 // runKeeper runs a Keeper of f until the test ends.
@@ -315,6 +317,14 @@ func (f *fakeService) runKeeper(t *testing.T) *projection.Keeper {
 	return k
 }
 
+// wantLog fails the test unless the keeper logged line.
+func (f *fakeService) wantLog(t *testing.T, line string) {
+	t.Helper()
+	if !strings.Contains(f.logs.String(), line) {
+		t.Fatalf("the log lacks %q:\n%s", line, f.logs.String())
+	}
+}
+
 func waitKeeper(t *testing.T, k *projection.Keeper, complete bool) {
 	t.Helper()
 	runtest.Eventually(t, 10*time.Second, fmt.Sprintf("Complete() = %v", complete), func() bool { return k.Complete() == complete })
@@ -325,9 +335,8 @@ func waitKeeper(t *testing.T, k *projection.Keeper, complete bool) {
 // is; a failing rebuild is tried again and leaves no marker.
 func TestKeeper(t *testing.T) {
 	t.Parallel()
-	srv := redistest.Start(t)
-	rdb := srv.Client(t)
-	f := newFake(rdb)
+	f := newFake(t)
+	rdb := f.rdb
 	k := f.runKeeper(t)
 
 	waitKeeper(t, k, true)
@@ -337,10 +346,8 @@ func TestKeeper(t *testing.T) {
 	if got := testutil.ToFloat64(f.metrics.Rebuilds.WithLabelValues(projection.ReasonEmpty)); got != 1 {
 		t.Fatalf("rebuilds{reason=empty} = %v, want 1", got)
 	}
-	if !strings.Contains(f.logs.String(), "test projection: not in Redis, and no marker either") ||
-		!strings.Contains(f.logs.String(), "test projection: rebuilt from EVENTS") {
-		t.Fatalf("log lacks the rebuild lines:\n%s", f.logs.String())
-	}
+	f.wantLog(t, "test projection: not in Redis, and no marker either")
+	f.wantLog(t, "test projection: rebuilt from EVENTS")
 
 	// Flushed: rebuilt from scratch once Lost says so.
 	f.last.Store(30)
@@ -397,17 +404,15 @@ func TestKeeper(t *testing.T) {
 	if got := testutil.ToFloat64(f.metrics.Rebuilding); got != 0 {
 		t.Fatalf("rebuilding = %v once complete, want 0", got)
 	}
-	if !strings.Contains(f.logs.String(), "test projection: rebuild from EVENTS failed; trying again") {
-		t.Fatalf("no log line for the failed rebuild:\n%s", f.logs.String())
-	}
+	f.wantLog(t, "test projection: rebuild from EVENTS failed; trying again")
 }
 
 // TestKeepersRebuildOnce: replicas on one flushed Redis; one rebuilds,
 // the others wait for it, and take over when it dies.
 func TestKeepersRebuildOnce(t *testing.T) {
 	t.Parallel()
-	rdb := redistest.Start(t).Client(t)
-	f := newFake(rdb)
+	f := newFake(t)
+	rdb := f.rdb
 	f.slow.Store(int64(300 * time.Millisecond))
 	var ks []*projection.Keeper
 	for range 3 {
@@ -449,17 +454,15 @@ func TestKeepersRebuildOnce(t *testing.T) {
 	if n := f.calls.Load(); n != 2 {
 		t.Fatalf("%d rebuilds, want 2: one after the lock expired", n)
 	}
-	if !strings.Contains(f.logs.String(), "test projection: another replica is rebuilding from EVENTS; waiting until it is done") {
-		t.Fatalf("no log line of the waiting replica:\n%s", f.logs.String())
-	}
+	f.wantLog(t, "test projection: another replica is rebuilding from EVENTS; waiting until it is done")
 }
 
 // TestHold: a write that finds the projection incomplete waits for the
 // rebuild and is tried again; after the time given it gives up.
 func TestHold(t *testing.T) {
 	t.Parallel()
-	rdb := redistest.Start(t).Client(t)
-	f := newFake(rdb)
+	f := newFake(t)
+	rdb := f.rdb
 	f.slow.Store(int64(200 * time.Millisecond))
 	k := f.runKeeper(t)
 	tries := 0
