@@ -23,19 +23,9 @@ import (
 func TestActivityRecords(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	secret := f.addPartner(t, "alpha", region.Webhook{})
 	const body = "Jansen-Geheim staat niet in ons systeem"
-	s := newSink(t, secret, func(w http.ResponseWriter, r *http.Request, n int) {
-		switch n {
-		case 1:
-			http.Error(w, body, http.StatusInternalServerError)
-		case 2:
-			w.WriteHeader(http.StatusNoContent)
-		default:
-			http.Error(w, body, http.StatusBadRequest)
-		}
-	})
-	f.region.Partners[0].Delivery.Webhook.URL = s.srv.URL
+	s := f.addSink(t, "alpha", region.Webhook{}, answers(func(*http.Request) string { return body },
+		http.StatusInternalServerError, http.StatusNoContent, http.StatusBadRequest))
 
 	var mu sync.Mutex
 	var records []activity.Record

@@ -74,13 +74,9 @@ func TestDeliversStructured(t *testing.T) {
 func TestDeliversBinary(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	secret := f.addPartner(t, "beta", region.Webhook{Mode: region.ModeBinary})
 	var parsed *cloudevents.Event
 	var parseErr error
-	s := newSink(t, secret, func(w http.ResponseWriter, r *http.Request, _ int) {
-		w.WriteHeader(http.StatusOK)
-	})
-	f.region.Partners[0].Delivery.Webhook.URL = s.srv.URL
+	s := f.addSink(t, "beta", region.Webhook{Mode: region.ModeBinary}, statuses(http.StatusOK))
 	f.run(t, nil)
 
 	subject := `pseudoniem a"b%é`
@@ -170,8 +166,7 @@ func TestHonoursRetryAfter(t *testing.T) {
 		t.Run(strconv.Itoa(status), func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
-			secret := f.addPartner(t, "alpha", region.Webhook{})
-			s := newSink(t, secret, func(w http.ResponseWriter, r *http.Request, n int) {
+			s := f.addSink(t, "alpha", region.Webhook{}, func(w http.ResponseWriter, r *http.Request, n int) {
 				if n == 1 {
 					w.Header().Set("Retry-After", "1")
 					w.WriteHeader(status)
@@ -179,7 +174,6 @@ func TestHonoursRetryAfter(t *testing.T) {
 				}
 				w.WriteHeader(http.StatusNoContent)
 			})
-			f.region.Partners[0].Delivery.Webhook.URL = s.srv.URL
 			f.run(t, nil)
 
 			f.publish(t, "alpha", "signalen")
@@ -198,15 +192,13 @@ func TestClientErrorsGoToDLQAtOnce(t *testing.T) {
 	sinks := map[string]*sink{}
 	for _, status := range statuses {
 		id := fmt.Sprintf("p%d", status)
-		secret := f.addPartner(t, id, region.Webhook{})
-		s := newSink(t, secret, func(w http.ResponseWriter, r *http.Request, _ int) {
+		s := f.addSink(t, id, region.Webhook{}, func(w http.ResponseWriter, r *http.Request, _ int) {
 			// A careless endpoint echoes what it received.
 			body, _ := json.Marshal(map[string]any{"error": "rejected", "received": string(sinkBody(r))})
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(status)
 			_, _ = w.Write(body)
 		})
-		f.region.Partners[len(f.region.Partners)-1].Delivery.Webhook.URL = s.srv.URL
 		sinks[id] = s
 	}
 	f.run(t, nil)
@@ -348,10 +340,8 @@ func TestGoneRetiresSubscription(t *testing.T) {
 func TestSinkDownWholeSchedule(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	secret := f.addPartner(t, "alpha", region.Webhook{})
-	down := newSink(t, secret, nil)
+	down := f.addSink(t, "alpha", region.Webhook{}, nil)
 	down.srv.Close() // nothing listens: connection refused
-	f.region.Partners[0].Delivery.Webhook.URL = down.srv.URL
 	reg, _ := f.run(t, nil)
 
 	p := f.publish(t, "alpha", "signalen")
@@ -388,18 +378,14 @@ func TestHangingPartnerDoesNotDelayOthers(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	release := make(chan struct{})
-	slowSecret := f.addPartner(t, "slow", region.Webhook{Timeout: 3 * time.Second})
-	slow := newSink(t, slowSecret, func(w http.ResponseWriter, r *http.Request, _ int) {
+	slow := f.addSink(t, "slow", region.Webhook{Timeout: 3 * time.Second}, func(w http.ResponseWriter, r *http.Request, _ int) {
 		select { // never answers
 		case <-r.Context().Done():
 		case <-release:
 		}
 	})
 	t.Cleanup(func() { close(release) })
-	f.region.Partners[0].Delivery.Webhook.URL = slow.srv.URL
-	fastSecret := f.addPartner(t, "fast", region.Webhook{})
-	fast := newSink(t, fastSecret, nil)
-	f.region.Partners[1].Delivery.Webhook.URL = fast.srv.URL
+	fast := f.addSink(t, "fast", region.Webhook{}, nil)
 	f.run(t, nil)
 
 	const n = 50
@@ -428,19 +414,17 @@ func TestHangingPartnerDoesNotDelayOthers(t *testing.T) {
 func TestCircuitBreaker(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	secret := f.addPartner(t, "alpha", region.Webhook{
+	var healthy atomic.Bool
+	s := f.addSink(t, "alpha", region.Webhook{
 		RetrySchedule: []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond,
 			800 * time.Millisecond, 1600 * time.Millisecond, 3200 * time.Millisecond},
-	})
-	var healthy atomic.Bool
-	s := newSink(t, secret, func(w http.ResponseWriter, r *http.Request, _ int) {
+	}, func(w http.ResponseWriter, r *http.Request, _ int) {
 		if !healthy.Load() {
 			w.WriteHeader(http.StatusBadGateway)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})
-	f.region.Partners[0].Delivery.Webhook.URL = s.srv.URL
 	reg, _ := f.run(t, func(c *adapter.Config) {
 		c.Breaker = adapter.BreakerConfig{Failures: 2, Cooldown: 300 * time.Millisecond}
 	})
@@ -524,8 +508,7 @@ func TestHandshake(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
-			secret := f.addPartner(t, "alpha", region.Webhook{Handshake: true})
-			s := newSink(t, secret, nil)
+			s := f.addSink(t, "alpha", region.Webhook{Handshake: true}, nil)
 			var options atomic.Int32
 			s.options = func(w http.ResponseWriter, r *http.Request) {
 				n := int(options.Add(1))
@@ -536,7 +519,6 @@ func TestHandshake(t *testing.T) {
 				}
 				w.WriteHeader(http.StatusForbidden)
 			}
-			f.region.Partners[0].Delivery.Webhook.URL = s.srv.URL
 			reg, _ := f.run(t, func(c *adapter.Config) { c.HandshakeRetry = 50 * time.Millisecond })
 
 			for range 3 {
@@ -569,23 +551,14 @@ func TestHandshake(t *testing.T) {
 func TestLogsHoldNoPersonalData(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	secret := f.addPartner(t, "alpha", region.Webhook{TokenEnv: "KETENBUS_WEBHOOK_TOKEN_ALPHA"})
 	const token = "alpha-token-do-not-log-0123456789"
 	f.secrets.WebhookTokens["alpha"] = token
-	s := newSink(t, secret, func(w http.ResponseWriter, r *http.Request, n int) {
-		echo := "echo-7f3a " + string(sinkBody(r)) + " with " + r.Header.Get("Authorization")
-		switch n {
-		case 1:
-			http.Error(w, echo, http.StatusInternalServerError)
-		case 2:
-			http.Error(w, echo, http.StatusBadRequest)
-		case 3:
-			w.WriteHeader(http.StatusNoContent)
-		default:
-			http.Error(w, echo, http.StatusGone)
-		}
-	})
-	f.region.Partners[0].Delivery.Webhook.URL = s.srv.URL
+	echo := func(r *http.Request) string {
+		return "echo-7f3a " + string(sinkBody(r)) + " with " + r.Header.Get("Authorization")
+	}
+	f.addSink(t, "alpha", region.Webhook{TokenEnv: "KETENBUS_WEBHOOK_TOKEN_ALPHA"},
+		answers(echo, http.StatusInternalServerError, http.StatusBadRequest, http.StatusNoContent, http.StatusGone))
+	secret := f.secrets.WebhookSecrets["alpha"]
 	f.run(t, func(c *adapter.Config) { c.MaxAckPending = 1 })
 
 	p := f.publish(t, "alpha", "signalen") // 500, then 400

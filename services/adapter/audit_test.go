@@ -59,10 +59,7 @@ func TestAuditRecordsEveryEnd(t *testing.T) {
 	answers := map[string]int{"alpha": http.StatusNoContent, "beta": http.StatusNotFound, "gamma": http.StatusGone}
 	sinks := map[string]*sink{}
 	for _, id := range []string{"alpha", "beta", "gamma"} {
-		secret := f.addPartner(t, id, region.Webhook{})
-		status := answers[id]
-		sinks[id] = newSink(t, secret, func(w http.ResponseWriter, _ *http.Request, _ int) { w.WriteHeader(status) })
-		f.region.Partners[len(f.region.Partners)-1].Delivery.Webhook.URL = sinks[id].srv.URL
+		sinks[id] = f.addSink(t, id, region.Webhook{}, statuses(answers[id]))
 	}
 	f.run(t, nil)
 

@@ -22,13 +22,11 @@ func TestDeadLetterKeepsNoAnswerOfASensitiveSubscription(t *testing.T) {
 	_, _ = rand.Read(key)
 	f.secrets.EncryptionKeys = [][]byte{key}
 	for _, id := range []string{"open", "plain"} {
-		secret := f.addPartner(t, id, region.Webhook{})
-		s := newSink(t, secret, func(w http.ResponseWriter, r *http.Request, _ int) {
+		f.addSink(t, id, region.Webhook{}, func(w http.ResponseWriter, r *http.Request, _ int) {
 			w.WriteHeader(http.StatusBadRequest)
 			_, _ = w.Write([]byte("rejected what you sent"))
 		})
 		p := &f.region.Partners[len(f.region.Partners)-1]
-		p.Delivery.Webhook.URL = s.srv.URL
 		sub := region.Subscription{Name: "signalen", Types: []string{events.TypeSignaal}, Purpose: "urn:nld:test:verwerkingsactiviteit:signalen"}
 		if id == "open" {
 			sub.Fields = []string{"bsn", "categorie"}

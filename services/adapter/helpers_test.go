@@ -99,8 +99,19 @@ func (f *fixture) addSink(t *testing.T, id string, hook region.Webhook, respond 
 // statuses answers the n-th POST with codes[n-1], and every later one
 // with the last code.
 func statuses(codes ...int) func(w http.ResponseWriter, r *http.Request, n int) {
-	return func(w http.ResponseWriter, _ *http.Request, n int) {
-		w.WriteHeader(codes[min(n, len(codes))-1])
+	return answers(nil, codes...)
+}
+
+// answers is statuses with a body: an answer of 300 or more carries
+// body(r) as its text, when body is not nil.
+func answers(body func(r *http.Request) string, codes ...int) func(w http.ResponseWriter, r *http.Request, n int) {
+	return func(w http.ResponseWriter, r *http.Request, n int) {
+		code := codes[min(n, len(codes))-1]
+		if body == nil || code < 300 {
+			w.WriteHeader(code)
+			return
+		}
+		http.Error(w, body(r), code)
 	}
 }
 

@@ -43,73 +43,27 @@ func BenchmarkIngestEmbedded(b *testing.B) { benchIngest(b, natstest.Start) }
 func benchIngest(b *testing.B, startNATS func(testing.TB) *natstest.Env) {
 	var rawSync, rawAsync, single, batch float64
 	b.Run("raw-sync-publish", func(b *testing.B) {
-		env := startNATS(b)
-		body := storedBody(b)
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			msg := &nats.Msg{Subject: "ketenbus.events.signaal.v1.politie", Data: body, Header: nats.Header{}}
-			msg.Header.Set(jetstream.MsgIDHeader, "raw-"+strconv.Itoa(i))
-			if _, err := env.JS.PublishMsg(b.Context(), msg); err != nil {
-				b.Fatal(err)
-			}
-		}
-		rawSync = perSecond(b, b.N)
+		rawSync = rawPublish(b, startNATS(b), func(js jetstream.JetStream, _ int, msg *nats.Msg) error {
+			_, err := js.PublishMsg(b.Context(), msg)
+			return err
+		})
 	})
 	b.Run("raw-async-publish", func(b *testing.B) {
-		env := startNATS(b)
-		body := storedBody(b)
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			msg := &nats.Msg{Subject: "ketenbus.events.signaal.v1.politie", Data: body, Header: nats.Header{}}
-			msg.Header.Set(jetstream.MsgIDHeader, "raw-"+strconv.Itoa(i))
-			if _, err := env.JS.PublishMsgAsync(msg); err != nil {
-				b.Fatal(err)
+		rawAsync = rawPublish(b, startNATS(b), func(js jetstream.JetStream, i int, msg *nats.Msg) error {
+			if _, err := js.PublishMsgAsync(msg); err != nil {
+				return err
 			}
 			if i%500 == 499 {
-				<-env.JS.PublishAsyncComplete()
+				<-js.PublishAsyncComplete()
 			}
-		}
-		<-env.JS.PublishAsyncComplete()
-		rawAsync = perSecond(b, b.N)
+			return nil
+		})
 	})
 	b.Run("http-single-64-clients", func(b *testing.B) {
-		url := benchGateway(b, startNATS(b))
-		tmpl := newTemplate(b)
-		var seq atomic.Int64
-		b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			c := dialLoad(b, url, tokenPolitie)
-			var buf []byte
-			for pb.Next() {
-				buf = tmpl.event(buf[:0], seq.Add(1))
-				postBench(b, c, events.ContentTypeStructured, buf)
-			}
-		})
-		single = perSecond(b, b.N)
+		single = httpIngest(b, startNATS(b), 64, 1)
 	})
 	b.Run("http-batch-100", func(b *testing.B) {
-		url := benchGateway(b, startNATS(b))
-		tmpl := newTemplate(b)
-		var seq atomic.Int64
-		b.SetParallelism(max(1, 32/runtime.GOMAXPROCS(0)))
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			c := dialLoad(b, url, tokenPolitie)
-			var buf []byte
-			for pb.Next() {
-				buf = append(buf[:0], '[')
-				for j := 0; j < 100; j++ {
-					if j > 0 {
-						buf = append(buf, ',')
-					}
-					buf = tmpl.event(buf, seq.Add(1))
-				}
-				buf = append(buf, ']')
-				postBench(b, c, events.ContentTypeBatch, buf)
-			}
-		})
-		batch = perSecond(b, b.N*100)
+		batch = httpIngest(b, startNATS(b), 32, 100)
 	})
 	if rawSync > 0 && single > 0 {
 		fmt.Printf("%s: single-event HTTP ingest %.0f events/s = %.2fx raw sync publish %.0f msg/s (target >= 1.5x)\n", b.Name(), single, single/rawSync, rawSync)
@@ -117,6 +71,55 @@ func benchIngest(b *testing.B, startNATS func(testing.TB) *natstest.Env) {
 	if rawAsync > 0 && batch > 0 {
 		fmt.Printf("%s: batch-100 HTTP ingest %.0f events/s = %.2fx raw async publish %.0f msg/s (target >= 0.5x)\n", b.Name(), batch, batch/rawAsync, rawAsync)
 	}
+}
+
+// rawPublish publishes b.N copies of storedBody with publish, each with
+// its own Nats-Msg-Id, waits for every asynchronous ack and returns the
+// messages per second.
+func rawPublish(b *testing.B, env *natstest.Env, publish func(js jetstream.JetStream, i int, msg *nats.Msg) error) float64 {
+	body := storedBody(b)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		msg := &nats.Msg{Subject: "ketenbus.events.signaal.v1.politie", Data: body, Header: nats.Header{}}
+		msg.Header.Set(jetstream.MsgIDHeader, "raw-"+strconv.Itoa(i))
+		if err := publish(env.JS, i, msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	<-env.JS.PublishAsyncComplete()
+	return perSecond(b, b.N)
+}
+
+// httpIngest posts events to a gateway on env from clients concurrent
+// connections, one event per request when perPost is 1, else batches of
+// perPost, and returns the events per second.
+func httpIngest(b *testing.B, env *natstest.Env, clients, perPost int) float64 {
+	url := benchGateway(b, env)
+	tmpl := newTemplate(b)
+	var seq atomic.Int64
+	b.SetParallelism(max(1, clients/runtime.GOMAXPROCS(0)))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		c := dialLoad(b, url, tokenPolitie)
+		var buf []byte
+		for pb.Next() {
+			if perPost == 1 {
+				buf = tmpl.event(buf[:0], seq.Add(1))
+				postBench(b, c, events.ContentTypeStructured, buf)
+				continue
+			}
+			buf = append(buf[:0], '[')
+			for j := 0; j < perPost; j++ {
+				if j > 0 {
+					buf = append(buf, ',')
+				}
+				buf = tmpl.event(buf, seq.Add(1))
+			}
+			buf = append(buf, ']')
+			postBench(b, c, events.ContentTypeBatch, buf)
+		}
+	})
+	return perSecond(b, b.N*perPost)
 }
 
 // template is a pre-encoded signaal with a unique id spliced in, so the

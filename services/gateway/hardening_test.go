@@ -3,11 +3,6 @@ package gateway_test
 import (
 	"bufio"
 	"bytes"
-	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,126 +14,18 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/gateway"
-	"github.com/ketenbus/ketenbus/services/shared/httpserve"
 	"github.com/ketenbus/ketenbus/services/shared/region"
-	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/servetest"
 )
-
-// newGateway builds a gateway for a region config given as YAML, with its
-// secrets resolved from env as in production (the pseudonym and field
-// keys are added).
-func newGateway(t *testing.T, yaml string, env map[string]string) (*gateway.Gateway, *natstest.Env, *logtest.Buffer) {
-	t.Helper()
-	reg, secrets := parseRegion(t, yaml, env)
-	nats := natstest.Start(t)
-	logger, logs := logtest.New()
-	g, err := gateway.New(gateway.Config{Region: reg, Secrets: secrets, JetStream: nats.JS, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(g.Close) // runs after the servers closed
-	return g, nats, logs
-}
-
-// parseRegion parses a region config given as YAML and resolves its
-// secrets from env, with the pseudonym and field keys added.
-func parseRegion(t *testing.T, yaml string, env map[string]string) (*region.Config, region.Secrets) {
-	t.Helper()
-	reg, err := region.Parse("region.yaml", []byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	vars := map[string]string{
-		"KETENBUS_PSEUDONYM_KEY": base64.StdEncoding.EncodeToString(pseudonymKey),
-		"KETENBUS_FIELD_KEY":     base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, region.KeySize)),
-	}
-	for k, v := range env {
-		vars[k] = v
-	}
-	secrets, _, err := reg.ResolveSecrets(func(name string) string { return vars[name] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return reg, secrets
-}
-
-// serve serves srv as the gateway's processes do (httpserve.Serve, over
-// TLS when it has a TLSConfig) on a free port of 127.0.0.1 until the test
-// ends, and returns the address.
-func serve(t *testing.T, srv *http.Server) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- httpserve.Serve(ctx, srv, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-errc; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return ln.Addr().String()
-}
-
-// postEvent posts ev in structured mode with token (when not empty) and
-// the extra header pairs.
-func postEvent(t *testing.T, c *http.Client, url, token string, ev any, headers ...string) (*http.Response, []byte, error) {
-	t.Helper()
-	b, err := json.Marshal(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.NewRequest(http.MethodPost, url+"/v1/events", bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", events.ContentTypeStructured)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	return resp, out, err
-}
-
-func sha256Hex(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
-}
-
-const hashedTokenRegion = `
-region: testregio
-pseudonym_key_env: KETENBUS_PSEUDONYM_KEY
-encryption_key_env: KETENBUS_FIELD_KEY
-partners:
-  - id: politie
-    name: Politie Testregio
-    sources: ["urn:nld:oin:00000009999999990001:systeem:bvh"]
-    token_sha256_env: KETENBUS_TOKEN_SHA256_POLITIE
-    publishes: [nl.sociaaldomein.signaal.v1]
-escalation:
-  ladder: [{level: 1, after_working_days: 0, to: [politie]}]
-samenloop: {regievoerder: politie}
-`
 
 // TestTokenSHA256 runs a partner configured with token_sha256_env only:
 // the gateway holds the hash, the partner sends the token.
 func TestTokenSHA256(t *testing.T) {
 	t.Parallel()
 	hash := strings.ToUpper(sha256Hex(tokenPolitie))
-	g, nats, logs := newGateway(t, hashedTokenRegion, map[string]string{"KETENBUS_TOKEN_SHA256_POLITIE": hash})
-	url := "http://" + serve(t, g.Server())
+	g, nats, logs := newGateway(t, regionText(t, "hashed-token-region.yaml"), map[string]string{"KETENBUS_TOKEN_SHA256_POLITIE": hash})
+	url := "http://" + servetest.Serve(t, g.Server())
 	for _, tc := range []struct {
 		name, token string
 		status      int
@@ -176,33 +63,12 @@ func TestTokenSHA256(t *testing.T) {
 	}
 }
 
-const limitsRegion = `
-region: testregio
-pseudonym_key_env: KETENBUS_PSEUDONYM_KEY
-encryption_key_env: KETENBUS_FIELD_KEY
-partners:
-  - id: politie
-    name: Politie Testregio
-    sources: ["urn:nld:oin:00000009999999990001:systeem:bvh"]
-    token_env: KETENBUS_TOKEN_POLITIE
-    publishes: [nl.sociaaldomein.signaal.v1]
-gateway:
-  max_header_bytes: 2048
-  read_header_timeout: 200ms
-  read_timeout: 1s
-  write_timeout: 3s
-  idle_timeout: 300ms
-escalation:
-  ladder: [{level: 1, after_working_days: 0, to: [politie]}]
-samenloop: {regievoerder: politie}
-`
-
 // TestServerLimits checks that Server takes its header limit and timeouts
 // from the region, and that a real server enforces them on real
 // connections.
 func TestServerLimits(t *testing.T) {
 	t.Parallel()
-	g, nats, _ := newGateway(t, limitsRegion, map[string]string{"KETENBUS_TOKEN_POLITIE": tokenPolitie})
+	g, nats, _ := newGateway(t, regionText(t, "limits-region.yaml"), map[string]string{"KETENBUS_TOKEN_POLITIE": tokenPolitie})
 	srv := g.Server()
 	for _, tc := range []struct {
 		name      string
@@ -219,7 +85,7 @@ func TestServerLimits(t *testing.T) {
 			t.Errorf("%s = %v, want %v", tc.name, tc.got, tc.want)
 		}
 	}
-	addr := serve(t, srv)
+	addr := servetest.Serve(t, srv)
 	url := "http://" + addr
 
 	t.Run("header within max_header_bytes", func(t *testing.T) {
@@ -263,17 +129,7 @@ func TestServerLimits(t *testing.T) {
 		if _, err := io.WriteString(conn, "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "); err != nil {
 			t.Fatal(err)
 		}
-		done := make(chan struct{})
-		go func() { // a byte every 50ms for 4s: the header never ends in time
-			defer close(done)
-			for range 80 {
-				time.Sleep(50 * time.Millisecond)
-				if _, err := conn.Write([]byte("x")); err != nil {
-					return
-				}
-			}
-		}()
-		t.Cleanup(func() { conn.Close(); <-done })
+		trickle(t, conn, "x") // the header never ends in time
 		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 		n, err := conn.Read(make([]byte, 512))
 		elapsed := time.Since(start)
@@ -294,17 +150,7 @@ func TestServerLimits(t *testing.T) {
 		start := time.Now()
 		fmt.Fprintf(conn, "POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\nContent-Length: 1000\r\n\r\n{",
 			tokenPolitie, events.ContentTypeStructured)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			for range 80 {
-				time.Sleep(50 * time.Millisecond)
-				if _, err := conn.Write([]byte(" ")); err != nil {
-					return
-				}
-			}
-		}()
-		t.Cleanup(func() { conn.Close(); <-done })
+		trickle(t, conn, " ")
 		_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 		elapsed := time.Since(start)
@@ -345,6 +191,23 @@ func TestServerLimits(t *testing.T) {
 	if n := len(nats.Messages(t, events.StreamEvents)); n != 1 {
 		t.Fatalf("%d events stored, want 1", n)
 	}
+}
+
+// trickle writes b to conn every 50ms for 4s, as a slow client does,
+// and closes conn when the test ends.
+func trickle(t *testing.T, conn net.Conn, b string) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 80 {
+			time.Sleep(50 * time.Millisecond)
+			if _, err := io.WriteString(conn, b); err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { conn.Close(); <-done })
 }
 
 // TestServerDefaultsForZeroLimits: a region built in code with zero

@@ -15,49 +15,20 @@ import (
 	"github.com/ketenbus/ketenbus/services/gateway"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/pkitest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/servetest"
 )
 
 const sourceWijkteam = "urn:nld:oin:00000009999999990003:systeem:regie"
 
-// mtlsRegion has a partner identified by client certificate only (ggz),
-// one by certificate and token (politie) and one by token only (wijkteam,
-// through its hash).
-const mtlsRegion = `
-region: testregio
-pseudonym_key_env: KETENBUS_PSEUDONYM_KEY
-encryption_key_env: KETENBUS_FIELD_KEY
-partners:
-  - id: ggz
-    name: GGZ Testregio
-    sources: ["urn:nld:kvknr:99999901:systeem:epd"]
-    client_cert: {common_name: epd.ggz.test}
-    publishes: [nl.sociaaldomein.signaal.v1]
-  - id: politie
-    name: Politie Testregio
-    sources: ["urn:nld:oin:00000009999999990001:systeem:bvh"]
-    token_env: KETENBUS_TOKEN_POLITIE
-    client_cert: {common_name: bvh.politie.test, sha256: "{{POLITIE_SHA256}}"}
-    publishes: [nl.sociaaldomein.signaal.v1]
-  - id: wijkteam
-    name: Wijkteam Testregio
-    sources: ["urn:nld:oin:00000009999999990003:systeem:regie"]
-    token_sha256_env: KETENBUS_TOKEN_SHA256_WIJKTEAM
-    publishes: [nl.sociaaldomein.signaal.v1]
-gateway:
-  tls: {cert_file: "{{CERT}}", key_file: "{{KEY}}", client_ca_file: "{{CA}}"}
-escalation:
-  ladder: [{level: 1, after_working_days: 0, to: [wijkteam]}]
-samenloop: {regievoerder: wijkteam}
-`
-
 // pki holds the certificates of the mTLS tests.
 type pki struct {
-	ca, otherCA                 *testCA
-	server                      issued
-	ggz, politie                issued // the partners' own certificates
-	ggzOtherCA                  issued // ggz's CN, issued by another CA
-	stranger                    issued // the right CA, a CN no partner has
-	politieCN                   issued // politie's CN, another key: another fingerprint
+	ca, otherCA                 *pkitest.CA
+	server                      pkitest.Issued
+	ggz, politie                pkitest.Issued // the partners' own certificates
+	ggzOtherCA                  pkitest.Issued // ggz's CN, issued by another CA
+	stranger                    pkitest.Issued // the right CA, a CN no partner has
+	politieCN                   pkitest.Issued // politie's CN, another key: another fingerprint
 	certFile, keyFile, caFile   string
 	regionYAML                  string
 	tokenEnv                    map[string]string
@@ -66,28 +37,28 @@ type pki struct {
 
 func newPKI(t *testing.T) *pki {
 	t.Helper()
-	p := &pki{ca: newCA(t, "Ketenbus Testregio Partner CA"), otherCA: newCA(t, "Some Other CA")}
-	p.server = p.ca.server(t)
-	p.ggz = p.ca.client(t, "epd.ggz.test")
-	p.politie = p.ca.client(t, "bvh.politie.test")
-	p.ggzOtherCA = p.otherCA.client(t, "epd.ggz.test")
-	p.stranger = p.ca.client(t, "somebody.test")
-	p.politieCN = p.ca.client(t, "bvh.politie.test")
+	p := &pki{ca: pkitest.NewCA(t, "Ketenbus Testregio Partner CA"), otherCA: pkitest.NewCA(t, "Some Other CA")}
+	p.server = p.ca.Server(t, "gateway.test", "127.0.0.1")
+	p.ggz = p.ca.Client(t, "epd.ggz.test")
+	p.politie = p.ca.Client(t, "bvh.politie.test")
+	p.ggzOtherCA = p.otherCA.Client(t, "epd.ggz.test")
+	p.stranger = p.ca.Client(t, "somebody.test")
+	p.politieCN = p.ca.Client(t, "bvh.politie.test")
 	dir := t.TempDir()
-	p.certFile = writeFile(t, dir, "gateway.crt", p.server.certPEM)
-	p.keyFile = writeFile(t, dir, "gateway.key", p.server.keyPEM)
-	p.caFile = writeFile(t, dir, "partners-ca.crt", p.ca.pem)
+	p.certFile = writeFile(t, dir, "gateway.crt", p.server.CertPEM)
+	p.keyFile = writeFile(t, dir, "gateway.key", p.server.KeyPEM)
+	p.caFile = writeFile(t, dir, "partners-ca.crt", p.ca.PEM)
 	p.regionYAML = strings.NewReplacer(
-		"{{POLITIE_SHA256}}", p.politie.fingerprint(),
+		"{{POLITIE_SHA256}}", p.politie.Fingerprint(),
 		"{{CERT}}", p.certFile, "{{KEY}}", p.keyFile, "{{CA}}", p.caFile,
-	).Replace(mtlsRegion)
+	).Replace(regionText(t, "mtls-region.yaml"))
 	p.tokenEnv = map[string]string{
 		"KETENBUS_TOKEN_POLITIE":         tokenPolitie,
 		"KETENBUS_TOKEN_SHA256_WIJKTEAM": sha256Hex(tokenWijkteam),
 	}
-	for _, c := range []issued{p.server, p.ggz, p.politie, p.ggzOtherCA, p.stranger, p.politieCN} {
-		p.allKeyPEMs = append(p.allKeyPEMs, string(c.keyPEM))
-		p.allFingerprints = append(p.allFingerprints, c.fingerprint(), strings.ReplaceAll(strings.ToLower(c.fingerprint()), ":", ""))
+	for _, c := range []pkitest.Issued{p.server, p.ggz, p.politie, p.ggzOtherCA, p.stranger, p.politieCN} {
+		p.allKeyPEMs = append(p.allKeyPEMs, string(c.KeyPEM))
+		p.allFingerprints = append(p.allFingerprints, c.Fingerprint(), strings.ReplaceAll(strings.ToLower(c.Fingerprint()), ":", ""))
 	}
 	return p
 }
@@ -104,11 +75,11 @@ const (
 
 // client returns an HTTPS client that trusts the test CA and presents
 // cert (nil: none).
-func (p *pki) client(t *testing.T, cert *issued, how clientOpt) *http.Client {
+func (p *pki) client(t *testing.T, cert *pkitest.Issued, how clientOpt) *http.Client {
 	t.Helper()
-	cfg := &tls.Config{RootCAs: p.ca.pool()}
+	cfg := &tls.Config{RootCAs: p.ca.Pool()}
 	if cert != nil {
-		pair := cert.pair
+		pair := cert.Pair
 		if how == force {
 			cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &pair, nil }
 		} else {
@@ -126,10 +97,10 @@ func eventFrom(id, source string) map[string]any {
 	return ev
 }
 
-// TestMutualTLS runs the partners of mtlsRegion against a real HTTPS
-// gateway with real certificates. Each event carries the source of the
-// partner the case expects to be authenticated, so an accepted event
-// under the wrong identity would be refused (403) instead.
+// TestMutualTLS runs the partners of testdata/mtls-region.yaml against a
+// real HTTPS gateway with real certificates. Each event carries the
+// source of the partner the case expects to be authenticated, so an
+// accepted event under the wrong identity would be refused (403) instead.
 func TestMutualTLS(t *testing.T) {
 	t.Parallel()
 	p := newPKI(t)
@@ -138,18 +109,18 @@ func TestMutualTLS(t *testing.T) {
 	if srv.TLSConfig == nil {
 		t.Fatal("Server has no TLSConfig with gateway.tls set")
 	}
-	url := "https://" + serve(t, srv)
+	url := "https://" + servetest.Serve(t, srv)
 	// The same gateway behind a server that requests client certificates
 	// without verifying them: such a certificate must not count.
 	lax := g.Server()
 	lax.TLSConfig.ClientAuth = tls.RequestClientCert
-	laxURL := "https://" + serve(t, lax)
+	laxURL := "https://" + servetest.Serve(t, lax)
 
 	stored := 0
 	for _, tc := range []struct {
 		name    string
 		url     string
-		cert    *issued
+		cert    *pkitest.Issued
 		how     clientOpt
 		token   string
 		source  string
@@ -223,7 +194,7 @@ func TestMutualTLS(t *testing.T) {
 	})
 
 	t.Run("TLS 1.1 is refused", func(t *testing.T) {
-		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: p.ca.pool(), MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11}}
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: p.ca.Pool(), MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS11}}
 		defer tr.CloseIdleConnections()
 		resp, body, err := postEvent(t, &http.Client{Transport: tr}, url, tokenWijkteam, eventFrom("m-tls11", sourceWijkteam))
 		if err == nil {
@@ -263,13 +234,13 @@ func TestTLSConfig(t *testing.T) {
 		t.Fatalf("client auth %v without client_ca_file", cfg.ClientAuth)
 	}
 
-	expired := p.ca.issue(t, &x509.Certificate{
+	expired := p.ca.Issue(t, &x509.Certificate{
 		Subject: pkix.Name{CommonName: "gateway.test"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
 		NotBefore: time.Now().Add(-48 * time.Hour), NotAfter: time.Now().Add(-24 * time.Hour),
 	})
-	expiredCert := writeFile(t, dir, "expired.crt", expired.certPEM)
-	expiredKey := writeFile(t, dir, "expired.key", expired.keyPEM)
-	otherKey := writeFile(t, dir, "other.key", p.ggz.keyPEM)
+	expiredCert := writeFile(t, dir, "expired.crt", expired.CertPEM)
+	expiredKey := writeFile(t, dir, "expired.key", expired.KeyPEM)
+	otherKey := writeFile(t, dir, "other.key", p.ggz.KeyPEM)
 	garbage := writeFile(t, dir, "garbage.pem", []byte("not a PEM file\n"))
 	missing := dir + "/missing.pem"
 	for _, tc := range []struct {
@@ -297,7 +268,7 @@ func TestTLSConfig(t *testing.T) {
 					t.Errorf("error %q does not say %q", err, want)
 				}
 			}
-			assertNoKeyMaterial(t, err.Error(), p.server.keyPEM, p.ggz.keyPEM, expired.keyPEM)
+			assertNoKeyMaterial(t, err.Error(), p.server.KeyPEM, p.ggz.KeyPEM, expired.KeyPEM)
 		})
 	}
 }
@@ -367,5 +338,5 @@ func TestRunServesHTTPS(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "gateway.tls.key_file "+p.caFile) {
 		t.Fatalf("Run with a certificate as key: %v", err)
 	}
-	assertNoKeyMaterial(t, err.Error(), p.server.keyPEM)
+	assertNoKeyMaterial(t, err.Error(), p.server.KeyPEM)
 }

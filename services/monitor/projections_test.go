@@ -9,7 +9,6 @@ import (
 	"github.com/ketenbus/ketenbus/services/monitor"
 	"github.com/ketenbus/ketenbus/services/monitor/monitortest"
 	"github.com/ketenbus/ketenbus/services/shared/projection"
-	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/samenloopindex"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
@@ -23,10 +22,7 @@ import (
 // where nothing was missing, is not worth a line.
 func TestProjectionsShown(t *testing.T) {
 	t.Parallel()
-	reg, err := region.Parse("region.yaml", []byte(accessRegion))
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := accessRegionConfig(t)
 	rdb := redistest.Start(t).Client(t)
 	now := time.Date(2026, 11, 24, 9, 33, 0, 0, time.UTC) // 10:33 in Amsterdam
 	base := monitortest.Serve(t, monitor.Config{Region: reg, JetStream: natstest.Start(t).JS, Redis: rdb,

@@ -10,7 +10,6 @@ import (
 	"github.com/ketenbus/ketenbus/services/monitor"
 	"github.com/ketenbus/ketenbus/services/monitor/monitortest"
 	"github.com/ketenbus/ketenbus/services/shared/bus"
-	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
@@ -22,10 +21,7 @@ import (
 // by deleting its key.
 func TestRetiredSubscriptionShown(t *testing.T) {
 	t.Parallel()
-	reg, err := region.Parse("region.yaml", []byte(accessRegion))
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := accessRegionConfig(t)
 	env := natstest.Start(t)
 	ctx := context.Background()
 	// A region set up before streams.Ensure made the bucket has none until

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ketenbus/ketenbus/services/monitor"
-	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
 )
@@ -19,10 +18,7 @@ import (
 // returns nil then; an address in use is an error that names it.
 func TestRun(t *testing.T) {
 	t.Parallel()
-	reg, err := region.Parse("region.yaml", []byte(accessRegion))
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := accessRegionConfig(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

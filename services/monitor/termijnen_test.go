@@ -10,7 +10,6 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/monitor"
 	"github.com/ketenbus/ketenbus/services/monitor/monitortest"
-	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
 	"github.com/ketenbus/ketenbus/services/shared/timers"
@@ -21,10 +20,7 @@ import (
 // Termijnen page beside an ordinary one, the one beyond year 9998 marked.
 func TestTermijnenSurviveTimersOutOfRange(t *testing.T) {
 	t.Parallel()
-	reg, err := region.Parse("region.yaml", []byte(accessRegion))
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := accessRegionConfig(t)
 	rs := redistest.Start(t)
 	rdb := rs.Client(t)
 	store, err := timers.New(rdb, timers.Config{})

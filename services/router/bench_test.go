@@ -16,7 +16,6 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/router"
-	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 )
@@ -61,10 +60,7 @@ func benchFanOut(b *testing.B, startNATS func(testing.TB) *natstest.Env, regionF
 	b.Run("router-x4", func(b *testing.B) {
 		env := startNATS(b)
 		fill(b, env, b.N)
-		reg, err := region.Load(regionFile)
-		if err != nil {
-			b.Fatal(err)
-		}
+		reg := loadRegion(b, regionFile)
 		logger, _ := logtest.New()
 		b.ResetTimer()
 		cpu, srv := cpuTime(), serverCPUTime()

@@ -11,7 +11,6 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/router"
-	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 )
@@ -26,10 +25,7 @@ import (
 //	go test -run '^$' -bench 'BenchmarkReplay$' -benchtime 1000000x
 func BenchmarkReplay(b *testing.B) {
 	env := natstest.StartProcess(b)
-	reg, err := region.Load("testdata/region.yaml")
-	if err != nil {
-		b.Fatal(err)
-	}
+	reg := loadRegion(b, "testdata/region.yaml")
 	fill(b, env, b.N)
 	ctx := context.Background()
 

@@ -16,19 +16,9 @@ import (
 	"github.com/ketenbus/ketenbus/services/router"
 	"github.com/ketenbus/ketenbus/services/shared/audit"
 	"github.com/ketenbus/ketenbus/services/shared/bus"
-	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 )
-
-func loadRegion(t *testing.T, file string) *region.Config {
-	t.Helper()
-	reg, err := region.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return reg
-}
 
 // TestOnlyRoutesAsTheWholeTable: the table of one partner gives exactly
 // that partner's deliveries of the whole table, byte for byte, and
@@ -81,11 +71,7 @@ func TestOnlyRoutesAsTheWholeTable(t *testing.T) {
 // same id) is stored once.
 func TestReplayIsTheLiveDeliveryWithAReplayID(t *testing.T) {
 	t.Parallel()
-	env := natstest.Start(t)
-	stop, _ := startRouter(t, env)
-	storeEvent(t, env, "politie", events.TypeSignaal, sourcePolitie, "s-1", signaal(), "")
-	waitDeliveries(t, env, 2)
-	stop()
+	env := routedSignaal(t)
 
 	cfg := router.ReplayConfig{Region: loadRegion(t, "testdata/region.yaml"), JetStream: env.JS,
 		Partners: []string{"zvh"}, Range: streams.ReplayOptions{FromSeq: 1}}

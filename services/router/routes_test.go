@@ -15,10 +15,7 @@ import (
 // the filter false, never an error.
 func TestFiltersSeeContextAttributes(t *testing.T) {
 	t.Parallel()
-	reg, err := region.Load("testdata/region.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := loadRegion(t, "testdata/region.yaml")
 	reg.Partners[0].Subscriptions = []region.Subscription{
 		{Name: "urgent", Types: []string{events.TypeSignaal}, Purpose: "urn:nld:x:verwerkingsactiviteit:y", Filter: "prioriteit = 'hoog' AND subject LIKE '5f0c%'"},
 		{Name: "counted", Types: []string{events.TypeSignaal}, Purpose: "urn:nld:x:verwerkingsactiviteit:y", Filter: "volgnummer > 10"},
@@ -69,10 +66,7 @@ func fmtList(s []string) string { return "[" + strings.Join(s, " ") + "]" }
 // carries, also when the stored event brings a sequence of its own.
 func TestFilterSeesSequence(t *testing.T) {
 	t.Parallel()
-	reg, err := region.Load("testdata/region.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg := loadRegion(t, "testdata/region.yaml")
 	reg.Partners[0].Subscriptions = []region.Subscription{
 		{Name: "late", Types: []string{events.TypeSignaal}, Purpose: "urn:nld:x:verwerkingsactiviteit:y", Filter: "sequence > 100"},
 	}

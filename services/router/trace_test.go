@@ -11,7 +11,6 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/router"
-	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/telemetry"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
@@ -32,10 +31,7 @@ func TestRouteSpanTravelsWithDeliveries(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			env := natstest.Start(t)
-			reg, err := region.Load("testdata/region.yaml")
-			if err != nil {
-				t.Fatal(err)
-			}
+			reg := loadRegion(t, "testdata/region.yaml")
 			rec := tracetest.NewSpanRecorder()
 			cfg := router.Config{Region: reg, JetStream: env.JS}
 			cfg.Logger, _ = logtest.New()

@@ -43,6 +43,22 @@ func deadLetter(t *testing.T, env *natstest.Env, partner, msgID string) uint64 {
 	return ack.Sequence
 }
 
+// newestIDs returns the event ids of store.Newest(partner, n, from) and
+// the sequence it says to read from next.
+func newestIDs(t *testing.T, store *dlq.Store, partner string, n int, from uint64) ([]string, uint64) {
+	t.Helper()
+	letters, next, err := store.Newest(context.Background(), partner, n, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, l := range letters {
+		id, _ := l.Event()
+		ids = append(ids, id)
+	}
+	return ids, next
+}
+
 func TestRedelivery(t *testing.T) {
 	t.Parallel()
 	env := natstest.Start(t)
@@ -162,15 +178,7 @@ func TestNewest(t *testing.T) {
 	var from uint64
 	newest := func(want ...string) {
 		t.Helper()
-		letters, next, err := store.Newest(ctx, "ggz", 3, from)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for _, l := range letters {
-			id, _ := l.Event()
-			got = append(got, id)
-		}
+		got, next := newestIDs(t, store, "ggz", 3, from)
 		if !slices.Equal(got, want) {
 			t.Fatalf("Newest from %d = %v, want %v", from, got, want)
 		}
@@ -225,15 +233,7 @@ func TestNewestOfALongDLQ(t *testing.T) {
 	}
 	newest := func(n int, want ...string) {
 		t.Helper()
-		got, next, err := store.Newest(ctx, "ggz", n, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ids []string
-		for _, l := range got {
-			id, _ := l.Event()
-			ids = append(ids, id)
-		}
+		ids, next := newestIDs(t, store, "ggz", n, 0)
 		if !slices.Equal(ids, want) || next != seqOf[want[0]] {
 			t.Fatalf("Newest(%d) = %v, next %d; want %v, next %d", n, ids, next, want, seqOf[want[0]])
 		}

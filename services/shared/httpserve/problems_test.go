@@ -1,39 +1,17 @@
 package httpserve_test
 
 import (
-	"context"
 	"crypto/tls"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ketenbus/ketenbus/services/shared/httpserve"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/rawhttp"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/servetest"
 )
-
-// serveOn serves srv with httpserve.Serve on a free port until the test
-// ends and returns the address.
-func serveOn(t *testing.T, srv *http.Server) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- httpserve.Serve(ctx, srv, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return ln.Addr().String()
-}
 
 type problem struct {
 	Type   string `json:"type"`
@@ -62,7 +40,7 @@ func assertProblem(t *testing.T, resp *http.Response, body string, status int, d
 // included, pass unchanged.
 func TestTransportAnswersAreProblems(t *testing.T) {
 	t.Parallel()
-	addr := serveOn(t, &http.Server{
+	addr := servetest.Serve(t, &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.Header().Set("Connection", "close")
@@ -104,7 +82,7 @@ func TestPlainHTTPToTLSIsAProblem(t *testing.T) {
 	ts.StartTLS() // only for its certificate
 	cert := ts.TLS.Certificates[0]
 	ts.Close()
-	addr := serveOn(t, &http.Server{
+	addr := servetest.Serve(t, &http.Server{
 		Handler:           http.NotFoundHandler(),
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}},
 		ReadHeaderTimeout: 5 * time.Second,

@@ -3,8 +3,6 @@ package natsauth_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,20 +21,6 @@ const (
 	shippedDemoAccount  = "../../../deploy/nats/accounts/demo.conf"
 	regenerateAccount   = "go run ./services/shared/natsauth/cmd/natsauth -region deploy/examples/region.yaml -account demo -o deploy/nats/accounts/demo.conf"
 )
-
-// TestShippedAccountIsCurrent fails when deploy/nats/accounts/demo.conf is
-// not what the generator makes of the demo region.
-func TestShippedAccountIsCurrent(t *testing.T) {
-	t.Parallel()
-	want, err := natsauth.Account(natsauthtest.LoadRegion(t, demoRegion), "demo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := os.ReadFile(shippedDemoAccount)
-	if err != nil || string(got) != want {
-		t.Errorf("deploy/nats/accounts/demo.conf is missing or stale (%v); regenerate it from the repository root with:\n    %s", err, regenerateAccount)
-	}
-}
 
 // TestAccountUsers: the users of a region in an account are those of the
 // region alone, named <account>-<user>, with their password variables
@@ -80,10 +64,8 @@ func TestAccountUsers(t *testing.T) {
 func TestAccountsKeepRegionsApart(t *testing.T) {
 	t.Parallel()
 	cfg := natsauthtest.LoadRegion(t, testRegion)
-	dir := t.TempDir()
 	passwords := map[string]string{}
-	var conf strings.Builder
-	fmt.Fprintf(&conf, "KETENBUS_JETSTREAM_KEY: %q\n", natsauthtest.RandomSecret())
+	vars := map[string]string{}
 	var blocks strings.Builder
 	for _, account := range []string{"noord", "zuid"} {
 		users, err := natsauth.AccountUsers(cfg, account)
@@ -92,7 +74,7 @@ func TestAccountsKeepRegionsApart(t *testing.T) {
 		}
 		for _, u := range users {
 			passwords[u.Name] = natsauthtest.RandomSecret()
-			fmt.Fprintf(&conf, "%s: %q\n", u.PasswordEnv, passwords[u.Name])
+			vars[u.PasswordEnv] = passwords[u.Name]
 		}
 		block, err := natsauth.Account(cfg, account)
 		if err != nil {
@@ -100,18 +82,7 @@ func TestAccountsKeepRegionsApart(t *testing.T) {
 		}
 		blocks.WriteString(block)
 	}
-	fmt.Fprintf(&conf, "host: 127.0.0.1\nport: -1\n")
-	fmt.Fprintf(&conf, "jetstream {\n  store_dir: %q\n  key: $KETENBUS_JETSTREAM_KEY\n  cipher: aes\n}\n", filepath.Join(dir, "jetstream"))
-	conf.WriteString("accounts {\n" + blocks.String() + "}\n")
-	path := filepath.Join(dir, "nats-server.conf")
-	if err := os.WriteFile(path, []byte(conf.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	opts, err := server.ProcessConfigFile(path)
-	if err != nil {
-		t.Fatalf("load a server of two accounts: %v", err)
-	}
-	srv := natstest.Run(t, opts)
+	srv := natsauthtest.ServeConfig(t, vars, "accounts {\n"+blocks.String()+"}\n")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 

@@ -3,14 +3,9 @@ package natsauth_test
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -28,6 +23,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natsauthtest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/pkitest"
 )
 
 // The shipped files, relative to this package.
@@ -40,35 +36,49 @@ const (
 
 const regenerate = "go run ./services/shared/natsauth/cmd/natsauth -region deploy/examples/region.yaml -o deploy/nats/authorization.conf"
 
-// TestShippedAuthorizationIsCurrent fails when deploy/nats/authorization.conf
-// is not what the generator makes of the demo region: a partner added,
-// removed or moved to NATS delivery without regenerating it.
-func TestShippedAuthorizationIsCurrent(t *testing.T) {
+// TestShippedFilesAreCurrent fails when deploy/nats/authorization.conf
+// or deploy/nats/accounts/demo.conf is not what the generator makes of
+// the demo region: a partner added, removed or moved to NATS delivery
+// without regenerating it. It names the first line that differs and the
+// command that regenerates the file.
+func TestShippedFilesAreCurrent(t *testing.T) {
 	t.Parallel()
-	want, err := natsauth.Authorization(natsauthtest.LoadRegion(t, demoRegion))
-	if err != nil {
-		t.Fatal(err)
+	demo := natsauthtest.LoadRegion(t, demoRegion)
+	for _, tc := range []struct {
+		file, regenerate string
+		generate         func() (string, error)
+	}{
+		{shippedAuthConf, regenerate, func() (string, error) { return natsauth.Authorization(demo) }},
+		{shippedDemoAccount, regenerateAccount, func() (string, error) { return natsauth.Account(demo, "demo") }},
+	} {
+		name := strings.TrimPrefix(tc.file, "../../../")
+		t.Run(name, func(t *testing.T) {
+			want, err := tc.generate()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(tc.file)
+			if err != nil {
+				t.Fatalf("read the shipped %s: %v\nGenerate it from the repository root with:\n    %s", name, err, tc.regenerate)
+			}
+			if string(got) == want {
+				return
+			}
+			gotLines, wantLines := strings.Split(string(got), "\n"), strings.Split(want, "\n")
+			line := 0
+			for line < min(len(gotLines), len(wantLines)) && gotLines[line] == wantLines[line] {
+				line++
+			}
+			at := func(lines []string) string {
+				if line < len(lines) {
+					return lines[line]
+				}
+				return "(end of file)"
+			}
+			t.Errorf("%s is stale: line %d is\n    %s\nwhere the generator writes\n    %s\nRegenerate it from the repository root with:\n    %s",
+				name, line+1, at(gotLines), at(wantLines), tc.regenerate)
+		})
 	}
-	got, err := os.ReadFile(shippedAuthConf)
-	if err != nil {
-		t.Fatalf("read the shipped authorization: %v\nGenerate it from the repository root with:\n    %s", err, regenerate)
-	}
-	if string(got) == want {
-		return
-	}
-	gotLines, wantLines := strings.Split(string(got), "\n"), strings.Split(want, "\n")
-	line := 0
-	for line < min(len(gotLines), len(wantLines)) && gotLines[line] == wantLines[line] {
-		line++
-	}
-	at := func(lines []string) string {
-		if line < len(lines) {
-			return lines[line]
-		}
-		return "(end of file)"
-	}
-	t.Errorf("deploy/nats/authorization.conf is stale: line %d is\n    %s\nwhere the generator writes\n    %s\nRegenerate it from the repository root with:\n    %s",
-		line+1, at(gotLines), at(wantLines), regenerate)
 }
 
 // TestAuthorization checks the generated text: every user of the region,
@@ -278,44 +288,14 @@ func writeTestTLS(t *testing.T, dir string) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ketenbus test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "nats"},
-		DNSNames:  []string{"nats-1", "nats-2", "nats-3"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage:    x509.KeyUsageDigitalSignature,
+	ca := pkitest.NewCA(t, "ketenbus test CA")
+	leaf := ca.Issue(t, &x509.Certificate{
+		Subject:     pkix.Name{CommonName: "nats"},
+		DNSNames:    []string{"nats-1", "nats-2", "nats-3"},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, block := range map[string]*pem.Block{
-		"route-ca.crt": {Type: "CERTIFICATE", Bytes: caDER},
-		"route.crt":    {Type: "CERTIFICATE", Bytes: leafDER},
-		"route.key":    {Type: "EC PRIVATE KEY", Bytes: keyDER},
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(block), 0o600); err != nil {
+	})
+	for name, b := range map[string][]byte{"route-ca.crt": ca.PEM, "route.crt": leaf.CertPEM, "route.key": leaf.KeyPEM} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -265,11 +265,14 @@ type fakeService struct {
 	retryFor time.Duration
 }
 
-func newFake(rdb redis.UniversalClient) *fakeService {
-	return &fakeService{rdb: rdb, froms: make(chan uint64, 100), started: make(chan struct{}, 100), metrics: projection.NewMetrics("test", "the test projection"), lockTTL: time.Second, retryFor: 20 * time.Millisecond}
+// newFake is a fakeService on a Redis of its own.
+func newFake(t *testing.T) *fakeService {
+	t.Helper()
+	return &fakeService{rdb: redistest.Start(t).Client(t), froms: make(chan uint64, 100), started: make(chan struct{}, 100), metrics: projection.NewMetrics("test", "the test projection"), lockTTL: time.Second, retryFor: 20 * time.Millisecond}
 }
 
-func (f *fakeService) keeper(t *testing.T) *projection.Keeper {
+// runKeeper runs a Keeper of f until the test ends.
+func (f *fakeService) runKeeper(t *testing.T) *projection.Keeper {
 	t.Helper()
 	logger, logs := logtest.New()
 	f.logs = logs
@@ -310,7 +313,16 @@ func (f *fakeService) keeper(t *testing.T) *projection.Keeper {
 		WaitInterval:  5 * time.Millisecond,
 		RetryAfter:    f.retryFor,
 	})
+	runtest.Start(t, "keeper", func(ctx context.Context) error { k.Run(ctx); return nil })
 	return k
+}
+
+// wantLog fails the test unless the keeper logged line.
+func (f *fakeService) wantLog(t *testing.T, line string) {
+	t.Helper()
+	if !strings.Contains(f.logs.String(), line) {
+		t.Fatalf("the log lacks %q:\n%s", line, f.logs.String())
+	}
 }
 
 func waitKeeper(t *testing.T, k *projection.Keeper, complete bool) {
@@ -323,11 +335,9 @@ func waitKeeper(t *testing.T, k *projection.Keeper, complete bool) {
 // is; a failing rebuild is tried again and leaves no marker.
 func TestKeeper(t *testing.T) {
 	t.Parallel()
-	srv := redistest.Start(t)
-	rdb := srv.Client(t)
-	f := newFake(rdb)
-	k := f.keeper(t)
-	runtest.Start(t, "keeper", func(ctx context.Context) error { k.Run(ctx); return nil })
+	f := newFake(t)
+	rdb := f.rdb
+	k := f.runKeeper(t)
 
 	waitKeeper(t, k, true)
 	if from := <-f.froms; from != 0 {
@@ -336,10 +346,8 @@ func TestKeeper(t *testing.T) {
 	if got := testutil.ToFloat64(f.metrics.Rebuilds.WithLabelValues(projection.ReasonEmpty)); got != 1 {
 		t.Fatalf("rebuilds{reason=empty} = %v, want 1", got)
 	}
-	if !strings.Contains(f.logs.String(), "test projection: not in Redis, and no marker either") ||
-		!strings.Contains(f.logs.String(), "test projection: rebuilt from EVENTS") {
-		t.Fatalf("log lacks the rebuild lines:\n%s", f.logs.String())
-	}
+	f.wantLog(t, "test projection: not in Redis, and no marker either")
+	f.wantLog(t, "test projection: rebuilt from EVENTS")
 
 	// Flushed: rebuilt from scratch once Lost says so.
 	f.last.Store(30)
@@ -396,23 +404,19 @@ func TestKeeper(t *testing.T) {
 	if got := testutil.ToFloat64(f.metrics.Rebuilding); got != 0 {
 		t.Fatalf("rebuilding = %v once complete, want 0", got)
 	}
-	if !strings.Contains(f.logs.String(), "test projection: rebuild from EVENTS failed; trying again") {
-		t.Fatalf("no log line for the failed rebuild:\n%s", f.logs.String())
-	}
+	f.wantLog(t, "test projection: rebuild from EVENTS failed; trying again")
 }
 
 // TestKeepersRebuildOnce: replicas on one flushed Redis; one rebuilds,
 // the others wait for it, and take over when it dies.
 func TestKeepersRebuildOnce(t *testing.T) {
 	t.Parallel()
-	rdb := redistest.Start(t).Client(t)
-	f := newFake(rdb)
+	f := newFake(t)
+	rdb := f.rdb
 	f.slow.Store(int64(300 * time.Millisecond))
 	var ks []*projection.Keeper
 	for range 3 {
-		k := f.keeper(t)
-		ks = append(ks, k)
-		runtest.Start(t, "keeper", func(ctx context.Context) error { k.Run(ctx); return nil })
+		ks = append(ks, f.runKeeper(t))
 	}
 	for _, k := range ks {
 		waitKeeper(t, k, true)
@@ -450,20 +454,17 @@ func TestKeepersRebuildOnce(t *testing.T) {
 	if n := f.calls.Load(); n != 2 {
 		t.Fatalf("%d rebuilds, want 2: one after the lock expired", n)
 	}
-	if !strings.Contains(f.logs.String(), "test projection: another replica is rebuilding from EVENTS; waiting until it is done") {
-		t.Fatalf("no log line of the waiting replica:\n%s", f.logs.String())
-	}
+	f.wantLog(t, "test projection: another replica is rebuilding from EVENTS; waiting until it is done")
 }
 
 // TestHold: a write that finds the projection incomplete waits for the
 // rebuild and is tried again; after the time given it gives up.
 func TestHold(t *testing.T) {
 	t.Parallel()
-	rdb := redistest.Start(t).Client(t)
-	f := newFake(rdb)
+	f := newFake(t)
+	rdb := f.rdb
 	f.slow.Store(int64(200 * time.Millisecond))
-	k := f.keeper(t)
-	runtest.Start(t, "keeper", func(ctx context.Context) error { k.Run(ctx); return nil })
+	k := f.runKeeper(t)
 	tries := 0
 	err := k.Hold(ctx, 10*time.Second, func() error {
 		tries++

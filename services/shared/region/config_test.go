@@ -164,9 +164,8 @@ func TestEveryMistakeReportedOnItsLine(t *testing.T) {
 	})
 }
 
-func TestParseReportsStructuralMistakes(t *testing.T) {
-	t.Parallel()
-	const minimal = `region: klein
+// minimalRegion is the smallest region config that parses clean.
+const minimalRegion = `region: klein
 pseudonym_key_env: K_P
 encryption_key_env: K_F
 partners:
@@ -178,39 +177,42 @@ escalation:
   ladder: [{level: 1, after_working_days: 0, to: [zvh]}]
 samenloop: {regievoerder: zvh}
 `
+
+func TestParseReportsStructuralMistakes(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		yaml string
 		want []string // lines of the error, each as a substring
 	}{
-		{"minimal region is clean", minimal, nil},
+		{"minimal region is clean", minimalRegion, nil},
 		{"empty file", "", []string{"x.yaml:1: the file is empty"}},
 		{"not YAML", "region: [a\n", []string{"x.yaml:", "not valid YAML"}},
 		{"not a mapping", "- a\n- b\n", []string{"x.yaml:1: expected a mapping of keys"}},
-		{"region missing", strings.Replace(minimal, "region: klein\n", "", 1), []string{"x.yaml:1: region: region is missing"}},
-		{"no partners", strings.Split(minimal, "partners:")[0] + "samenloop: {regievoerder: zvh}\n", []string{
+		{"region missing", strings.Replace(minimalRegion, "region: klein\n", "", 1), []string{"x.yaml:1: region: region is missing"}},
+		{"no partners", strings.Split(minimalRegion, "partners:")[0] + "samenloop: {regievoerder: zvh}\n", []string{
 			"partners: no partners are configured",
 			"escalation.ladder: the escalation ladder is empty",
 			`samenloop.regievoerder: "zvh" is not a partner`,
 		}},
-		{"value of the wrong kind", strings.Replace(minimal, "name: ZVH", "name: [ZVH]", 1), []string{
+		{"value of the wrong kind", strings.Replace(minimalRegion, "name: ZVH", "name: [ZVH]", 1), []string{
 			"x.yaml:6: partners[0].name: expected a single value, found a list",
 		}},
-		{"list expected", strings.Replace(minimal, `sources: ["urn:nld:oin:00000009999999990003"]`, `sources: "urn:nld:oin:00000009999999990003"`, 1), []string{
+		{"list expected", strings.Replace(minimalRegion, `sources: ["urn:nld:oin:00000009999999990003"]`, `sources: "urn:nld:oin:00000009999999990003"`, 1), []string{
 			`x.yaml:7: partners[0].sources: expected a list, found the text "urn:nld:oin:00000009999999990003"`,
 		}},
-		{"typo far from any key", minimal + "zzzzzzzz: 1\n", []string{"x.yaml:12: zzzzzzzz: unknown key", "known keys here: demo, encryption_key_env"}},
-		{"typo in a nested key", strings.Replace(minimal, "token_env: T_ZVH", "tokenenv: T_ZVH", 1), []string{
+		{"typo far from any key", minimalRegion + "zzzzzzzz: 1\n", []string{"x.yaml:12: zzzzzzzz: unknown key", "known keys here: demo, encryption_key_env"}},
+		{"typo in a nested key", strings.Replace(minimalRegion, "token_env: T_ZVH", "tokenenv: T_ZVH", 1), []string{
 			`x.yaml:8: partners[0].tokenenv: unknown key "tokenenv" (hint: did you mean "token_env"?)`,
 			"x.yaml:5: partners[0].token_env: token_env is missing (hint: name the environment variable that holds the secret, such as KETENBUS_TOKEN_ZVH)",
 		}},
-		{"nats takes no keys", strings.Replace(minimal, "    token_env: T_ZVH\n", "    token_env: T_ZVH\n    delivery: {nats: {stream: x}}\n", 1), []string{
+		{"nats takes no keys", strings.Replace(minimalRegion, "    token_env: T_ZVH\n", "    token_env: T_ZVH\n    delivery: {nats: {stream: x}}\n", 1), []string{
 			"partners[0].delivery.nats.stream: unknown key",
 		}},
-		{"subscriptions without delivery", strings.Replace(minimal, "    token_env: T_ZVH\n", "    token_env: T_ZVH\n    subscriptions: [{name: s, types: [nl.sociaaldomein.samenloop.v1], purpose: 'urn:x:y'}]\n", 1), []string{
+		{"subscriptions without delivery", strings.Replace(minimalRegion, "    token_env: T_ZVH\n", "    token_env: T_ZVH\n    subscriptions: [{name: s, types: [nl.sociaaldomein.samenloop.v1], purpose: 'urn:x:y'}]\n", 1), []string{
 			"x.yaml:5: partners[0].delivery: delivery is missing",
 		}},
-		{"https to any host, http to localhost outside demo", strings.Replace(minimal, "    token_env: T_ZVH\n", `    token_env: T_ZVH
+		{"https to any host, http to localhost outside demo", strings.Replace(minimalRegion, "    token_env: T_ZVH\n", `    token_env: T_ZVH
     delivery: {webhook: {url: "http://localhost:9000/x", secret_env: S}}
   - id: b
     name: B
@@ -223,15 +225,15 @@ samenloop: {regievoerder: zvh}
     token_env: T_C
     delivery: {webhook: {url: "http://[::1]:9000/x", secret_env: S_C}}
 `, 1), nil},
-		{"monitor behind a proxy", minimal + "monitor: {trusted_header: X-Forwarded-Email, trusted_proxies: [127.0.0.1, 10.0.0.0/24]}\n", nil},
-		{"monitor header without proxies", minimal + "monitor: {trusted_header: X-Forwarded-Email}\n", []string{
+		{"monitor behind a proxy", minimalRegion + "monitor: {trusted_header: X-Forwarded-Email, trusted_proxies: [127.0.0.1, 10.0.0.0/24]}\n", nil},
+		{"monitor header without proxies", minimalRegion + "monitor: {trusted_header: X-Forwarded-Email}\n", []string{
 			"x.yaml:12: monitor.trusted_proxies: trusted_header is set without trusted_proxies",
 		}},
-		{"monitor proxies without header, one not an address", minimal + "monitor: {trusted_proxies: [10.0.0.0/33]}\n", []string{
+		{"monitor proxies without header, one not an address", minimalRegion + "monitor: {trusted_proxies: [10.0.0.0/33]}\n", []string{
 			"monitor.trusted_header: trusted_proxies is set without trusted_header",
 			`monitor.trusted_proxies[0]: "10.0.0.0/33" is no address or CIDR prefix`,
 		}},
-		{"ketenbus's own source owned by a partner", "source: urn:nld:oin:00000009999999990003\n" + minimal, []string{
+		{"ketenbus's own source owned by a partner", "source: urn:nld:oin:00000009999999990003\n" + minimalRegion, []string{
 			"x.yaml:1: source: source \"urn:nld:oin:00000009999999990003\" is ketenbus's own but also belongs to a partner (hint: it is also listed at partners[0].sources[0] (line 8))",
 		}},
 	}
@@ -332,18 +334,7 @@ func TestParseFilter(t *testing.T) {
 
 func TestMonitorSettings(t *testing.T) {
 	t.Parallel()
-	c, err := region.Parse("x.yaml", []byte(`region: klein
-pseudonym_key_env: K_P
-encryption_key_env: K_F
-partners:
-  - id: zvh
-    name: ZVH
-    sources: ["urn:nld:oin:00000009999999990003"]
-    token_env: T_ZVH
-escalation:
-  ladder: [{level: 1, after_working_days: 0, to: [zvh]}]
-samenloop: {regievoerder: zvh}
-monitor:
+	c, err := region.Parse("x.yaml", []byte(minimalRegion+`monitor:
   token_env: KETENBUS_MONITOR_TOKEN
   trusted_header: X-Forwarded-Email
   trusted_proxies: [127.0.0.1, 10.1.2.0/24, "::1"]

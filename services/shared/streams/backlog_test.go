@@ -18,23 +18,7 @@ func TestBacklog(t *testing.T) {
 	if _, found, err := streams.Backlog(ctx, env.JS, events.StreamDelivery, "adapter-ggz"); found || err != nil {
 		t.Fatalf("Backlog of a missing consumer: found %v, %v; want not found, no error", found, err)
 	}
-	for range 3 {
-		if _, err := env.JS.Publish(ctx, events.DeliverySubject("ggz"), []byte("{}")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	c, err := env.JS.CreateOrUpdateConsumer(ctx, events.StreamDelivery, jetstream.ConsumerConfig{
-		Durable: "adapter-ggz", FilterSubject: events.DeliverySubject("ggz"), AckPolicy: jetstream.AckExplicitPolicy})
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs, err := c.Fetch(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for m := range msgs.Messages() {
-		_ = m // fetched, not acked: in flight
-	}
+	fetchForGGZ(t, env, []string{"ggz", "ggz", "ggz"}, 1, 0) // fetched, not acked: in flight
 	n, found, err := streams.Backlog(ctx, env.JS, events.StreamDelivery, "adapter-ggz")
 	if err != nil || !found || n != 3 {
 		t.Errorf("Backlog = %d, found %v, %v; want 3 (2 waiting, 1 in flight)", n, found, err)
@@ -51,29 +35,7 @@ func TestConsumerPositionAndLastSeq(t *testing.T) {
 	if p, found, err := streams.ConsumerPosition(ctx, env.JS, events.StreamDelivery, "adapter-ggz"); found || p != (streams.Position{}) || err != nil {
 		t.Fatalf("ConsumerPosition of a missing consumer = %+v, found %v, %v; want not found, no error", p, found, err)
 	}
-	for _, p := range []string{"ggz", "zvh", "ggz"} {
-		if _, err := env.JS.Publish(ctx, events.DeliverySubject(p), []byte("{}")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	c, err := env.JS.CreateOrUpdateConsumer(ctx, events.StreamDelivery, jetstream.ConsumerConfig{
-		Durable: "adapter-ggz", FilterSubject: events.DeliverySubject("ggz"), AckPolicy: jetstream.AckExplicitPolicy})
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs, err := c.Fetch(2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	first := true
-	for m := range msgs.Messages() {
-		if first { // the second stays in flight
-			if err := m.DoubleAck(ctx); err != nil {
-				t.Fatal(err)
-			}
-		}
-		first = false
-	}
+	fetchForGGZ(t, env, []string{"ggz", "zvh", "ggz"}, 2, 1) // the second stays in flight
 	if p, found, err := streams.ConsumerPosition(ctx, env.JS, events.StreamDelivery, "adapter-ggz"); !found || err != nil || p != (streams.Position{Acked: 2, Delivered: 3}) {
 		// The floor passes 2, a message the consumer does not read.
 		t.Errorf("ConsumerPosition = %+v, found %v, %v; want acked 2, delivered 3 (stream sequences)", p, found, err)
@@ -89,5 +51,36 @@ func TestConsumerPositionAndLastSeq(t *testing.T) {
 	}
 	if n, err := streams.LastSeq(ctx, env.JS, events.StreamDelivery); n != 3 || err != nil {
 		t.Errorf("LastSeq = %d, %v; want 3", n, err)
+	}
+}
+
+// fetchForGGZ publishes a delivery for each of partners on DELIVERY,
+// creates the consumer adapter-ggz and fetches n of its messages, acking
+// the first ack of them and leaving the others in flight.
+func fetchForGGZ(t *testing.T, env *natstest.Env, partners []string, n, ack int) {
+	t.Helper()
+	ctx := context.Background()
+	for _, p := range partners {
+		if _, err := env.JS.Publish(ctx, events.DeliverySubject(p), []byte("{}")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := env.JS.CreateOrUpdateConsumer(ctx, events.StreamDelivery, jetstream.ConsumerConfig{
+		Durable: "adapter-ggz", FilterSubject: events.DeliverySubject("ggz"), AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := c.Fetch(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := 0
+	for m := range msgs.Messages() {
+		if i < ack {
+			if err := m.DoubleAck(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		i++
 	}
 }

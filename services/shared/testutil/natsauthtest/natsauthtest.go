@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -40,6 +42,33 @@ func RandomSecret() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	return base64.StdEncoding.EncodeToString(b)
+}
+
+// ServeConfig starts nats-server in-process from a config file written
+// to a temporary directory: the variables vars (with a random
+// KETENBUS_JETSTREAM_KEY), which stand in for the environment production
+// has, a free port of 127.0.0.1, JetStream encrypted at rest with that
+// key, then body.
+func ServeConfig(tb testing.TB, vars map[string]string, body string) *server.Server {
+	tb.Helper()
+	dir := tb.TempDir()
+	var conf strings.Builder
+	fmt.Fprintf(&conf, "KETENBUS_JETSTREAM_KEY: %q\n", RandomSecret())
+	for _, name := range slices.Sorted(maps.Keys(vars)) {
+		fmt.Fprintf(&conf, "%s: %q\n", name, vars[name])
+	}
+	fmt.Fprintf(&conf, "host: 127.0.0.1\nport: -1\n")
+	fmt.Fprintf(&conf, "jetstream {\n  store_dir: %q\n  key: $KETENBUS_JETSTREAM_KEY\n  cipher: aes\n}\n", filepath.Join(dir, "jetstream"))
+	conf.WriteString(body)
+	path := filepath.Join(dir, "nats-server.conf")
+	if err := os.WriteFile(path, []byte(conf.String()), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	opts, err := server.ProcessConfigFile(path)
+	if err != nil {
+		tb.Fatalf("load the server config:\n%s\n%v", body, err)
+	}
+	return natstest.Run(tb, opts)
 }
 
 // violationWait bounds the wait for the server's permissions violation;
@@ -105,27 +134,14 @@ func StartIn(t *testing.T, cfg *region.Config, account string) *Server {
 		text = "accounts {\n" + block + "}\n"
 		s.prefix = account + "-"
 	}
-	dir := t.TempDir()
-	var conf strings.Builder
-	fmt.Fprintf(&conf, "KETENBUS_JETSTREAM_KEY: %q\n", RandomSecret())
+	vars := map[string]string{}
 	for _, u := range users {
 		s.Passwords[u.Name] = RandomSecret()
-		fmt.Fprintf(&conf, "%s: %q\n", u.PasswordEnv, s.Passwords[u.Name])
+		vars[u.PasswordEnv] = s.Passwords[u.Name]
 	}
-	fmt.Fprintf(&conf, "host: 127.0.0.1\nport: -1\n")
-	fmt.Fprintf(&conf, "jetstream {\n  store_dir: %q\n  key: $KETENBUS_JETSTREAM_KEY\n  cipher: aes\n}\n", filepath.Join(dir, "jetstream"))
 	// Variables are not seen inside an included file, so the block is
 	// written in place.
-	conf.WriteString(text)
-	path := filepath.Join(dir, "nats-server.conf")
-	if err := os.WriteFile(path, []byte(conf.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	opts, err := server.ProcessConfigFile(path)
-	if err != nil {
-		t.Fatalf("load the server config with the generated authorization: %v", err)
-	}
-	s.Srv = natstest.Run(t, opts)
+	s.Srv = ServeConfig(t, vars, text)
 	s.URL = s.Srv.ClientURL()
 
 	admin := s.Connect(t, natsauth.UserAdmin)
