@@ -14,7 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/shared/audit"
+	"github.com/ketenbus/ketenbus/services/shared/outbox"
 	"github.com/ketenbus/ketenbus/services/shared/projection"
 	"github.com/ketenbus/ketenbus/services/shared/redisx"
 	"github.com/ketenbus/ketenbus/services/shared/region"
@@ -128,7 +128,7 @@ type Escalator struct {
 	keeper    *projection.Keeper
 	ladder    *ladder
 	metrics   *metrics
-	audit     *audit.Writer
+	outbox    *outbox.Outbox
 	ready     atomic.Bool
 }
 
@@ -162,7 +162,7 @@ func New(cfg Config) (*Escalator, error) {
 			accept: esc.JeugdWmo.AcceptMonthsBefore18,
 		},
 		metrics: newMetrics(cfg.Metrics),
-		audit:   audit.NewWriter(cfg.JetStream, cfg.Region),
+		outbox:  outbox.New(outbox.Config{JetStream: cfg.JetStream, Region: cfg.Region, Now: cfg.Now}),
 	}
 	e.keeper = projection.NewKeeper(projection.KeeperConfig{
 		Name:  "escalation timers",

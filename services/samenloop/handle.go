@@ -11,10 +11,8 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/shared/audit"
 	"github.com/ketenbus/ketenbus/services/shared/projection"
 	"github.com/ketenbus/ketenbus/services/shared/samenloopindex"
-	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"github.com/ketenbus/ketenbus/services/shared/wmjetstream"
 )
 
@@ -126,26 +124,18 @@ func (s *Service) signaal(ctx context.Context, ix *samenloopindex.Index, in Inpu
 		return nil
 	}
 	start := s.cfg.Now()
-	msgs, logs, err := s.samenloopEvents(ctx, ev.Subject(), sig, out)
+	msgs, err := s.samenloopEvents(ctx, ev.Subject(), sig, out)
 	if err != nil {
 		return err
 	}
-	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	results := streams.PublishAsync(wait, s.cfg.JetStream, msgs)
-	if err := streams.FirstError(results); err != nil {
-		return fmt.Errorf("store samenloop events: %w", err)
-	}
 	// A redelivered signaal gets its first outcome again (see index.Add):
 	// the same events, stored once, and the same records, logged once.
-	end := s.cfg.Now()
-	entries := make([]audit.Entry, len(logs))
-	for i, p := range logs {
-		p.Event.Sequence, p.Start, p.End = results[i].Ack.Sequence, start, end
-		entries[i] = audit.Entry{Partner: p.Partner, Record: audit.NewRecord(p)}
+	sent := s.outbox.Publish(ctx, start, msgs)
+	if sent.StoreErr != nil {
+		return fmt.Errorf("store samenloop events: %w", sent.StoreErr)
 	}
-	if err := s.audit.WriteAll(wait, entries); err != nil {
-		return fmt.Errorf("log samenloop events: %w", err)
+	if sent.LogErr != nil {
+		return fmt.Errorf("log samenloop events: %w", sent.LogErr)
 	}
 	s.metrics.joined.Inc()
 	s.metrics.events.Add(float64(len(msgs)))

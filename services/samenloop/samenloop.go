@@ -14,7 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/shared/audit"
+	"github.com/ketenbus/ketenbus/services/shared/outbox"
 	"github.com/ketenbus/ketenbus/services/shared/projection"
 	"github.com/ketenbus/ketenbus/services/shared/redisx"
 	"github.com/ketenbus/ketenbus/services/shared/region"
@@ -124,7 +124,7 @@ type Service struct {
 	keeper    *projection.Keeper
 	partners  map[string]region.Partner
 	metrics   *metrics
-	audit     *audit.Writer
+	outbox    *outbox.Outbox
 	ready     atomic.Bool
 
 	mu     sync.Mutex
@@ -144,7 +144,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("samenloop: %w", err)
 	}
-	s := &Service{cfg: cfg, unguarded: ix, partners: map[string]region.Partner{}, audit: audit.NewWriter(cfg.JetStream, cfg.Region)}
+	s := &Service{cfg: cfg, unguarded: ix, partners: map[string]region.Partner{}, outbox: outbox.New(outbox.Config{JetStream: cfg.JetStream, Region: cfg.Region, Now: cfg.Now})}
 	for _, p := range cfg.Region.Partners {
 		s.partners[p.ID] = p
 	}
