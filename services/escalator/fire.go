@@ -31,7 +31,7 @@ func (e *Escalator) poll(ctx context.Context) {
 		}
 		if _, err := e.FireDue(ctx); err != nil {
 			if errors.Is(err, projection.ErrIncomplete) {
-				e.keeper.Lost() // the keeper rebuilds them
+				e.proj.Lost() // the keeper rebuilds them
 				continue
 			}
 			if ctx.Err() != nil {
@@ -58,16 +58,16 @@ func (e *Escalator) poll(ctx context.Context) {
 // an error wrapping projection.ErrIncomplete: a timer missing from Redis
 // must not be taken for one that is not due.
 func (e *Escalator) FireDue(ctx context.Context) (int, error) {
-	if !e.keeper.Complete() {
+	if !e.proj.Complete() {
 		return 0, fmt.Errorf("claim due timers: %w", projection.ErrIncomplete)
 	}
 	fired := 0
 	for {
 		now := e.cfg.Now()
 		ts, err := e.live.Claim(ctx, now, e.cfg.ClaimBatch)
-		e.observe(err)
+		e.proj.Observe(err)
 		if errors.Is(err, projection.ErrIncomplete) {
-			e.keeper.Lost()
+			e.proj.Lost()
 		}
 		if err != nil {
 			return fired, fmt.Errorf("claim due timers: %w", err)
@@ -83,7 +83,7 @@ func (e *Escalator) FireDue(ctx context.Context) (int, error) {
 				retry := t
 				retry.Due = now.Add(retryFire)
 				if _, err := e.live.Advance(ctx, retry, t); err != nil {
-					e.observe(err)
+					e.proj.Observe(err)
 					return fired, fmt.Errorf("release timer: %w", err)
 				}
 				continue
