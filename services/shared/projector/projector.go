@@ -115,14 +115,8 @@ func New(cfg Config) *Projector {
 	if cfg.Called == "" {
 		cfg.Called = cfg.Service
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
-	}
-	if cfg.RebuildLock <= 0 {
-		cfg.RebuildLock = 30 * time.Second
 	}
 	p := &Projector{cfg: cfg}
 	metrics := projection.NewMetrics(cfg.Service, cfg.What)
@@ -260,24 +254,10 @@ func (p *Projector) Handle(msg *message.Message) error {
 	return err
 }
 
-// Rebuild replaces the projection in Redis by what replay writes with
-// writer w, as the Keeper does by itself when it finds the projection
-// missing: it takes the rebuild lock (the running services stop applying
-// events until it is done), runs replay, and marks the projection
-// complete with replay's marker (reason projection.ReasonRequested). It
-// returns the events replay read. Errors wrap projection.ErrLocked when
-// another rebuild is running; a rebuild that fails leaves the projection
-// marked incomplete, and the running services rebuild it.
+// Rebuild replaces the projection in Redis by what replay writes, as
+// the Keeper does by itself when it finds the projection missing (see
+// projection.Keeper.Rebuild). It returns the events replay read. Errors
+// wrap projection.ErrLocked when another rebuild is running.
 func (p *Projector) Rebuild(ctx context.Context, replay func(ctx context.Context, w projection.Writer) (projection.Marker, error)) (uint64, error) {
-	c := p.cfg
-	l, _, err := projection.Acquire(ctx, c.Redis, c.Keys, c.RebuildLock, c.Now(), nil)
-	if err != nil {
-		return 0, err
-	}
-	m, err := projection.Build(ctx, l, c.RebuildLock, c.Now, func(ctx context.Context, w projection.Writer) (projection.Marker, error) {
-		m, err := replay(ctx, w)
-		m.Reason = projection.ReasonRequested
-		return m, err
-	})
-	return m.Events, err
+	return p.keeper.Rebuild(ctx, replay)
 }
