@@ -80,6 +80,7 @@ type Event struct {
 // Msg is a built system event: its message on EVENTS and what its
 // processing-log record says.
 type Msg struct {
+	// Msg stores the event on EVENTS; read it, never write.
 	Msg        *nats.Msg
 	processing audit.Processing
 }

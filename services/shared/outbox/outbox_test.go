@@ -118,7 +118,7 @@ func TestPublishFails(t *testing.T) {
 	t.Parallel()
 	_, o := newOutbox(t)
 	msgs := build(t, o, escalatie("e-1", "ggz"), escalatie("e-2", "ggz"))
-	msgs[0].Msg.Subject = "nowhere.escalatie"
+	msgs[0].Msg.Subject = "nowhere.escalatie" // a subject no stream holds
 	sent := o.Publish(context.Background(), fired, msgs)
 	if sent.StoreErr == nil || sent.LogErr != nil || sent.Stored != 1 || sent.Done[0] || !sent.Done[1] {
 		t.Errorf("sent %+v, want the second done only", sent)
