@@ -8,18 +8,17 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ketenbus/ketenbus/services/shared/bus"
-	"github.com/ketenbus/ketenbus/services/shared/streams"
-
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/webhook"
 	"github.com/ketenbus/ketenbus/services/shared/activity"
-	"github.com/ketenbus/ketenbus/services/shared/audit"
+	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/fieldcrypt"
+	"github.com/ketenbus/ketenbus/services/shared/outbox"
 	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"github.com/ketenbus/ketenbus/services/shared/telemetry"
 	"github.com/ketenbus/ketenbus/services/shared/wmjetstream"
 )
@@ -52,7 +51,7 @@ func New(cfg Config) (*Adapter, error) {
 		byTopic: map[string]partnerSetup{},
 		deps: deps{
 			dlq:      cfg.JetStream,
-			audit:    audit.NewWriter(cfg.JetStream, cfg.Region),
+			outbox:   outbox.New(outbox.Config{JetStream: cfg.JetStream, Region: cfg.Region, Now: cfg.Now}),
 			activity: activity.NewPublisher(cfg.JetStream.Conn()),
 			client:   cfg.Client,
 			metrics:  newMetrics(cfg.Metrics),

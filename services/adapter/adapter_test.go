@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ketenbus/ketenbus/services/shared/streams"
-
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -22,6 +20,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/adapter"
 	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/metrictest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
 )

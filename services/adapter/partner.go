@@ -24,6 +24,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/shared/audit"
 	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/fieldcrypt"
+	"github.com/ketenbus/ketenbus/services/shared/outbox"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"github.com/ketenbus/ketenbus/services/shared/telemetry"
@@ -53,8 +54,8 @@ type deps struct {
 	dlq dlqPublisher
 	// retired is the set of retired subscriptions, open and watched.
 	retired *streams.Retired
-	// audit writes the processing log: one record per delivery that ends.
-	audit *audit.Writer
+	// outbox writes the processing log: one record per delivery that ends.
+	outbox *outbox.Outbox
 	// activity publishes every attempt and circuit change for the monitor.
 	activity *activity.Publisher
 	// keys opens sealed data fields; nil when the region has no field
@@ -422,7 +423,7 @@ func (p *partner) log(ctx context.Context, msg *message.Message, d deliveryInfo,
 	})
 	sctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
-	return p.audit.Write(sctx, p.id, rec)
+	return p.outbox.Log(sctx, audit.Entry{Partner: p.id, Record: rec})
 }
 
 // notLogged nacks a delivery whose record could not be written, so it

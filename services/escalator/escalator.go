@@ -5,24 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/shared/audit"
 	"github.com/ketenbus/ketenbus/services/shared/bus"
+	"github.com/ketenbus/ketenbus/services/shared/outbox"
 	"github.com/ketenbus/ketenbus/services/shared/projection"
-	"github.com/ketenbus/ketenbus/services/shared/redisx"
+	"github.com/ketenbus/ketenbus/services/shared/projector"
 	"github.com/ketenbus/ketenbus/services/shared/region"
-	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"github.com/ketenbus/ketenbus/services/shared/timers"
 	"github.com/ketenbus/ketenbus/services/shared/werkdagen"
-	"github.com/ketenbus/ketenbus/services/shared/wmjetstream"
 )
 
 // Config configures the escalator.
@@ -126,11 +122,10 @@ type Escalator struct {
 	// write (For): each event's, the rebuild's, and live for firing.
 	unguarded *timers.Store
 	live      *timers.Store
-	keeper    *projection.Keeper
+	proj      *projector.Projector
 	ladder    *ladder
 	metrics   *metrics
-	audit     *audit.Writer
-	ready     atomic.Bool
+	outbox    *outbox.Outbox
 }
 
 // New checks cfg and prepares the calendar and the timer store.
@@ -163,50 +158,42 @@ func New(cfg Config) (*Escalator, error) {
 			accept: esc.JeugdWmo.AcceptMonthsBefore18,
 		},
 		metrics: newMetrics(cfg.Metrics),
-		audit:   audit.NewWriter(cfg.JetStream, cfg.Region),
+		outbox:  outbox.New(outbox.Config{JetStream: cfg.JetStream, Region: cfg.Region, Now: cfg.Now}),
 	}
-	e.keeper = projection.NewKeeper(projection.KeeperConfig{
-		Name:  "escalation timers",
-		Redis: cfg.Redis,
-		Keys:  store.Projection(),
+	e.proj = projector.New(projector.Config{
+		Service:    "escalator",
+		Projection: "escalation timers",
+		What:       "the timers",
+		JetStream:  cfg.JetStream,
+		Redis:      cfg.Redis,
+		Keys:       store.Projection(),
+		Consumer:   bus.EscalatorConsumerConfig(cfg.Durable),
+		Apply: func(ctx context.Context, w projection.Writer, in projector.Input) error {
+			return e.apply(ctx, store.For(w), in.Event, in.Sender)
+		},
+		Note: func(ctx context.Context, w projection.Writer) error { return store.For(w).Note(ctx) },
 		Rebuild: func(ctx context.Context, w projection.Writer, from uint64) (projection.Marker, error) {
 			return e.replay(ctx, w, RebuildOptions{FromSeq: from}, from == 0)
 		},
-		AckFloor: func(ctx context.Context) (uint64, error) {
-			p, _, err := streams.ConsumerPosition(ctx, cfg.JetStream, events.StreamEvents, cfg.Durable)
-			return p.Acked, err
+		Unavailable: timers.ErrUnavailable,
+		Invalid:     timers.ErrInvalid,
+		Logs: projector.Logs{
+			Unreadable: "event unreadable; no term started",
+			Invalid:    "event makes no valid timer; no term started",
+			Rebuilding: "timers are being rebuilt; the event comes back",
+			NotStored:  "timer not stored; the event comes back",
 		},
-		Consumes: func(ctx context.Context, from, to uint64) (bool, error) {
-			return streams.Holds(ctx, cfg.JetStream, events.StreamEvents, bus.EscalatorSubjects(), from, to)
+		Size: prometheus.GaugeOpts{
+			Name: "ketenbus_escalator_timers_pending",
+			Help: "Terms being watched: timers in Redis.",
 		},
-		InOrder:       true, // MaxAckPending 1
-		Observe:       func(err error) { e.observe(redisx.Wrap("read the timers' marker", err, timers.ErrUnavailable)) },
+		Count:         store.Pending,
 		Now:           cfg.Now,
 		Logger:        cfg.Logger,
-		Metrics:       e.metrics.projection,
-		LockTTL:       cfg.RebuildLock,
+		Metrics:       cfg.Metrics,
+		RebuildLock:   cfg.RebuildLock,
 		CheckInterval: cfg.CheckInterval,
 	})
-	cfg.Metrics.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "ketenbus_escalator_ready",
-		Help: "1 while Redis answers the escalator, 0 while it does not (events are then not acked).",
-	}, func() float64 {
-		if e.Ready() {
-			return 1
-		}
-		return 0
-	}), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "ketenbus_escalator_timers_pending",
-		Help: "Terms being watched: timers in Redis.",
-	}, func() float64 {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		n, err := store.Pending(ctx)
-		if err != nil {
-			return -1
-		}
-		return float64(n)
-	}))
 	return e, nil
 }
 
@@ -214,23 +201,11 @@ func New(cfg Config) (*Escalator, error) {
 func (e *Escalator) Store() *timers.Store { return e.unguarded }
 
 // Ready reports whether Redis answered the last time it was used.
-func (e *Escalator) Ready() bool { return e.ready.Load() }
+func (e *Escalator) Ready() bool { return e.proj.Ready() }
 
 // Complete reports whether the timers in Redis were complete at the last
 // look; while they are not, no timer fires and events wait.
-func (e *Escalator) Complete() bool { return e.keeper.Complete() }
-
-// observe notes whether Redis answered; when it answers again after it
-// did not, the timers are looked at at once: Redis may be back empty.
-func (e *Escalator) observe(err error) {
-	if errors.Is(err, timers.ErrUnavailable) {
-		e.ready.Store(false)
-		return
-	}
-	if !e.ready.Swap(true) {
-		e.keeper.Wake()
-	}
-}
+func (e *Escalator) Complete() bool { return e.proj.Complete() }
 
 // Run consumes EVENTS and fires due timers until ctx ends, then returns
 // nil.
@@ -245,13 +220,13 @@ func Run(ctx context.Context, cfg Config) error {
 // Run runs the escalator until ctx ends: it keeps the timers in Redis
 // complete (rebuilding them from EVENTS when Redis lost them), fires due
 // timers and consumes EVENTS.
-func (e *Escalator) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
-	wg.Go(func() { e.keeper.Run(ctx) })
-	wg.Go(func() { e.poll(ctx) })
-	cc := bus.EscalatorConsumerConfig(e.cfg.Durable)
-	return wmjetstream.Consume(ctx, e.cfg.JetStream, events.StreamEvents, cc, "escalator", e.cfg.Logger, e.Handle)
-}
+func (e *Escalator) Run(ctx context.Context) error { return e.proj.Run(ctx, e.poll) }
+
+// Handle applies one event of EVENTS to the timers. It returns nil (the
+// event is acked) only after Redis stored the effect, or that the timers
+// hold the event when it has none; while Redis is unreachable it returns
+// an error and the event comes back with a delay. While the timers are
+// being rebuilt it waits for them (up to projector.HoldFor, then the
+// event comes back after a second); an event the rebuild applied is not
+// applied again.
+func (e *Escalator) Handle(msg *message.Message) error { return e.proj.Handle(msg) }

@@ -19,11 +19,11 @@ func TestTermOverEaster(t *testing.T) {
 	f.aanmelding(t, "a-1", posted, 5)
 	waitTimer(t, e, sourcePolitie, "a-1", true)
 
-	f.clock.Set(at("2026-04-10T23:59:59+02:00")) // the last working day
+	f.Clock.Set(at("2026-04-10T23:59:59+02:00")) // the last working day
 	f.waitEscalaties(t, 0)
 
 	deadline := at("2026-04-11T00:00:00+02:00")
-	f.clock.Set(deadline)
+	f.Clock.Set(deadline)
 	got := f.waitEscalaties(t, 1)
 	if g := got[0]; g.Ontvanger != "zvh" || g.Data.Niveau != 1 || g.Data.Reden != events.RedenTermijnVerstreken ||
 		!g.Data.Termijn.Equal(deadline) || g.Data.Betreft.ID != "a-1" || g.Data.Betreft.Source != sourcePolitie || g.Data.Betreft.Type != events.TypeAanmelding {
@@ -31,15 +31,15 @@ func TestTermOverEaster(t *testing.T) {
 	}
 
 	// Level 2: three working days later (Mon 13, Tue 14, Wed 15 April).
-	f.clock.Set(at("2026-04-15T23:59:00+02:00"))
+	f.Clock.Set(at("2026-04-15T23:59:00+02:00"))
 	f.waitEscalaties(t, 1)
-	f.clock.Set(at("2026-04-16T00:00:00+02:00"))
+	f.Clock.Set(at("2026-04-16T00:00:00+02:00"))
 	got = f.waitEscalaties(t, 2)
 	if g := got[1]; g.Ontvanger != "gemeente" || g.Data.Niveau != 2 || !g.Data.Termijn.Equal(deadline) {
 		t.Fatalf("level 2: %+v", g)
 	}
 	// The ladder is done.
-	f.clock.Set(at("2027-04-16T00:00:00+02:00"))
+	f.Clock.Set(at("2027-04-16T00:00:00+02:00"))
 	f.waitEscalaties(t, 2)
 	waitTimer(t, e, sourcePolitie, "a-1", false)
 }
@@ -51,10 +51,10 @@ func TestBevestigingInTimeStopsTheTerm(t *testing.T) {
 	e, _ := f.start(t)
 	f.aanmelding(t, "a-1", posted, 5)
 	waitTimer(t, e, sourcePolitie, "a-1", true)
-	f.clock.Set(at("2026-04-07T09:00:00+02:00"))
+	f.Clock.Set(at("2026-04-07T09:00:00+02:00"))
 	f.bevestiging(t, "ggz", sourceGGZ, "b-1", "a-1", "opgepakt")
 	waitTimer(t, e, sourcePolitie, "a-1", false)
-	f.clock.Set(at("2027-01-01T00:00:00+01:00"))
+	f.Clock.Set(at("2027-01-01T00:00:00+01:00"))
 	f.waitEscalaties(t, 0)
 }
 
@@ -68,7 +68,7 @@ func TestBevestigingFromAnotherPartnerChangesNothing(t *testing.T) {
 	f.bevestiging(t, "zvh", sourceZVH, "b-1", "a-1", "afgerond")
 	time.Sleep(200 * time.Millisecond)
 	waitTimer(t, e, sourcePolitie, "a-1", true)
-	f.clock.Set(at("2026-04-11T00:00:00+02:00"))
+	f.Clock.Set(at("2026-04-11T00:00:00+02:00"))
 	f.waitEscalaties(t, 1)
 }
 
@@ -83,7 +83,7 @@ func TestEarlyBevestigingStartsNoTimer(t *testing.T) {
 	f.aanmelding(t, "a-2", posted, 5) // a control that does start
 	waitTimer(t, e, sourcePolitie, "a-2", true)
 	waitTimer(t, e, sourcePolitie, "a-1", false)
-	f.clock.Set(at("2026-04-11T00:00:00+02:00"))
+	f.Clock.Set(at("2026-04-11T00:00:00+02:00"))
 	got := f.waitEscalaties(t, 1)
 	if got[0].Data.Betreft.ID != "a-2" {
 		t.Fatalf("escalated %s", got[0].Data.Betreft.ID)
@@ -97,7 +97,7 @@ func TestGeweigerdEscalatesAtOnce(t *testing.T) {
 	e, _ := f.start(t)
 	f.aanmelding(t, "a-1", posted, 5)
 	waitTimer(t, e, sourcePolitie, "a-1", true)
-	f.clock.Set(at("2026-04-03T09:00:00+02:00"))
+	f.Clock.Set(at("2026-04-03T09:00:00+02:00"))
 	f.bevestiging(t, "ggz", sourceGGZ, "b-1", "a-1", "geweigerd")
 	got := f.waitEscalaties(t, 1)
 	if g := got[0]; g.Ontvanger != "zvh" || g.Data.Niveau != 1 || g.Data.Reden != events.RedenGeweigerd {
@@ -130,21 +130,21 @@ func TestOverdrachtAt18(t *testing.T) {
 	if !reminded["wmo-team"] || !reminded["jeugdzorg"] {
 		t.Fatalf("reminded %v", reminded)
 	}
-	f.clock.Set(at("2026-06-14T23:00:00+02:00"))
+	f.Clock.Set(at("2026-06-14T23:00:00+02:00"))
 	f.waitEscalaties(t, 2)
-	f.clock.Set(at("2026-06-15T00:00:00+02:00"))
+	f.Clock.Set(at("2026-06-15T00:00:00+02:00"))
 	got = f.waitEscalaties(t, 3)
 	if g := got[2]; g.Ontvanger != "zvh" || g.Data.Niveau != 1 || g.Data.Reden != events.RedenTermijnVerstreken {
 		t.Fatalf("acceptance term: %+v", g)
 	}
-	f.clock.Set(at("2026-09-15T00:00:00+02:00"))
+	f.Clock.Set(at("2026-09-15T00:00:00+02:00"))
 	got = f.waitEscalaties(t, 4)
 	if g := got[3]; g.Ontvanger != "gemeente" || g.Data.Niveau != 2 || g.Data.Reden != events.RedenAchttienZonderBevestiging ||
 		!g.Data.Termijn.Equal(at("2026-09-15T00:00:00+02:00")) {
 		t.Fatalf("birthday: %+v", g)
 	}
 	// A bevestiging of the Wmo team now stops what is left.
-	f.store(t, "wmo-team", events.TypeBevestiging, sourceWmo, "b-1", f.clock.Now(), map[string]any{
+	f.store(t, "wmo-team", events.TypeBevestiging, sourceWmo, "b-1", f.Clock.Now(), map[string]any{
 		"betreft": map[string]any{"source": sourceJeugdzorg, "id": "o-1"}, "status": "opgepakt",
 	}, "")
 	waitTimer(t, e, sourceJeugdzorg, "o-1", false)

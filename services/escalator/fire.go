@@ -8,15 +8,10 @@ import (
 	"strconv"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/shared/audit"
 	"github.com/ketenbus/ketenbus/services/shared/bus"
+	"github.com/ketenbus/ketenbus/services/shared/outbox"
 	"github.com/ketenbus/ketenbus/services/shared/projection"
-	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"github.com/ketenbus/ketenbus/services/shared/timers"
 )
 
@@ -37,7 +32,7 @@ func (e *Escalator) poll(ctx context.Context) {
 		}
 		if _, err := e.FireDue(ctx); err != nil {
 			if errors.Is(err, projection.ErrIncomplete) {
-				e.keeper.Lost() // the keeper rebuilds them
+				e.proj.Lost() // the keeper rebuilds them
 				continue
 			}
 			if ctx.Err() != nil {
@@ -64,16 +59,16 @@ func (e *Escalator) poll(ctx context.Context) {
 // an error wrapping projection.ErrIncomplete: a timer missing from Redis
 // must not be taken for one that is not due.
 func (e *Escalator) FireDue(ctx context.Context) (int, error) {
-	if !e.keeper.Complete() {
+	if !e.proj.Complete() {
 		return 0, fmt.Errorf("claim due timers: %w", projection.ErrIncomplete)
 	}
 	fired := 0
 	for {
 		now := e.cfg.Now()
 		ts, err := e.live.Claim(ctx, now, e.cfg.ClaimBatch)
-		e.observe(err)
+		e.proj.Observe(err)
 		if errors.Is(err, projection.ErrIncomplete) {
-			e.keeper.Lost()
+			e.proj.Lost()
 		}
 		if err != nil {
 			return fired, fmt.Errorf("claim due timers: %w", err)
@@ -89,7 +84,7 @@ func (e *Escalator) FireDue(ctx context.Context) (int, error) {
 				retry := t
 				retry.Due = now.Add(retryFire)
 				if _, err := e.live.Advance(ctx, retry, t); err != nil {
-					e.observe(err)
+					e.proj.Observe(err)
 					return fired, fmt.Errorf("release timer: %w", err)
 				}
 				continue
@@ -114,58 +109,40 @@ func (e *Escalator) FireDue(ctx context.Context) (int, error) {
 // all of its escalaties were stored and logged.
 func (e *Escalator) publish(ctx context.Context, ts []timers.Timer, now time.Time) []bool {
 	var (
-		msgs  []*nats.Msg
-		logs  []audit.Processing // the record of each message
-		owner []int              // the timer of each message
+		msgs  []outbox.Msg
+		owner []int // the timer of each message
 	)
 	stored := make([]bool, len(ts))
 	for i, t := range ts {
 		stored[i] = true
 		for _, partner := range e.ladder.recipients(t) {
-			msg, p, err := e.escalatie(t, partner, now)
+			msg, err := e.outbox.Build(escalatie(t, partner, now))
 			if err != nil {
 				stored[i] = false
 				e.cfg.Logger.Error("escalatie not built", slog.String("kind", t.Kind), slog.Int("niveau", t.Level), slog.String("error", err.Error()))
 				continue
 			}
 			msgs = append(msgs, msg)
-			logs = append(logs, p)
 			owner = append(owner, i)
 		}
 	}
-	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	var (
-		entries []audit.Entry
-		logged  []int // the message of each entry
-	)
-	results := streams.PublishAsync(wait, e.cfg.JetStream, msgs)
-	end := e.cfg.Now()
-	var failed []error
-	for j, res := range results {
-		if res.Err != nil {
-			stored[owner[j]] = false
-			failed = append(failed, res.Err)
-			continue
-		}
-		p := logs[j]
-		p.Event.Sequence, p.End = res.Ack.Sequence, end
-		entries = append(entries, audit.Entry{Partner: p.Partner, Record: audit.NewRecord(p)})
-		logged = append(logged, j)
-	}
-	if len(failed) > 0 && ctx.Err() == nil {
-		e.cfg.Logger.Warn("escalaties not stored; their timers fire again shortly",
-			slog.Int("escalaties", len(failed)), slog.Duration("retry_in", retryFire), slog.String("error", failed[0].Error()))
-	}
 	// One record each: a timer that fires again (its escalaties or their
 	// records not all stored) writes the same records, stored once.
-	if err := e.audit.WriteAll(wait, entries); err != nil {
-		for _, j := range logged {
+	sent := e.outbox.Publish(ctx, now, msgs)
+	for j, done := range sent.Done {
+		if !done {
 			stored[owner[j]] = false
 		}
-		if ctx.Err() == nil {
-			e.cfg.Logger.Warn("processing log not written; the timers fire again shortly", slog.Int("escalaties", len(entries)), slog.String("error", err.Error()))
-		}
+	}
+	if ctx.Err() != nil {
+		return stored
+	}
+	if sent.StoreErr != nil {
+		e.cfg.Logger.Warn("escalaties not stored; their timers fire again shortly",
+			slog.Int("escalaties", len(msgs)-sent.Stored), slog.Duration("retry_in", retryFire), slog.String("error", sent.StoreErr.Error()))
+	}
+	if sent.LogErr != nil {
+		e.cfg.Logger.Warn("processing log not written; the timers fire again shortly", slog.Int("escalaties", sent.Stored), slog.String("error", sent.LogErr.Error()))
 	}
 	return stored
 }
@@ -174,46 +151,22 @@ func (e *Escalator) publish(ctx context.Context, ts []timers.Timer, now time.Tim
 // fires again.
 const retryFire = time.Second
 
-// escalatie builds the escalatie event of t's level for partner, and what
-// its record in the processing log says.
-func (e *Escalator) escalatie(t timers.Timer, partner string, now time.Time) (*nats.Msg, audit.Processing, error) {
-	ev := cloudevents.NewEvent()
-	ev.SetID(bus.EscalatieID(t.ID, t.Level, partner))
-	ev.SetSource(e.cfg.Region.Source)
-	ev.SetType(events.TypeEscalatie)
-	ev.SetTime(now.UTC())
-	if t.Subject != "" {
-		ev.SetSubject(t.Subject)
-	}
-	ev.SetExtension(events.ExtensionOntvanger, partner)
-	data := events.Escalatie{
-		Betreft:   events.EventRef{Source: t.Betreft.Source, ID: t.Betreft.ID, Type: t.Betreft.Type},
+// escalatie returns the escalatie of t's level for partner, fired at now.
+func escalatie(t timers.Timer, partner string, now time.Time) outbox.Event {
+	return outbox.Event{
+		ID:        bus.EscalatieID(t.ID, t.Level, partner),
+		Type:      events.TypeEscalatie,
+		Time:      now,
+		Subject:   t.Subject,
 		Ontvanger: partner,
-		Niveau:    t.Level,
-		Reden:     events.Reden(t.Reden),
-		Termijn:   t.Termijn.UTC(),
+		Data: events.Escalatie{
+			Betreft:   events.EventRef{Source: t.Betreft.Source, ID: t.Betreft.ID, Type: t.Betreft.Type},
+			Ontvanger: partner,
+			Niveau:    t.Level,
+			Reden:     events.Reden(t.Reden),
+			Termijn:   t.Termijn.UTC(),
+		},
 	}
-	if err := ev.SetData(events.ContentTypeJSON, data); err != nil {
-		return nil, audit.Processing{}, err
-	}
-	body, err := ev.MarshalJSON()
-	if err != nil {
-		return nil, audit.Processing{}, err
-	}
-	m := &nats.Msg{
-		Subject: events.EventSubject(events.TypeEscalatie, ProducerID),
-		Data:    body,
-		Header:  nats.Header{jetstream.MsgIDHeader: {events.MsgID(ev.Source(), ev.ID())}},
-	}
-	bus.SetTTL(m.Header, e.cfg.Region.RetentionOf(events.TypeEscalatie))
-	return m, audit.Processing{
-		Name:     audit.NameEscalatie,
-		Activity: audit.ActivityEscalatie,
-		Partner:  partner,
-		Event:    audit.Event{ID: ev.ID(), Source: ev.Source(), Type: ev.Type(), Subject: t.Subject},
-		Outcome:  audit.OutcomeStored,
-		Start:    now,
-	}, nil
 }
 
 // moveOn moves claimed timer t past the level that fired at firedAt, in

@@ -2,72 +2,17 @@ package escalator
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/shared/projection"
 	"github.com/ketenbus/ketenbus/services/shared/timers"
 	"github.com/ketenbus/ketenbus/services/shared/werkdagen"
-	"github.com/ketenbus/ketenbus/services/shared/wmjetstream"
 )
-
-// holdFor is how long a handler waits for the timers to be complete
-// again before its event goes back to JetStream: well within the
-// consumer's AckWait.
-const holdFor = 15 * time.Second
-
-// Handle applies one event of EVENTS to the timers. It returns nil (the
-// event is acked) only after Redis stored the effect, or that the timers
-// hold the event when it has none; while Redis is unreachable it returns
-// an error and the event comes back with a delay. While the timers are
-// being rebuilt it waits for them (up to holdFor, then the event comes
-// back after a second); an event the rebuild applied is not applied
-// again.
-func (e *Escalator) Handle(msg *message.Message) error {
-	ctx, seq := msg.Context(), wmjetstream.StreamSeq(msg)
-	w := projection.Live(seq)
-	st := e.unguarded.For(w)
-	var ev cloudevents.Event
-	unreadable := ev.UnmarshalJSON(msg.Payload) != nil
-	sender := events.SubjectPartner(msg.Metadata.Get(wmjetstream.MetaSubject))
-	var invalid error
-	err := e.keeper.Hold(ctx, holdFor, func() error {
-		var err error
-		if !unreadable {
-			err = e.apply(ctx, st, ev, sender)
-		}
-		if errors.Is(err, timers.ErrInvalid) {
-			// Retrying cannot make it a valid timer; waiting for it would
-			// hold up every later event.
-			invalid, err = err, nil
-		}
-		if err == nil && !w.Wrote() {
-			err = st.Note(ctx)
-		}
-		return err
-	})
-	e.observe(err)
-	switch {
-	case err == nil && unreadable:
-		e.cfg.Logger.Error("event unreadable; no term started", slog.Uint64("sequence", seq))
-	case err == nil && invalid != nil:
-		e.cfg.Logger.Error("event makes no valid timer; no term started", slog.String("type", ev.Type()), slog.Uint64("sequence", seq), slog.String("error", invalid.Error()))
-	case errors.Is(err, projection.ErrIncomplete):
-		wmjetstream.SetNakDelay(msg, time.Second)
-		e.cfg.Logger.Debug("timers are being rebuilt; the event comes back", slog.String("type", ev.Type()), slog.Uint64("sequence", seq))
-	case err != nil:
-		wmjetstream.SetNakDelay(msg, wmjetstream.Backoff(wmjetstream.NumDelivered(msg)))
-		e.cfg.Logger.Warn("timer not stored; the event comes back", slog.String("type", ev.Type()), slog.Uint64("sequence", seq), slog.String("error", err.Error()))
-	}
-	return err
-}
 
 // apply applies one event from partner sender to the timers of st: the
 // same logic for live events and for a rebuild from EVENTS.

@@ -5,15 +5,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/escalator"
-	"github.com/ketenbus/ketenbus/services/shared/region"
-	"github.com/ketenbus/ketenbus/services/shared/testutil/clocktest"
-	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
-	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/projectortest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
 )
@@ -27,25 +23,11 @@ const (
 	pseudonym       = "5f0c6e2d9a0b4c1d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d"
 )
 
-type fixture struct {
-	env     *natstest.Env
-	redis   *redistest.Server
-	rdb     *redis.Client
-	clock   *clocktest.Clock
-	reg     *region.Config
-	logs    *logtest.Buffer
-	metrics *prometheus.Registry
-}
+type fixture struct{ *projectortest.Fixture }
 
 func newFixture(t *testing.T, now time.Time, opts ...redistest.Option) *fixture {
 	t.Helper()
-	reg, err := region.Load("testdata/region.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := redistest.Start(t, opts...)
-	_, logs := logtest.New()
-	return &fixture{env: natstest.Start(t), redis: srv, rdb: srv.Client(t), clock: clocktest.New(now), reg: reg, logs: logs}
+	return &fixture{projectortest.New(t, now, opts...)}
 }
 
 // start runs an escalator instance until the returned stop is called (or
@@ -61,12 +43,10 @@ func (f *fixture) start(t *testing.T) (*escalator.Escalator, func()) {
 // the test ends), and returns at once.
 func (f *fixture) run(t *testing.T) (*escalator.Escalator, func()) {
 	t.Helper()
-	logger, logs := logtest.New()
-	f.logs = logs
-	f.metrics = prometheus.NewRegistry()
+	logger, metrics := f.Instance()
 	e, err := escalator.New(escalator.Config{
-		Region: f.reg, JetStream: f.env.JS, Redis: f.rdb, Now: f.clock.Now,
-		PollInterval: 5 * time.Millisecond, Lease: 2 * time.Second, Logger: logger, Metrics: f.metrics,
+		Region: f.Region, JetStream: f.Env.JS, Redis: f.RDB, Now: f.Clock.Now,
+		PollInterval: 5 * time.Millisecond, Lease: 2 * time.Second, Logger: logger, Metrics: metrics,
 		CheckInterval: 50 * time.Millisecond, RebuildLock: 3 * time.Second,
 	})
 	if err != nil {
@@ -78,7 +58,7 @@ func (f *fixture) run(t *testing.T) (*escalator.Escalator, func()) {
 // waitComplete waits until the escalator found its timers complete.
 func waitComplete(t *testing.T, e *escalator.Escalator) {
 	t.Helper()
-	runtest.Eventually(t, 20*time.Second, "the timers in Redis complete", e.Complete)
+	projectortest.WaitComplete(t, "the timers", e.Complete)
 }
 
 // store puts an event on EVENTS as the gateway would.
@@ -94,7 +74,7 @@ func (f *fixture) store(t *testing.T, partner, typ, source, id string, logged ti
 	if ontvanger != "" {
 		ev["ontvanger"] = ontvanger
 	}
-	f.env.StoreEvent(t, partner, ev)
+	f.Env.StoreEvent(t, partner, ev)
 }
 
 func (f *fixture) aanmelding(t *testing.T, id string, logged time.Time, werkdagen int) {
@@ -105,7 +85,7 @@ func (f *fixture) aanmelding(t *testing.T, id string, logged time.Time, werkdage
 }
 
 func (f *fixture) bevestiging(t *testing.T, partner, source, id, betreft, status string) {
-	f.store(t, partner, events.TypeBevestiging, source, id, f.clock.Now(), map[string]any{
+	f.store(t, partner, events.TypeBevestiging, source, id, f.Clock.Now(), map[string]any{
 		"betreft": map[string]any{"source": sourcePolitie, "id": betreft}, "status": status,
 	}, "")
 }
@@ -119,8 +99,22 @@ type escalatie struct {
 // escalaties returns the escalaties stored in EVENTS.
 func (f *fixture) escalaties(t *testing.T) []escalatie {
 	t.Helper()
+	return decodeEscalaties(t, f.Env.Produced(t, events.TypeEscalatie))
+}
+
+// waitEscalaties waits until EVENTS holds n escalaties, then checks it
+// stays at n for a moment, and returns them.
+func (f *fixture) waitEscalaties(t *testing.T, n int) []escalatie {
+	t.Helper()
+	return decodeEscalaties(t, f.WaitProduced(t, events.TypeEscalatie, n))
+}
+
+// decodeEscalaties reads evs, after checking each is about the
+// pseudonym.
+func decodeEscalaties(t *testing.T, evs []cloudevents.Event) []escalatie {
+	t.Helper()
 	var out []escalatie
-	for _, ev := range f.env.Produced(t, events.TypeEscalatie) {
+	for _, ev := range evs {
 		var d events.Escalatie
 		if err := ev.DataAs(&d); err != nil {
 			t.Fatal(err)
@@ -132,22 +126,6 @@ func (f *fixture) escalaties(t *testing.T) []escalatie {
 		out = append(out, escalatie{ID: ev.ID(), Ontvanger: o, Data: d})
 	}
 	return out
-}
-
-// waitEscalaties waits until EVENTS holds n escalaties, then checks it
-// stays at n for a moment, and returns them.
-func (f *fixture) waitEscalaties(t *testing.T, n int) []escalatie {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for len(f.escalaties(t)) < n && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	time.Sleep(100 * time.Millisecond) // a double would show up now
-	got := f.escalaties(t)
-	if len(got) != n {
-		t.Fatalf("%d escalaties, want %d: %+v", len(got), n, got)
-	}
-	return got
 }
 
 // waitTimer waits until the escalator stored (or removed) the timer of an

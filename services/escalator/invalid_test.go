@@ -25,7 +25,7 @@ func TestEventMakingNoValidTimerIsSkipped(t *testing.T) {
 	if !e.Ready() {
 		t.Error("not ready after an invalid event, though Redis answers")
 	}
-	if !strings.Contains(f.logs.String(), "event makes no valid timer") {
-		t.Errorf("no log line for the skipped event:\n%s", f.logs.String())
+	if !strings.Contains(f.Logs.String(), "event makes no valid timer") {
+		t.Errorf("no log line for the skipped event:\n%s", f.Logs.String())
 	}
 }

@@ -28,9 +28,9 @@ func TestTermPassedLongAgoClimbsOneLevelAtATime(t *testing.T) {
 		t.Fatalf("level 1: %+v", g)
 	}
 	// Level 2 three working days after level 1 fired: Tue 2, Wed 3, Thu 4 June.
-	f.clock.Set(at("2026-06-04T23:59:00+02:00"))
+	f.Clock.Set(at("2026-06-04T23:59:00+02:00"))
 	f.waitEscalaties(t, 1)
-	f.clock.Set(at("2026-06-05T00:00:00+02:00"))
+	f.Clock.Set(at("2026-06-05T00:00:00+02:00"))
 	got = f.waitEscalaties(t, 2)
 	if g := got[1]; g.Ontvanger != "gemeente" || g.Data.Niveau != 2 || !g.Data.Termijn.Equal(deadline) || g.Data.Reden != events.RedenTermijnVerstreken {
 		t.Fatalf("level 2: %+v", g)
@@ -74,18 +74,18 @@ func TestDueTimesFarOffBreakNothing(t *testing.T) {
 	}
 	// a-1's term ends with Tuesday 2 June; o-0001's level 2 is due after
 	// Thursday 4 June.
-	f.clock.Set(at("2026-06-03T00:00:00+02:00"))
+	f.Clock.Set(at("2026-06-03T00:00:00+02:00"))
 	got = f.waitEscalaties(t, 4)
 	if g := got[3]; g.Data.Betreft.ID != "a-1" || g.Data.Niveau != 1 {
 		t.Fatalf("a-1: %+v", g)
 	}
-	f.clock.Set(at("2026-06-05T00:00:00+02:00"))
+	f.Clock.Set(at("2026-06-05T00:00:00+02:00"))
 	got = f.waitEscalaties(t, 5)
 	if g := got[4]; g.Data.Betreft.ID != "o-0001" || g.Data.Niveau != 2 {
 		t.Fatalf("o-0001 level 2: %+v", g)
 	}
-	if !e.Ready() || strings.Contains(f.logs.String(), "level=ERROR") {
-		t.Errorf("ready %v; logs:\n%s", e.Ready(), f.logs.String())
+	if !e.Ready() || strings.Contains(f.Logs.String(), "level=ERROR") {
+		t.Errorf("ready %v; logs:\n%s", e.Ready(), f.Logs.String())
 	}
 }
 
@@ -102,7 +102,7 @@ func (f *fixture) storeAgain(t *testing.T, id string, logged time.Time, werkdage
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.env.JS.Publish(context.Background(), events.EventSubject(events.TypeAanmelding, "politie"), body); err != nil {
+	if _, err := f.Env.JS.Publish(context.Background(), events.EventSubject(events.TypeAanmelding, "politie"), body); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -125,9 +125,9 @@ func TestAanmeldingStoredAgainStartsNoSecondTerm(t *testing.T) {
 	// a-done: level 1 at the end of 3 April (Good Friday is a working day
 	// here), level 2 three working days later (7, 8, 9 April: Easter
 	// Monday is not); a-run: level 1 at the end of 10 April.
-	f.clock.Set(at("2026-04-04T00:00:00+02:00"))
+	f.Clock.Set(at("2026-04-04T00:00:00+02:00"))
 	f.waitCount(t, 1, 10*time.Second)
-	f.clock.Set(at("2026-04-11T00:00:00+02:00"))
+	f.Clock.Set(at("2026-04-11T00:00:00+02:00"))
 	f.waitCount(t, 3, 10*time.Second)
 	waitTimer(t, e, sourcePolitie, "a-done", false)
 
@@ -135,7 +135,7 @@ func TestAanmeldingStoredAgainStartsNoSecondTerm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.clock.Set(at("2026-04-13T10:00:00+02:00"))
+	f.Clock.Set(at("2026-04-13T10:00:00+02:00"))
 	for _, id := range []string{"a-run", "a-ack", "a-done"} {
 		f.storeAgain(t, id, posted, 5)
 	}

@@ -2,8 +2,6 @@ package escalator
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/ketenbus/ketenbus/services/shared/projection"
 )
 
 type metrics struct {
@@ -12,7 +10,6 @@ type metrics struct {
 	foreign      prometheus.Counter
 	fired        *prometheus.CounterVec
 	lag          prometheus.Histogram
-	projection   projection.Metrics
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -38,9 +35,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time from a timer's due time until its escalaties were stored.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
 		}),
-		projection: projection.NewMetrics("escalator", "the timers"),
 	}
 	reg.MustRegister(m.scheduled, m.acknowledged, m.foreign, m.fired, m.lag)
-	reg.MustRegister(m.projection.Collectors()...)
 	return m
 }

@@ -29,7 +29,7 @@ func TestTimersPendingGauge(t *testing.T) {
 		t.Fatalf("ketenbus_escalator_timers_pending = %v after a bevestiging, want 1", got)
 	}
 
-	f.redis.Stop()
+	f.Redis.Stop()
 	start := time.Now()
 	if got := gauge(t, f, "ketenbus_escalator_timers_pending"); got != -1 {
 		t.Errorf("ketenbus_escalator_timers_pending = %v with Redis away, want -1", got)

@@ -2,7 +2,6 @@ package escalator_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"reflect"
@@ -15,8 +14,8 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/shared/projection"
-	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/metrictest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/projectortest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
 )
@@ -41,7 +40,7 @@ func (f *fixture) waitLevels(t *testing.T, want map[string]int) {
 	for _, n := range want {
 		total += n
 	}
-	st, err := f.env.JS.Stream(context.Background(), events.StreamEvents)
+	st, err := f.Env.JS.Stream(context.Background(), events.StreamEvents)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,28 +79,6 @@ func metric(t *testing.T, reg *prometheus.Registry, name, reason string) float64
 	return metrictest.Value(t, reg, name, labels)
 }
 
-// logLine is a line of the JSON log.
-type logLine struct {
-	Level  string `json:"level"`
-	Msg    string `json:"msg"`
-	Reason string `json:"reason"`
-	Events uint64 `json:"events"`
-	Took   int64  `json:"took"`
-}
-
-// lines returns the log lines whose message starts with msg.
-func lines(t *testing.T, logs *logtest.Buffer, msg string) []logLine {
-	t.Helper()
-	var out []logLine
-	for l := range strings.SplitSeq(logs.String(), "\n") {
-		var ll logLine
-		if json.Unmarshal([]byte(l), &ll) == nil && strings.HasPrefix(ll.Msg, msg) {
-			out = append(out, ll)
-		}
-	}
-	return out
-}
-
 const (
 	foundEmpty    = "escalation timers: not in Redis, and no marker either (Redis restarted empty, was flushed, or the region is new); rebuilding from EVENTS"
 	foundUnmarked = "escalation timers: in Redis without the marker that says complete (the first start of this version, or a rebuild that did not finish); rebuilding from EVENTS"
@@ -115,14 +92,14 @@ func TestNewRegion(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, at("2026-04-02T10:00:00+02:00"))
 	e, _ := f.start(t)
-	st, err := projection.Read(context.Background(), f.rdb, e.Store().Projection())
+	st, err := projection.Read(context.Background(), f.RDB, e.Store().Projection())
 	if err != nil || !st.Complete || st.Seq != 0 || st.Events != 0 || st.Reason != projection.ReasonEmpty {
 		t.Fatalf("marker of a new region: %+v, %v", st, err)
 	}
-	if l := lines(t, f.logs, foundEmpty); len(l) != 1 || l[0].Level != "WARN" {
+	if l := projectortest.Lines(f.Logs, foundEmpty); len(l) != 1 || l[0].Level != "WARN" {
 		t.Errorf("log lines %+v, want one warning that the timers are rebuilt", l)
 	}
-	if l := lines(t, f.logs, rebuilt); len(l) != 1 || l[0].Events != 0 {
+	if l := projectortest.Lines(f.Logs, rebuilt); len(l) != 1 || l[0].Events != 0 {
 		t.Errorf("log lines %+v, want one saying the timers were rebuilt from 0 events", l)
 	}
 }
@@ -135,14 +112,7 @@ func TestNewRegion(t *testing.T) {
 // aanmelding), and fires every level due afterwards exactly once.
 func TestRedisComesBackEmpty(t *testing.T) {
 	t.Parallel()
-	for name, lose := range map[string]func(*testing.T, *fixture){
-		"FLUSHALL": func(t *testing.T, f *fixture) {
-			if err := f.rdb.FlushAll(context.Background()).Err(); err != nil {
-				t.Fatal(err)
-			}
-		},
-		"restart without persistence": func(t *testing.T, f *fixture) { f.redis.Restart(t) },
-	} {
+	for name, lose := range projectortest.Losses() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			posted := at("2026-04-02T10:00:00+02:00")
@@ -152,10 +122,10 @@ func TestRedisComesBackEmpty(t *testing.T) {
 				f.aanmelding(t, fmt.Sprintf("a-%d", i), posted, 5)
 			}
 			waitTimer(t, e, sourcePolitie, "a-5", true)
-			f.clock.Set(at("2026-04-11T00:00:00+02:00")) // level 1 of each
+			f.Clock.Set(at("2026-04-11T00:00:00+02:00")) // level 1 of each
 			f.waitLevels(t, once("a-0/1", "a-1/1", "a-2/1", "a-3/1", "a-4/1", "a-5/1"))
 
-			lose(t, f)
+			lose(t, f.Fixture)
 			f.bevestiging(t, "ggz", sourceGGZ, "b-3", "a-3", "opgepakt")
 			f.aanmelding(t, "a-6", posted, 5)
 			waitTimer(t, e, sourcePolitie, "a-6", true)
@@ -173,29 +143,29 @@ func TestRedisComesBackEmpty(t *testing.T) {
 
 			// 16 April: level 2 of each term, but a-3's (acknowledged); a-6's
 			// level 2.
-			f.clock.Set(at("2026-04-16T00:00:00+02:00"))
+			f.Clock.Set(at("2026-04-16T00:00:00+02:00"))
 			f.waitLevels(t, once("a-0/1", "a-1/1", "a-2/1", "a-3/1", "a-4/1", "a-5/1",
 				"a-0/2", "a-1/2", "a-2/2", "a-4/2", "a-5/2", "a-6/1", "a-6/2"))
 
 			// Said once at the start (a new region) and once now.
-			if l := lines(t, f.logs, foundEmpty); len(l) != 2 || l[1].Level != "WARN" || l[1].Reason != "empty" {
+			if l := projectortest.Lines(f.Logs, foundEmpty); len(l) != 2 || l[1].Level != "WARN" || l[1].Reason != "empty" {
 				t.Errorf("log lines %+v, want a second warning that Redis lost the timers", l)
 			}
-			if l := lines(t, f.logs, rebuilt); len(l) != 2 || l[1].Events < 12 || l[1].Took <= 0 {
+			if l := projectortest.Lines(f.Logs, rebuilt); len(l) != 2 || l[1].Events < 12 || l[1].Took <= 0 {
 				t.Errorf("log lines %+v, want a second saying from how many events (12 or more) and how long", l)
 			}
-			if logs := f.logs.String(); strings.Contains(logs, pseudonym) || strings.Contains(logs, "111222333") {
+			if logs := f.Logs.String(); strings.Contains(logs, pseudonym) || strings.Contains(logs, "111222333") {
 				t.Errorf("the log names the person:\n%s", logs)
 			}
-			if got := metric(t, f.metrics, "ketenbus_escalator_rebuilds_total", "empty"); got != 2 {
+			if got := metric(t, f.Metrics, "ketenbus_escalator_rebuilds_total", "empty"); got != 2 {
 				t.Errorf(`ketenbus_escalator_rebuilds_total{reason="empty"} = %v, want 2`, got)
 			}
 			for _, reason := range []string{"unmarked", "behind"} {
-				if got := metric(t, f.metrics, "ketenbus_escalator_rebuilds_total", reason); got != 0 {
+				if got := metric(t, f.Metrics, "ketenbus_escalator_rebuilds_total", reason); got != 0 {
 					t.Errorf(`ketenbus_escalator_rebuilds_total{reason=%q} = %v, want 0`, reason, got)
 				}
 			}
-			if got := metric(t, f.metrics, "ketenbus_escalator_rebuilding", ""); got != 0 {
+			if got := metric(t, f.Metrics, "ketenbus_escalator_rebuilding", ""); got != 0 {
 				t.Errorf("ketenbus_escalator_rebuilding = %v once rebuilt, want 0", got)
 			}
 		})
@@ -212,9 +182,9 @@ func TestReplicasRebuildOnce(t *testing.T) {
 	posted := at("2026-04-02T10:00:00+02:00")
 	f := newFixture(t, posted)
 	a, _ := f.start(t)
-	regA, logsA := f.metrics, f.logs
+	regA, logsA := f.Metrics, f.Logs
 	b, _ := f.start(t)
-	regB, logsB := f.metrics, f.logs
+	regB, logsB := f.Metrics, f.Logs
 	rebuilds := func() float64 {
 		return metric(t, regA, "ketenbus_escalator_rebuilds_total", "empty") + metric(t, regB, "ketenbus_escalator_rebuilds_total", "empty")
 	}
@@ -225,18 +195,18 @@ func TestReplicasRebuildOnce(t *testing.T) {
 		f.aanmelding(t, fmt.Sprintf("a-%d", i), posted, 5)
 	}
 	waitTimer(t, a, sourcePolitie, "a-19", true)
-	if err := f.rdb.FlushAll(context.Background()).Err(); err != nil {
+	if err := f.RDB.FlushAll(context.Background()).Err(); err != nil {
 		t.Fatal(err)
 	}
 	// Level 1 is long due; level 2 comes its working days after level 1
 	// fired.
-	f.clock.Set(at("2026-04-16T00:00:00+02:00"))
+	f.Clock.Set(at("2026-04-16T00:00:00+02:00"))
 	want := map[string]int{}
 	for i := range 20 {
 		want[fmt.Sprintf("a-%d/1", i)] = 1
 	}
 	f.waitLevels(t, want)
-	f.clock.Set(at("2026-04-30T00:00:00+02:00"))
+	f.Clock.Set(at("2026-04-30T00:00:00+02:00"))
 	for i := range 20 {
 		want[fmt.Sprintf("a-%d/2", i)] = 1
 	}
@@ -247,7 +217,7 @@ func TestReplicasRebuildOnce(t *testing.T) {
 		t.Fatalf("%v rebuilds in all, want 2: one after the flush", n)
 	}
 	// Begun twice in all: at the start and after the flush, by one each.
-	if n := len(lines(t, logsA, foundEmpty)) + len(lines(t, logsB, foundEmpty)); n != 2 {
+	if n := len(projectortest.Lines(logsA, foundEmpty)) + len(projectortest.Lines(logsB, foundEmpty)); n != 2 {
 		t.Fatalf("%d rebuilds begun, want 2", n)
 	}
 }
@@ -265,19 +235,19 @@ func TestUpgradeRebuildsOnce(t *testing.T) {
 	}
 	f.bevestiging(t, "ggz", sourceGGZ, "b-1", "a-1", "opgepakt")
 	waitTimer(t, e, sourcePolitie, "a-1", false)
-	f.clock.Set(at("2026-04-09T00:00:00+02:00")) // a-0's level 1
+	f.Clock.Set(at("2026-04-09T00:00:00+02:00")) // a-0's level 1
 	f.waitLevels(t, once("a-0/1"))
 	stop()
 	before := allTimers(t, e.Store())
-	if err := f.rdb.Del(context.Background(), e.Store().Projection().Marker).Err(); err != nil {
+	if err := f.RDB.Del(context.Background(), e.Store().Projection().Marker).Err(); err != nil {
 		t.Fatal(err)
 	}
 
 	e, stop = f.start(t)
-	if l := lines(t, f.logs, foundUnmarked); len(l) != 1 || l[0].Level != "WARN" {
+	if l := projectortest.Lines(f.Logs, foundUnmarked); len(l) != 1 || l[0].Level != "WARN" {
 		t.Errorf("log lines %+v, want one warning about timers without a marker", l)
 	}
-	if got := metric(t, f.metrics, "ketenbus_escalator_rebuilds_total", "unmarked"); got != 1 {
+	if got := metric(t, f.Metrics, "ketenbus_escalator_rebuilds_total", "unmarked"); got != 1 {
 		t.Errorf(`ketenbus_escalator_rebuilds_total{reason="unmarked"} = %v, want 1`, got)
 	}
 	if after := allTimers(t, e.Store()); !reflect.DeepEqual(before, after) {
@@ -286,13 +256,13 @@ func TestUpgradeRebuildsOnce(t *testing.T) {
 	stop()
 
 	f.start(t)
-	if got := metric(t, f.metrics, "ketenbus_escalator_rebuilds_total", "unmarked") + metric(t, f.metrics, "ketenbus_escalator_rebuilds_total", "empty"); got != 0 {
+	if got := metric(t, f.Metrics, "ketenbus_escalator_rebuilds_total", "unmarked") + metric(t, f.Metrics, "ketenbus_escalator_rebuilds_total", "empty"); got != 0 {
 		t.Errorf("%v rebuilds at the next start, want 0", got)
 	}
 	// Level 2 comes its working days after level 1 fired.
-	f.clock.Set(at("2026-04-30T00:00:00+02:00"))
+	f.Clock.Set(at("2026-04-30T00:00:00+02:00"))
 	f.waitLevels(t, once("a-0/1", "a-0/2", "a-2/1", "a-3/1", "a-4/1"))
-	f.clock.Set(at("2026-05-14T00:00:00+02:00"))
+	f.Clock.Set(at("2026-05-14T00:00:00+02:00"))
 	f.waitLevels(t, once("a-0/1", "a-0/2", "a-2/1", "a-2/2", "a-3/1", "a-3/2", "a-4/1", "a-4/2"))
 }
 
@@ -310,7 +280,7 @@ func TestRedisLostItsLastWrites(t *testing.T) {
 		f.aanmelding(t, fmt.Sprintf("a-%d", i), posted, 5)
 	}
 	waitTimer(t, e, sourcePolitie, "a-4", true)
-	if err := f.rdb.Save(context.Background()).Err(); err != nil { // the copy Redis comes back with
+	if err := f.RDB.Save(context.Background()).Err(); err != nil { // the copy Redis comes back with
 		t.Fatal(err)
 	}
 	for i := 5; i < 10; i++ {
@@ -319,15 +289,15 @@ func TestRedisLostItsLastWrites(t *testing.T) {
 	f.bevestiging(t, "ggz", sourceGGZ, "b-2", "a-2", "opgepakt")
 	waitTimer(t, e, sourcePolitie, "a-9", true)
 	waitTimer(t, e, sourcePolitie, "a-2", false)
-	f.redis.Kill()
-	f.redis.Restart(t) // loads the copy
+	f.Redis.Kill()
+	f.Redis.Restart(t) // loads the copy
 	if _, ok, _ := e.Store().Get(context.Background(), timerIDOf("a-9")); ok {
 		t.Log("the escalator caught up before the test looked")
 	}
 	waitTimer(t, e, sourcePolitie, "a-9", true)
 	waitTimer(t, e, sourcePolitie, "a-2", false)
 	// Level 2 comes its working days after level 1 fired.
-	f.clock.Set(at("2026-04-16T00:00:00+02:00"))
+	f.Clock.Set(at("2026-04-16T00:00:00+02:00"))
 	want := map[string]int{}
 	for i := range 10 {
 		if i != 2 {
@@ -335,20 +305,20 @@ func TestRedisLostItsLastWrites(t *testing.T) {
 		}
 	}
 	f.waitLevels(t, want)
-	f.clock.Set(at("2026-04-30T00:00:00+02:00"))
+	f.Clock.Set(at("2026-04-30T00:00:00+02:00"))
 	for i := range 10 {
 		if i != 2 {
 			want[fmt.Sprintf("a-%d/2", i)] = 1
 		}
 	}
 	f.waitLevels(t, want)
-	if l := lines(t, f.logs, foundBehind); len(l) != 1 || l[0].Level != "WARN" {
+	if l := projectortest.Lines(f.Logs, foundBehind); len(l) != 1 || l[0].Level != "WARN" {
 		t.Errorf("log lines %+v, want one warning that Redis lost its last writes", l)
 	}
-	if got := metric(t, f.metrics, "ketenbus_escalator_rebuilds_total", "behind"); got != 1 {
+	if got := metric(t, f.Metrics, "ketenbus_escalator_rebuilds_total", "behind"); got != 1 {
 		t.Errorf(`ketenbus_escalator_rebuilds_total{reason="behind"} = %v, want 1`, got)
 	}
-	if got := metric(t, f.metrics, "ketenbus_escalator_rebuilds_total", "empty"); got != 1 {
+	if got := metric(t, f.Metrics, "ketenbus_escalator_rebuilds_total", "empty"); got != 1 {
 		t.Errorf(`ketenbus_escalator_rebuilds_total{reason="empty"} = %v, want 1 (the start)`, got)
 	}
 }
@@ -372,32 +342,32 @@ func TestRebuildFailsMidway(t *testing.T) {
 		return err == nil && p == n
 	})
 	keys := e.Store().Projection()
-	if err := f.rdb.FlushAll(ctx).Err(); err != nil {
+	if err := f.RDB.FlushAll(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
 	runtest.Eventually(t, 20*time.Second, "the rebuild under way", func() bool {
-		st, err := projection.Read(ctx, f.rdb, keys)
+		st, err := projection.Read(ctx, f.RDB, keys)
 		return err == nil && st.Rebuilding && st.HasData
 	})
-	f.redis.Kill()
+	f.Redis.Kill()
 	runtest.Eventually(t, 20*time.Second, "the rebuild failed", func() bool {
-		return metric(t, f.metrics, "ketenbus_escalator_rebuild_failures_total", "") >= 1
+		return metric(t, f.Metrics, "ketenbus_escalator_rebuild_failures_total", "") >= 1
 	})
-	f.redis.Restart(t)
-	check := f.redis.Client(t) // no dial errors of the outage to wait out
+	f.Redis.Restart(t)
+	check := f.Redis.Client(t) // no dial errors of the outage to wait out
 	st, err := projection.Read(ctx, check, keys)
 	pending, perr := check.ZCard(ctx, keys.Data).Result()
 	if err != nil || perr != nil || st.Complete || pending == 0 || pending >= n {
 		t.Fatalf("after Redis came back: %+v, %d of %d timers (%v, %v); want part of them and no marker", st, pending, n, err, perr)
 	}
 	waitComplete(t, e)
-	f.clock.Set(at("2026-04-11T00:00:00+02:00"))
+	f.Clock.Set(at("2026-04-11T00:00:00+02:00"))
 	want := map[string]int{}
 	for i := range n {
 		want[fmt.Sprintf("a-%d/1", i)] = 1
 	}
 	f.waitLevels(t, want)
-	if l := lines(t, f.logs, "escalation timers: rebuild from EVENTS failed; trying again"); len(l) == 0 || l[0].Level != "ERROR" {
+	if l := projectortest.Lines(f.Logs, "escalation timers: rebuild from EVENTS failed; trying again"); len(l) == 0 || l[0].Level != "ERROR" {
 		t.Errorf("log lines %+v, want an error saying the rebuild failed and is tried again", l)
 	}
 }

@@ -31,16 +31,13 @@ type RebuildOptions = streams.ReplayOptions
 // fails leaves the timers marked incomplete, and the running escalators
 // rebuild them.
 func (e *Escalator) Rebuild(ctx context.Context, opts RebuildOptions) (uint64, error) {
-	l, _, err := projection.Acquire(ctx, e.cfg.Redis, e.unguarded.Projection(), e.cfg.RebuildLock, e.cfg.Now(), nil)
-	if err != nil {
-		return 0, fmt.Errorf("rebuild timers: %w", err)
-	}
-	m, err := projection.Build(ctx, l, e.cfg.RebuildLock, e.cfg.Now, func(ctx context.Context, w projection.Writer) (projection.Marker, error) {
-		m, err := e.replay(ctx, w, opts, true)
-		m.Reason = projection.ReasonRequested
-		return m, err
+	n, err := e.proj.Rebuild(ctx, func(ctx context.Context, w projection.Writer) (projection.Marker, error) {
+		return e.replay(ctx, w, opts, true)
 	})
-	return m.Events, err
+	if err != nil {
+		return n, fmt.Errorf("rebuild timers: %w", err)
+	}
+	return n, nil
 }
 
 // replay applies EVENTS to the timers with writer w, from opts's start

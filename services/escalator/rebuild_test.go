@@ -51,7 +51,7 @@ func TestRebuildEqualsLive(t *testing.T) {
 		"voorzieningen": []any{}, "contactpersoon": map[string]any{"naam": "Jeugdconsulent"},
 	}, "wmo-team")
 	waitTimer(t, live, sourceJeugdzorg, "o-1", true)
-	f.clock.Set(at("2026-04-03T09:00:00+02:00"))
+	f.Clock.Set(at("2026-04-03T09:00:00+02:00"))
 	f.bevestiging(t, "ggz", sourceGGZ, "b-0", "a-0", "opgepakt")
 	f.bevestiging(t, "ggz", sourceGGZ, "b-1", "a-1", "geweigerd")
 	f.bevestiging(t, "zvh", sourceZVH, "b-2", "a-2", "afgerond") // not the ontvanger
@@ -61,7 +61,7 @@ func TestRebuildEqualsLive(t *testing.T) {
 	// By 11 April: the overdracht's reminder (at once, to two partners),
 	// a-1's levels 1 and 2 (declined on 3 April; level 2 three working
 	// days later) and a-2's level 1 (5 working days).
-	f.clock.Set(at("2026-04-11T00:00:00+02:00"))
+	f.Clock.Set(at("2026-04-11T00:00:00+02:00"))
 	f.waitCount(t, 2+2+1, 10*time.Second)
 	before := allTimers(t, live.Store())
 	if len(before) < 4 {
@@ -69,7 +69,7 @@ func TestRebuildEqualsLive(t *testing.T) {
 	}
 	stop()
 
-	rebuilt, err := escalator.New(escalator.Config{Region: f.reg, JetStream: f.env.JS, Redis: f.rdb, Now: f.clock.Now})
+	rebuilt, err := escalator.New(escalator.Config{Region: f.Region, JetStream: f.Env.JS, Redis: f.RDB, Now: f.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

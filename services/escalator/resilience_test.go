@@ -36,7 +36,7 @@ func dueTimers(t *testing.T, store *timers.Store, n int, due time.Time) {
 func (f *fixture) countEscalaties(t *testing.T) (msgs, ids int) {
 	t.Helper()
 	seen := map[string]bool{}
-	for _, m := range f.env.Messages(t, events.StreamEvents) {
+	for _, m := range f.Env.Messages(t, events.StreamEvents) {
 		if m.Subject == "ketenbus.events.escalatie.v1.ketenbus" {
 			msgs++
 			seen[m.Header.Get("Nats-Msg-Id")] = true
@@ -77,7 +77,7 @@ func TestReplicasFireEachTimerOnce(t *testing.T) {
 	f.start(t)
 	const n = 10000
 	dueTimers(t, a.Store(), n, due)
-	f.clock.Set(due.Add(time.Second))
+	f.Clock.Set(due.Add(time.Second))
 	// Stop replica A while the timers are being fired.
 	deadline := time.Now().Add(20 * time.Second)
 	for msgs, _ := f.countEscalaties(t); msgs < n/5 && time.Now().Before(deadline); msgs, _ = f.countEscalaties(t) {
@@ -85,7 +85,7 @@ func TestReplicasFireEachTimerOnce(t *testing.T) {
 	}
 	stopA()
 	// Whatever A had claimed comes back after its lease.
-	f.clock.Set(due.Add(10 * time.Second))
+	f.Clock.Set(due.Add(10 * time.Second))
 	f.waitCount(t, n, 3*time.Minute) // an upper bound: about 10s on an idle machine
 	if p, err := a.Store().Pending(context.Background()); err != nil || p != 0 {
 		t.Fatalf("%d timers pending (%v), want 0", p, err)
@@ -103,12 +103,12 @@ func TestRedisRestartLosesNothing(t *testing.T) {
 		f.aanmelding(t, fmt.Sprintf("a-%d", i), posted, 5)
 	}
 	waitTimer(t, e, sourcePolitie, "a-19", true)
-	f.redis.Restart(t)
+	f.Redis.Restart(t)
 	for i := 20; i < 40; i++ {
 		f.aanmelding(t, fmt.Sprintf("a-%d", i), posted, 5)
 	}
 	waitTimer(t, e, sourcePolitie, "a-39", true)
-	f.clock.Set(at("2026-04-11T00:00:00+02:00"))
+	f.Clock.Set(at("2026-04-11T00:00:00+02:00"))
 	f.waitCount(t, 40, 20*time.Second)
 }
 
@@ -122,15 +122,15 @@ func TestRedisDownStopsAckingAndCatchesUp(t *testing.T) {
 	f.aanmelding(t, "a-0", posted, 5)
 	waitTimer(t, e, sourcePolitie, "a-0", true)
 	waitReady(t, e, true)
-	f.redis.Stop()
+	f.Redis.Stop()
 	f.aanmelding(t, "a-1", posted, 5)
 	waitReady(t, e, false)
 	if got := gauge(t, f, "ketenbus_escalator_ready"); got != 0 {
 		t.Fatalf("ketenbus_escalator_ready = %v with Redis down, want 0", got)
 	}
-	f.redis.Restart(t)
+	f.Redis.Restart(t)
 	waitTimer(t, e, sourcePolitie, "a-1", true) // the event came back
-	f.clock.Set(at("2026-04-11T00:00:00+02:00"))
+	f.Clock.Set(at("2026-04-11T00:00:00+02:00"))
 	f.waitCount(t, 2, 20*time.Second)
 	waitReady(t, e, true)
 }
@@ -150,7 +150,7 @@ func waitReady(t *testing.T, e *escalator.Escalator, want bool) {
 // gauge reads a gauge from the fixture's metrics registry.
 func gauge(t *testing.T, f *fixture, name string) float64 {
 	t.Helper()
-	mfs, err := f.metrics.Gather()
+	mfs, err := f.Metrics.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,24 +176,24 @@ func TestEventsRefusingFiresAgainSoon(t *testing.T) {
 	waitTimer(t, e, sourcePolitie, "a-1", true)
 
 	ctx := context.Background()
-	st, err := f.env.JS.Stream(ctx, events.StreamEvents)
+	st, err := f.Env.JS.Stream(ctx, events.StreamEvents)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := st.CachedInfo().Config
 	full := cfg
 	full.MaxMsgs = int64(st.CachedInfo().State.Msgs) // with DiscardNew: nothing more is stored
-	if _, err := f.env.JS.UpdateStream(ctx, full); err != nil {
+	if _, err := f.Env.JS.UpdateStream(ctx, full); err != nil {
 		t.Fatal(err)
 	}
-	f.clock.Set(at("2026-04-11T00:00:00+02:00")) // level 1 due
+	f.Clock.Set(at("2026-04-11T00:00:00+02:00")) // level 1 due
 	runtest.Eventually(t, 10*time.Second, "the escalatie refused", func() bool {
-		return strings.Contains(f.logs.String(), "escalaties not stored; their timers fire again shortly")
+		return strings.Contains(f.Logs.String(), "escalaties not stored; their timers fire again shortly")
 	})
-	if _, err := f.env.JS.UpdateStream(ctx, cfg); err != nil {
+	if _, err := f.Env.JS.UpdateStream(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
 	// Past the retry, within the lease (2s in these tests).
-	f.clock.Set(at("2026-04-11T00:00:01.5+02:00"))
+	f.Clock.Set(at("2026-04-11T00:00:01.5+02:00"))
 	f.waitLevels(t, once("a-1/1"))
 }

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"embed"
 	"fmt"
-	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -24,6 +23,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/shared/dlq"
 	"github.com/ketenbus/ketenbus/services/shared/httpserve"
 	"github.com/ketenbus/ketenbus/services/shared/samenloopindex"
+	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"github.com/ketenbus/ketenbus/services/shared/timers"
 )
 

@@ -271,11 +271,11 @@ func (rp *replay) event(ctx context.Context, m jetstream.Msg) error {
 			return err
 		}
 	}
-	for _, e := range rp.r.logEntries(routing, seq, start, rp.cfg.ID) {
-		msg, err := rp.r.audit.Msg(e.Partner, e.Record)
-		if err != nil {
-			return err
-		}
+	records, err := rp.r.outbox.LogMsgs(rp.r.logEntries(routing, seq, start, rp.cfg.ID))
+	if err != nil {
+		return err
+	}
+	for _, msg := range records {
 		if err := rp.publish(ctx, msg, ReplayCount{}); err != nil {
 			return err
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/shared/audit"
 	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/jsonobj"
+	"github.com/ketenbus/ketenbus/services/shared/outbox"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"github.com/ketenbus/ketenbus/services/shared/telemetry"
@@ -96,7 +97,7 @@ type Router struct {
 	// native holds the NATS-native partners: they pull from DELIVERY
 	// themselves, so the router writes their processing log.
 	native map[string]bool
-	audit  *audit.Writer
+	outbox *outbox.Outbox
 	tracer trace.Tracer // nil: not tracing
 }
 
@@ -118,7 +119,7 @@ func New(cfg Config) (*Router, error) {
 		}
 	}
 	return &Router{cfg: cfg, table: t, js: cfg.JetStream, metrics: newMetrics(cfg.Metrics, cfg.JetStream, cfg.Durable),
-		native: native, audit: audit.NewWriter(cfg.JetStream, cfg.Region),
+		native: native, outbox: outbox.New(outbox.Config{JetStream: cfg.JetStream, Region: cfg.Region}),
 		tracer: telemetry.Tracer(cfg.TracerProvider, "router")}, nil
 }
 
@@ -220,14 +221,11 @@ func (r *Router) messages(ctx context.Context, routing Routing, seq uint64, ttl 
 		msgs[i] = ds[i].msg(seqText, ttlText, nil)
 		telemetry.SetNATSHeader(msgs[i].Header, tc)
 	}
-	for _, e := range entries {
-		m, err := r.audit.Msg(e.Partner, e.Record)
-		if err != nil {
-			return nil, err
-		}
-		msgs = append(msgs, m)
+	records, err := r.outbox.LogMsgs(entries)
+	if err != nil {
+		return nil, err
 	}
-	return msgs, nil
+	return append(msgs, records...), nil
 }
 
 // await waits about 10s at most for the PubAcks of p, the messages of ds

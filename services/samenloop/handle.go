@@ -5,76 +5,25 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/shared/audit"
 	"github.com/ketenbus/ketenbus/services/shared/projection"
+	"github.com/ketenbus/ketenbus/services/shared/projector"
 	"github.com/ketenbus/ketenbus/services/shared/samenloopindex"
-	"github.com/ketenbus/ketenbus/services/shared/streams"
-	"github.com/ketenbus/ketenbus/services/shared/wmjetstream"
 )
 
-// holdFor is how long a handler waits for the index to be complete again
-// before its event goes back to JetStream: well within the consumer's
-// AckWait.
-const holdFor = 15 * time.Second
+// Input is one event of EVENTS as the service sees it.
+type Input = projector.Input
 
 // Handle applies one event of EVENTS. It returns nil (the event is acked)
 // only after the index and the samenloop events it caused are stored;
 // while Redis or JetStream cannot store them it returns an error and the
 // event comes back with a delay. While the index is being rebuilt it
-// waits for it (up to holdFor, then the event comes back after a second).
-func (s *Service) Handle(msg *message.Message) error {
-	ctx, seq := msg.Context(), wmjetstream.StreamSeq(msg)
-	var ev cloudevents.Event
-	unreadable := ev.UnmarshalJSON(msg.Payload) != nil
-	in := Input{
-		Event:  ev,
-		Sender: events.SubjectPartner(msg.Metadata.Get(wmjetstream.MetaSubject)),
-		Seq:    seq,
-		Stored: wmjetstream.Timestamp(msg),
-	}
-	var invalid error
-	err := s.keeper.Hold(ctx, holdFor, func() error {
-		if unreadable {
-			return s.unguarded.For(projection.Live(seq)).Note(ctx)
-		}
-		err := s.Apply(ctx, in, true)
-		if isInvalid(err) {
-			invalid = err
-			return s.unguarded.For(projection.Live(seq)).Note(ctx)
-		}
-		return err
-	})
-	s.observe(err)
-	switch {
-	case err == nil && unreadable:
-		s.cfg.Logger.Error("event unreadable; skipped", slog.Uint64("sequence", seq))
-	case err == nil && invalid != nil:
-		s.cfg.Logger.Error("event cannot be indexed; skipped", slog.String("type", ev.Type()), slog.Uint64("sequence", seq), slog.String("error", invalid.Error()))
-	case errors.Is(err, projection.ErrIncomplete):
-		wmjetstream.SetNakDelay(msg, time.Second)
-		s.cfg.Logger.Debug("samenloop index is being rebuilt; the event comes back", slog.String("type", ev.Type()), slog.Uint64("sequence", seq))
-	case err != nil:
-		wmjetstream.SetNakDelay(msg, wmjetstream.Backoff(wmjetstream.NumDelivered(msg)))
-		s.cfg.Logger.Warn("samenloop not stored; the event comes back", slog.String("type", ev.Type()), slog.Uint64("sequence", seq), slog.String("error", err.Error()))
-	}
-	return err
-}
-
-// Input is one event of EVENTS as the service sees it.
-type Input struct {
-	Event cloudevents.Event
-	// Sender is the partner that published it (from its subject).
-	Sender string
-	// Seq is its EVENTS sequence and Stored when EVENTS stored it.
-	Seq    uint64
-	Stored time.Time
-}
+// waits for it (up to projector.HoldFor, then the event comes back after
+// a second).
+func (s *Service) Handle(msg *message.Message) error { return s.proj.Handle(msg) }
 
 // Apply applies one signaal or bevestiging, at EVENTS sequence in.Seq, to
 // the index as the live service does: the same logic as a rebuild. With
@@ -113,7 +62,7 @@ func (s *Service) signaal(ctx context.Context, ix *samenloopindex.Index, in Inpu
 	}
 	sig := samenloopindex.Signal{Key: events.MsgID(ev.Source(), ev.ID()), Partner: in.Sender, At: at, Seq: in.Seq}
 	out, err := ix.Add(ctx, ev.Subject(), sig, s.cfg.Region.Samenloop.Regievoerder, s.cfg.Now())
-	s.observe(err)
+	s.proj.Observe(err)
 	if err != nil {
 		return err
 	}
@@ -126,26 +75,18 @@ func (s *Service) signaal(ctx context.Context, ix *samenloopindex.Index, in Inpu
 		return nil
 	}
 	start := s.cfg.Now()
-	msgs, logs, err := s.samenloopEvents(ctx, ev.Subject(), sig, out)
+	msgs, err := s.samenloopEvents(ctx, ev.Subject(), sig, out)
 	if err != nil {
 		return err
 	}
-	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	results := streams.PublishAsync(wait, s.cfg.JetStream, msgs)
-	if err := streams.FirstError(results); err != nil {
-		return fmt.Errorf("store samenloop events: %w", err)
-	}
 	// A redelivered signaal gets its first outcome again (see index.Add):
 	// the same events, stored once, and the same records, logged once.
-	end := s.cfg.Now()
-	entries := make([]audit.Entry, len(logs))
-	for i, p := range logs {
-		p.Event.Sequence, p.Start, p.End = results[i].Ack.Sequence, start, end
-		entries[i] = audit.Entry{Partner: p.Partner, Record: audit.NewRecord(p)}
+	sent := s.outbox.Publish(ctx, start, msgs)
+	if sent.StoreErr != nil {
+		return fmt.Errorf("store samenloop events: %w", sent.StoreErr)
 	}
-	if err := s.audit.WriteAll(wait, entries); err != nil {
-		return fmt.Errorf("log samenloop events: %w", err)
+	if sent.LogErr != nil {
+		return fmt.Errorf("log samenloop events: %w", sent.LogErr)
 	}
 	s.metrics.joined.Inc()
 	s.metrics.events.Add(float64(len(msgs)))
@@ -161,7 +102,7 @@ func (s *Service) bevestiging(ctx context.Context, ix *samenloopindex.Index, in 
 		return nil
 	}
 	r, err := ix.Remove(ctx, events.MsgID(d.Betreft.Source, d.Betreft.ID), in.Sender, s.cfg.Region.Samenloop.Regievoerder, s.cfg.Now())
-	s.observe(err)
+	s.proj.Observe(err)
 	if err != nil {
 		return err
 	}

@@ -2,19 +2,14 @@ package samenloop_test
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/samenloop"
-	"github.com/ketenbus/ketenbus/services/shared/region"
-	"github.com/ketenbus/ketenbus/services/shared/testutil/clocktest"
-	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
-	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/projectortest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
 )
@@ -35,34 +30,19 @@ var sources = map[string]string{
 // events were stored.
 var t0 = time.Now().UTC().Truncate(time.Second)
 
-type fixture struct {
-	env     *natstest.Env
-	redis   *redistest.Server
-	rdb     *redis.Client
-	clock   *clocktest.Clock
-	reg     *region.Config
-	logs    *logtest.Buffer
-	metrics *prometheus.Registry
-}
+type fixture struct{ *projectortest.Fixture }
 
 func newFixture(t *testing.T, opts ...redistest.Option) *fixture {
 	t.Helper()
-	reg, err := region.Load("testdata/region.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := redistest.Start(t, opts...)
-	return &fixture{env: natstest.Start(t), redis: srv, rdb: srv.Client(t), clock: clocktest.New(t0), reg: reg}
+	return &fixture{projectortest.New(t, t0, opts...)}
 }
 
 func (f *fixture) service(t *testing.T, durable string) *samenloop.Service {
 	t.Helper()
-	logger, logs := logtest.New()
-	f.logs = logs
-	f.metrics = prometheus.NewRegistry()
+	logger, metrics := f.Instance()
 	s, err := samenloop.New(samenloop.Config{
-		Region: f.reg, JetStream: f.env.JS, Redis: f.rdb, Now: f.clock.Now, Durable: durable,
-		ExpireInterval: 5 * time.Millisecond, Logger: logger, Metrics: f.metrics,
+		Region: f.Region, JetStream: f.Env.JS, Redis: f.RDB, Now: f.Clock.Now, Durable: durable,
+		ExpireInterval: 5 * time.Millisecond, Logger: logger, Metrics: metrics,
 		CheckInterval: 50 * time.Millisecond, RebuildLock: 3 * time.Second,
 	})
 	if err != nil {
@@ -84,7 +64,7 @@ func (f *fixture) start(t *testing.T) (*samenloop.Service, func()) {
 // waitComplete waits until the service found its index complete.
 func waitComplete(t *testing.T, s *samenloop.Service) {
 	t.Helper()
-	runtest.Eventually(t, 20*time.Second, "the samenloop index in Redis complete", s.Complete)
+	projectortest.WaitComplete(t, "the samenloop index", s.Complete)
 }
 
 // signaal is a signaal as the tests store it: every data field carries
@@ -118,16 +98,16 @@ func (f *fixture) signaal(t *testing.T, s signaal) {
 		s.bsn = "999993653"
 	}
 	if s.at.IsZero() {
-		s.at = f.clock.Now()
+		s.at = f.Clock.Now()
 	}
-	f.env.StoreEvent(t, s.partner, s.event())
+	f.Env.StoreEvent(t, s.partner, s.event())
 }
 
 func (f *fixture) afgerond(t *testing.T, by, id string, betreft signaal) {
 	t.Helper()
-	f.env.StoreEvent(t, by, map[string]any{
+	f.Env.StoreEvent(t, by, map[string]any{
 		"specversion": "1.0", "id": id, "source": sources[by], "type": events.TypeBevestiging,
-		"time": f.clock.Now().Format(time.RFC3339Nano), "datacontenttype": "application/json",
+		"time": f.Clock.Now().Format(time.RFC3339Nano), "datacontenttype": "application/json",
 		"data": map[string]any{
 			"betreft": map[string]any{"source": sources[betreft.partner], "id": betreft.id, "type": events.TypeSignaal},
 			"status":  "afgerond",
@@ -145,8 +125,26 @@ type samenloopEvent struct {
 // against the catalog.
 func (f *fixture) samenloopEvents(t *testing.T) []samenloopEvent {
 	t.Helper()
+	return decodeEvents(t, f.Env.Produced(t, events.TypeSamenloop))
+}
+
+// waitEvents waits until EVENTS holds n samenloop events, checks it stays
+// at n for a moment, and returns them by ontvanger.
+func (f *fixture) waitEvents(t *testing.T, n int) map[string][]samenloopEvent {
+	t.Helper()
+	by := map[string][]samenloopEvent{}
+	for _, e := range decodeEvents(t, f.WaitProduced(t, events.TypeSamenloop, n)) {
+		by[e.Ontvanger] = append(by[e.Ontvanger], e)
+	}
+	return by
+}
+
+// decodeEvents reads evs, after checking each is about the pseudonym and
+// for the ontvanger its data names.
+func decodeEvents(t *testing.T, evs []cloudevents.Event) []samenloopEvent {
+	t.Helper()
 	var out []samenloopEvent
-	for _, ev := range f.env.Produced(t, events.TypeSamenloop) {
+	for _, ev := range evs {
 		var d events.Samenloop
 		if err := ev.DataAs(&d); err != nil {
 			t.Fatal(err)
@@ -162,30 +160,6 @@ func (f *fixture) samenloopEvents(t *testing.T) []samenloopEvent {
 		out = append(out, samenloopEvent{ID: ev.ID(), Ontvanger: o, Raw: raw, Data: d})
 	}
 	return out
-}
-
-// waitEvents waits until EVENTS holds n samenloop events, checks it stays
-// at n for a moment, and returns them by ontvanger.
-func (f *fixture) waitEvents(t *testing.T, n int) map[string][]samenloopEvent {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for len(f.samenloopEvents(t)) < n && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	time.Sleep(150 * time.Millisecond) // a double would show up now
-	got := f.samenloopEvents(t)
-	if len(got) != n {
-		var list []string
-		for _, e := range got {
-			list = append(list, fmt.Sprintf("to %s about %v", e.Ontvanger, about(e)))
-		}
-		t.Fatalf("%d samenloop events, want %d: %v", len(got), n, list)
-	}
-	by := map[string][]samenloopEvent{}
-	for _, e := range got {
-		by[e.Ontvanger] = append(by[e.Ontvanger], e)
-	}
-	return by
 }
 
 // waitIndexed waits until the index holds n signalen on the pseudonym.

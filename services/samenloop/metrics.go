@@ -1,24 +1,18 @@
 package samenloop
 
 import (
-	"context"
-	"time"
-
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/ketenbus/ketenbus/services/shared/projection"
 )
 
 type metrics struct {
-	signalen   *prometheus.CounterVec
-	joined     prometheus.Counter
-	events     prometheus.Counter
-	removed    *prometheus.CounterVec
-	refused    prometheus.Counter
-	projection projection.Metrics
+	signalen *prometheus.CounterVec
+	joined   prometheus.Counter
+	events   prometheus.Counter
+	removed  *prometheus.CounterVec
+	refused  prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer, s *Service) *metrics {
+func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		signalen: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ketenbus_samenloop_signalen_total",
@@ -40,30 +34,7 @@ func newMetrics(reg prometheus.Registerer, s *Service) *metrics {
 			Name: "ketenbus_samenloop_removals_refused_total",
 			Help: "Bevestigingen afgerond on a signaal from a partner that neither signalled it nor is the regievoerder.",
 		}),
-		projection: projection.NewMetrics("samenloop", "the samenloop index"),
 	}
-	reg.MustRegister(m.projection.Collectors()...)
-	reg.MustRegister(m.signalen, m.joined, m.events, m.removed, m.refused,
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "ketenbus_samenloop_ready",
-			Help: "1 while Redis answers the samenloop service, 0 while it does not (events are then not acked).",
-		}, func() float64 {
-			if s.Ready() {
-				return 1
-			}
-			return 0
-		}),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "ketenbus_samenloop_persons",
-			Help: "Persons with active signalen in the index.",
-		}, func() float64 {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			defer cancel()
-			n, err := s.unguarded.Persons(ctx)
-			if err != nil {
-				return -1
-			}
-			return float64(n)
-		}))
+	reg.MustRegister(m.signalen, m.joined, m.events, m.removed, m.refused)
 	return m
 }

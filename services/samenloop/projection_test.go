@@ -2,7 +2,6 @@ package samenloop_test
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/metrictest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/projectortest"
 )
 
 // rebuilds returns ketenbus_samenloop_rebuilds_total{reason} of reg.
@@ -20,18 +20,13 @@ func rebuilds(t *testing.T, reg *prometheus.Registry, reason string) float64 {
 	return metrictest.Value(t, reg, "ketenbus_samenloop_rebuilds_total", map[string]string{"reason": reason})
 }
 
-// warnings returns the WARN lines of logs whose message starts with msg,
-// with their events count.
-func warnings(t *testing.T, logs *logtest.Buffer, msg string) []uint64 {
-	t.Helper()
+// warnings returns the events count of the WARN lines of logs whose
+// message starts with msg.
+func warnings(logs *logtest.Buffer, msg string) []uint64 {
 	var out []uint64
-	for l := range strings.SplitSeq(logs.String(), "\n") {
-		var ll struct {
-			Level, Msg string
-			Events     uint64
-		}
-		if json.Unmarshal([]byte(l), &ll) == nil && ll.Level == "WARN" && strings.HasPrefix(ll.Msg, msg) {
-			out = append(out, ll.Events)
+	for _, l := range projectortest.Lines(logs, msg) {
+		if l.Level == "WARN" {
+			out = append(out, l.Events)
 		}
 	}
 	return out
@@ -56,14 +51,7 @@ func distinct(t *testing.T, f *fixture) {
 // wijkteam joins both; no samenloop event is sent twice.
 func TestIndexComesBackEmpty(t *testing.T) {
 	t.Parallel()
-	for name, lose := range map[string]func(*testing.T, *fixture){
-		"FLUSHALL": func(t *testing.T, f *fixture) {
-			if err := f.rdb.FlushAll(context.Background()).Err(); err != nil {
-				t.Fatal(err)
-			}
-		},
-		"restart without persistence": func(t *testing.T, f *fixture) { f.redis.Restart(t) },
-	} {
+	for name, lose := range projectortest.Losses() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t)
@@ -71,7 +59,7 @@ func TestIndexComesBackEmpty(t *testing.T) {
 			f.signaal(t, signaal{partner: "politie", id: "p-1", at: t0})
 			f.waitIndexed(t, s, 1)
 
-			lose(t, f)
+			lose(t, f.Fixture)
 			f.signaal(t, signaal{partner: "ggz", id: "g-1", at: t0.Add(time.Hour)})
 			by := f.waitEvents(t, 3)
 			wantAbout(t, by, "ggz", []string{"politie"}, []string{"g-1"})
@@ -85,18 +73,18 @@ func TestIndexComesBackEmpty(t *testing.T) {
 			}
 			distinct(t, f)
 
-			if w := warnings(t, f.logs, "samenloop index: not in Redis, and no marker either"); len(w) != 2 {
+			if w := warnings(f.Logs, "samenloop index: not in Redis, and no marker either"); len(w) != 2 {
 				t.Errorf("%d warnings that the index is rebuilt, want 2 (the start, then the loss)", len(w))
 			}
 			// From politie's signaal, and ggz's when it was given to the
 			// service before the rebuild began.
-			if w := warnings(t, f.logs, "samenloop index: rebuilt from EVENTS"); len(w) != 2 || w[1] < 1 || w[1] > 2 {
+			if w := warnings(f.Logs, "samenloop index: rebuilt from EVENTS"); len(w) != 2 || w[1] < 1 || w[1] > 2 {
 				t.Errorf("rebuilt from %v events, want a second rebuild from one or two signalen", w)
 			}
-			if got := rebuilds(t, f.metrics, "empty"); got != 2 {
+			if got := rebuilds(t, f.Metrics, "empty"); got != 2 {
 				t.Errorf(`ketenbus_samenloop_rebuilds_total{reason="empty"} = %v, want 2`, got)
 			}
-			if logs := f.logs.String(); strings.Contains(logs, pseudonym) || strings.Contains(logs, "999993653") {
+			if logs := f.Logs.String(); strings.Contains(logs, pseudonym) || strings.Contains(logs, "999993653") {
 				t.Errorf("the log names the person:\n%s", logs)
 			}
 		})
@@ -113,13 +101,13 @@ func TestIndexLostItsLastWrites(t *testing.T) {
 	s, _ := f.start(t)
 	f.signaal(t, signaal{partner: "politie", id: "p-1", at: t0})
 	f.waitIndexed(t, s, 1)
-	if err := f.rdb.Save(context.Background()).Err(); err != nil { // the copy Redis comes back with
+	if err := f.RDB.Save(context.Background()).Err(); err != nil { // the copy Redis comes back with
 		t.Fatal(err)
 	}
 	f.signaal(t, signaal{partner: "ggz", id: "g-1", at: t0.Add(time.Hour)})
 	f.waitEvents(t, 3)
-	f.redis.Kill()
-	f.redis.Restart(t)
+	f.Redis.Kill()
+	f.Redis.Restart(t)
 	f.waitIndexed(t, s, 2)
 	f.signaal(t, signaal{partner: "wijkteam", id: "w-1", at: t0.Add(2 * time.Hour)})
 	by := f.waitEvents(t, 3+4)
@@ -127,10 +115,10 @@ func TestIndexLostItsLastWrites(t *testing.T) {
 		t.Errorf("wijkteam told about %v, want [politie ggz]", got)
 	}
 	distinct(t, f)
-	if w := warnings(t, f.logs, "samenloop index: Redis lost its last writes"); len(w) != 1 {
+	if w := warnings(f.Logs, "samenloop index: Redis lost its last writes"); len(w) != 1 {
 		t.Errorf("%d warnings that Redis lost its last writes, want 1", len(w))
 	}
-	if got := rebuilds(t, f.metrics, "behind"); got != 1 {
+	if got := rebuilds(t, f.Metrics, "behind"); got != 1 {
 		t.Errorf(`ketenbus_samenloop_rebuilds_total{reason="behind"} = %v, want 1`, got)
 	}
 }

@@ -7,13 +7,11 @@ import (
 	"fmt"
 	"sync"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/shared/audit"
 	"github.com/ketenbus/ketenbus/services/shared/bus"
+	"github.com/ketenbus/ketenbus/services/shared/outbox"
 	"github.com/ketenbus/ketenbus/services/shared/samenloopindex"
 )
 
@@ -25,9 +23,8 @@ type involved struct {
 }
 
 // samenloopEvents builds the events of partner out.Joined joining the
-// samenloop on person with signaal trigger, and what the record of each in
-// the processing log says.
-func (s *Service) samenloopEvents(ctx context.Context, person string, trigger samenloopindex.Signal, out samenloopindex.Outcome) ([]*nats.Msg, []audit.Processing, error) {
+// samenloop on person with signaal trigger.
+func (s *Service) samenloopEvents(ctx context.Context, person string, trigger samenloopindex.Signal, out samenloopindex.Outcome) ([]outbox.Msg, error) {
 	// Read the signalen at once: each read is a round trip to EVENTS.
 	type read struct {
 		ref     events.EventRef
@@ -49,7 +46,7 @@ func (s *Service) samenloopEvents(ctx context.Context, person string, trigger sa
 		}
 		r := reads[i]
 		if r.err != nil {
-			return nil, nil, r.err
+			return nil, r.err
 		}
 		if r.ref.ID != "" {
 			p.refs = append(p.refs, r.ref)
@@ -75,8 +72,7 @@ func (s *Service) samenloopEvents(ctx context.Context, person string, trigger sa
 	if regie != "" {
 		letters = append(letters, letter{regie, append(append([]string(nil), out.Others...), out.Joined)})
 	}
-	msgs := make([]*nats.Msg, 0, len(letters))
-	logs := make([]audit.Processing, 0, len(letters))
+	msgs := make([]outbox.Msg, 0, len(letters))
 	for _, l := range letters {
 		data := events.Samenloop{Ontvanger: l.to, Regievoerder: regie}
 		if p := partners[l.to]; p != nil {
@@ -85,14 +81,20 @@ func (s *Service) samenloopEvents(ctx context.Context, person string, trigger sa
 		for _, b := range l.about {
 			data.Betrokkenen = append(data.Betrokkenen, s.betrokkene(b, partners[b]))
 		}
-		msg, p, err := s.event(person, trigger, data)
+		msg, err := s.outbox.Build(outbox.Event{
+			ID:        bus.SamenloopID(trigger.Key, data.Ontvanger),
+			Type:      events.TypeSamenloop,
+			Time:      trigger.At,
+			Subject:   person,
+			Ontvanger: data.Ontvanger,
+			Data:      data,
+		})
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		msgs = append(msgs, msg)
-		logs = append(logs, p)
 	}
-	return msgs, logs, nil
+	return msgs, nil
 }
 
 // betrokkene describes partner id, involved as p.
@@ -110,38 +112,6 @@ func (s *Service) betrokkene(id string, p *involved) events.Betrokkene {
 		b.Contactpersoon = *p.contact
 	}
 	return b
-}
-
-// event builds the samenloop event for data.Ontvanger, and what its
-// record in the processing log says.
-func (s *Service) event(person string, trigger samenloopindex.Signal, data events.Samenloop) (*nats.Msg, audit.Processing, error) {
-	ev := cloudevents.NewEvent()
-	ev.SetID(bus.SamenloopID(trigger.Key, data.Ontvanger))
-	ev.SetSource(s.cfg.Region.Source)
-	ev.SetType(events.TypeSamenloop)
-	ev.SetTime(trigger.At.UTC())
-	ev.SetSubject(person)
-	ev.SetExtension(events.ExtensionOntvanger, data.Ontvanger)
-	if err := ev.SetData(events.ContentTypeJSON, data); err != nil {
-		return nil, audit.Processing{}, fmt.Errorf("samenloop event: %w", err)
-	}
-	body, err := ev.MarshalJSON()
-	if err != nil {
-		return nil, audit.Processing{}, fmt.Errorf("samenloop event: %w", err)
-	}
-	m := &nats.Msg{
-		Subject: events.EventSubject(events.TypeSamenloop, events.Producer),
-		Data:    body,
-		Header:  nats.Header{jetstream.MsgIDHeader: {events.MsgID(ev.Source(), ev.ID())}},
-	}
-	bus.SetTTL(m.Header, s.cfg.Region.RetentionOf(events.TypeSamenloop))
-	return m, audit.Processing{
-		Name:     audit.NameSamenloop,
-		Activity: audit.ActivitySamenloop,
-		Partner:  data.Ontvanger,
-		Event:    audit.Event{ID: ev.ID(), Source: ev.Source(), Type: ev.Type(), Subject: person},
-		Outcome:  audit.OutcomeStored,
-	}, nil
 }
 
 // storedSignaal is all of a stored signaal that is read: its reference

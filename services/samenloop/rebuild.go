@@ -32,16 +32,13 @@ import (
 // another rebuild is running; a rebuild that fails leaves the index
 // marked incomplete, and the running services rebuild it.
 func (s *Service) Rebuild(ctx context.Context, progress func(done, total uint64)) (uint64, error) {
-	l, _, err := projection.Acquire(ctx, s.cfg.Redis, s.unguarded.Projection(), s.cfg.RebuildLock, s.cfg.Now(), nil)
-	if err != nil {
-		return 0, fmt.Errorf("rebuild samenloop index: %w", err)
-	}
-	m, err := projection.Build(ctx, l, s.cfg.RebuildLock, s.cfg.Now, func(ctx context.Context, w projection.Writer) (projection.Marker, error) {
-		m, err := s.replay(ctx, w, 0, progress)
-		m.Reason = projection.ReasonRequested
-		return m, err
+	n, err := s.proj.Rebuild(ctx, func(ctx context.Context, w projection.Writer) (projection.Marker, error) {
+		return s.replay(ctx, w, 0, progress)
 	})
-	return m.Events, err
+	if err != nil {
+		return n, fmt.Errorf("rebuild samenloop index: %w", err)
+	}
+	return n, nil
 }
 
 // replay applies EVENTS to the index with writer w, publishing nothing:

@@ -6,22 +6,18 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/shared/audit"
 	"github.com/ketenbus/ketenbus/services/shared/bus"
+	"github.com/ketenbus/ketenbus/services/shared/outbox"
 	"github.com/ketenbus/ketenbus/services/shared/projection"
-	"github.com/ketenbus/ketenbus/services/shared/redisx"
+	"github.com/ketenbus/ketenbus/services/shared/projector"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/samenloopindex"
-	"github.com/ketenbus/ketenbus/services/shared/streams"
-	"github.com/ketenbus/ketenbus/services/shared/wmjetstream"
 )
 
 // Config configures the samenloop service.
@@ -122,11 +118,10 @@ type Service struct {
 	// unguarded writes without the projection guard: only views of it
 	// write (For), each event's and the rebuild's.
 	unguarded *samenloopindex.Index
-	keeper    *projection.Keeper
+	proj      *projector.Projector
 	partners  map[string]region.Partner
 	metrics   *metrics
-	audit     *audit.Writer
-	ready     atomic.Bool
+	outbox    *outbox.Outbox
 
 	mu     sync.Mutex
 	stream jetstream.Stream // EVENTS, once looked up
@@ -145,31 +140,44 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("samenloop: %w", err)
 	}
-	s := &Service{cfg: cfg, unguarded: ix, partners: map[string]region.Partner{}, audit: audit.NewWriter(cfg.JetStream, cfg.Region)}
+	s := &Service{cfg: cfg, unguarded: ix, partners: map[string]region.Partner{}, metrics: newMetrics(cfg.Metrics),
+		outbox: outbox.New(outbox.Config{JetStream: cfg.JetStream, Region: cfg.Region, Now: cfg.Now})}
 	for _, p := range cfg.Region.Partners {
 		s.partners[p.ID] = p
 	}
-	s.metrics = newMetrics(cfg.Metrics, s)
-	s.keeper = projection.NewKeeper(projection.KeeperConfig{
-		Name:  "samenloop index",
-		Redis: cfg.Redis,
-		Keys:  ix.Projection(),
+	s.proj = projector.New(projector.Config{
+		Service:    "samenloop",
+		Called:     "samenloop service",
+		Projection: "samenloop index",
+		What:       "the samenloop index",
+		JetStream:  cfg.JetStream,
+		Redis:      cfg.Redis,
+		Keys:       ix.Projection(),
+		Consumer:   bus.SamenloopConsumerConfig(cfg.Durable, cfg.MaxAckPending),
+		Apply: func(ctx context.Context, w projection.Writer, in projector.Input) error {
+			return s.apply(ctx, ix.For(w), in, true)
+		},
+		Note: func(ctx context.Context, w projection.Writer) error { return ix.For(w).Note(ctx) },
 		Rebuild: func(ctx context.Context, w projection.Writer, from uint64) (projection.Marker, error) {
 			return s.replay(ctx, w, from, nil)
 		},
-		AckFloor: func(ctx context.Context) (uint64, error) {
-			p, _, err := streams.ConsumerPosition(ctx, cfg.JetStream, events.StreamEvents, cfg.Durable)
-			return p.Acked, err
+		Unavailable: samenloopindex.ErrUnavailable,
+		Invalid:     samenloopindex.ErrInvalid,
+		Logs: projector.Logs{
+			Unreadable: "event unreadable; skipped",
+			Invalid:    "event cannot be indexed; skipped",
+			Rebuilding: "samenloop index is being rebuilt; the event comes back",
+			NotStored:  "samenloop not stored; the event comes back",
 		},
-		Consumes: func(ctx context.Context, from, to uint64) (bool, error) {
-			return streams.Holds(ctx, cfg.JetStream, events.StreamEvents, bus.SamenloopSubjects(), from, to)
+		Size: prometheus.GaugeOpts{
+			Name: "ketenbus_samenloop_persons",
+			Help: "Persons with active signalen in the index.",
 		},
-		InOrder:       cfg.MaxAckPending == 1,
-		Observe:       func(err error) { s.observe(redisx.Wrap("read the index's marker", err, samenloopindex.ErrUnavailable)) },
+		Count:         ix.Persons,
 		Now:           cfg.Now,
 		Logger:        cfg.Logger,
-		Metrics:       s.metrics.projection,
-		LockTTL:       cfg.RebuildLock,
+		Metrics:       cfg.Metrics,
+		RebuildLock:   cfg.RebuildLock,
 		CheckInterval: cfg.CheckInterval,
 	})
 	return s, nil
@@ -189,44 +197,27 @@ func Run(ctx context.Context, cfg Config) error {
 func (s *Service) Index() *samenloopindex.Index { return s.unguarded }
 
 // Ready reports whether Redis answered the last time it was used.
-func (s *Service) Ready() bool { return s.ready.Load() }
+func (s *Service) Ready() bool { return s.proj.Ready() }
 
 // Complete reports whether the index in Redis was complete at the last
 // look; while it is not, events wait.
-func (s *Service) Complete() bool { return s.keeper.Complete() }
+func (s *Service) Complete() bool { return s.proj.Complete() }
 
 // Run runs the service until ctx ends: it keeps the index in Redis
 // complete (rebuilding it from EVENTS when Redis lost it), drops expired
 // signalen and consumes EVENTS.
-func (s *Service) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
-	cc := bus.SamenloopConsumerConfig(s.cfg.Durable, s.cfg.MaxAckPending)
-	// The consumer exists before the index is looked at: a rebuild
-	// replays up to where it got (see Rebuild).
-	if _, err := s.cfg.JetStream.CreateOrUpdateConsumer(ctx, events.StreamEvents, cc); err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("samenloop: consumer %s: %w", cc.Durable, err)
-	}
-	wg.Go(func() { s.keeper.Run(ctx) })
-	wg.Go(func() { s.expireLoop(ctx) })
-	return wmjetstream.Consume(ctx, s.cfg.JetStream, events.StreamEvents, cc, "samenloop", s.cfg.Logger, s.Handle)
-}
+func (s *Service) Run(ctx context.Context) error { return s.proj.Run(ctx, s.expireLoop) }
 
 // expireLoop drops expired signalen every ExpireInterval.
 func (s *Service) expireLoop(ctx context.Context) {
 	t := time.NewTicker(s.cfg.ExpireInterval)
 	defer t.Stop()
 	for {
-		if s.keeper.Complete() { // else a rebuild is to come, which drops them
+		if s.proj.Complete() { // else a rebuild is to come, which drops them
 			_, err := s.Expire(ctx)
 			switch {
 			case errors.Is(err, projection.ErrIncomplete):
-				s.keeper.Lost()
+				s.proj.Lost()
 			case err != nil && ctx.Err() == nil:
 				s.cfg.Logger.Warn("expired signalen not dropped; trying again", slog.String("error", err.Error()))
 			}
@@ -243,17 +234,7 @@ func (s *Service) expireLoop(ctx context.Context) {
 // Errors wrap projection.ErrIncomplete while the index is incomplete.
 func (s *Service) Expire(ctx context.Context) (int, error) {
 	n, err := s.unguarded.For(projection.Live(0)).Expire(ctx, s.cfg.Now(), 1000)
-	s.observe(err)
+	s.proj.Observe(err)
 	s.metrics.removed.WithLabelValues("verlopen").Add(float64(n))
 	return n, err
-}
-
-// observe notes whether Redis answered; when it answers again after it
-// did not, the index is looked at at once: Redis may be back empty.
-func (s *Service) observe(err error) {
-	if errors.Is(err, samenloopindex.ErrUnavailable) {
-		s.ready.Store(false)
-	} else if (err == nil || errors.Is(err, projection.ErrIncomplete)) && !s.ready.Swap(true) {
-		s.keeper.Wake()
-	}
 }

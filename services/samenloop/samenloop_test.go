@@ -119,12 +119,12 @@ func TestWindowExpiry(t *testing.T) {
 	// A day before the window passes, ggz's signaal makes a samenloop;
 	// once it passed, wijkteam's finds only ggz … which is a samenloop
 	// already, so wijkteam joins ggz alone.
-	f.clock.Set(t0.Add(window - 24*time.Hour))
-	f.signaal(t, signaal{partner: "ggz", id: "g-1", at: f.clock.Now()})
+	f.Clock.Set(t0.Add(window - 24*time.Hour))
+	f.signaal(t, signaal{partner: "ggz", id: "g-1", at: f.Clock.Now()})
 	f.waitEvents(t, 3)
-	f.clock.Set(t0.Add(window + time.Second))
+	f.Clock.Set(t0.Add(window + time.Second))
 	f.waitIndexed(t, s, 1) // the expiry loop dropped politie's
-	f.signaal(t, signaal{partner: "wijkteam", id: "w-1", at: f.clock.Now()})
+	f.signaal(t, signaal{partner: "wijkteam", id: "w-1", at: f.Clock.Now()})
 	all := f.waitEvents(t, 6)
 	for _, e := range all["zvh"] {
 		if e.ID == bus.SamenloopID(events.MsgID(sources["wijkteam"], "w-1"), "zvh") && !slices.Equal(about(e), []string{"ggz", "wijkteam"}) {
@@ -133,9 +133,9 @@ func TestWindowExpiry(t *testing.T) {
 	}
 
 	// Without a samenloop partner, a signaal after the window is alone.
-	f.clock.Set(t0.Add(3 * window))
+	f.Clock.Set(t0.Add(3 * window))
 	f.waitIndexed(t, s, 0)
-	f.signaal(t, signaal{partner: "politie", id: "p-2", at: f.clock.Now()})
+	f.signaal(t, signaal{partner: "politie", id: "p-2", at: f.Clock.Now()})
 	f.waitIndexed(t, s, 1)
 	f.waitEvents(t, 6)
 	if n, _ := s.Index().Persons(context.Background()); n != 1 {
@@ -186,7 +186,7 @@ func TestCrashBetweenRedisAndPublish(t *testing.T) {
 	}
 	f.signaal(t, signaal{partner: "politie", id: "p-1", at: t0})
 	f.signaal(t, signaal{partner: "ggz", id: "g-1", at: t0.Add(time.Hour)})
-	for _, m := range f.env.Messages(t, events.StreamEvents) {
+	for _, m := range f.Env.Messages(t, events.StreamEvents) {
 		p, err := events.Default().ParseStructured(m.Data)
 		if err != nil {
 			t.Fatal(err)
@@ -253,7 +253,7 @@ func TestNoForeignDataFields(t *testing.T) {
 		}
 	}
 	// Nor does the log name the person.
-	if logs := f.logs.String(); strings.Contains(logs, "999993653") || strings.Contains(logs, pseudonym) || strings.Contains(logs, "toelichting-van") {
+	if logs := f.Logs.String(); strings.Contains(logs, "999993653") || strings.Contains(logs, pseudonym) || strings.Contains(logs, "toelichting-van") {
 		t.Errorf("the log carries personal data:\n%s", logs)
 	}
 }
@@ -275,7 +275,7 @@ func TestRebuild(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if err := f.rdb.FlushAll(context.Background()).Err(); err != nil {
+	if err := f.RDB.FlushAll(context.Background()).Err(); err != nil {
 		t.Fatal(err)
 	}
 	rebuilt := f.service(t, "")
@@ -303,7 +303,7 @@ func TestRedisDownHoldsEvents(t *testing.T) {
 	s, _ := f.start(t)
 	f.signaal(t, signaal{partner: "politie", id: "p-1", at: t0})
 	f.waitIndexed(t, s, 1)
-	f.redis.Stop()
+	f.Redis.Stop()
 	f.signaal(t, signaal{partner: "ggz", id: "g-1", at: t0.Add(time.Hour)})
 	deadline := time.Now().Add(10 * time.Second)
 	for s.Ready() && time.Now().Before(deadline) {
@@ -312,7 +312,7 @@ func TestRedisDownHoldsEvents(t *testing.T) {
 	if s.Ready() {
 		t.Fatal("ready while Redis is down")
 	}
-	f.redis.Restart(t)
+	f.Redis.Restart(t)
 	by := f.waitEvents(t, 3)
 	wantAbout(t, by, "ggz", []string{"politie"}, []string{"g-1"})
 }
@@ -323,11 +323,11 @@ func TestUnindexableEventIsSkipped(t *testing.T) {
 	s, _ := f.start(t)
 	ev := signaal{partner: "politie", id: "p-1", at: t0, bsn: "999993653"}.event()
 	ev["subject"] = "not-a-pseudonym"
-	f.env.StoreEvent(t, "politie", ev)
+	f.Env.StoreEvent(t, "politie", ev)
 	f.signaal(t, signaal{partner: "ggz", id: "g-1", at: t0})
 	f.waitIndexed(t, s, 1)
-	if !strings.Contains(f.logs.String(), "event cannot be indexed; skipped") {
-		t.Fatalf("no log line for the unindexable signaal:\n%s", f.logs.String())
+	if !strings.Contains(f.Logs.String(), "event cannot be indexed; skipped") {
+		t.Fatalf("no log line for the unindexable signaal:\n%s", f.Logs.String())
 	}
 }
 
@@ -341,12 +341,12 @@ func TestReplicas(t *testing.T) {
 		for _, p := range []string{"politie", "ggz", "wijkteam"} {
 			ev := signaal{partner: p, id: fmt.Sprintf("%s-%d", p, i), at: t0, bsn: "999993653"}.event()
 			ev["subject"] = fmt.Sprintf("%064x", i+1)
-			f.env.StoreEvent(t, p, ev)
+			f.Env.StoreEvent(t, p, ev)
 		}
 	}
 	for _, durable := range []string{"", ""} {
 		s, err := samenloop.New(samenloop.Config{
-			Region: f.reg, JetStream: f.env.JS, Redis: f.rdb, Now: f.clock.Now, Durable: durable, MaxAckPending: 64,
+			Region: f.Region, JetStream: f.Env.JS, Redis: f.RDB, Now: f.Clock.Now, Durable: durable, MaxAckPending: 64,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -356,12 +356,12 @@ func TestReplicas(t *testing.T) {
 	// Per person: two partners make a samenloop (3 events), the third
 	// joins them (4), whatever the order.
 	deadline := time.Now().Add(30 * time.Second)
-	for len(f.env.Messages(t, events.StreamEvents)) < persons*(3+7) && time.Now().Before(deadline) {
+	for len(f.Env.Messages(t, events.StreamEvents)) < persons*(3+7) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	time.Sleep(200 * time.Millisecond)
 	perPerson := map[string]int{}
-	for _, ev := range f.env.Produced(t, events.TypeSamenloop) {
+	for _, ev := range f.Env.Produced(t, events.TypeSamenloop) {
 		perPerson[ev.Subject()]++
 	}
 	if len(perPerson) != persons {

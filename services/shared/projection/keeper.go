@@ -258,6 +258,27 @@ func (k *Keeper) setComplete(c bool) bool {
 	return true
 }
 
+// Rebuild replaces the projection by what replay writes with writer w,
+// when asked to by hand: it takes the rebuild lock (the running
+// services stop applying events until it is done), runs replay, and
+// marks the projection complete with replay's marker, reason
+// ReasonRequested. It returns the events replay read. Errors wrap
+// ErrLocked when another rebuild is running; a rebuild that fails leaves
+// the projection marked incomplete, and the Keepers rebuild it.
+func (k *Keeper) Rebuild(ctx context.Context, replay func(ctx context.Context, w Writer) (Marker, error)) (uint64, error) {
+	c := k.cfg
+	l, _, err := Acquire(ctx, c.Redis, c.Keys, c.LockTTL, c.Now(), nil)
+	if err != nil {
+		return 0, err
+	}
+	m, err := Build(ctx, l, c.LockTTL, c.Now, func(ctx context.Context, w Writer) (Marker, error) {
+		m, err := replay(ctx, w)
+		m.Reason = ReasonRequested
+		return m, err
+	})
+	return m.Events, err
+}
+
 // Run looks at the projection at once, then whenever Wake or Lost ask and
 // every CheckInterval, and rebuilds it when Decide says so, until ctx
 // ends.
