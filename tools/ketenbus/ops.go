@@ -209,6 +209,47 @@ func (p *progress) done() {
 	}
 }
 
+// rebuildConn is what a rebuild works with: the region config and the
+// connections of the command's flags.
+type rebuildConn struct {
+	Region    *region.Config
+	JetStream jetstream.JetStream
+	Redis     *redis.Client
+}
+
+// rebuildFunc rebuilds a projection in Redis from EVENTS, calling
+// progress as it goes, and returns what its command prints: the --json
+// result and the line of text.
+type rebuildFunc func(ctx context.Context, c rebuildConn, progress func(done, total uint64)) (result any, text string, err error)
+
+// runRebuild is the body of a rebuild command (timers rebuild, samenloop
+// rebuild): after a yes to question it connects with conn, runs rebuild
+// with a progress bar on stderr and prints its result, as one JSON line
+// with asJSON.
+func runRebuild(cmd *cobra.Command, conn *connFlags, yes, asJSON bool, question string, rebuild rebuildFunc) error {
+	if err := confirmOr(cmd, yes, question, "not rebuilt"); err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	reg, nc, js, rdb, err := conn.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	defer rdb.Close()
+	bar := newProgress(cmd.ErrOrStderr(), "rebuild")
+	result, text, err := rebuild(ctx, rebuildConn{Region: reg, JetStream: js, Redis: rdb}, bar.update)
+	bar.done()
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSONLines(cmd.OutOrStdout(), []any{result})
+	}
+	_, err = fmt.Fprintln(cmd.OutOrStdout(), text)
+	return err
+}
+
 // writeStatus writes line, a status such as a progress bar, to w: on a
 // terminal (tty) over the line before it, after a carriage return and
 // followed by erase to the end of the line, so that a shorter line leaves
