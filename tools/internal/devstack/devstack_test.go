@@ -631,3 +631,40 @@ func TestSinkLogRedactsBSNInEventID(t *testing.T) {
 		t.Errorf("the log holds the BSN of the event id:\n%s", logs.String())
 	}
 }
+
+// TestMonitorOpenWithEveryServiceMetrics: the demo region names no way to
+// sign in, so the stack's monitor, which its binary would refuse to
+// start, runs open, and once an event came in its /metrics holds the
+// metrics of every service.
+func TestMonitorOpenWithEveryServiceMetrics(t *testing.T) {
+	t.Parallel()
+	s := start(t, t.TempDir(), io.Discard)
+	if !s.MonitorOpen {
+		t.Error("MonitorOpen is false for a region without monitor.token_env or monitor.trusted_header")
+	}
+	get := func(path string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(s.MonitorURL + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := get("/"); code != http.StatusOK {
+		t.Errorf("GET / without sign-in = %d, want 200", code)
+	}
+	if status, body := post(t, s, s.Secrets.Tokens["politie"], signaal("signaal-metrics", bsn)); status != http.StatusAccepted {
+		t.Fatalf("POST signaal: status %d, body %s; want 202", status, body)
+	}
+	_, metrics := get("/metrics")
+	for _, name := range []string{"ketenbus_gateway_", "ketenbus_router_", "ketenbus_adapter_", "ketenbus_escalator_", "ketenbus_samenloop_", "go_goroutines"} {
+		if !strings.Contains(metrics, "\n"+name) {
+			t.Errorf("the monitor's /metrics has no %s…", name)
+		}
+	}
+}
