@@ -160,23 +160,30 @@ func confirm(in io.Reader, out io.Writer, question string) (bool, error) {
 // device such as /dev/null).
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
-// progress draws a one-line progress bar with rate and ETA on a terminal,
-// and nothing elsewhere.
+// progress draws a one-line progress bar with rate and ETA: on a
+// terminal redrawn in place, at most every 100ms; elsewhere, such as in
+// the log of a job, a plain line every 10s.
 type progress struct {
 	out   io.Writer
 	label string
 	start time.Time
 	last  time.Time
-	on    bool
+	tty   bool
+	every time.Duration // between two lines
 }
 
 func newProgress(out io.Writer, label string) *progress {
 	f, ok := out.(*os.File)
-	return &progress{out: out, label: label, start: time.Now(), on: ok && isTerminal(f)}
+	tty := ok && isTerminal(f)
+	p := &progress{out: out, label: label, start: time.Now(), tty: tty, every: 100 * time.Millisecond}
+	if !tty {
+		p.every, p.last = 10*time.Second, p.start // the first plain line after 10s
+	}
+	return p
 }
 
 func (p *progress) update(done, total uint64) {
-	if !p.on || (time.Since(p.last) < 100*time.Millisecond && done < total) {
+	if time.Since(p.last) < p.every && (done < total || !p.tty) {
 		return
 	}
 	p.last = time.Now()
@@ -191,14 +198,68 @@ func (p *progress) update(done, total uint64) {
 	if rate > 0 && total >= done {
 		eta = time.Duration(float64(total-done) / rate * float64(time.Second)).Round(time.Second).String()
 	}
-	fmt.Fprintf(p.out, "\r%s [%s%s] %3.0f%% %d/%d events %.0f/s ETA %s ", p.label,
-		strings.Repeat("=", filled), strings.Repeat(" ", width-filled), frac*100, done, total, rate, eta)
+	writeStatus(p.out, p.tty, fmt.Sprintf("%s [%s%s] %3.0f%% %d/%d events %.0f/s ETA %s", p.label,
+		strings.Repeat("=", filled), strings.Repeat(" ", width-filled), frac*100, done, total, rate, eta))
 }
 
+// done ends the line a terminal was redrawing.
 func (p *progress) done() {
-	if p.on {
+	if p.tty && !p.last.IsZero() {
 		fmt.Fprintln(p.out)
 	}
+}
+
+// rebuildConn is what a rebuild works with: the region config and the
+// connections of the command's flags.
+type rebuildConn struct {
+	Region    *region.Config
+	JetStream jetstream.JetStream
+	Redis     *redis.Client
+}
+
+// rebuildFunc rebuilds a projection in Redis from EVENTS, calling
+// progress as it goes, and returns what its command prints: the --json
+// result and the line of text.
+type rebuildFunc func(ctx context.Context, c rebuildConn, progress func(done, total uint64)) (result any, text string, err error)
+
+// runRebuild is the body of a rebuild command (timers rebuild, samenloop
+// rebuild): after a yes to question it connects with conn, runs rebuild
+// with a progress bar on stderr and prints its result, as one JSON line
+// with asJSON.
+func runRebuild(cmd *cobra.Command, conn *connFlags, yes, asJSON bool, question string, rebuild rebuildFunc) error {
+	if err := confirmOr(cmd, yes, question, "not rebuilt"); err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	reg, nc, js, rdb, err := conn.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	defer rdb.Close()
+	bar := newProgress(cmd.ErrOrStderr(), "rebuild")
+	result, text, err := rebuild(ctx, rebuildConn{Region: reg, JetStream: js, Redis: rdb}, bar.update)
+	bar.done()
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSONLines(cmd.OutOrStdout(), []any{result})
+	}
+	_, err = fmt.Fprintln(cmd.OutOrStdout(), text)
+	return err
+}
+
+// writeStatus writes line, a status such as a progress bar, to w: on a
+// terminal (tty) over the line before it, after a carriage return and
+// followed by erase to the end of the line, so that a shorter line leaves
+// nothing of a longer one; elsewhere as a plain line of its own.
+func writeStatus(w io.Writer, tty bool, line string) {
+	if tty {
+		fmt.Fprint(w, "\r"+line+"\x1b[K")
+		return
+	}
+	fmt.Fprintln(w, line)
 }
 
 // writeTable prints a header line and rows as aligned columns, the

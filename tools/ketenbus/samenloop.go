@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 
@@ -43,35 +44,23 @@ say so.`,
   ketenbus samenloop rebuild --config /etc/ketenbus/region.yaml --yes`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := confirmOr(cmd, yes, "This replaces the samenloop index in Redis. Continue?", "not rebuilt"); err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			reg, nc, js, rdb, err := conn.connect(ctx)
-			if err != nil {
-				return err
-			}
-			defer nc.Close()
-			defer rdb.Close()
-			s, err := samenloop.New(samenloop.Config{Region: reg, JetStream: js, Redis: rdb, Logger: slog.New(slog.DiscardHandler)})
-			if err != nil {
-				return err
-			}
-			bar := newProgress(cmd.ErrOrStderr(), "rebuild")
-			n, err := s.Rebuild(ctx, bar.update)
-			bar.done()
-			if err != nil {
-				return err
-			}
-			persons, err := s.Index().Persons(ctx)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return writeJSONLines(cmd.OutOrStdout(), []samenloopRebuilt{{Events: n, Persons: persons}})
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "rebuilt the samenloop index from %d events: %d persons with active signalen\n", n, persons)
-			return nil
+			return runRebuild(cmd, &conn, yes, asJSON, "This replaces the samenloop index in Redis. Continue?",
+				func(ctx context.Context, c rebuildConn, progress func(done, total uint64)) (any, string, error) {
+					s, err := samenloop.New(samenloop.Config{Region: c.Region, JetStream: c.JetStream, Redis: c.Redis, Logger: slog.New(slog.DiscardHandler)})
+					if err != nil {
+						return nil, "", err
+					}
+					n, err := s.Rebuild(ctx, progress)
+					if err != nil {
+						return nil, "", err
+					}
+					persons, err := s.Index().Persons(ctx)
+					if err != nil {
+						return nil, "", err
+					}
+					return samenloopRebuilt{Events: n, Persons: persons},
+						fmt.Sprintf("rebuilt the samenloop index from %d events: %d persons with active signalen", n, persons), nil
+				})
 		},
 	}
 	conn.register(cmd)

@@ -13,14 +13,6 @@ import (
 	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
 )
 
-func TestSamenloopRebuildAsksWithoutYes(t *testing.T) {
-	t.Parallel()
-	code, _, errOut := ketenbus(t, "", "samenloop", "rebuild", "--config", regionFile)
-	if code != 2 || !strings.Contains(errOut, "pass --yes") {
-		t.Fatalf("exit %d, stderr %q: want 2 and a hint to pass --yes", code, errOut)
-	}
-}
-
 func TestSamenloopRebuildHelp(t *testing.T) {
 	t.Parallel()
 	code, out, _ := ketenbus(t, "", "samenloop", "rebuild", "--help")

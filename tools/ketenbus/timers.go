@@ -83,36 +83,23 @@ a Sentinel failover (deploy/redis/README.md says when).`,
 			if fromSeq > 0 && since != "" {
 				return &usageError{errors.New("give --from-seq or --since, not both")}
 			}
-			if err := confirmOr(cmd, yes, "This replaces every pending escalation timer in Redis. Continue?", "not rebuilt"); err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			reg, nc, js, rdb, err := conn.connect(ctx)
-			if err != nil {
-				return err
-			}
-			defer nc.Close()
-			defer rdb.Close()
-			e, err := escalator.New(escalator.Config{Region: reg, JetStream: js, Redis: rdb, Logger: slog.New(slog.DiscardHandler)})
-			if err != nil {
-				return err
-			}
-			bar := newProgress(cmd.ErrOrStderr(), "rebuild")
-			opts.Progress = bar.update
-			n, err := e.Rebuild(ctx, opts)
-			bar.done()
-			if err != nil {
-				return err
-			}
-			pending, err := e.Store().Pending(ctx)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return writeJSONLines(cmd.OutOrStdout(), []timersRebuilt{{Events: n, Pending: pending}})
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "rebuilt from %d events: %d timers pending\n", n, pending)
-			return nil
+			return runRebuild(cmd, &conn, yes, asJSON, "This replaces every pending escalation timer in Redis. Continue?",
+				func(ctx context.Context, c rebuildConn, progress func(done, total uint64)) (any, string, error) {
+					e, err := escalator.New(escalator.Config{Region: c.Region, JetStream: c.JetStream, Redis: c.Redis, Logger: slog.New(slog.DiscardHandler)})
+					if err != nil {
+						return nil, "", err
+					}
+					opts.Progress = progress
+					n, err := e.Rebuild(ctx, opts)
+					if err != nil {
+						return nil, "", err
+					}
+					pending, err := e.Store().Pending(ctx)
+					if err != nil {
+						return nil, "", err
+					}
+					return timersRebuilt{Events: n, Pending: pending}, fmt.Sprintf("rebuilt from %d events: %d timers pending", n, pending), nil
+				})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as one JSON line")

@@ -15,11 +15,15 @@ import (
 	"github.com/ketenbus/ketenbus/services/shared/timers"
 )
 
-func TestTimersRebuildAsksWithoutYes(t *testing.T) {
+// TestRebuildAsksWithoutYes: the rebuild commands replace what is in
+// Redis only after a yes, and without a terminal say to pass --yes.
+func TestRebuildAsksWithoutYes(t *testing.T) {
 	t.Parallel()
-	code, _, errOut := ketenbus(t, "", "timers", "rebuild", "--config", regionFile)
-	if code != 2 || !strings.Contains(errOut, "pass --yes") {
-		t.Fatalf("exit %d, stderr %q: want 2 and a hint to pass --yes", code, errOut)
+	for _, projection := range []string{"timers", "samenloop"} {
+		code, _, errOut := ketenbus(t, "", projection, "rebuild", "--config", regionFile)
+		if code != 2 || !strings.Contains(errOut, "pass --yes") {
+			t.Errorf("%s rebuild: exit %d, stderr %q: want 2 and a hint to pass --yes", projection, code, errOut)
+		}
 	}
 }
 

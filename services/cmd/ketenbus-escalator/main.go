@@ -5,36 +5,11 @@
 package main
 
 import (
-	"context"
-
 	"github.com/ketenbus/ketenbus/services/escalator"
-	"github.com/ketenbus/ketenbus/services/shared/natsauth"
 	"github.com/ketenbus/ketenbus/services/shared/svcmain"
 )
 
-// defaultMetricsAddr is the default of --metrics-addr.
-const defaultMetricsAddr = "127.0.0.1:9103"
-
 func main() { svcmain.Exit(service()) }
 
-// service describes the escalator binary.
-func service() svcmain.Service {
-	return svcmain.Service{
-		Name:        natsauth.UserEscalator,
-		MetricsAddr: defaultMetricsAddr,
-		Redis:       svcmain.RedisRequired,
-		Start: func(_ context.Context, env *svcmain.Env) (svcmain.Runner, error) {
-			e, err := escalator.New(escalator.Config{
-				Region:    env.Region,
-				JetStream: env.JetStream,
-				Redis:     env.Redis,
-				Logger:    env.Logger,
-				Metrics:   env.Metrics,
-			})
-			if err != nil {
-				return nil, err
-			}
-			return e, nil
-		},
-	}
-}
+// service is what the binary runs, described by the escalator package.
+func service() svcmain.Service { return escalator.Main() }

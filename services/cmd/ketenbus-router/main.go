@@ -5,34 +5,11 @@
 package main
 
 import (
-	"context"
-
 	"github.com/ketenbus/ketenbus/services/router"
-	"github.com/ketenbus/ketenbus/services/shared/natsauth"
 	"github.com/ketenbus/ketenbus/services/shared/svcmain"
 )
 
-// defaultMetricsAddr is the default of --metrics-addr.
-const defaultMetricsAddr = "127.0.0.1:9101"
-
 func main() { svcmain.Exit(service()) }
 
-// service describes the router binary.
-func service() svcmain.Service {
-	return svcmain.Service{
-		Name:        natsauth.UserRouter,
-		MetricsAddr: defaultMetricsAddr,
-		Start: func(_ context.Context, env *svcmain.Env) (svcmain.Runner, error) {
-			r, err := router.New(router.Config{
-				Region:    env.Region,
-				JetStream: env.JetStream,
-				Logger:    env.Logger,
-				Metrics:   env.Metrics,
-			})
-			if err != nil {
-				return nil, err
-			}
-			return r, nil
-		},
-	}
-}
+// service is what the binary runs, described by the router package.
+func service() svcmain.Service { return router.Main() }

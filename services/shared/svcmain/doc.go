@@ -3,15 +3,17 @@
 // its secrets, the connections to NATS and Redis, the /metrics, /healthz
 // and /readyz listener, JSON logs, and a clean stop on SIGINT or SIGTERM.
 //
-// A main describes its service in a [Service] and hands it to [Main]:
+// Each service describes itself in a [Service] (router.Main, ...): its
+// name, its flags, its own listener if any, and how it is built from the
+// region config and the connections in an [Env]. Its binary hands that
+// value to [Exit]:
 //
-//	func main() {
-//		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-//		defer stop()
-//		os.Exit(svcmain.Main(ctx, service, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
-//	}
+//	func main() { svcmain.Exit(router.Main()) }
 //
-// Main returns 0 after a clean stop (ctx ended), 1 when the service
+// and ketenbus dev hands the same value to [Start], with the connections
+// it shares among all services in one process.
+//
+// [Main] returns 0 after a clean stop (ctx ended), 1 when the service
 // cannot start or stops on its own, 2 for wrong flags. A start-up failure
 // is one line on stderr that says what to fix; no secret, token or
 // password is ever written.

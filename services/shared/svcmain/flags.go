@@ -55,6 +55,7 @@ type options struct {
 	natsCreds   string
 	redisURL    string
 	metricsAddr string
+	listenAddr  string // of Service.Listen
 	logLevel    string
 	getenv      func(string) string
 }
@@ -102,6 +103,9 @@ func newFlagSet(prog string, svc Service, getenv func(string) string) (*flag.Fla
 	}
 	f.StringVar(&o.metricsAddr, "metrics-addr", "KETENBUS_METRICS_ADDR", svc.MetricsAddr, "listen address of /metrics, /healthz and /readyz; empty: none")
 	f.StringVar(&o.logLevel, "log-level", "KETENBUS_LOG_LEVEL", "info", "debug, info, warn or error")
+	if l := svc.Listen; l != nil {
+		f.StringVar(&o.listenAddr, l.Flag, l.Env, l.Default, l.Usage)
+	}
 	if svc.Flags != nil {
 		svc.Flags(f)
 	}

@@ -64,6 +64,11 @@ type Service struct {
 	MetricsAddr string
 	// Redis says whether the service takes --redis-url.
 	Redis RedisUse
+	// Listen, when set, is the service's own listen address, such as the
+	// gateway's --addr: Main listens on it before it connects, so that a
+	// taken port is reported at once, and hands the listener to Start in
+	// Env.Listener.
+	Listen *Listener
 	// Flags, when set, registers the service's own flags; their defaults
 	// may come from getenv.
 	Flags func(fs *Flags)
@@ -71,6 +76,15 @@ type Service struct {
 	// the Runner's Run with its context. An error stops Main with exit
 	// code 1 and is printed as it is, so it should say what to fix.
 	Start func(ctx context.Context, env *Env) (Runner, error)
+}
+
+// Listener describes the flag of a service's own listen address.
+type Listener struct {
+	// Flag is the flag without dashes, such as "addr"; Env its
+	// environment variable; Default its value without either.
+	Flag, Env, Default string
+	// Usage is the help of the flag.
+	Usage string
 }
 
 // Runner is a started service.
@@ -111,6 +125,45 @@ type Env struct {
 	Metrics *prometheus.Registry
 	// Logger writes JSON to stderr with service=<Name>.
 	Logger *slog.Logger
+	// Listener is the listener of Service.Listen; nil for a service
+	// without one. Once Start returned a Runner, the Runner serves on it
+	// and closes it; when Start fails, whoever made the Env closes it.
+	Listener net.Listener
+	// Dev is true under ketenbus dev, which runs every service in one
+	// process on a developer's machine: the monitor then runs open when
+	// the region names no way to sign in, where its binary refuses to
+	// start.
+	Dev bool
+}
+
+// AsRunner returns r as a Runner, or the error of the constructor that
+// made it: Service.Start written as
+//
+//	return svcmain.AsRunner(router.New(cfg))
+//
+// returns no Runner holding a nil pointer.
+func AsRunner[R Runner](r R, err error) (Runner, error) {
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Start builds svc on env as Main does once it connected, with svc's own
+// flags at their defaults, and returns the Runner without running it: for
+// a process that runs several services side by side (ketenbus dev). env
+// holds what svc uses: the region and its secrets, JetStream (and NATS),
+// Redis unless svc uses none, the registry, the logger, and Env.Listener
+// for a Service with Listen. The connections remain the caller's.
+func Start(ctx context.Context, svc Service, env *Env) (Runner, error) {
+	newFlagSet("ketenbus-"+svc.Name, svc, func(string) string { return "" })
+	switch {
+	case svc.Listen != nil && env.Listener == nil:
+		return nil, fmt.Errorf("%s: no listener for --%s", svc.Name, svc.Listen.Flag)
+	case svc.Redis == RedisRequired && env.Redis == nil:
+		return nil, fmt.Errorf("%s: no Redis", svc.Name)
+	}
+	return svc.Start(ctx, env)
 }
 
 // redisLog routes go-redis's log, a setting of the process, to the log
@@ -158,7 +211,7 @@ func run(ctx context.Context, prog string, svc Service, o *options, getenv func(
 	}
 	defer stopTracing()
 
-	// Take the metrics address first, so a taken port is reported before
+	// Take the listen addresses first, so a taken port is reported before
 	// anything connects.
 	var metricsLn net.Listener
 	if o.metricsAddr != "" {
@@ -168,6 +221,16 @@ func run(ctx context.Context, prog string, svc Service, o *options, getenv func(
 		defer func() {
 			if metricsLn != nil {
 				_ = metricsLn.Close()
+			}
+		}()
+	}
+	if l := svc.Listen; l != nil {
+		if env.Listener, err = Listen(o.listenAddr, "--"+l.Flag, l.Env); err != nil {
+			return err
+		}
+		defer func() {
+			if env.Listener != nil {
+				_ = env.Listener.Close()
 			}
 		}()
 	}
@@ -209,6 +272,7 @@ func run(ctx context.Context, prog string, svc Service, o *options, getenv func(
 	if err != nil {
 		return err
 	}
+	env.Listener = nil // the runner's now
 
 	rctx, fail := context.WithCancelCause(ctx)
 	defer fail(nil)

@@ -2,14 +2,19 @@ package svcmain_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/nats-io/nats-server/v2/server"
 
+	"github.com/ketenbus/ketenbus/services/shared/httpserve"
 	"github.com/ketenbus/ketenbus/services/shared/natsauth"
+	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/svcmain"
 	"github.com/ketenbus/ketenbus/services/shared/svcmain/svcmaintest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
@@ -262,5 +267,105 @@ func TestFlagsOf(t *testing.T) {
 	}
 	if flags := svcmain.FlagsOf(probe(svcmain.NoRedis)); slices.ContainsFunc(flags, func(f svcmain.Flag) bool { return f.Name == "redis-url" }) {
 		t.Error("a service without Redis has --redis-url")
+	}
+	if flags, want := svcmain.FlagsOf(listening()), (svcmain.Flag{Name: "addr", Env: "KETENBUS_PROBE_ADDR", Default: "127.0.0.1:0"}); !slices.Contains(flags, want) {
+		t.Errorf("flags of a service with a listener: %+v, want %+v among them", flags, want)
+	}
+}
+
+// listening is a service with a listener of its own and a flag: its
+// runner answers every request with the value of --greeting.
+func listening() svcmain.Service {
+	var greeting *string
+	return svcmain.Service{
+		Name:   natsauth.UserGateway,
+		Listen: &svcmain.Listener{Flag: "addr", Env: "KETENBUS_PROBE_ADDR", Default: "127.0.0.1:0", Usage: "listen address"},
+		Flags: func(f *svcmain.Flags) {
+			greeting = f.String("greeting", "KETENBUS_PROBE_GREETING", "hello", "what to answer")
+		},
+		Start: func(_ context.Context, env *svcmain.Env) (svcmain.Runner, error) {
+			ln := env.Listener
+			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, *greeting) })}
+			env.Logger.Info("probe listening", "url", "http://"+ln.Addr().String())
+			return svcmain.RunFunc(func(ctx context.Context) error { return httpserve.Serve(ctx, srv, ln) }), nil
+		},
+	}
+}
+
+// TestListen: Main listens on the service's own address, hands the
+// listener to Start and closes it after the stop.
+func TestListen(t *testing.T) {
+	t.Parallel()
+	env := natstest.Start(t)
+	reg := svcmaintest.NewRegion(t, "")
+	p := svcmaintest.Start(t, listening(), []string{"--config", reg.Path, "--nats-url", env.URL, "--addr", "127.0.0.1:0", "--greeting", "hoi"}, reg.Getenv)
+	url := p.WaitLog(t, "probe listening")["url"].(string)
+	p.WaitLog(t, "started")
+	if code, body := svcmaintest.Get(t, url); code != 200 || body != "hoi" {
+		t.Errorf("GET %s = %d %q, want 200 hoi", url, code, body)
+	}
+	if code := p.Stop(t); code != svcmain.ExitOK {
+		t.Fatalf("exit code %d after the context ended, want 0", code)
+	}
+	if _, err := http.Get(url); err == nil {
+		t.Errorf("%s still answers after the stop", url)
+	}
+}
+
+// TestListen_takenBeforeConnecting: a taken address of the service's own
+// is reported, with its flag and variable, before NATS is tried.
+func TestListen_takenBeforeConnecting(t *testing.T) {
+	t.Parallel()
+	reg := svcmaintest.NewRegion(t, "")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	taken := ln.Addr().String()
+	p, code := svcmaintest.Run(t, listening(), []string{"--config", reg.Path, "--nats-url", "nats://" + closedAddr(t), "--addr", taken}, reg.Getenv)
+	if code != svcmain.ExitError {
+		t.Fatalf("exit code %d, want %d", code, svcmain.ExitError)
+	}
+	out := p.Stderr.String()
+	for _, w := range []string{"listen on " + taken, "--addr", "KETENBUS_PROBE_ADDR"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("stderr does not say %q:\n%s", w, out)
+		}
+	}
+	if strings.Contains(out, "NATS") {
+		t.Errorf("NATS was tried before the address was taken:\n%s", out)
+	}
+}
+
+// TestStart: a service started in the process of another runs with its
+// own flags at their defaults, on the listener it is given, and does not
+// start without one.
+func TestStart(t *testing.T) {
+	t.Parallel()
+	reg, err := region.Load(svcmaintest.NewRegion(t, "").Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svcmain.Start(t.Context(), listening(), &svcmain.Env{Region: reg, Logger: slog.New(slog.DiscardHandler)}); err == nil || !strings.Contains(err.Error(), "--addr") {
+		t.Errorf("without a listener: %v, want an error naming --addr", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := svcmain.Start(t.Context(), listening(), &svcmain.Env{Region: reg, Logger: slog.New(slog.DiscardHandler), Listener: ln})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	if code, body := svcmaintest.Get(t, "http://"+ln.Addr().String()); code != 200 || body != "hello" {
+		t.Errorf("GET = %d %q, want 200 hello (the default of --greeting)", code, body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run after the context ended: %v, want nil", err)
 	}
 }

@@ -2,6 +2,7 @@ package devstack_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
@@ -14,9 +15,10 @@ func TestCloseStopsTheGateway(t *testing.T) {
 	before := runtest.Goroutines(batchWorker)
 	var logs logtest.Buffer
 	s := start(t, t.TempDir(), &logs)
-	if runtest.Goroutines(batchWorker) <= before {
-		t.Fatal("the stack's gateway runs no batch workers")
-	}
+	// A worker is named on its stack once it was first scheduled.
+	runtest.Eventually(t, 10*time.Second, "the stack's gateway runs batch workers", func() bool {
+		return runtest.Goroutines(batchWorker) > before
+	})
 	stop(t, s)
 	if n := runtest.Goroutines(batchWorker); n != before {
 		t.Fatalf("%d gateway batch workers left after Close, want 0", n-before)

@@ -34,6 +34,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/shared/natsauth"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
+	"github.com/ketenbus/ketenbus/services/shared/svcmain"
 )
 
 // Defaults of Options.
@@ -66,10 +67,10 @@ var ErrJetStreamKey = errors.New("no valid JetStream key")
 // The parts of the stack that listen on an address, as named by
 // AddrInUseError.
 const (
-	PartGateway = "gateway"
+	PartGateway = natsauth.UserGateway
 	PartNATS    = "nats"
 	PartSinks   = "sinks"
-	PartMonitor = "monitor"
+	PartMonitor = natsauth.UserMonitor
 )
 
 // ErrAddrInUse is matched (errors.Is) by the error Start returns when a
@@ -267,171 +268,89 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 	}()
 
-	// Take the gateway address before anything starts, so a taken port is
-	// reported at once.
-	ln, err := net.Listen("tcp", opts.GatewayAddr)
-	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
-			return nil, &AddrInUseError{Part: PartGateway, Addr: opts.GatewayAddr, Err: err}
-		}
-		return nil, fmt.Errorf("gateway: listen on %s: %w", opts.GatewayAddr, err)
-	}
-	lnOwned := true
+	// Take every address before anything starts, so a taken port is
+	// reported at once. What is still here when Start fails is closed.
+	listeners := map[string]net.Listener{}
 	defer func() {
-		if lnOwned {
-			_ = ln.Close()
+		for _, l := range listeners {
+			_ = l.Close()
 		}
 	}()
-	s.GatewayURL = "http://" + ln.Addr().String()
-	if cfg.Gateway.TLS != nil {
-		s.GatewayURL = "https://" + ln.Addr().String()
-	}
-
-	monLn, err := net.Listen("tcp", opts.MonitorAddr)
-	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
-			return nil, &AddrInUseError{Part: PartMonitor, Addr: opts.MonitorAddr, Err: err}
+	for _, a := range []struct{ part, addr string }{{PartGateway, opts.GatewayAddr}, {PartMonitor, opts.MonitorAddr}, {PartSinks, opts.SinkAddr}} {
+		if a.part == PartSinks && !cfg.Demo { // only a demo region delivers to sinks in the stack
+			continue
 		}
-		return nil, fmt.Errorf("monitor: listen on %s: %w", opts.MonitorAddr, err)
-	}
-	defer func() {
-		if monLn != nil {
-			_ = monLn.Close()
-		}
-	}()
-	s.MonitorURL = "http://" + monLn.Addr().String()
-
-	// A demo region delivers to webhook sinks inside the stack.
-	var sinkLn net.Listener
-	if cfg.Demo {
-		sinkLn, err = net.Listen("tcp", opts.SinkAddr)
+		l, err := net.Listen("tcp", a.addr)
 		if err != nil {
 			if errors.Is(err, syscall.EADDRINUSE) {
-				return nil, &AddrInUseError{Part: PartSinks, Addr: opts.SinkAddr, Err: err}
+				return nil, &AddrInUseError{Part: a.part, Addr: a.addr, Err: err}
 			}
-			return nil, fmt.Errorf("demo sinks: listen on %s: %w", opts.SinkAddr, err)
+			return nil, fmt.Errorf("%s: listen on %s: %w", a.part, a.addr, err)
 		}
-		defer func() {
-			if sinkLn != nil {
-				_ = sinkLn.Close()
-			}
-		}()
-		pointWebhooksAt(cfg, sinkLn.Addr())
-		s.SinksURL = "http://" + sinkLn.Addr().String()
+		listeners[a.part] = l
 	}
+	s.GatewayURL = "http://" + listeners[PartGateway].Addr().String()
+	if cfg.Gateway.TLS != nil {
+		s.GatewayURL = "https://" + listeners[PartGateway].Addr().String()
+	}
+	s.MonitorURL = "http://" + listeners[PartMonitor].Addr().String()
+	s.MonitorOpen = !monitor.RegionAuth(cfg, s.Secrets).HasSignIn()
 
 	if err := s.startNATS(ctx, opts.NATSAddr); err != nil {
 		return nil, err
 	}
-
-	s.metrics = prometheus.NewRegistry()
-	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	gw, err := gateway.New(gateway.Config{
-		Addr:      ln.Addr().String(),
-		Region:    cfg,
-		Secrets:   s.Secrets,
-		JetStream: s.js,
-		Logger:    s.log.With("service", "gateway"),
-		Metrics:   s.metrics,
-	})
-	if err != nil {
-		return nil, err
-	}
-	lnOwned = false
-	s.run("gateway", func(ctx context.Context) error {
-		defer gw.Close() // after the server stopped, as ketenbus-gateway does
-		return httpserve.Serve(ctx, gw.Server(), ln)
-	})
-	s.log.Info("gateway listening", "url", s.GatewayURL)
-
-	rt, err := router.New(router.Config{
-		Region:    cfg,
-		JetStream: s.js,
-		Logger:    s.log.With("service", "router"),
-		Metrics:   s.metrics,
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.run("router", rt.Run)
-
 	rdb, err := s.openRedis(opts.RedisURL)
 	if err != nil {
 		return nil, err
 	}
-	esc, err := escalator.New(escalator.Config{
-		Region:    cfg,
-		JetStream: s.js,
-		Redis:     rdb,
-		Logger:    s.log.With("service", "escalator"),
-		Metrics:   s.metrics,
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.run("escalator", esc.Run)
+	s.metrics = prometheus.NewRegistry()
+	s.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	sl, err := samenloop.New(samenloop.Config{
-		Region:    cfg,
-		JetStream: s.js,
-		Redis:     rdb,
-		Logger:    s.log.With("service", "samenloop"),
-		Metrics:   s.metrics,
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.run("samenloop", sl.Run)
-
-	ad, err := adapter.New(adapter.Config{
-		Region:    cfg,
-		Secrets:   s.Secrets,
-		JetStream: s.js,
-		Logger:    s.log.With("service", "adapter"),
-		Metrics:   s.metrics,
-	})
-	if err != nil {
-		return nil, err
-	}
-	s.run("adapter", ad.Run)
-
-	if sinkLn != nil {
+	if ln := listeners[PartSinks]; ln != nil {
+		pointWebhooksAt(cfg, ln.Addr())
+		s.SinksURL = "http://" + ln.Addr().String()
 		sinks, err := demoSinks(cfg, s.Secrets, s.log.With("service", "demo-sinks"))
 		if err != nil {
 			return nil, err
 		}
-		ln := sinkLn
-		sinkLn = nil
+		delete(listeners, PartSinks)
 		srv := &http.Server{Handler: sinks, ReadHeaderTimeout: 5 * time.Second}
 		s.run("demo sinks", func(ctx context.Context) error { return httpserve.Serve(ctx, srv, ln) })
 		s.log.Info("demo webhook sinks listening", "url", s.SinksURL)
 	}
 
-	auth := monitor.RegionAuth(cfg, s.Secrets)
-	auth.Open = auth.Token == "" && auth.TrustedHeader == ""
-	s.MonitorOpen = auth.Open
-	mon, err := monitor.New(monitor.Config{
-		Addr:      monLn.Addr().String(),
-		Region:    cfg,
-		JetStream: s.js,
-		Redis:     rdb,
-		Logger:    s.log.With("service", "monitor"),
-		Metrics:   s.metrics,
-		Auth:      auth,
-	})
-	if err != nil {
-		return nil, err
-	}
-	mln := monLn
-	monLn = nil
-	s.run("monitor", func(ctx context.Context) error { return mon.Serve(ctx, mln) })
-	if auth.Open {
-		s.log.Warn("the monitor asks nobody to sign in (dev only): set monitor.token_env or monitor.trusted_header in the region config to close it", "url", s.MonitorURL)
-	} else {
-		s.log.Info("monitor listening", "url", s.MonitorURL)
+	// The services as their binaries run them, sharing one connection,
+	// one Redis and one registry.
+	for _, svc := range services() {
+		env := &svcmain.Env{
+			Region:     cfg,
+			ConfigPath: opts.ConfigPath,
+			Secrets:    s.Secrets,
+			NATS:       s.nc,
+			JetStream:  s.js,
+			Metrics:    s.metrics,
+			Logger:     s.log.With("service", svc.Name),
+			Listener:   listeners[svc.Name],
+			Dev:        true,
+		}
+		if svc.Redis != svcmain.NoRedis {
+			env.Redis = rdb
+		}
+		r, err := svcmain.Start(ctx, svc, env)
+		if err != nil {
+			return nil, err
+		}
+		delete(listeners, svc.Name) // the runner's now
+		s.run(svc.Name, r.Run)
 	}
 	return s, nil
+}
+
+// services are the services of the stack in the order they start, each
+// the value its binary runs. The parts that listen are named after their
+// service.
+func services() []svcmain.Service {
+	return []svcmain.Service{gateway.Main(), router.Main(), escalator.Main(), samenloop.Main(), adapter.Main(), monitor.Main()}
 }
 
 // resolveSecrets reads the secrets and the JetStream key; in a demo

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/bsntest"
 	"github.com/ketenbus/ketenbus/services/shared/bus"
@@ -42,11 +44,10 @@ var hex64 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 func noEnv(string) string { return "" }
 
-// start starts the stack on free ports with dataDir, logging everything
-// into logs, and closes it when the test ends.
-func start(t *testing.T, dataDir string, logs io.Writer, opts ...func(*devstack.Options)) *devstack.Stack {
-	t.Helper()
-	o := devstack.Options{
+// options are those of the demo region on free ports with dataDir,
+// logging everything into logs, without an environment.
+func options(dataDir string, logs io.Writer) devstack.Options {
+	return devstack.Options{
 		ConfigPath:  regionFile,
 		DataDir:     dataDir,
 		GatewayAddr: "127.0.0.1:0",
@@ -56,6 +57,13 @@ func start(t *testing.T, dataDir string, logs io.Writer, opts ...func(*devstack.
 		Logger:      slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Getenv:      noEnv,
 	}
+}
+
+// start starts the stack with options(dataDir, logs) changed by opts, and
+// closes it when the test ends.
+func start(t *testing.T, dataDir string, logs io.Writer, opts ...func(*devstack.Options)) *devstack.Stack {
+	t.Helper()
+	o := options(dataDir, logs)
 	for _, f := range opts {
 		f(&o)
 	}
@@ -67,6 +75,60 @@ func start(t *testing.T, dataDir string, logs io.Writer, opts ...func(*devstack.
 	}
 	t.Cleanup(func() { stop(t, s) })
 	return s
+}
+
+// startFails starts the stack with o, fails the test when it starts
+// (with what, the case), and returns the error.
+func startFails(t *testing.T, o devstack.Options, what string) error {
+	t.Helper()
+	s, err := devstack.Start(context.Background(), o)
+	if err == nil {
+		stop(t, s)
+		t.Fatalf("Start %s succeeded", what)
+	}
+	return err
+}
+
+// nonDemoRegion writes the demo region with demo: false to dir and
+// returns its path and the demo region's text.
+func nonDemoRegion(t *testing.T, dir string) (path string, demo []byte) {
+	t.Helper()
+	b, err := os.ReadFile(regionFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod := strings.Replace(string(b), "\ndemo: true\n", "\ndemo: false\n", 1)
+	if prod == string(b) {
+		t.Fatal("the demo region has no 'demo: true' line")
+	}
+	path = filepath.Join(dir, "region.yaml")
+	if err := os.WriteFile(path, []byte(prod), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path, b
+}
+
+// withJetStreamKey returns o with an environment that holds key as the
+// JetStream key and reads every other variable from getenv.
+func withJetStreamKey(o devstack.Options, key string, getenv func(string) string) devstack.Options {
+	o.Getenv = func(name string) string {
+		if name == devstack.JetStreamKeyEnv {
+			return key
+		}
+		return getenv(name)
+	}
+	return o
+}
+
+// takenAddr returns an address a listener holds until the test ends.
+func takenAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	return ln.Addr().String()
 }
 
 func stop(t *testing.T, s *devstack.Stack) {
@@ -119,16 +181,7 @@ type answer struct {
 // CloudEvents subject is a pseudonym; it returns the pseudonym.
 func stored(t *testing.T, s *devstack.Stack, seq uint64) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	stream, err := s.JetStream().Stream(ctx, events.StreamEvents)
-	if err != nil {
-		t.Fatalf("stream EVENTS: %v", err)
-	}
-	msg, err := stream.GetMsg(ctx, seq)
-	if err != nil {
-		t.Fatalf("get EVENTS message %d: %v", seq, err)
-	}
+	msg := eventsMessage(t, s, seq)
 	if want := events.EventSubject(events.TypeSignaal, "politie"); msg.Subject != want {
 		t.Errorf("NATS subject = %q, want %q", msg.Subject, want)
 	}
@@ -344,44 +397,26 @@ func TestStartEnvironmentWinsOverDemoEnv(t *testing.T) {
 
 func TestStartAddrInUse(t *testing.T) {
 	t.Parallel()
-	taken, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer taken.Close()
-
+	taken := takenAddr(t)
 	for _, tc := range []struct {
 		part string
 		opts func(*devstack.Options)
 	}{
-		{devstack.PartNATS, func(o *devstack.Options) { o.NATSAddr = taken.Addr().String() }},
-		{devstack.PartGateway, func(o *devstack.Options) { o.GatewayAddr = taken.Addr().String() }},
-		{devstack.PartSinks, func(o *devstack.Options) { o.SinkAddr = taken.Addr().String() }},
-		{devstack.PartMonitor, func(o *devstack.Options) { o.MonitorAddr = taken.Addr().String() }},
+		{devstack.PartNATS, func(o *devstack.Options) { o.NATSAddr = taken }},
+		{devstack.PartGateway, func(o *devstack.Options) { o.GatewayAddr = taken }},
+		{devstack.PartSinks, func(o *devstack.Options) { o.SinkAddr = taken }},
+		{devstack.PartMonitor, func(o *devstack.Options) { o.MonitorAddr = taken }},
 	} {
 		t.Run(tc.part, func(t *testing.T) {
-			o := devstack.Options{
-				ConfigPath:  regionFile,
-				DataDir:     t.TempDir(),
-				GatewayAddr: "127.0.0.1:0",
-				NATSAddr:    "127.0.0.1:0",
-				SinkAddr:    "127.0.0.1:0",
-				MonitorAddr: "127.0.0.1:0",
-				Logger:      slog.New(slog.DiscardHandler),
-				Getenv:      noEnv,
-			}
+			o := options(t.TempDir(), io.Discard)
 			tc.opts(&o)
-			s, err := devstack.Start(context.Background(), o)
-			if err == nil {
-				stop(t, s)
-				t.Fatal("Start on a taken address succeeded")
-			}
+			err := startFails(t, o, "on a taken address")
 			var inUse *devstack.AddrInUseError
 			if !errors.Is(err, devstack.ErrAddrInUse) || !errors.As(err, &inUse) {
 				t.Fatalf("error %v, want an AddrInUseError", err)
 			}
-			if inUse.Part != tc.part || inUse.Addr != taken.Addr().String() {
-				t.Errorf("AddrInUseError{Part: %q, Addr: %q}, want %q, %q", inUse.Part, inUse.Addr, tc.part, taken.Addr())
+			if inUse.Part != tc.part || inUse.Addr != taken {
+				t.Errorf("AddrInUseError{Part: %q, Addr: %q}, want %q, %q", inUse.Part, inUse.Addr, tc.part, taken)
 			}
 		})
 	}
@@ -389,28 +424,11 @@ func TestStartAddrInUse(t *testing.T) {
 
 func TestStartNonDemoNeedsSecrets(t *testing.T) {
 	t.Parallel()
-	b, err := os.ReadFile(regionFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	prod := strings.Replace(string(b), "\ndemo: true\n", "\ndemo: false\n", 1)
-	if prod == string(b) {
-		t.Fatal("the demo region has no 'demo: true' line")
-	}
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "region.yaml")
-	if err := os.WriteFile(cfg, []byte(prod), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	dataDir := filepath.Join(dir, "data")
-	s, err := devstack.Start(context.Background(), devstack.Options{
-		ConfigPath: cfg, DataDir: dataDir, GatewayAddr: "127.0.0.1:0", NATSAddr: "127.0.0.1:0", SinkAddr: "127.0.0.1:0", MonitorAddr: "127.0.0.1:0",
-		Logger: slog.New(slog.DiscardHandler), Getenv: noEnv,
-	})
-	if err == nil {
-		stop(t, s)
-		t.Fatal("Start without secrets in a non-demo region succeeded")
-	}
+	o := options(dataDir, io.Discard)
+	o.ConfigPath, _ = nonDemoRegion(t, dir)
+	err := startFails(t, o, "without secrets in a non-demo region")
 	var problems *region.ProblemsError
 	if !errors.As(err, &problems) || !strings.Contains(err.Error(), "KETENBUS_PSEUDONYM_KEY is not set") {
 		t.Errorf("error %v, want a ProblemsError naming KETENBUS_PSEUDONYM_KEY", err)
@@ -422,13 +440,9 @@ func TestStartNonDemoNeedsSecrets(t *testing.T) {
 
 func TestSuggestAddr(t *testing.T) {
 	t.Parallel()
-	taken, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer taken.Close()
-	got := devstack.SuggestAddr(taken.Addr().String())
-	if got == taken.Addr().String() {
+	taken := takenAddr(t)
+	got := devstack.SuggestAddr(taken)
+	if got == taken {
 		t.Fatalf("SuggestAddr returned the taken address %s", got)
 	}
 	ln, err := net.Listen("tcp", got)
@@ -468,9 +482,9 @@ func signaalWith(id, bsn, toelichting string) string {
 		"urgentie":"midden","toelichting":%q,"contactpersoon":{"naam":"A. de Boer"}}}`, id, politieSource, bsn, toelichting)
 }
 
-// eventsMessage returns the data of the EVENTS message at seq, as the
-// JetStream API returns it (decrypted by the server).
-func eventsMessage(t *testing.T, s *devstack.Stack, seq uint64) []byte {
+// eventsMessage returns the EVENTS message at seq, as the JetStream API
+// returns it (decrypted by the server).
+func eventsMessage(t *testing.T, s *devstack.Stack, seq uint64) *jetstream.RawStreamMsg {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -482,7 +496,7 @@ func eventsMessage(t *testing.T, s *devstack.Stack, seq uint64) []byte {
 	if err != nil {
 		t.Fatalf("get EVENTS message %d: %v", seq, err)
 	}
-	return msg.Data
+	return msg
 }
 
 // TestStoreEncryptedAtRest: an event posted through the gateway is stored
@@ -503,7 +517,7 @@ func TestStoreEncryptedAtRest(t *testing.T) {
 	if err := json.Unmarshal(body, &a); err != nil || a.Sequence == 0 {
 		t.Fatalf("POST signaal: answer %s", body)
 	}
-	if data := eventsMessage(t, s, a.Sequence); !bytes.Contains(data, []byte(toelichting)) {
+	if data := eventsMessage(t, s, a.Sequence).Data; !bytes.Contains(data, []byte(toelichting)) {
 		t.Fatalf("EVENTS message %d does not hold the toelichting; the check below would prove nothing", a.Sequence)
 	}
 	stop(t, s)
@@ -513,7 +527,7 @@ func TestStoreEncryptedAtRest(t *testing.T) {
 	if slices.Contains(s2.Generated, devstack.JetStreamKeyEnv) {
 		t.Errorf("restart generated a new %s", devstack.JetStreamKeyEnv)
 	}
-	if data := eventsMessage(t, s2, a.Sequence); !bytes.Contains(data, []byte(toelichting)) {
+	if data := eventsMessage(t, s2, a.Sequence).Data; !bytes.Contains(data, []byte(toelichting)) {
 		t.Errorf("after restart EVENTS message %d does not hold the toelichting", a.Sequence)
 	}
 	stop(t, s2)
@@ -535,10 +549,8 @@ func TestStoreEncryptedAtRest(t *testing.T) {
 // never the value; with a key set the stack starts.
 func TestStartNonDemoNeedsJetStreamKey(t *testing.T) {
 	t.Parallel()
-	b, err := os.ReadFile(regionFile)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := t.TempDir()
+	cfg, b := nonDemoRegion(t, dir)
 	// Every secret of the region, as an operator would set them.
 	demo, err := region.Parse("region.yaml", b)
 	if err != nil {
@@ -548,33 +560,17 @@ func TestStartNonDemoNeedsJetStreamKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "region.yaml")
-	if err := os.WriteFile(cfg, []byte(strings.Replace(string(b), "\ndemo: true\n", "\ndemo: false\n", 1)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	startWith := func(key string) (*devstack.Stack, error) {
-		return devstack.Start(context.Background(), devstack.Options{
-			ConfigPath: cfg, DataDir: filepath.Join(dir, "data"), GatewayAddr: "127.0.0.1:0", NATSAddr: "127.0.0.1:0", SinkAddr: "127.0.0.1:0", MonitorAddr: "127.0.0.1:0",
-			Logger: slog.New(slog.DiscardHandler),
-			Getenv: func(name string) string {
-				if name == devstack.JetStreamKeyEnv {
-					return key
-				}
-				return env[name]
-			},
-		})
+	withKey := func(key string) devstack.Options {
+		o := withJetStreamKey(options(filepath.Join(dir, "data"), io.Discard), key, func(name string) string { return env[name] })
+		o.ConfigPath = cfg
+		return o
 	}
 	for _, tc := range []struct{ name, key, want string }{
 		{"missing", "", "environment variable KETENBUS_JETSTREAM_KEY is not set"},
 		{"not base64", "not-base64-but-long-enough-to-look-like-a-key!", "KETENBUS_JETSTREAM_KEY is not standard base64"},
 		{"too short", base64.StdEncoding.EncodeToString([]byte("sixteen byte key")), "KETENBUS_JETSTREAM_KEY holds 16 bytes, not 32"},
 	} {
-		s, err := startWith(tc.key)
-		if err == nil {
-			stop(t, s)
-			t.Fatalf("%s key: Start succeeded", tc.name)
-		}
+		err := startFails(t, withKey(tc.key), "with a "+tc.name+" key")
 		if !errors.Is(err, devstack.ErrJetStreamKey) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "openssl rand -base64 32") {
 			t.Errorf("%s key: error %q, want ErrJetStreamKey saying %q and how to make a key", tc.name, err, tc.want)
 		}
@@ -583,7 +579,7 @@ func TestStartNonDemoNeedsJetStreamKey(t *testing.T) {
 		}
 	}
 	key := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
-	s, err := startWith(key)
+	s, err := devstack.Start(context.Background(), withKey(key))
 	if err != nil {
 		t.Fatalf("Start with every secret and a JetStream key: %v", err)
 	}
@@ -605,21 +601,7 @@ func TestStartWithAnotherJetStreamKey(t *testing.T) {
 	stop(t, s)
 
 	other := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32))
-	o := devstack.Options{
-		ConfigPath: regionFile, DataDir: dataDir, GatewayAddr: "127.0.0.1:0", NATSAddr: "127.0.0.1:0", SinkAddr: "127.0.0.1:0", MonitorAddr: "127.0.0.1:0",
-		Logger: slog.New(slog.DiscardHandler),
-		Getenv: func(name string) string {
-			if name == devstack.JetStreamKeyEnv {
-				return other
-			}
-			return ""
-		},
-	}
-	s2, err := devstack.Start(context.Background(), o)
-	if err == nil {
-		stop(t, s2)
-		t.Fatal("Start with another JetStream key succeeded")
-	}
+	err := startFails(t, withJetStreamKey(options(dataDir, io.Discard), other, noEnv), "with another JetStream key")
 	if !strings.Contains(err.Error(), devstack.JetStreamKeyEnv) || !strings.Contains(err.Error(), "delete the directory") {
 		t.Errorf("error %q, want it to name %s and say what to do", err, devstack.JetStreamKeyEnv)
 	}
@@ -647,5 +629,42 @@ func TestSinkLogRedactsBSNInEventID(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), inID) {
 		t.Errorf("the log holds the BSN of the event id:\n%s", logs.String())
+	}
+}
+
+// TestMonitorOpenWithEveryServiceMetrics: the demo region names no way to
+// sign in, so the stack's monitor, which its binary would refuse to
+// start, runs open, and once an event came in its /metrics holds the
+// metrics of every service.
+func TestMonitorOpenWithEveryServiceMetrics(t *testing.T) {
+	t.Parallel()
+	s := start(t, t.TempDir(), io.Discard)
+	if !s.MonitorOpen {
+		t.Error("MonitorOpen is false for a region without monitor.token_env or monitor.trusted_header")
+	}
+	get := func(path string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(s.MonitorURL + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := get("/"); code != http.StatusOK {
+		t.Errorf("GET / without sign-in = %d, want 200", code)
+	}
+	if status, body := post(t, s, s.Secrets.Tokens["politie"], signaal("signaal-metrics", bsn)); status != http.StatusAccepted {
+		t.Fatalf("POST signaal: status %d, body %s; want 202", status, body)
+	}
+	_, metrics := get("/metrics")
+	for _, name := range []string{"ketenbus_gateway_", "ketenbus_router_", "ketenbus_adapter_", "ketenbus_escalator_", "ketenbus_samenloop_", "go_goroutines"} {
+		if !strings.Contains(metrics, "\n"+name) {
+			t.Errorf("the monitor's /metrics has no %s…", name)
+		}
 	}
 }

@@ -1,8 +1,8 @@
 // Package devstack runs every part of ketenbus in one process, for
 // `ketenbus dev` and for end-to-end tests: the real nats-server with
 // JetStream embedded, the streams, and the services: gateway, router,
-// webhook adapters, escalator and samenloop (and, in a demo region, a
-// webhook sink per partner).
+// webhook adapters, escalator, samenloop and the monitor (and, in a demo
+// region, a webhook sink per partner).
 //
 // Start loads the region config, resolves its secrets, starts the parts in
 // order and returns a running Stack; Close stops them in reverse order. A
@@ -18,6 +18,8 @@
 // other secrets, so a restart reads its own data; elsewhere Start refuses
 // to run without it.
 //
-// A new service slots in as one more component in Start: a function that
-// runs until its context ends, like the gateway's.
+// Each service runs as its binary does: the stack starts the
+// svcmain.Service of its package (gateway.Main, router.Main, ...) with
+// svcmain.Start, on one NATS connection, one Redis and one Prometheus
+// registry for all. A new service slots in as one more entry of services.
 package devstack

@@ -1,0 +1,21 @@
+package escalator
+
+import (
+	"context"
+
+	"github.com/ketenbus/ketenbus/services/shared/natsauth"
+	"github.com/ketenbus/ketenbus/services/shared/svcmain"
+)
+
+// Main describes the escalator to svcmain: the binary ketenbus-escalator
+// runs it on its own (svcmain.Exit), ketenbus dev beside the other
+// services (svcmain.Start). Its timers are in Redis; /metrics, /healthz
+// and /readyz are on --metrics-addr.
+func Main() svcmain.Service {
+	return svcmain.Service{Name: natsauth.UserEscalator, MetricsAddr: "127.0.0.1:9103", Redis: svcmain.RedisRequired, Start: start}
+}
+
+// start builds the escalator from the region config and connections of env.
+func start(_ context.Context, env *svcmain.Env) (svcmain.Runner, error) {
+	return svcmain.AsRunner(New(Config{Region: env.Region, JetStream: env.JetStream, Redis: env.Redis, Logger: env.Logger, Metrics: env.Metrics}))
+}
