@@ -152,7 +152,7 @@ func (a *Adapter) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("adapter: %w", err)
 	}
-	router.AddMiddleware(withContext(ctx))
+	router.AddMiddleware(withContext(ctx), wmjetstream.Recover(a.logger, "adapter"))
 
 	var pending []*partner
 	for _, p := range partners {

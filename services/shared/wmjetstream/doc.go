@@ -12,7 +12,9 @@
 //     (SetNakDelay), so retries are scheduled by the broker, not by a
 //     sleeping goroutine; Later lets a handler return while it waits for
 //     PubAcks, and the ack waits for them.
-//   - Consume runs a Router with one handler on a Subscriber.
+//   - Recover is the middleware that turns a handler's panic into a nack
+//     with a backoff, logged without the panic's value.
+//   - Consume runs a Router with one handler on a Subscriber, with Recover.
 //
 // Both pass Watermill's universal Pub/Sub test suite (pubsub/tests).
 // The streams and consumers are created by their owners
