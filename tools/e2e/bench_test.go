@@ -23,6 +23,7 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/bsntest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
+	"github.com/ketenbus/ketenbus/tools/e2e/e2etest"
 )
 
 // Load of the latency benchmark.
@@ -129,19 +130,15 @@ func benchKetenbus(b *testing.B) *latencies {
 
 	tmpl := newTemplate(b)
 	post := func(id string) {
-		req, _ := http.NewRequest(http.MethodPost, f.gateway, bytes.NewReader(tmpl.event(id)))
-		req.Header.Set("Content-Type", events.ContentTypeStructured)
-		req.Header.Set("Authorization", "Bearer "+f.token("politie"))
+		body := tmpl.event(id)
 		l.send(id)
-		resp, err := f.client.Do(req)
+		status, _, err := e2etest.Send(f.client, f.gateway, f.token("politie"), events.ContentTypeStructured, body, nil)
 		if err != nil {
 			b.Error(err)
 			return
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusAccepted {
-			b.Errorf("gateway answered %d", resp.StatusCode)
+		if status != http.StatusAccepted {
+			b.Errorf("gateway answered %d", status)
 		}
 	}
 	l.measure(b, post)
@@ -321,7 +318,7 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 type template struct{ prefix, suffix []byte }
 
 func newTemplate(b *testing.B) template {
-	body, err := json.Marshal(event("@ID@", sourcePolitie, events.TypeSignaal, signaalData()))
+	body, err := json.Marshal(e2etest.Event("@ID@", sourcePolitie, events.TypeSignaal, signaalData()))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -347,7 +344,7 @@ func signaalData() map[string]any {
 // storedEvent is a signaal as the gateway stores it on EVENTS (subject set
 // to a pseudonym, bsn still in data), for the raw baseline.
 func storedEvent(b *testing.B) []byte {
-	ev := event("raw", sourcePolitie, events.TypeSignaal, signaalData())
+	ev := e2etest.Event("raw", sourcePolitie, events.TypeSignaal, signaalData())
 	ev["subject"] = strings.Repeat("5f0c6e2d", 8)
 	body, err := json.Marshal(ev)
 	if err != nil {

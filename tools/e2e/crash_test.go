@@ -20,6 +20,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/router"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
+	"github.com/ketenbus/ketenbus/tools/e2e/e2etest"
 )
 
 // crashRegion: politie publishes, alpha and beta receive every signaal.
@@ -280,7 +281,7 @@ func (f *fixture) postStream(n, size, clients int) error {
 				}
 				evs := make([]map[string]any, 0, size)
 				for i := b * size; i < min(n, (b+1)*size); i++ {
-					evs = append(evs, event(crashID(i), sourcePolitie, events.TypeSignaal, map[string]any{
+					evs = append(evs, e2etest.Event(crashID(i), sourcePolitie, events.TypeSignaal, map[string]any{
 						"bsn": bsns[i%len(bsns)], "categorie": "overlast", "urgentie": "midden",
 						"contactpersoon": map[string]any{"naam": "Wijkagent De Vries"},
 					}))

@@ -19,6 +19,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
+	"github.com/ketenbus/ketenbus/tools/e2e/e2etest"
 )
 
 // idRegion: politie and ggz both publish signalen; zvh subscribes to all
@@ -116,7 +117,7 @@ func TestSameIDFromTwoSourcesAndTwoSubscriptions(t *testing.T) {
 	f.startAdapter(t, nil)
 
 	signaal := func(source string) map[string]any {
-		return event("x-1", source, events.TypeSignaal, map[string]any{
+		return e2etest.Event("x-1", source, events.TypeSignaal, map[string]any{
 			"bsn": bsntest.Seeded(11, 1)[0], "categorie": "overlast", "urgentie": "hoog",
 			"toelichting": "Overlast in de portiek", "contactpersoon": map[string]any{"naam": "T. Tester"},
 		})

@@ -23,6 +23,7 @@ import (
 	"github.com/ketenbus/ketenbus/events/partner"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
+	"github.com/ketenbus/ketenbus/tools/e2e/e2etest"
 )
 
 // e2eRegion has four webhook partners and one NATS-native partner, each
@@ -213,26 +214,26 @@ func TestEventsReachExactlyTheSubscribedPartners(t *testing.T) {
 	})
 
 	bsns := bsntest.Seeded(2026, 4)
-	s1 := event("s-1", sourcePolitie, events.TypeSignaal, map[string]any{
+	s1 := e2etest.Event("s-1", sourcePolitie, events.TypeSignaal, map[string]any{
 		"bsn": bsns[0], "categorie": "verward-gedrag", "urgentie": "hoog",
 		"toelichting":    "Man loopt verward over straat",
 		"contactpersoon": map[string]any{"naam": "Wijkagent De Vries", "telefoon": "050-1234567"},
 	})
-	s2 := event("s-2", sourcePolitie, events.TypeSignaal, map[string]any{
+	s2 := e2etest.Event("s-2", sourcePolitie, events.TypeSignaal, map[string]any{
 		"bsn": bsns[1], "categorie": "overlast", "urgentie": "midden",
 		"contactpersoon": map[string]any{"naam": "Wijkagent Bakker"},
 	})
-	s3 := event("s-3", sourceWijkteam, events.TypeSignaal, map[string]any{
+	s3 := e2etest.Event("s-3", sourceWijkteam, events.TypeSignaal, map[string]any{
 		"bsn": bsns[2], "categorie": "schulden", "urgentie": "laag",
 		"toelichting":    "Betalingsachterstanden huur",
 		"contactpersoon": map[string]any{"naam": "Consulent Jansen", "email": "jansen@wijkteam.example"},
 	})
-	a1 := event("a-1", sourcePolitie, events.TypeAanmelding, map[string]any{
+	a1 := e2etest.Event("a-1", sourcePolitie, events.TypeAanmelding, map[string]any{
 		"bsn": bsns[3], "ontvanger": "ggz", "reden": "Zorgen over psychische gesteldheid",
 		"contactpersoon": map[string]any{"naam": "Wijkagent De Vries"},
 		"reactietermijn": map[string]any{"werkdagen": 5},
 	})
-	b1 := event("b-1", sourceGGZ, events.TypeBevestiging, map[string]any{
+	b1 := e2etest.Event("b-1", sourceGGZ, events.TypeBevestiging, map[string]any{
 		"betreft": map[string]any{"source": sourcePolitie, "id": "a-1"}, "status": "opgepakt",
 	})
 	posted := map[string]map[string]any{"s-1": s1, "s-2": s2, "s-3": s3, "a-1": a1, "b-1": b1}
@@ -359,17 +360,6 @@ func TestEventsReachExactlyTheSubscribedPartners(t *testing.T) {
 			}
 		}
 	})
-}
-
-// event builds a CloudEvent as a partner's system posts it, logged now
-// (the gateway refuses a time older than the type's retention, which a
-// test may make seconds).
-func event(id, source, typ string, data map[string]any) map[string]any {
-	return map[string]any{
-		"specversion": "1.0", "id": id, "source": source, "type": typ,
-		"time": time.Now().Format(time.RFC3339Nano), "datacontenttype": "application/json",
-		"data": data,
-	}
 }
 
 // checkEvent checks one received event against the event as posted: type

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -21,7 +20,9 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
+	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/partner"
+	"github.com/ketenbus/ketenbus/tools/e2e/e2etest"
 )
 
 // portSpan is how many ports from its base deploy/local uses.
@@ -282,25 +283,9 @@ func readEnv(t *testing.T, path string) map[string]string {
 // post sends a signaal of politie and wants 202.
 func post(t *testing.T, gateway, token, id string) {
 	t.Helper()
-	body := fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"urn:nld:oin:00000009999999990001:systeem:bvh",
-		"type":"nl.sociaaldomein.signaal.v1","datacontenttype":"application/json",
-		"data":{"bsn":"111222333","categorie":"verward-gedrag","urgentie":"hoog","contactpersoon":{"naam":"A. de Boer"}}}`, id)
-	req, err := http.NewRequest(http.MethodPost, gateway+"/v1/events", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/cloudevents+json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("POST %s: %v", id, err)
-	}
-	var b bytes.Buffer
-	_, _ = b.ReadFrom(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("POST %s: %d %s, want 202", id, resp.StatusCode, b.String())
-	}
+	e2etest.Post(t, gateway+"/v1/events", token, e2etest.Event(id, e2etest.SourcePolitie, events.TypeSignaal, map[string]any{
+		"bsn": "111222333", "categorie": "verward-gedrag", "urgentie": "hoog", "contactpersoon": map[string]any{"naam": "A. de Boer"},
+	}))
 }
 
 // sink is zvh's webhook endpoint: the partner SDK's receiver, which

@@ -13,9 +13,9 @@ import (
 	"github.com/ketenbus/ketenbus/events/bsntest"
 	"github.com/ketenbus/ketenbus/events/partner"
 	"github.com/ketenbus/ketenbus/services/shared/fieldcrypt"
-	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
+	"github.com/ketenbus/ketenbus/tools/e2e/e2etest"
 )
 
 // privacyRegion: zvh's subscription lists bsn, wijkteam's does not. The
@@ -58,7 +58,7 @@ samenloop: {window_days: 1, regievoerder: zvh}
 `
 
 func privacySignaal(id, bsn string) map[string]any {
-	return event(id, sourcePolitie, events.TypeSignaal, map[string]any{
+	return e2etest.Event(id, sourcePolitie, events.TypeSignaal, map[string]any{
 		"bsn": bsn, "categorie": "overlast", "urgentie": "hoog",
 		"contactpersoon": map[string]any{"naam": "Wijkagent"},
 	})
@@ -99,7 +99,7 @@ func TestKeyRotation(t *testing.T) {
 	f.postEvents(t, "politie", privacySignaal("s-1", bsn1))
 
 	// Rotation: key 2 is added after key 1, and the services restart.
-	key2 := base64.StdEncoding.EncodeToString(randomBytes(region.KeySize))
+	key2 := e2etest.Key()
 	f.vars["KETENBUS_FIELD_KEY"] = key1 + "," + key2
 	f.load(t, privacyRegion, urls)
 	f.startGateway(t, nil)

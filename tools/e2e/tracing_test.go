@@ -24,6 +24,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/shared/telemetry"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
+	"github.com/ketenbus/ketenbus/tools/e2e/e2etest"
 )
 
 // traceRegion has one publisher and one webhook partner that receives
@@ -247,7 +248,7 @@ func TestTraceReachesThePartner(t *testing.T) {
 		{"s-hdr", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", true},
 	}
 	for i, c := range cases {
-		ev := event(c.id, sourcePolitie, events.TypeSignaal, map[string]any{
+		ev := e2etest.Event(c.id, sourcePolitie, events.TypeSignaal, map[string]any{
 			"bsn": bsns[i], "categorie": "huiselijk-geweld", "urgentie": "hoog", "toelichting": toelichting,
 			"contactpersoon": map[string]any{"naam": "Wijkagent Visser"},
 		})
@@ -290,7 +291,7 @@ func TestTraceStartsWhenNoneIsPosted(t *testing.T) {
 	t.Parallel()
 	tf := newTraceFixture(t)
 	bsn := bsntest.Seeded(815, 1)[0]
-	tf.postTraced(t, event("s-new", sourcePolitie, events.TypeSignaal, map[string]any{
+	tf.postTraced(t, e2etest.Event("s-new", sourcePolitie, events.TypeSignaal, map[string]any{
 		"bsn": bsn, "categorie": "overlast", "urgentie": "laag",
 		"contactpersoon": map[string]any{"naam": "Wijkagent Visser"},
 	}), nil)
