@@ -20,6 +20,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
+	"github.com/ketenbus/ketenbus/tools/e2e/e2etest"
 )
 
 // The services that write the processing log besides the adapter: the
@@ -37,44 +38,7 @@ var (
 
 // wiringRegion: ggz is NATS-native, zvh has a webhook; both subscribe to
 // signalen.
-const wiringRegion = `
-region: wiring
-demo: true
-pseudonym_key_env: KETENBUS_PSEUDONYM_KEY
-encryption_key_env: KETENBUS_FIELD_KEY
-partners:
-  - id: politie
-    name: Politie
-    sources: ["` + sourcePolitie + `"]
-    token_env: KETENBUS_TOKEN_POLITIE
-    publishes: [nl.sociaaldomein.signaal.v1, nl.sociaaldomein.aanmelding.v1]
-  - id: ggz
-    name: GGZ
-    sources: ["` + sourceGGZ + `"]
-    token_env: KETENBUS_TOKEN_GGZ
-    publishes: [nl.sociaaldomein.signaal.v1, nl.sociaaldomein.bevestiging.v1]
-    subscriptions:
-      - name: signalen
-        types: [nl.sociaaldomein.signaal.v1]
-        purpose: "urn:nld:ggz-test:verwerkingsactiviteit:signalen"
-    delivery: {nats: {}}
-  - id: zvh
-    name: ZVH
-    sources: ["urn:nld:oin:00000009999999990002:systeem:regie"]
-    token_env: KETENBUS_TOKEN_ZVH
-    publishes: [nl.sociaaldomein.bevestiging.v1]
-    subscriptions:
-      - name: signalen
-        types: [nl.sociaaldomein.signaal.v1]
-        purpose: "urn:nld:zvh-test:verwerkingsactiviteit:procesregie"
-    delivery:
-      webhook: {url: "http://127.0.0.1:1/zvh", secret_env: KETENBUS_WEBHOOK_SECRET_ZVH}
-escalation:
-  ladder:
-    - {level: 1, after_working_days: 0, to: [zvh]}
-samenloop: {window_days: 730, regievoerder: zvh}
-retention: {audit: 1h}
-`
+var wiringRegion = e2etest.MustRead("testdata/wiring.yaml")
 
 func wiringConfig(t *testing.T) *region.Config {
 	t.Helper()

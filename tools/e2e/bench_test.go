@@ -36,53 +36,7 @@ const (
 
 // benchRegion: politie publishes; four partners receive every signaal
 // over webhooks, each with a subscription of another shape.
-const benchRegion = `
-region: bench
-pseudonym_key_env: KETENBUS_PSEUDONYM_KEY
-encryption_key_env: KETENBUS_FIELD_KEY
-partners:
-  - id: politie
-    name: Politie Testregio
-    sources: ["urn:nld:oin:00000009999999990001:systeem:bvh"]
-    token_env: KETENBUS_TOKEN_POLITIE
-    publishes: [nl.sociaaldomein.signaal.v1]
-    rate_limit: {per_second: 100000, burst: 100000}
-  - id: p1
-    name: Partner 1
-    sources: ["urn:nld:oin:00000009999999990002:systeem:p"]
-    token_env: KETENBUS_TOKEN_P1
-    subscriptions:
-      - {name: signalen, types: [nl.sociaaldomein.signaal.v1], purpose: "urn:nld:p1:verwerkingsactiviteit:signalen", fields: [bsn, categorie, urgentie]}
-    delivery: {webhook: {url: "{p1}", secret_env: KETENBUS_WEBHOOK_SECRET_P1, retry_schedule: [100ms, 1s, 10s]}}
-  - id: p2
-    name: Partner 2
-    sources: ["urn:nld:oin:00000009999999990003:systeem:p"]
-    token_env: KETENBUS_TOKEN_P2
-    subscriptions:
-      - {name: signalen, types: [nl.sociaaldomein.signaal.v1], purpose: "urn:nld:p2:verwerkingsactiviteit:signalen", fields: [categorie, contactpersoon]}
-    delivery: {webhook: {url: "{p2}", secret_env: KETENBUS_WEBHOOK_SECRET_P2, retry_schedule: [100ms, 1s, 10s]}}
-  - id: p3
-    name: Partner 3
-    sources: ["urn:nld:oin:00000009999999990004:systeem:p"]
-    token_env: KETENBUS_TOKEN_P3
-    subscriptions:
-      - name: signalen
-        types: [nl.sociaaldomein.signaal.v1]
-        filter: "source = 'urn:nld:oin:00000009999999990001:systeem:bvh'"
-        purpose: "urn:nld:p3:verwerkingsactiviteit:signalen"
-    delivery: {webhook: {url: "{p3}", secret_env: KETENBUS_WEBHOOK_SECRET_P3, retry_schedule: [100ms, 1s, 10s]}}
-  - id: p4
-    name: Partner 4
-    sources: ["urn:nld:oin:00000009999999990005:systeem:p"]
-    token_env: KETENBUS_TOKEN_P4
-    subscriptions:
-      - {name: signalen, types: [nl.sociaaldomein.signaal.v1], purpose: "urn:nld:p4:verwerkingsactiviteit:signalen"}
-    delivery: {webhook: {url: "{p4}", secret_env: KETENBUS_WEBHOOK_SECRET_P4, retry_schedule: [100ms, 1s, 10s]}}
-escalation:
-  ladder:
-    - {level: 1, after_working_days: 0, to: [p1]}
-samenloop: {window_days: 730, regievoerder: p1}
-`
+var benchRegion = e2etest.MustRead("testdata/bench.yaml")
 
 // BenchmarkEndToEndLatency posts single signalen to the gateway at a fixed
 // 1,000 events/s, b.N of them, and measures for each of the 4 partners the

@@ -29,37 +29,9 @@ import (
 const portSpan = 56
 
 // localRegion is a demo region (plain-HTTP webhooks) whose zvh receives
-// every signaal at the sink %s; it names no monitor sign-in, so local.sh
-// gives the monitor an operator token.
-const localRegion = `region: localtest
-demo: true
-source: "urn:nld:oin:00000009999999990000:systeem:ketenbus"
-pseudonym_key_env: KETENBUS_PSEUDONYM_KEY
-encryption_key_env: KETENBUS_FIELD_KEY
-partners:
-  - id: politie
-    name: Politie Testregio
-    sources: ["urn:nld:oin:00000009999999990001:systeem:bvh"]
-    token_env: KETENBUS_TOKEN_POLITIE
-    publishes: [nl.sociaaldomein.signaal.v1]
-  - id: zvh
-    name: Zorg- en Veiligheidshuis Testregio
-    sources: ["urn:nld:oin:00000009999999990003:systeem:procesregie"]
-    token_env: KETENBUS_TOKEN_ZVH
-    subscriptions:
-      - name: signalen
-        types: [nl.sociaaldomein.signaal.v1]
-        purpose: "urn:nld:zvh-test:verwerkingsactiviteit:signalen"
-        fields: [categorie, urgentie]
-    delivery:
-      webhook:
-        url: %s/zvh
-        secret_env: KETENBUS_WEBHOOK_SECRET_ZVH
-escalation:
-  ladder:
-    - {level: 1, after_working_days: 0, to: [zvh]}
-samenloop: {window_days: 730, regievoerder: zvh}
-`
+// every signaal at the sink "{sink}"; it names no monitor sign-in, so
+// local.sh gives the monitor an operator token.
+var localRegion = e2etest.MustRead("testdata/local.yaml")
 
 // local runs deploy/local/local.sh with args in the run directory dir and
 // the port base, and returns its exit code and output.
@@ -112,7 +84,7 @@ func TestLocal(t *testing.T) {
 	srv := httptest.NewServer(sink)
 	t.Cleanup(srv.Close)
 	cfg := filepath.Join(dir, "region.yaml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, localRegion, srv.URL), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(localRegion, "{sink}", srv.URL)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 

@@ -20,42 +20,7 @@ import (
 
 // privacyRegion: zvh's subscription lists bsn, wijkteam's does not. The
 // retention keys are filled in per test.
-const privacyRegion = `
-region: privacy
-pseudonym_key_env: KETENBUS_PSEUDONYM_KEY
-encryption_key_env: KETENBUS_FIELD_KEY
-partners:
-  - id: politie
-    name: Politie Testregio
-    sources: ["urn:nld:oin:00000009999999990001:systeem:bvh"]
-    token_env: KETENBUS_TOKEN_POLITIE
-    publishes: [nl.sociaaldomein.signaal.v1]
-  - id: zvh
-    name: Zorg- en Veiligheidshuis Testregio
-    sources: ["urn:nld:oin:00000009999999990002:systeem:regie"]
-    token_env: KETENBUS_TOKEN_ZVH
-    subscriptions:
-      - name: signalen
-        types: [nl.sociaaldomein.signaal.v1]
-        purpose: "urn:nld:zvh-test:verwerkingsactiviteit:procesregie"
-        fields: [bsn, categorie]
-    delivery:
-      webhook: {url: "{zvh}", secret_env: KETENBUS_WEBHOOK_SECRET_ZVH, retry_schedule: [50ms]}
-  - id: wijkteam
-    name: Wijkteam Testregio
-    sources: ["urn:nld:oin:00000009999999990003:systeem:wijkteam"]
-    token_env: KETENBUS_TOKEN_WIJKTEAM
-    subscriptions:
-      - name: signalen
-        types: [nl.sociaaldomein.signaal.v1]
-        purpose: "urn:nld:wijkteam-test:verwerkingsactiviteit:signalen"
-    delivery:
-      webhook: {url: "{wijkteam}", secret_env: KETENBUS_WEBHOOK_SECRET_WIJKTEAM, retry_schedule: [50ms]}
-escalation:
-  ladder:
-    - {level: 1, after_working_days: 0, to: [zvh]}
-samenloop: {window_days: 1, regievoerder: zvh}
-`
+var privacyRegion = e2etest.MustRead("testdata/privacy.yaml")
 
 func privacySignaal(id, bsn string) map[string]any {
 	return e2etest.Event(id, sourcePolitie, events.TypeSignaal, map[string]any{

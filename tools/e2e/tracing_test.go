@@ -30,35 +30,7 @@ import (
 // traceRegion has one publisher and one webhook partner that receives
 // signalen with the bsn field, so the delivered data holds the BSN that no
 // span may hold.
-const traceRegion = `
-region: e2e
-pseudonym_key_env: KETENBUS_PSEUDONYM_KEY
-encryption_key_env: KETENBUS_FIELD_KEY
-partners:
-  - id: politie
-    name: Politie Testregio
-    sources: ["urn:nld:oin:00000009999999990001:systeem:bvh"]
-    token_env: KETENBUS_TOKEN_POLITIE
-    publishes: [nl.sociaaldomein.signaal.v1]
-  - id: zvh
-    name: Zorg- en Veiligheidshuis Testregio
-    sources: ["urn:nld:oin:00000009999999990002:systeem:regie"]
-    token_env: KETENBUS_TOKEN_ZVH
-    subscriptions:
-      - name: signalen
-        types: [nl.sociaaldomein.signaal.v1]
-        purpose: "urn:nld:zvh-test:verwerkingsactiviteit:procesregie"
-        fields: [bsn, categorie, urgentie, toelichting]
-    delivery:
-      webhook:
-        url: "{zvh}"
-        secret_env: KETENBUS_WEBHOOK_SECRET_ZVH
-        retry_schedule: [50ms, 100ms, 200ms, 500ms, 1s]
-escalation:
-  ladder:
-    - {level: 1, after_working_days: 0, to: [zvh]}
-samenloop: {window_days: 730, regievoerder: zvh}
-`
+var traceRegion = e2etest.MustRead("testdata/trace.yaml")
 
 // traceFixture runs gateway, router and adapter with one span recorder and
 // a zvh sink that keeps the traceparent header of every request.

@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -73,6 +74,17 @@ func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return b
+}
+
+// MustRead returns the text of the file at path, a test fixture; it
+// panics when the file cannot be read, so that it can set a package
+// variable.
+func MustRead(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		panic("read the test fixture: " + err.Error())
+	}
+	return string(b)
 }
 
 // Load parses the region config text, after replacing every "{name}" with
