@@ -16,7 +16,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -259,4 +262,67 @@ func Get(tb testing.TB, url string, header http.Header) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// Hook is a partner's webhook endpoint that checks nothing: it answers
+// every request with Status (204 until set) and, when that is not a
+// success, echoes the request body, the worst a partner could answer. It
+// counts the requests, and keeps the CloudEvents type of each it
+// answered with a success.
+type Hook struct {
+	// URL is where the hook is served.
+	URL string
+	// Status is the status the hook answers.
+	Status atomic.Int32
+
+	mu       sync.Mutex
+	received int
+	types    []string
+}
+
+// ServeHook serves a new Hook on a real HTTP server, at path, until the
+// test ends.
+func ServeHook(tb testing.TB, path string) *Hook {
+	tb.Helper()
+	h := &Hook{}
+	h.Status.Store(http.StatusNoContent)
+	srv := httptest.NewServer(h)
+	tb.Cleanup(srv.Close)
+	h.URL = srv.URL + path
+	return h
+}
+
+// ServeHTTP answers r with the hook's status.
+func (h *Hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	status := int(h.Status.Load())
+	var e struct {
+		Type string `json:"type"`
+	}
+	_ = json.Unmarshal(body, &e)
+	h.mu.Lock()
+	h.received++
+	if status < 300 {
+		h.types = append(h.types, e.Type)
+	}
+	h.mu.Unlock()
+	w.WriteHeader(status)
+	if status >= 300 {
+		_, _ = w.Write(body)
+	}
+}
+
+// Received is the number of requests the hook received.
+func (h *Hook) Received() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.received
+}
+
+// Delivered returns, sorted, the types of the events the hook answered
+// with a success.
+func (h *Hook) Delivered() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Sorted(slices.Values(h.types))
 }
