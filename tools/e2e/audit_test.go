@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,10 +54,9 @@ func wiringConfig(t *testing.T) *region.Config {
 // a moment, and returns them in stream order.
 func waitRecords(t *testing.T, env *natstest.Env, n int) []audit.Record {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for len(env.Messages(t, events.StreamAudit)) < n && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	runtest.Eventually(t, 10*time.Second, fmt.Sprintf("%d records in AUDIT", n), func() bool {
+		return len(env.Messages(t, events.StreamAudit)) >= n
+	})
 	time.Sleep(200 * time.Millisecond) // a double would show up now
 	msgs := env.Messages(t, events.StreamAudit)
 	if len(msgs) != n {
@@ -152,28 +152,18 @@ func TestEscalatorLogsEscalaties(t *testing.T) {
 	posted := time.Date(2026, 4, 2, 8, 0, 0, 0, time.UTC)
 	clock := clocktest.New(posted)
 	logger, _ := logtest.New()
-	e, err := escalator.New(escalator.Config{Region: wiringConfig(t), JetStream: env.JS, Redis: rdb, Now: clock.Now,
-		PollInterval: 5 * time.Millisecond, Lease: time.Second, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runtest.Start(t, "escalator", e.Run)
+	e, _ := e2etest.Start(t, "escalator", escalator.New, escalator.Config{Region: wiringConfig(t), JetStream: env.JS, Redis: rdb,
+		Now: clock.Now, PollInterval: 5 * time.Millisecond, Lease: time.Second, Logger: logger})
 	env.StoreEvent(t, "politie", map[string]any{
 		"specversion": "1.0", "id": "a-1", "source": sourcePolitie, "type": events.TypeAanmelding,
 		"subject": personA, "time": posted.Format(time.RFC3339), "ontvanger": "ggz", "datacontenttype": "application/json",
 		"data": map[string]any{"bsn": "111222333", "ontvanger": "ggz", "reden": "zorgen",
 			"contactpersoon": map[string]any{"naam": "X"}, "reactietermijn": map[string]any{"werkdagen": 1}},
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, ok, err := e.Store().Get(context.Background(), events.MsgID(sourcePolitie, "a-1")); err == nil && ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no timer for the aanmelding")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	runtest.Eventually(t, 10*time.Second, "a timer for the aanmelding", func() bool {
+		_, ok, err := e.Store().Get(context.Background(), events.MsgID(sourcePolitie, "a-1"))
+		return err == nil && ok
+	})
 	clock.Set(posted.Add(7 * 24 * time.Hour))
 	got := waitRecords(t, env, 1)
 	produced := env.Produced(t, events.TypeEscalatie)
@@ -210,12 +200,8 @@ func TestSamenloopLogsSamenloopEvents(t *testing.T) {
 	rdb := redistest.Start(t).Client(t)
 	now := time.Now().UTC().Truncate(time.Second)
 	logger, _ := logtest.New()
-	s, err := samenloop.New(samenloop.Config{Region: wiringConfig(t), JetStream: env.JS, Redis: rdb,
+	e2etest.Start(t, "samenloop", samenloop.New, samenloop.Config{Region: wiringConfig(t), JetStream: env.JS, Redis: rdb,
 		Now: clocktest.New(now).Now, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runtest.Start(t, "samenloop", s.Run)
 	for _, sig := range []struct{ partner, source, id string }{{"politie", sourcePolitie, "p-1"}, {"ggz", sourceGGZ, "g-1"}} {
 		env.StoreEvent(t, sig.partner, map[string]any{
 			"specversion": "1.0", "id": sig.id, "source": sig.source, "type": events.TypeSignaal,
