@@ -203,11 +203,7 @@ func runCrash(t *testing.T, c crash) {
 		if n := got.unique(); n != c.events {
 			t.Errorf("%s received %d distinct events, want %d", id, n, c.events)
 		}
-		statuses, handled := sinks[id].counts()
-		posts := 0
-		for _, n := range statuses {
-			posts += n
-		}
+		statuses, posts, handled := sinks[id].counts()
 		if handled != posts {
 			t.Errorf("%s: %d POSTs, %d passed the Receiver's checks (%v)", id, posts, handled, statuses)
 		}

@@ -218,11 +218,7 @@ func TestEventsReachExactlyTheSubscribedPartners(t *testing.T) {
 			if !ok {
 				return // over NATS
 			}
-			statuses, handled := s.counts()
-			posts := 0
-			for _, n := range statuses {
-				posts += n
-			}
+			statuses, posts, handled := s.counts()
 			if handled != posts {
 				t.Errorf("%d POSTs, %d reached the handler: the Receiver refused some (%v)", posts, handled, statuses)
 			}

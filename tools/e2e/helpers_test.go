@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -248,16 +249,12 @@ func (f *fixture) sinkWith(tb testing.TB, id string, cfg partner.ReceiverConfig,
 	return s
 }
 
-// counts returns the POSTs by answered status, and how many POSTs reached
-// the handler.
-func (s *sink) counts() (statuses map[int]int, handled int) {
+// counts returns the POSTs by answered status, how many there were, and
+// how many of them reached the handler.
+func (s *sink) counts() (statuses map[int]int, posts, handled int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[int]int, len(s.statuses))
-	for k, v := range s.statuses {
-		out[k] = v
-	}
-	return out, s.handled
+	return maps.Clone(s.statuses), len(s.posts), s.handled
 }
 
 // received returns the POSTs received so far.
