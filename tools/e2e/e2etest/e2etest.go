@@ -40,11 +40,15 @@ const (
 	SourceGGZ      = "urn:nld:kvknr:99999901:systeem:epd"
 )
 
-// Names of the variables that hold a partner's secrets: its bearer token
-// for the gateway, its webhook secret, and the bearer token ketenbus
-// sends to its webhook (used when the region names token_env).
-func TokenEnv(id string) string     { return "KETENBUS_TOKEN_" + strings.ToUpper(id) }
-func SecretEnv(id string) string    { return "KETENBUS_WEBHOOK_SECRET_" + strings.ToUpper(id) }
+// TokenEnv names the variable that holds partner id's bearer token for
+// the gateway.
+func TokenEnv(id string) string { return "KETENBUS_TOKEN_" + strings.ToUpper(id) }
+
+// SecretEnv names the variable that holds partner id's webhook secret.
+func SecretEnv(id string) string { return "KETENBUS_WEBHOOK_SECRET_" + strings.ToUpper(id) }
+
+// HookTokenEnv names the variable that holds the bearer token ketenbus
+// sends to partner id's webhook, used when the region names token_env.
 func HookTokenEnv(id string) string { return "KETENBUS_WEBHOOK_TOKEN_" + strings.ToUpper(id) }
 
 // Vars generates the secrets of a region with the given partner ids, as an
