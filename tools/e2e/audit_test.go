@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
+	"github.com/ketenbus/ketenbus/tools/e2e/e2etest"
 )
 
 // The services that write the processing log besides the adapter: the
@@ -37,44 +39,7 @@ var (
 
 // wiringRegion: ggz is NATS-native, zvh has a webhook; both subscribe to
 // signalen.
-const wiringRegion = `
-region: wiring
-demo: true
-pseudonym_key_env: KETENBUS_PSEUDONYM_KEY
-encryption_key_env: KETENBUS_FIELD_KEY
-partners:
-  - id: politie
-    name: Politie
-    sources: ["` + sourcePolitie + `"]
-    token_env: KETENBUS_TOKEN_POLITIE
-    publishes: [nl.sociaaldomein.signaal.v1, nl.sociaaldomein.aanmelding.v1]
-  - id: ggz
-    name: GGZ
-    sources: ["` + sourceGGZ + `"]
-    token_env: KETENBUS_TOKEN_GGZ
-    publishes: [nl.sociaaldomein.signaal.v1, nl.sociaaldomein.bevestiging.v1]
-    subscriptions:
-      - name: signalen
-        types: [nl.sociaaldomein.signaal.v1]
-        purpose: "urn:nld:ggz-test:verwerkingsactiviteit:signalen"
-    delivery: {nats: {}}
-  - id: zvh
-    name: ZVH
-    sources: ["urn:nld:oin:00000009999999990002:systeem:regie"]
-    token_env: KETENBUS_TOKEN_ZVH
-    publishes: [nl.sociaaldomein.bevestiging.v1]
-    subscriptions:
-      - name: signalen
-        types: [nl.sociaaldomein.signaal.v1]
-        purpose: "urn:nld:zvh-test:verwerkingsactiviteit:procesregie"
-    delivery:
-      webhook: {url: "http://127.0.0.1:1/zvh", secret_env: KETENBUS_WEBHOOK_SECRET_ZVH}
-escalation:
-  ladder:
-    - {level: 1, after_working_days: 0, to: [zvh]}
-samenloop: {window_days: 730, regievoerder: zvh}
-retention: {audit: 1h}
-`
+var wiringRegion = e2etest.MustRead("testdata/wiring.yaml")
 
 func wiringConfig(t *testing.T) *region.Config {
 	t.Helper()
@@ -89,10 +54,9 @@ func wiringConfig(t *testing.T) *region.Config {
 // a moment, and returns them in stream order.
 func waitRecords(t *testing.T, env *natstest.Env, n int) []audit.Record {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for len(env.Messages(t, events.StreamAudit)) < n && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	runtest.Eventually(t, 10*time.Second, fmt.Sprintf("%d records in AUDIT", n), func() bool {
+		return len(env.Messages(t, events.StreamAudit)) >= n
+	})
 	time.Sleep(200 * time.Millisecond) // a double would show up now
 	msgs := env.Messages(t, events.StreamAudit)
 	if len(msgs) != n {
@@ -188,28 +152,18 @@ func TestEscalatorLogsEscalaties(t *testing.T) {
 	posted := time.Date(2026, 4, 2, 8, 0, 0, 0, time.UTC)
 	clock := clocktest.New(posted)
 	logger, _ := logtest.New()
-	e, err := escalator.New(escalator.Config{Region: wiringConfig(t), JetStream: env.JS, Redis: rdb, Now: clock.Now,
-		PollInterval: 5 * time.Millisecond, Lease: time.Second, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runtest.Start(t, "escalator", e.Run)
+	e, _ := e2etest.Start(t, "escalator", escalator.New, escalator.Config{Region: wiringConfig(t), JetStream: env.JS, Redis: rdb,
+		Now: clock.Now, PollInterval: 5 * time.Millisecond, Lease: time.Second, Logger: logger})
 	env.StoreEvent(t, "politie", map[string]any{
 		"specversion": "1.0", "id": "a-1", "source": sourcePolitie, "type": events.TypeAanmelding,
 		"subject": personA, "time": posted.Format(time.RFC3339), "ontvanger": "ggz", "datacontenttype": "application/json",
 		"data": map[string]any{"bsn": "111222333", "ontvanger": "ggz", "reden": "zorgen",
 			"contactpersoon": map[string]any{"naam": "X"}, "reactietermijn": map[string]any{"werkdagen": 1}},
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, ok, err := e.Store().Get(context.Background(), events.MsgID(sourcePolitie, "a-1")); err == nil && ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no timer for the aanmelding")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	runtest.Eventually(t, 10*time.Second, "a timer for the aanmelding", func() bool {
+		_, ok, err := e.Store().Get(context.Background(), events.MsgID(sourcePolitie, "a-1"))
+		return err == nil && ok
+	})
 	clock.Set(posted.Add(7 * 24 * time.Hour))
 	got := waitRecords(t, env, 1)
 	produced := env.Produced(t, events.TypeEscalatie)
@@ -246,12 +200,8 @@ func TestSamenloopLogsSamenloopEvents(t *testing.T) {
 	rdb := redistest.Start(t).Client(t)
 	now := time.Now().UTC().Truncate(time.Second)
 	logger, _ := logtest.New()
-	s, err := samenloop.New(samenloop.Config{Region: wiringConfig(t), JetStream: env.JS, Redis: rdb,
+	e2etest.Start(t, "samenloop", samenloop.New, samenloop.Config{Region: wiringConfig(t), JetStream: env.JS, Redis: rdb,
 		Now: clocktest.New(now).Now, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runtest.Start(t, "samenloop", s.Run)
 	for _, sig := range []struct{ partner, source, id string }{{"politie", sourcePolitie, "p-1"}, {"ggz", sourceGGZ, "g-1"}} {
 		env.StoreEvent(t, sig.partner, map[string]any{
 			"specversion": "1.0", "id": sig.id, "source": sig.source, "type": events.TypeSignaal,

@@ -23,6 +23,7 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/bsntest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
+	"github.com/ketenbus/ketenbus/tools/e2e/e2etest"
 )
 
 // Load of the latency benchmark.
@@ -35,53 +36,7 @@ const (
 
 // benchRegion: politie publishes; four partners receive every signaal
 // over webhooks, each with a subscription of another shape.
-const benchRegion = `
-region: bench
-pseudonym_key_env: KETENBUS_PSEUDONYM_KEY
-encryption_key_env: KETENBUS_FIELD_KEY
-partners:
-  - id: politie
-    name: Politie Testregio
-    sources: ["urn:nld:oin:00000009999999990001:systeem:bvh"]
-    token_env: KETENBUS_TOKEN_POLITIE
-    publishes: [nl.sociaaldomein.signaal.v1]
-    rate_limit: {per_second: 100000, burst: 100000}
-  - id: p1
-    name: Partner 1
-    sources: ["urn:nld:oin:00000009999999990002:systeem:p"]
-    token_env: KETENBUS_TOKEN_P1
-    subscriptions:
-      - {name: signalen, types: [nl.sociaaldomein.signaal.v1], purpose: "urn:nld:p1:verwerkingsactiviteit:signalen", fields: [bsn, categorie, urgentie]}
-    delivery: {webhook: {url: "{p1}", secret_env: KETENBUS_WEBHOOK_SECRET_P1, retry_schedule: [100ms, 1s, 10s]}}
-  - id: p2
-    name: Partner 2
-    sources: ["urn:nld:oin:00000009999999990003:systeem:p"]
-    token_env: KETENBUS_TOKEN_P2
-    subscriptions:
-      - {name: signalen, types: [nl.sociaaldomein.signaal.v1], purpose: "urn:nld:p2:verwerkingsactiviteit:signalen", fields: [categorie, contactpersoon]}
-    delivery: {webhook: {url: "{p2}", secret_env: KETENBUS_WEBHOOK_SECRET_P2, retry_schedule: [100ms, 1s, 10s]}}
-  - id: p3
-    name: Partner 3
-    sources: ["urn:nld:oin:00000009999999990004:systeem:p"]
-    token_env: KETENBUS_TOKEN_P3
-    subscriptions:
-      - name: signalen
-        types: [nl.sociaaldomein.signaal.v1]
-        filter: "source = 'urn:nld:oin:00000009999999990001:systeem:bvh'"
-        purpose: "urn:nld:p3:verwerkingsactiviteit:signalen"
-    delivery: {webhook: {url: "{p3}", secret_env: KETENBUS_WEBHOOK_SECRET_P3, retry_schedule: [100ms, 1s, 10s]}}
-  - id: p4
-    name: Partner 4
-    sources: ["urn:nld:oin:00000009999999990005:systeem:p"]
-    token_env: KETENBUS_TOKEN_P4
-    subscriptions:
-      - {name: signalen, types: [nl.sociaaldomein.signaal.v1], purpose: "urn:nld:p4:verwerkingsactiviteit:signalen"}
-    delivery: {webhook: {url: "{p4}", secret_env: KETENBUS_WEBHOOK_SECRET_P4, retry_schedule: [100ms, 1s, 10s]}}
-escalation:
-  ladder:
-    - {level: 1, after_working_days: 0, to: [p1]}
-samenloop: {window_days: 730, regievoerder: p1}
-`
+var benchRegion = e2etest.MustRead("testdata/bench.yaml")
 
 // BenchmarkEndToEndLatency posts single signalen to the gateway at a fixed
 // 1,000 events/s, b.N of them, and measures for each of the 4 partners the
@@ -129,19 +84,15 @@ func benchKetenbus(b *testing.B) *latencies {
 
 	tmpl := newTemplate(b)
 	post := func(id string) {
-		req, _ := http.NewRequest(http.MethodPost, f.gateway, bytes.NewReader(tmpl.event(id)))
-		req.Header.Set("Content-Type", events.ContentTypeStructured)
-		req.Header.Set("Authorization", "Bearer "+f.token("politie"))
+		body := tmpl.event(id)
 		l.send(id)
-		resp, err := f.client.Do(req)
+		status, _, err := e2etest.Send(f.client, f.gateway, f.token("politie"), events.ContentTypeStructured, body, nil)
 		if err != nil {
 			b.Error(err)
 			return
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusAccepted {
-			b.Errorf("gateway answered %d", resp.StatusCode)
+		if status != http.StatusAccepted {
+			b.Errorf("gateway answered %d", status)
 		}
 	}
 	l.measure(b, post)
@@ -321,7 +272,7 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 type template struct{ prefix, suffix []byte }
 
 func newTemplate(b *testing.B) template {
-	body, err := json.Marshal(event("@ID@", sourcePolitie, events.TypeSignaal, signaalData()))
+	body, err := json.Marshal(e2etest.Event("@ID@", sourcePolitie, events.TypeSignaal, signaalData()))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -347,7 +298,7 @@ func signaalData() map[string]any {
 // storedEvent is a signaal as the gateway stores it on EVENTS (subject set
 // to a pseudonym, bsn still in data), for the raw baseline.
 func storedEvent(b *testing.B) []byte {
-	ev := event("raw", sourcePolitie, events.TypeSignaal, signaalData())
+	ev := e2etest.Event("raw", sourcePolitie, events.TypeSignaal, signaalData())
 	ev["subject"] = strings.Repeat("5f0c6e2d", 8)
 	body, err := json.Marshal(ev)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/router"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
+	"github.com/ketenbus/ketenbus/tools/e2e/e2etest"
 )
 
 // crashRegion: politie publishes, alpha and beta receive every signaal.
@@ -27,52 +28,7 @@ import (
 // back at once; should one be lost anyway (a killed process), the short
 // webhook timeout keeps the adapter's AckWait (timeout plus a margin)
 // short. The retry schedule is long enough never to run out in a test.
-const crashRegion = `
-region: crash
-pseudonym_key_env: KETENBUS_PSEUDONYM_KEY
-encryption_key_env: KETENBUS_FIELD_KEY
-partners:
-  - id: politie
-    name: Politie Testregio
-    sources: ["urn:nld:oin:00000009999999990001:systeem:bvh"]
-    token_env: KETENBUS_TOKEN_POLITIE
-    publishes: [nl.sociaaldomein.signaal.v1]
-    rate_limit: {per_second: 100000, burst: 100000}
-  - id: alpha
-    name: Partner Alpha
-    sources: ["urn:nld:oin:00000009999999990002:systeem:regie"]
-    token_env: KETENBUS_TOKEN_ALPHA
-    subscriptions:
-      - name: signalen
-        types: [nl.sociaaldomein.signaal.v1]
-        purpose: "urn:nld:alpha-test:verwerkingsactiviteit:signalen"
-        fields: [categorie, urgentie]
-    delivery:
-      webhook:
-        url: "{alpha}"
-        secret_env: KETENBUS_WEBHOOK_SECRET_ALPHA
-        timeout: 2s
-        retry_schedule: [100ms, 200ms, 500ms, 1s, 2s, 5s, 10s, 30s, 60s, 120s]
-  - id: beta
-    name: Partner Beta
-    sources: ["urn:nld:oin:00000009999999990003:systeem:regie"]
-    token_env: KETENBUS_TOKEN_BETA
-    subscriptions:
-      - name: signalen
-        types: [nl.sociaaldomein.signaal.v1]
-        purpose: "urn:nld:beta-test:verwerkingsactiviteit:signalen"
-    delivery:
-      webhook:
-        url: "{beta}"
-        secret_env: KETENBUS_WEBHOOK_SECRET_BETA
-        token_env: KETENBUS_WEBHOOK_TOKEN_BETA
-        timeout: 2s
-        retry_schedule: [100ms, 200ms, 500ms, 1s, 2s, 5s, 10s, 30s, 60s, 120s]
-escalation:
-  ladder:
-    - {level: 1, after_working_days: 0, to: [alpha]}
-samenloop: {window_days: 730, regievoerder: alpha}
-`
+var crashRegion = e2etest.MustRead("testdata/crash.yaml")
 
 // tally is a partner's handler for a long stream: it counts the deliveries
 // of every event id, and those whose idempotency key (webhook-id) is not
@@ -247,11 +203,7 @@ func runCrash(t *testing.T, c crash) {
 		if n := got.unique(); n != c.events {
 			t.Errorf("%s received %d distinct events, want %d", id, n, c.events)
 		}
-		statuses, handled := sinks[id].counts()
-		posts := 0
-		for _, n := range statuses {
-			posts += n
-		}
+		statuses, posts, handled := sinks[id].counts()
 		if handled != posts {
 			t.Errorf("%s: %d POSTs, %d passed the Receiver's checks (%v)", id, posts, handled, statuses)
 		}
@@ -280,7 +232,7 @@ func (f *fixture) postStream(n, size, clients int) error {
 				}
 				evs := make([]map[string]any, 0, size)
 				for i := b * size; i < min(n, (b+1)*size); i++ {
-					evs = append(evs, event(crashID(i), sourcePolitie, events.TypeSignaal, map[string]any{
+					evs = append(evs, e2etest.Event(crashID(i), sourcePolitie, events.TypeSignaal, map[string]any{
 						"bsn": bsns[i%len(bsns)], "categorie": "overlast", "urgentie": "midden",
 						"contactpersoon": map[string]any{"naam": "Wijkagent De Vries"},
 					}))

@@ -19,52 +19,14 @@ import (
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
+	"github.com/ketenbus/ketenbus/tools/e2e/e2etest"
 )
 
 // idRegion: politie and ggz both publish signalen; zvh subscribes to all
 // of them ("signalen") and, with another purpose and other fields, to
 // those of politie ("politie-signalen"), so a politie signaal matches two
 // of its subscriptions.
-const idRegion = `
-region: ids
-pseudonym_key_env: KETENBUS_PSEUDONYM_KEY
-encryption_key_env: KETENBUS_FIELD_KEY
-partners:
-  - id: politie
-    name: Politie Testregio
-    sources: ["urn:nld:oin:00000009999999990001:systeem:bvh"]
-    token_env: KETENBUS_TOKEN_POLITIE
-    publishes: [nl.sociaaldomein.signaal.v1]
-  - id: ggz
-    name: GGZ Testregio
-    sources: ["urn:nld:kvknr:99999901:systeem:epd"]
-    token_env: KETENBUS_TOKEN_GGZ
-    publishes: [nl.sociaaldomein.signaal.v1]
-  - id: zvh
-    name: Zorg- en Veiligheidshuis Testregio
-    sources: ["urn:nld:oin:00000009999999990002:systeem:zvh"]
-    token_env: KETENBUS_TOKEN_ZVH
-    publishes: [nl.sociaaldomein.signaal.v1]
-    subscriptions:
-      - name: signalen
-        types: [nl.sociaaldomein.signaal.v1]
-        purpose: "urn:nld:zvh-test:verwerkingsactiviteit:signalen"
-        fields: [categorie]
-      - name: politie-signalen
-        types: [nl.sociaaldomein.signaal.v1]
-        filter: "source = 'urn:nld:oin:00000009999999990001:systeem:bvh'"
-        purpose: "urn:nld:zvh-test:verwerkingsactiviteit:politie"
-        fields: [categorie, urgentie]
-    delivery:
-      webhook:
-        url: "{zvh}"
-        secret_env: KETENBUS_WEBHOOK_SECRET_ZVH
-        retry_schedule: [50ms, 100ms, 200ms, 500ms, 1s, 2s, 5s, 10s, 30s, 60s]
-escalation:
-  ladder:
-    - {level: 1, after_working_days: 0, to: [zvh]}
-samenloop: {window_days: 730, regievoerder: zvh}
-`
+var idRegion = e2etest.MustRead("testdata/ids.yaml")
 
 // handled is one delivery a handler processed.
 type handled struct {
@@ -116,7 +78,7 @@ func TestSameIDFromTwoSourcesAndTwoSubscriptions(t *testing.T) {
 	f.startAdapter(t, nil)
 
 	signaal := func(source string) map[string]any {
-		return event("x-1", source, events.TypeSignaal, map[string]any{
+		return e2etest.Event("x-1", source, events.TypeSignaal, map[string]any{
 			"bsn": bsntest.Seeded(11, 1)[0], "categorie": "overlast", "urgentie": "hoog",
 			"toelichting": "Overlast in de portiek", "contactpersoon": map[string]any{"naam": "T. Tester"},
 		})

@@ -42,5 +42,10 @@
 // The dashboard against a whole region, over HTTP and in a real Chromium,
 // is in tools/e2e/dashboard.
 //
+// The regions of the tests are fixtures in testdata/. What the tests here,
+// in tools/e2e/dashboard and in tools/e2e/natsauth share (a region's
+// secrets and config, the services started from their configs, events
+// posted to the gateway, a webhook endpoint) is in tools/e2e/e2etest.
+//
 // The package has no code of its own, only tests.
 package e2e

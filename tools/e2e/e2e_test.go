@@ -23,6 +23,7 @@ import (
 	"github.com/ketenbus/ketenbus/events/partner"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
+	"github.com/ketenbus/ketenbus/tools/e2e/e2etest"
 )
 
 // e2eRegion has four webhook partners and one NATS-native partner, each
@@ -37,88 +38,7 @@ import (
 //     politie, and no field list (every field but the sensitive ones);
 //   - ggz takes its aanmeldingen over NATS, without bsn (a sensitive field
 //     stays encrypted in DELIVERY, so only webhooks can carry it).
-const e2eRegion = `
-region: e2e
-pseudonym_key_env: KETENBUS_PSEUDONYM_KEY
-encryption_key_env: KETENBUS_FIELD_KEY
-partners:
-  - id: politie
-    name: Politie Testregio
-    sources: ["urn:nld:oin:00000009999999990001:systeem:bvh"]
-    token_env: KETENBUS_TOKEN_POLITIE
-    publishes: [nl.sociaaldomein.signaal.v1, nl.sociaaldomein.aanmelding.v1]
-    subscriptions:
-      - name: bevestigingen
-        types: [nl.sociaaldomein.bevestiging.v1]
-        purpose: "urn:nld:politie-test:verwerkingsactiviteit:bevestiging"
-    delivery:
-      webhook:
-        url: "{politie}"
-        secret_env: KETENBUS_WEBHOOK_SECRET_POLITIE
-        token_env: KETENBUS_WEBHOOK_TOKEN_POLITIE
-        retry_schedule: [50ms, 100ms, 200ms, 500ms, 1s, 2s, 5s, 10s, 30s, 60s]
-  - id: zvh
-    name: Zorg- en Veiligheidshuis Testregio
-    sources: ["urn:nld:oin:00000009999999990002:systeem:regie"]
-    token_env: KETENBUS_TOKEN_ZVH
-    subscriptions:
-      - name: signalen
-        types: [nl.sociaaldomein.signaal.v1]
-        purpose: "urn:nld:zvh-test:verwerkingsactiviteit:procesregie"
-        fields: [bsn, categorie, urgentie]
-      - name: aanmeldingen
-        types: [nl.sociaaldomein.aanmelding.v1]
-        purpose: "urn:nld:zvh-test:verwerkingsactiviteit:aanmelding"
-    delivery:
-      webhook:
-        url: "{zvh}"
-        secret_env: KETENBUS_WEBHOOK_SECRET_ZVH
-        retry_schedule: [50ms, 100ms, 200ms, 500ms, 1s, 2s, 5s, 10s, 30s, 60s]
-  - id: wijkteam
-    name: Wijkteam Testregio
-    sources: ["urn:nld:oin:00000009999999990003:systeem:wijkteam"]
-    token_env: KETENBUS_TOKEN_WIJKTEAM
-    publishes: [nl.sociaaldomein.signaal.v1]
-    subscriptions:
-      - name: signalen
-        types: [nl.sociaaldomein.signaal.v1]
-        purpose: "urn:nld:wijkteam-test:verwerkingsactiviteit:signalen"
-        fields: [categorie, contactpersoon]
-    delivery:
-      webhook:
-        url: "{wijkteam}"
-        secret_env: KETENBUS_WEBHOOK_SECRET_WIJKTEAM
-        retry_schedule: [50ms, 100ms, 200ms, 500ms, 1s, 2s, 5s, 10s, 30s, 60s]
-  - id: veiligthuis
-    name: Veilig Thuis Testregio
-    sources: ["urn:nld:oin:00000009999999990004:systeem:vt"]
-    token_env: KETENBUS_TOKEN_VEILIGTHUIS
-    subscriptions:
-      - name: politie-signalen
-        types: [nl.sociaaldomein.signaal.v1]
-        filter: "source = 'urn:nld:oin:00000009999999990001:systeem:bvh'"
-        purpose: "urn:nld:vt-test:verwerkingsactiviteit:signalen"
-    delivery:
-      webhook:
-        url: "{veiligthuis}"
-        secret_env: KETENBUS_WEBHOOK_SECRET_VEILIGTHUIS
-        retry_schedule: [50ms, 100ms, 200ms, 500ms, 1s, 2s, 5s, 10s, 30s, 60s]
-  - id: ggz
-    name: GGZ Testregio
-    sources: ["urn:nld:kvknr:99999901:systeem:epd"]
-    token_env: KETENBUS_TOKEN_GGZ
-    publishes: [nl.sociaaldomein.bevestiging.v1]
-    subscriptions:
-      - name: aanmeldingen
-        types: [nl.sociaaldomein.aanmelding.v1]
-        purpose: "urn:nld:ggz-test:verwerkingsactiviteit:aanmelding"
-        fields: [ontvanger, reden]
-    delivery: {nats: {}}
-escalation:
-  ladder:
-    - {level: 1, after_working_days: 0, to: [zvh]}
-samenloop: {window_days: 730, regievoerder: zvh}
-`
+var e2eRegion = e2etest.MustRead("testdata/e2e.yaml")
 
 // received is one event a partner's handler was called with.
 type received struct {
@@ -213,26 +133,26 @@ func TestEventsReachExactlyTheSubscribedPartners(t *testing.T) {
 	})
 
 	bsns := bsntest.Seeded(2026, 4)
-	s1 := event("s-1", sourcePolitie, events.TypeSignaal, map[string]any{
+	s1 := e2etest.Event("s-1", sourcePolitie, events.TypeSignaal, map[string]any{
 		"bsn": bsns[0], "categorie": "verward-gedrag", "urgentie": "hoog",
 		"toelichting":    "Man loopt verward over straat",
 		"contactpersoon": map[string]any{"naam": "Wijkagent De Vries", "telefoon": "050-1234567"},
 	})
-	s2 := event("s-2", sourcePolitie, events.TypeSignaal, map[string]any{
+	s2 := e2etest.Event("s-2", sourcePolitie, events.TypeSignaal, map[string]any{
 		"bsn": bsns[1], "categorie": "overlast", "urgentie": "midden",
 		"contactpersoon": map[string]any{"naam": "Wijkagent Bakker"},
 	})
-	s3 := event("s-3", sourceWijkteam, events.TypeSignaal, map[string]any{
+	s3 := e2etest.Event("s-3", sourceWijkteam, events.TypeSignaal, map[string]any{
 		"bsn": bsns[2], "categorie": "schulden", "urgentie": "laag",
 		"toelichting":    "Betalingsachterstanden huur",
 		"contactpersoon": map[string]any{"naam": "Consulent Jansen", "email": "jansen@wijkteam.example"},
 	})
-	a1 := event("a-1", sourcePolitie, events.TypeAanmelding, map[string]any{
+	a1 := e2etest.Event("a-1", sourcePolitie, events.TypeAanmelding, map[string]any{
 		"bsn": bsns[3], "ontvanger": "ggz", "reden": "Zorgen over psychische gesteldheid",
 		"contactpersoon": map[string]any{"naam": "Wijkagent De Vries"},
 		"reactietermijn": map[string]any{"werkdagen": 5},
 	})
-	b1 := event("b-1", sourceGGZ, events.TypeBevestiging, map[string]any{
+	b1 := e2etest.Event("b-1", sourceGGZ, events.TypeBevestiging, map[string]any{
 		"betreft": map[string]any{"source": sourcePolitie, "id": "a-1"}, "status": "opgepakt",
 	})
 	posted := map[string]map[string]any{"s-1": s1, "s-2": s2, "s-3": s3, "a-1": a1, "b-1": b1}
@@ -298,11 +218,7 @@ func TestEventsReachExactlyTheSubscribedPartners(t *testing.T) {
 			if !ok {
 				return // over NATS
 			}
-			statuses, handled := s.counts()
-			posts := 0
-			for _, n := range statuses {
-				posts += n
-			}
+			statuses, posts, handled := s.counts()
 			if handled != posts {
 				t.Errorf("%d POSTs, %d reached the handler: the Receiver refused some (%v)", posts, handled, statuses)
 			}
@@ -359,17 +275,6 @@ func TestEventsReachExactlyTheSubscribedPartners(t *testing.T) {
 			}
 		}
 	})
-}
-
-// event builds a CloudEvent as a partner's system posts it, logged now
-// (the gateway refuses a time older than the type's retention, which a
-// test may make seconds).
-func event(id, source, typ string, data map[string]any) map[string]any {
-	return map[string]any{
-		"specversion": "1.0", "id": id, "source": source, "type": typ,
-		"time": time.Now().Format(time.RFC3339Nano), "datacontenttype": "application/json",
-		"data": data,
-	}
 }
 
 // checkEvent checks one received event against the event as posted: type

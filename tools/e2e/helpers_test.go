@@ -1,25 +1,19 @@
 package e2e_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -32,14 +26,14 @@ import (
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
-	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
+	"github.com/ketenbus/ketenbus/tools/e2e/e2etest"
 )
 
 // Source URNs of the partners that post events in the tests.
 const (
-	sourcePolitie  = "urn:nld:oin:00000009999999990001:systeem:bvh"
-	sourceWijkteam = "urn:nld:oin:00000009999999990003:systeem:wijkteam"
-	sourceGGZ      = "urn:nld:kvknr:99999901:systeem:epd"
+	sourcePolitie  = e2etest.SourcePolitie
+	sourceWijkteam = e2etest.SourceWijkteam
+	sourceGGZ      = e2etest.SourceGGZ
 )
 
 // fixture is one region under test: a nats-server with the ketenbus
@@ -59,168 +53,79 @@ type fixture struct {
 	client  *http.Client
 }
 
-// newFixture generates the secrets of a region with the given partner ids,
-// as an operator would put them in the environment: the pseudonym and
-// field keys, a gateway token per partner, and per partner a webhook secret
-// and a webhook bearer token (used when the region names token_env).
+// newFixture generates the secrets of a region with the given partner ids
+// (e2etest.Vars).
 func newFixture(tb testing.TB, env *natstest.Env, partners ...string) *fixture {
 	tb.Helper()
 	logger, logs := logtest.New()
-	f := &fixture{env: env, logs: logs, logger: logger, vars: map[string]string{
-		"KETENBUS_PSEUDONYM_KEY": base64.StdEncoding.EncodeToString(randomBytes(region.KeySize)),
-		"KETENBUS_FIELD_KEY":     base64.StdEncoding.EncodeToString(randomBytes(region.KeySize)),
-	}}
-	for _, id := range partners {
-		secret, err := webhook.NewSecret()
-		if err != nil {
-			tb.Fatal(err)
-		}
-		f.vars[tokenEnv(id)] = "tok-" + id + "-" + hex.EncodeToString(randomBytes(12))
-		f.vars[secretEnv(id)] = secret
-		f.vars[hookTokenEnv(id)] = "hook-" + id + "-" + hex.EncodeToString(randomBytes(12))
-	}
+	f := &fixture{env: env, logs: logs, logger: logger, vars: e2etest.Vars(tb, partners...)}
 	tb.Cleanup(func() {
 		if tb.Failed() {
-			tb.Logf("warnings and errors the services logged:\n%s", f.problems())
+			tb.Logf("warnings and errors the services logged:\n%s", e2etest.Problems(f.logs.String()))
 		}
 	})
 	return f
 }
 
-// problems returns the lines of the log at level WARN or ERROR.
-func (f *fixture) problems() string {
-	var out strings.Builder
-	for line := range strings.Lines(f.logs.String()) {
-		if strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`) {
-			out.WriteString(line)
-		}
-	}
-	return out.String()
-}
-
-func tokenEnv(id string) string     { return "KETENBUS_TOKEN_" + strings.ToUpper(id) }
-func secretEnv(id string) string    { return "KETENBUS_WEBHOOK_SECRET_" + strings.ToUpper(id) }
-func hookTokenEnv(id string) string { return "KETENBUS_WEBHOOK_TOKEN_" + strings.ToUpper(id) }
-
 // token is the partner's bearer token for the gateway.
-func (f *fixture) token(id string) string { return f.vars[tokenEnv(id)] }
+func (f *fixture) token(id string) string { return f.vars[e2etest.TokenEnv(id)] }
 
 // hookToken is the bearer token ketenbus sends to the partner's webhook
 // when the region names it.
-func (f *fixture) hookToken(id string) string { return f.vars[hookTokenEnv(id)] }
+func (f *fixture) hookToken(id string) string { return f.vars[e2etest.HookTokenEnv(id)] }
 
 // load parses the region config text, after replacing every "{name}" with
 // urls[name], and resolves its secrets from the fixture's environment.
 func (f *fixture) load(tb testing.TB, text string, urls map[string]string) {
 	tb.Helper()
-	for name, url := range urls {
-		text = strings.ReplaceAll(text, "{"+name+"}", url)
-	}
-	reg, err := region.Parse("region.yaml", []byte(text))
-	if err != nil {
-		tb.Fatalf("region config: %v", err)
-	}
-	secrets, generated, err := reg.ResolveSecrets(func(name string) string { return f.vars[name] })
-	if err != nil {
-		tb.Fatalf("region secrets: %v", err)
-	}
-	if len(generated) > 0 {
-		tb.Fatalf("secrets generated for %d variables; the fixture should set them all", len(generated))
-	}
-	f.region, f.secrets = reg, secrets
+	f.region, f.secrets = e2etest.Load(tb, text, urls, f.vars)
 }
 
 // pseudonym is the subject the gateway gives events about bsn.
 func (f *fixture) pseudonym(tb testing.TB, bsn string) string {
 	tb.Helper()
-	p, err := events.NewPseudonymizer(f.secrets.PseudonymKey)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return p.Pseudonym(bsn)
+	return e2etest.Pseudonym(tb, f.secrets, bsn)
 }
 
 // connect opens a NATS connection of its own for one service, as each
 // service has in production.
 func (f *fixture) connect(tb testing.TB) jetstream.JetStream {
 	tb.Helper()
-	nc, err := nats.Connect(f.env.URL, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
-	if err != nil {
-		tb.Fatalf("connect to nats-server: %v", err)
-	}
-	tb.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return js
+	return e2etest.Connect(tb, f.env.URL)
+}
+
+// log is the logger of one service.
+func (f *fixture) log(service string) *slog.Logger {
+	return f.logger.With(slog.String("service", service))
 }
 
 // startGateway serves the gateway on a real HTTP server; mutate, when not
 // nil, changes its config first.
 func (f *fixture) startGateway(tb testing.TB, mutate func(*gateway.Config)) {
 	tb.Helper()
-	cfg := gateway.Config{
-		Region:    f.region,
-		Secrets:   f.secrets,
-		JetStream: f.connect(tb),
-		Logger:    f.logger.With(slog.String("service", "gateway")),
-		Metrics:   prometheus.NewRegistry(),
-	}
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	g, err := gateway.New(cfg)
-	if err != nil {
-		tb.Fatalf("gateway.New: %v", err)
-	}
-	tb.Cleanup(g.Close) // after the server stopped
-	srv := httptest.NewServer(g)
-	tb.Cleanup(srv.Close)
-	f.gateway = srv.URL + "/v1/events"
+	f.gateway = e2etest.ServeGateway(tb, gateway.Config{Region: f.region, Secrets: f.secrets, JetStream: f.connect(tb),
+		Logger: f.log("gateway"), Metrics: prometheus.NewRegistry()}, mutate)
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
 	f.client = &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	tb.Cleanup(tr.CloseIdleConnections)
 }
 
-// startRouter runs a router instance; stop ends it, as does the end of
-// the test.
+// startRouter runs a router instance (mutate, when not nil, changes its
+// config first); stop ends it, as does the end of the test.
 func (f *fixture) startRouter(tb testing.TB, mutate func(*router.Config)) (stop func()) {
 	tb.Helper()
-	cfg := router.Config{
-		Region:    f.region,
-		JetStream: f.connect(tb),
-		Logger:    f.logger.With(slog.String("service", "router")),
-	}
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	r, err := router.New(cfg)
-	if err != nil {
-		tb.Fatalf("router.New: %v", err)
-	}
-	return runtest.Start(tb, "router", r.Run)
+	_, stop = e2etest.Start(tb, "router", router.New, router.Config{Region: f.region, JetStream: f.connect(tb), Logger: f.log("router")}, mutate)
+	return stop
 }
 
-// startAdapter runs an adapter instance; stop ends it, as does the end of
-// the test.
+// startAdapter runs an adapter instance (mutate, when not nil, changes
+// its config first); stop ends it, as does the end of the test.
 func (f *fixture) startAdapter(tb testing.TB, mutate func(*adapter.Config)) (stop func()) {
 	tb.Helper()
-	cfg := adapter.Config{
-		Region:    f.region,
-		Secrets:   f.secrets,
-		JetStream: f.connect(tb),
-		Logger:    f.logger.With(slog.String("service", "adapter")),
-	}
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	a, err := adapter.New(cfg)
-	if err != nil {
-		tb.Fatalf("adapter.New: %v", err)
-	}
-	return runtest.Start(tb, "adapter", a.Run)
+	_, stop = e2etest.Start(tb, "adapter", adapter.New, adapter.Config{Region: f.region, Secrets: f.secrets, JetStream: f.connect(tb),
+		Logger: f.log("adapter")}, mutate)
+	return stop
 }
 
 // post sends body (JSON-encoded unless it is []byte) to the gateway with
@@ -238,22 +143,7 @@ func (f *fixture) postWith(token, contentType string, body any, header http.Head
 			return 0, nil, err
 		}
 	}
-	req, err := http.NewRequest(http.MethodPost, f.gateway, bytes.NewReader(b))
-	if err != nil {
-		return 0, nil, err
-	}
-	for k, vs := range header {
-		req.Header[k] = vs
-	}
-	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := f.client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	answer, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, answer, err
+	return e2etest.Send(f.client, f.gateway, token, contentType, b, header)
 }
 
 // accepted is the gateway's answer for one stored event.
@@ -333,7 +223,7 @@ func (f *fixture) sink(tb testing.TB, id, token string, h partner.HandlerFunc) *
 func (f *fixture) sinkWith(tb testing.TB, id string, cfg partner.ReceiverConfig, h partner.HandlerFunc) *sink {
 	tb.Helper()
 	s := &sink{statuses: map[int]int{}}
-	cfg.Secrets = []string{f.vars[secretEnv(id)]}
+	cfg.Secrets = []string{f.vars[e2etest.SecretEnv(id)]}
 	cfg.Handler = func(ctx context.Context, e cloudevents.Event) error {
 		s.mu.Lock()
 		s.handled++
@@ -359,16 +249,12 @@ func (f *fixture) sinkWith(tb testing.TB, id string, cfg partner.ReceiverConfig,
 	return s
 }
 
-// counts returns the POSTs by answered status, and how many POSTs reached
-// the handler.
-func (s *sink) counts() (statuses map[int]int, handled int) {
+// counts returns the POSTs by answered status, how many there were, and
+// how many of them reached the handler.
+func (s *sink) counts() (statuses map[int]int, posts, handled int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[int]int, len(s.statuses))
-	for k, v := range s.statuses {
-		out[k] = v
-	}
-	return out, s.handled
+	return maps.Clone(s.statuses), len(s.posts), s.handled
 }
 
 // received returns the POSTs received so far.
@@ -446,10 +332,4 @@ func (f *fixture) settle(tb testing.TB, within time.Duration, consumers ...consu
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-func randomBytes(n int) []byte {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return b
 }

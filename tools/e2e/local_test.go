@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -21,44 +20,18 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
+	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/partner"
+	"github.com/ketenbus/ketenbus/tools/e2e/e2etest"
 )
 
 // portSpan is how many ports from its base deploy/local uses.
 const portSpan = 56
 
 // localRegion is a demo region (plain-HTTP webhooks) whose zvh receives
-// every signaal at the sink %s; it names no monitor sign-in, so local.sh
-// gives the monitor an operator token.
-const localRegion = `region: localtest
-demo: true
-source: "urn:nld:oin:00000009999999990000:systeem:ketenbus"
-pseudonym_key_env: KETENBUS_PSEUDONYM_KEY
-encryption_key_env: KETENBUS_FIELD_KEY
-partners:
-  - id: politie
-    name: Politie Testregio
-    sources: ["urn:nld:oin:00000009999999990001:systeem:bvh"]
-    token_env: KETENBUS_TOKEN_POLITIE
-    publishes: [nl.sociaaldomein.signaal.v1]
-  - id: zvh
-    name: Zorg- en Veiligheidshuis Testregio
-    sources: ["urn:nld:oin:00000009999999990003:systeem:procesregie"]
-    token_env: KETENBUS_TOKEN_ZVH
-    subscriptions:
-      - name: signalen
-        types: [nl.sociaaldomein.signaal.v1]
-        purpose: "urn:nld:zvh-test:verwerkingsactiviteit:signalen"
-        fields: [categorie, urgentie]
-    delivery:
-      webhook:
-        url: %s/zvh
-        secret_env: KETENBUS_WEBHOOK_SECRET_ZVH
-escalation:
-  ladder:
-    - {level: 1, after_working_days: 0, to: [zvh]}
-samenloop: {window_days: 730, regievoerder: zvh}
-`
+// every signaal at the sink "{sink}"; it names no monitor sign-in, so
+// local.sh gives the monitor an operator token.
+var localRegion = e2etest.MustRead("testdata/local.yaml")
 
 // local runs deploy/local/local.sh with args in the run directory dir and
 // the port base, and returns its exit code and output.
@@ -111,7 +84,7 @@ func TestLocal(t *testing.T) {
 	srv := httptest.NewServer(sink)
 	t.Cleanup(srv.Close)
 	cfg := filepath.Join(dir, "region.yaml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, localRegion, srv.URL), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(strings.ReplaceAll(localRegion, "{sink}", srv.URL)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 
@@ -282,25 +255,9 @@ func readEnv(t *testing.T, path string) map[string]string {
 // post sends a signaal of politie and wants 202.
 func post(t *testing.T, gateway, token, id string) {
 	t.Helper()
-	body := fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"urn:nld:oin:00000009999999990001:systeem:bvh",
-		"type":"nl.sociaaldomein.signaal.v1","datacontenttype":"application/json",
-		"data":{"bsn":"111222333","categorie":"verward-gedrag","urgentie":"hoog","contactpersoon":{"naam":"A. de Boer"}}}`, id)
-	req, err := http.NewRequest(http.MethodPost, gateway+"/v1/events", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/cloudevents+json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("POST %s: %v", id, err)
-	}
-	var b bytes.Buffer
-	_, _ = b.ReadFrom(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("POST %s: %d %s, want 202", id, resp.StatusCode, b.String())
-	}
+	e2etest.Post(t, gateway+"/v1/events", token, e2etest.Event(id, e2etest.SourcePolitie, events.TypeSignaal, map[string]any{
+		"bsn": "111222333", "categorie": "verward-gedrag", "urgentie": "hoog", "contactpersoon": map[string]any{"naam": "A. de Boer"},
+	}))
 }
 
 // sink is zvh's webhook endpoint: the partner SDK's receiver, which

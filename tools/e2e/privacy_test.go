@@ -13,52 +13,17 @@ import (
 	"github.com/ketenbus/ketenbus/events/bsntest"
 	"github.com/ketenbus/ketenbus/events/partner"
 	"github.com/ketenbus/ketenbus/services/shared/fieldcrypt"
-	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
+	"github.com/ketenbus/ketenbus/tools/e2e/e2etest"
 )
 
 // privacyRegion: zvh's subscription lists bsn, wijkteam's does not. The
 // retention keys are filled in per test.
-const privacyRegion = `
-region: privacy
-pseudonym_key_env: KETENBUS_PSEUDONYM_KEY
-encryption_key_env: KETENBUS_FIELD_KEY
-partners:
-  - id: politie
-    name: Politie Testregio
-    sources: ["urn:nld:oin:00000009999999990001:systeem:bvh"]
-    token_env: KETENBUS_TOKEN_POLITIE
-    publishes: [nl.sociaaldomein.signaal.v1]
-  - id: zvh
-    name: Zorg- en Veiligheidshuis Testregio
-    sources: ["urn:nld:oin:00000009999999990002:systeem:regie"]
-    token_env: KETENBUS_TOKEN_ZVH
-    subscriptions:
-      - name: signalen
-        types: [nl.sociaaldomein.signaal.v1]
-        purpose: "urn:nld:zvh-test:verwerkingsactiviteit:procesregie"
-        fields: [bsn, categorie]
-    delivery:
-      webhook: {url: "{zvh}", secret_env: KETENBUS_WEBHOOK_SECRET_ZVH, retry_schedule: [50ms]}
-  - id: wijkteam
-    name: Wijkteam Testregio
-    sources: ["urn:nld:oin:00000009999999990003:systeem:wijkteam"]
-    token_env: KETENBUS_TOKEN_WIJKTEAM
-    subscriptions:
-      - name: signalen
-        types: [nl.sociaaldomein.signaal.v1]
-        purpose: "urn:nld:wijkteam-test:verwerkingsactiviteit:signalen"
-    delivery:
-      webhook: {url: "{wijkteam}", secret_env: KETENBUS_WEBHOOK_SECRET_WIJKTEAM, retry_schedule: [50ms]}
-escalation:
-  ladder:
-    - {level: 1, after_working_days: 0, to: [zvh]}
-samenloop: {window_days: 1, regievoerder: zvh}
-`
+var privacyRegion = e2etest.MustRead("testdata/privacy.yaml")
 
 func privacySignaal(id, bsn string) map[string]any {
-	return event(id, sourcePolitie, events.TypeSignaal, map[string]any{
+	return e2etest.Event(id, sourcePolitie, events.TypeSignaal, map[string]any{
 		"bsn": bsn, "categorie": "overlast", "urgentie": "hoog",
 		"contactpersoon": map[string]any{"naam": "Wijkagent"},
 	})
@@ -99,7 +64,7 @@ func TestKeyRotation(t *testing.T) {
 	f.postEvents(t, "politie", privacySignaal("s-1", bsn1))
 
 	// Rotation: key 2 is added after key 1, and the services restart.
-	key2 := base64.StdEncoding.EncodeToString(randomBytes(region.KeySize))
+	key2 := e2etest.Key()
 	f.vars["KETENBUS_FIELD_KEY"] = key1 + "," + key2
 	f.load(t, privacyRegion, urls)
 	f.startGateway(t, nil)

@@ -24,40 +24,13 @@ import (
 	"github.com/ketenbus/ketenbus/services/shared/telemetry"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
+	"github.com/ketenbus/ketenbus/tools/e2e/e2etest"
 )
 
 // traceRegion has one publisher and one webhook partner that receives
 // signalen with the bsn field, so the delivered data holds the BSN that no
 // span may hold.
-const traceRegion = `
-region: e2e
-pseudonym_key_env: KETENBUS_PSEUDONYM_KEY
-encryption_key_env: KETENBUS_FIELD_KEY
-partners:
-  - id: politie
-    name: Politie Testregio
-    sources: ["urn:nld:oin:00000009999999990001:systeem:bvh"]
-    token_env: KETENBUS_TOKEN_POLITIE
-    publishes: [nl.sociaaldomein.signaal.v1]
-  - id: zvh
-    name: Zorg- en Veiligheidshuis Testregio
-    sources: ["urn:nld:oin:00000009999999990002:systeem:regie"]
-    token_env: KETENBUS_TOKEN_ZVH
-    subscriptions:
-      - name: signalen
-        types: [nl.sociaaldomein.signaal.v1]
-        purpose: "urn:nld:zvh-test:verwerkingsactiviteit:procesregie"
-        fields: [bsn, categorie, urgentie, toelichting]
-    delivery:
-      webhook:
-        url: "{zvh}"
-        secret_env: KETENBUS_WEBHOOK_SECRET_ZVH
-        retry_schedule: [50ms, 100ms, 200ms, 500ms, 1s]
-escalation:
-  ladder:
-    - {level: 1, after_working_days: 0, to: [zvh]}
-samenloop: {window_days: 730, regievoerder: zvh}
-`
+var traceRegion = e2etest.MustRead("testdata/trace.yaml")
 
 // traceFixture runs gateway, router and adapter with one span recorder and
 // a zvh sink that keeps the traceparent header of every request.
@@ -247,7 +220,7 @@ func TestTraceReachesThePartner(t *testing.T) {
 		{"s-hdr", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", true},
 	}
 	for i, c := range cases {
-		ev := event(c.id, sourcePolitie, events.TypeSignaal, map[string]any{
+		ev := e2etest.Event(c.id, sourcePolitie, events.TypeSignaal, map[string]any{
 			"bsn": bsns[i], "categorie": "huiselijk-geweld", "urgentie": "hoog", "toelichting": toelichting,
 			"contactpersoon": map[string]any{"naam": "Wijkagent Visser"},
 		})
@@ -290,7 +263,7 @@ func TestTraceStartsWhenNoneIsPosted(t *testing.T) {
 	t.Parallel()
 	tf := newTraceFixture(t)
 	bsn := bsntest.Seeded(815, 1)[0]
-	tf.postTraced(t, event("s-new", sourcePolitie, events.TypeSignaal, map[string]any{
+	tf.postTraced(t, e2etest.Event("s-new", sourcePolitie, events.TypeSignaal, map[string]any{
 		"bsn": bsn, "categorie": "overlast", "urgentie": "laag",
 		"contactpersoon": map[string]any{"naam": "Wijkagent Visser"},
 	}), nil)

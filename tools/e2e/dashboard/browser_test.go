@@ -134,7 +134,7 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	// Failing sink: ggz answers 400, its deliveries go to the DLQ, the
 	// overview turns it red.
-	s.ggz.status.Store(http.StatusBadRequest)
+	s.ggz.Status.Store(http.StatusBadRequest)
 	s.post(t, "politie", signaal("s-2", sourcePolitie, bsns[1], "Zorgen om buurvrouw"))
 	s.post(t, "wijkteam", signaal("s-3", sourceWijkteam, bsns[2], "Schulden"))
 	s.post(t, "politie", aanmelding("a-1", bsns[2], "Psychische klachten"))
@@ -169,8 +169,8 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	// Retry: the sink works again; the retry asks for confirmation, then
 	// the DLQ drains and ggz gets the three events.
-	s.ggz.status.Store(http.StatusNoContent)
-	before := s.ggz.count()
+	s.ggz.Status.Store(http.StatusNoContent)
+	before := s.ggz.Received()
 	run(t, ctx, 10*time.Second, "ask to retry",
 		chromedp.Click(`#retry-all`),
 		chromedp.WaitVisible(`#confirm-retry`),
@@ -179,7 +179,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	if !strings.Contains(question, "Alle 3 bericht(en)") {
 		t.Errorf("confirmation %q, want it to name the 3 letters", question)
 	}
-	if got := s.ggz.count(); got != before {
+	if got := s.ggz.Received(); got != before {
 		t.Errorf("the sink received %d requests before the retry was confirmed", got-before)
 	}
 	screenshot(t, ctx, "4-bevestigen")
@@ -192,7 +192,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	if !strings.Contains(flash, "3 bericht(en)") {
 		t.Errorf("flash %q, want it to say 3 letters were retried", flash)
 	}
-	runtest.Eventually(t, 10*time.Second, "the 3 retried deliveries at ggz", func() bool { return s.ggz.count() >= before+3 })
+	runtest.Eventually(t, 10*time.Second, "the 3 retried deliveries at ggz", func() bool { return s.ggz.Received() >= before+3 })
 	screenshot(t, ctx, "5-dlq-leeg")
 
 	run(t, ctx, 10*time.Second, "ggz green again",

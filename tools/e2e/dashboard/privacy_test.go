@@ -13,6 +13,7 @@ import (
 	"github.com/ketenbus/ketenbus/events/bsntest"
 	"github.com/ketenbus/ketenbus/services/monitor"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
+	"github.com/ketenbus/ketenbus/tools/e2e/e2etest"
 )
 
 // TestNoPersonalDataOnAnyPage posts signalen and an aanmelding with known
@@ -24,7 +25,7 @@ import (
 func TestNoPersonalDataOnAnyPage(t *testing.T) {
 	t.Parallel()
 	s := newStack(t, options{auth: monitor.Auth{Open: true}})
-	s.ggz.status.Store(http.StatusBadRequest)
+	s.ggz.Status.Store(http.StatusBadRequest)
 	bsns := bsntest.Seeded(8, 2)
 	const (
 		toelichting1 = "Buurman hoort geschreeuw achter de voordeur"
@@ -100,7 +101,7 @@ func TestNoPersonalDataOnAnyPage(t *testing.T) {
 		}
 	}
 
-	runtest.Eventually(t, 5*time.Second, "the samenloop at zvh", func() bool { return s.zvh.count() > 0 })
+	runtest.Eventually(t, 5*time.Second, "the samenloop at zvh", func() bool { return s.zvh.Received() > 0 })
 	runtest.Eventually(t, 5*time.Second, "the overview counting today's samenloop events", func() bool {
 		n := 0
 		for _, m := range s.env.Messages(t, events.StreamEvents) {
@@ -137,11 +138,7 @@ func TestNoPersonalDataOnAnyPage(t *testing.T) {
 // pseudonym is the subject the gateway gives events about bsn.
 func pseudonym(t *testing.T, s *stack, bsn string) string {
 	t.Helper()
-	p, err := events.NewPseudonymizer(s.secrets.PseudonymKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p.Pseudonym(bsn)
+	return e2etest.Pseudonym(t, s.secrets, bsn)
 }
 
 // readStream reads an SSE stream for d and returns what came.

@@ -1,14 +1,9 @@
 package natsauth_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"sync"
 	"testing"
@@ -19,54 +14,16 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/partner"
-	"github.com/ketenbus/ketenbus/services/adapter"
 	"github.com/ketenbus/ketenbus/services/escalator"
-	"github.com/ketenbus/ketenbus/services/gateway"
-	"github.com/ketenbus/ketenbus/services/router"
 	"github.com/ketenbus/ketenbus/services/samenloop"
 	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/natsauth"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
-	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natsauthtest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
+	"github.com/ketenbus/ketenbus/tools/e2e/e2etest"
 )
-
-// bsn is fictitious: it passes the elfproef but belongs to no one.
-const bsn = "111222333"
-
-// Sources of the partners of testRegion.
-var sources = map[string]string{
-	partnerA:   "urn:nld:kvknr:99999903:systeem:huurdersportaal",
-	partnerB:   "urn:nld:kvknr:99999904:systeem:schuldhulp",
-	webhookOne: "urn:nld:oin:00000009999999990002:systeem:clientregistratie",
-}
-
-// sink is the webhook endpoint of the webhook partner: it answers 204 and
-// records the type of every event.
-type sink struct {
-	mu    sync.Mutex
-	types []string
-}
-
-func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var e struct {
-		Type string `json:"type"`
-	}
-	b, _ := io.ReadAll(r.Body)
-	_ = json.Unmarshal(b, &e)
-	s.mu.Lock()
-	s.types = append(s.types, e.Type)
-	s.mu.Unlock()
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (s *sink) received() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Sorted(slices.Values(s.types))
-}
 
 // inbox records what a NATS-native partner consumed with the partner SDK.
 type inbox struct {
@@ -87,36 +44,6 @@ func (in *inbox) received() []string {
 	return slices.Sorted(slices.Values(in.types))
 }
 
-func post(t *testing.T, url, token string, ev map[string]any) {
-	t.Helper()
-	body, err := json.Marshal(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.NewRequest(http.MethodPost, url+"/v1/events", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", events.ContentTypeStructured)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("post: %v", err)
-	}
-	defer resp.Body.Close()
-	answer, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("gateway answered %d: %s", resp.StatusCode, answer)
-	}
-}
-
-func event(id, partnerID, typ string, data map[string]any) map[string]any {
-	return map[string]any{
-		"specversion": "1.0", "id": id, "source": sources[partnerID], "type": typ,
-		"datacontenttype": "application/json", "data": data,
-	}
-}
-
 // TestServicesRunUnderTheirUsers runs every ketenbus service, each
 // connected as its own user with its own inbox prefix, and the two
 // NATS-native partners with the partner SDK: signalen of both partners on
@@ -132,70 +59,27 @@ func TestServicesRunUnderTheirUsers(t *testing.T) {
 }
 
 func servicesRunUnderTheirUsers(t *testing.T, account string) {
-	cfg := natsauthtest.LoadRegion(t, testRegion)
-	hook := &sink{}
-	hookSrv := httptest.NewServer(hook)
-	t.Cleanup(hookSrv.Close)
-	p, _ := cfg.Partner(webhookOne)
-	p.Delivery.Webhook.URL = hookSrv.URL + "/" + webhookOne
-	secrets, _, err := cfg.ResolveSecrets(func(string) string { return "" }) // a demo region: generated
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := natsauthtest.StartIn(t, cfg, account)
-	logger, logs := logtest.New()
+	c := startCore(t, account)
 	rdb := redistest.Start(t).Client(t)
-
-	conns := map[string]*natsauthtest.Client{}
-	connect := func(user string) jetstream.JetStream {
-		c := s.Connect(t, user)
-		conns[user] = c
-		return c.JS
-	}
-	gw, err := gateway.New(gateway.Config{Region: cfg, Secrets: secrets, JetStream: connect(natsauth.UserGateway), Logger: logger.With("service", "gateway")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(gw.Close)
-	gwSrv := httptest.NewServer(gw)
-	t.Cleanup(gwSrv.Close)
-	rt, err := router.New(router.Config{Region: cfg, JetStream: connect(natsauth.UserRouter), Logger: logger.With("service", "router")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runtest.Start(t, "router", rt.Run)
-	ad, err := adapter.New(adapter.Config{Region: cfg, Secrets: secrets, JetStream: connect(natsauth.UserAdapter), Logger: logger.With("service", "adapter")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runtest.Start(t, "adapter", ad.Run)
-	esc, err := escalator.New(escalator.Config{Region: cfg, JetStream: connect(natsauth.UserEscalator), Redis: rdb, Logger: logger.With("service", "escalator")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runtest.Start(t, "escalator", esc.Run)
-	sl, err := samenloop.New(samenloop.Config{Region: cfg, JetStream: connect(natsauth.UserSamenloop), Redis: rdb, Logger: logger.With("service", "samenloop")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runtest.Start(t, "samenloop", sl.Run)
+	e2etest.Start(t, "escalator", escalator.New, escalator.Config{Region: c.cfg, JetStream: c.connect(t, natsauth.UserEscalator), Redis: rdb, Logger: c.log("escalator")})
+	e2etest.Start(t, "samenloop", samenloop.New, samenloop.Config{Region: c.cfg, JetStream: c.connect(t, natsauth.UserSamenloop), Redis: rdb, Logger: c.log("samenloop")})
 	inboxes := map[string]*inbox{}
 	for _, id := range []string{partnerA, partnerB} {
 		in := &inbox{}
 		inboxes[id] = in
-		js := connect(natsauth.PartnerUser(id))
+		js := c.connect(t, natsauth.PartnerUser(id))
 		runtest.Start(t, "partner "+id, func(ctx context.Context) error {
 			return partner.Consume(ctx, js, partner.ConsumeConfig{Consumer: bus.PartnerConsumer(id)}, in.handle)
 		})
 	}
 
 	signaal := map[string]any{"bsn": bsn, "categorie": "schulden", "urgentie": "midden", "contactpersoon": map[string]any{"naam": "J. Jansen"}}
-	post(t, gwSrv.URL, secrets.Tokens[partnerB], event("signaal-b", partnerB, events.TypeSignaal, signaal))
-	post(t, gwSrv.URL, secrets.Tokens[partnerA], event("signaal-a", partnerA, events.TypeSignaal, signaal))
-	post(t, gwSrv.URL, secrets.Tokens[webhookOne], event("aanmelding-1", webhookOne, events.TypeAanmelding, map[string]any{
+	c.post(t, partnerB, "signaal-b", events.TypeSignaal, signaal)
+	c.post(t, partnerA, "signaal-a", events.TypeSignaal, signaal)
+	c.post(t, webhookOne, "aanmelding-1", events.TypeAanmelding, map[string]any{
 		"bsn": bsn, "ontvanger": partnerB, "reden": "Betalingsachterstand", "contactpersoon": map[string]any{"naam": "K. de Vries"},
 		"reactietermijn": map[string]any{"werkdagen": 5},
-	}))
+	})
 
 	want := map[string][]string{
 		partnerA: {events.TypeSamenloop},
@@ -204,27 +88,23 @@ func servicesRunUnderTheirUsers(t *testing.T, account string) {
 	wantHook := []string{events.TypeSamenloop, events.TypeSignaal, events.TypeSignaal} // the regievoerder
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		done := slices.Equal(hook.received(), wantHook)
+		done := slices.Equal(c.hook.Delivered(), wantHook)
 		for id, types := range want {
 			done = done && slices.Equal(inboxes[id].received(), types)
 		}
 		if done {
 			break
 		}
-		var refused []string
-		for _, c := range conns {
-			refused = append(refused, c.Violations()...)
-		}
-		if len(refused) > 0 || time.Now().After(deadline) {
-			t.Fatalf("partner A received %v, partner B %v, the webhook %v; want %v, %v, %v\nrefused by the server: %q\nwarnings and errors:\n%s",
-				inboxes[partnerA].received(), inboxes[partnerB].received(), hook.received(),
-				want[partnerA], want[partnerB], wantHook, refused, problems(logs.String()))
+		if len(c.violations()) > 0 || time.Now().After(deadline) {
+			t.Fatalf("partner A received %v, partner B %v, the webhook %v; want %v, %v, %v",
+				inboxes[partnerA].received(), inboxes[partnerB].received(), c.hook.Delivered(),
+				want[partnerA], want[partnerB], wantHook)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	// The escalator took the aanmelding (and the signalen are not its).
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		info := s.ConsumerState(t, events.StreamEvents, bus.ConsumerEscalator)
+		info := c.srv.ConsumerState(t, events.StreamEvents, bus.ConsumerEscalator)
 		if info.Delivered.Consumer >= 1 && info.NumPending == 0 && info.NumAckPending == 0 {
 			break
 		}
@@ -233,21 +113,9 @@ func servicesRunUnderTheirUsers(t *testing.T, account string) {
 		}
 	}
 	time.Sleep(200 * time.Millisecond) // a late refusal would show now
-	for _, c := range conns {
-		natsauthtest.ExpectNoViolations(t, c)
+	for _, cl := range c.conns {
+		natsauthtest.ExpectNoViolations(t, cl)
 	}
-}
-
-// problems returns the WARN and ERROR lines of a JSON log.
-func problems(log string) string {
-	var b bytes.Buffer
-	for _, line := range bytes.Split([]byte(log), []byte("\n")) {
-		if bytes.Contains(line, []byte(`"level":"WARN"`)) || bytes.Contains(line, []byte(`"level":"ERROR"`)) {
-			b.Write(line)
-			b.WriteByte('\n')
-		}
-	}
-	return b.String()
 }
 
 // TestServiceUsersLeastPrivilege: each service user can do the writes of
