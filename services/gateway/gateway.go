@@ -350,7 +350,7 @@ func (g *Gateway) ingest(r *http.Request, start time.Time) (mode, partnerID stri
 		if acks[i].Duplicate {
 			result = "duplicate"
 		}
-		g.metrics.events.WithLabelValues(pe.Event.Type(), partner.ID, result).Inc()
+		g.metrics.events.WithLabelValues(eventLabel(pe.Event.Type()), partner.ID, result).Inc()
 	}
 	return mode, partnerID, out, nil
 }
