@@ -18,6 +18,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/shared/projection"
 	"github.com/ketenbus/ketenbus/services/shared/redisx"
 	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/services/shared/scrape"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"github.com/ketenbus/ketenbus/services/shared/timers"
 	"github.com/ketenbus/ketenbus/services/shared/werkdagen"
@@ -194,18 +195,13 @@ func New(cfg Config) (*Escalator, error) {
 			return 1
 		}
 		return 0
-	}), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "ketenbus_escalator_timers_pending",
-		Help: "Terms being watched: timers in Redis.",
-	}, func() float64 {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		n, err := store.Pending(ctx)
-		if err != nil {
-			return -1
-		}
-		return float64(n)
-	}))
+	}), scrape.NewGauge("ketenbus_escalator_timers_pending",
+		"Terms being watched: timers in Redis; no sample while Redis does not answer.",
+		scrape.Errors(cfg.Metrics), scrape.Redis,
+		func(ctx context.Context) (float64, bool, error) {
+			n, err := store.Pending(ctx)
+			return float64(n), true, err
+		}))
 	return e, nil
 }
 

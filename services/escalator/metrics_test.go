@@ -3,11 +3,17 @@ package escalator_test
 import (
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/ketenbus/ketenbus/services/shared/scrape"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/metrictest"
 )
 
 // TestTimersPendingGauge: ketenbus_escalator_timers_pending counts the
-// terms watched in Redis at scrape time, and is -1 (without hanging the
-// scrape) while Redis is away.
+// terms watched in Redis at scrape time, and has no sample (without
+// hanging the scrape) while Redis is away, counted in
+// ketenbus_scrape_errors_total.
 func TestTimersPendingGauge(t *testing.T) {
 	t.Parallel()
 	posted := at("2026-04-02T10:00:00+02:00")
@@ -29,12 +35,19 @@ func TestTimersPendingGauge(t *testing.T) {
 		t.Fatalf("ketenbus_escalator_timers_pending = %v after a bevestiging, want 1", got)
 	}
 
+	if got := metrictest.Value(t, f.metrics, scrape.ErrorsName, map[string]string{"source": scrape.Redis}); got != 0 {
+		t.Fatalf("%s = %v while Redis answers, want 0", scrape.ErrorsName, got)
+	}
+
 	f.redis.Stop()
 	start := time.Now()
-	if got := gauge(t, f, "ketenbus_escalator_timers_pending"); got != -1 {
-		t.Errorf("ketenbus_escalator_timers_pending = %v with Redis away, want -1", got)
+	if n, err := testutil.GatherAndCount(f.metrics, "ketenbus_escalator_timers_pending"); err != nil || n != 0 {
+		t.Errorf("ketenbus_escalator_timers_pending with Redis away: %d samples (%v), want none", n, err)
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("scrape with Redis away took %s", d)
+	}
+	if got := metrictest.Value(t, f.metrics, scrape.ErrorsName, map[string]string{"source": scrape.Redis}); got < 1 {
+		t.Errorf("%s = %v after a scrape with Redis away, want at least 1", scrape.ErrorsName, got)
 	}
 }

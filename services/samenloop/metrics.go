@@ -2,11 +2,11 @@ package samenloop
 
 import (
 	"context"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ketenbus/ketenbus/services/shared/projection"
+	"github.com/ketenbus/ketenbus/services/shared/scrape"
 )
 
 type metrics struct {
@@ -53,17 +53,12 @@ func newMetrics(reg prometheus.Registerer, s *Service) *metrics {
 			}
 			return 0
 		}),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "ketenbus_samenloop_persons",
-			Help: "Persons with active signalen in the index.",
-		}, func() float64 {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			defer cancel()
-			n, err := s.unguarded.Persons(ctx)
-			if err != nil {
-				return -1
-			}
-			return float64(n)
-		}))
+		scrape.NewGauge("ketenbus_samenloop_persons",
+			"Persons with active signalen in the index; no sample while Redis does not answer.",
+			scrape.Errors(reg), scrape.Redis,
+			func(ctx context.Context) (float64, bool, error) {
+				n, err := s.unguarded.Persons(ctx)
+				return float64(n), true, err
+			}))
 	return m
 }

@@ -1,0 +1,41 @@
+package samenloop_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/ketenbus/ketenbus/services/shared/scrape"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/metrictest"
+)
+
+// TestPersonsGauge: ketenbus_samenloop_persons counts the persons in the
+// index at scrape time, and has no sample (without hanging the scrape)
+// while Redis is away, counted in ketenbus_scrape_errors_total.
+func TestPersonsGauge(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	s, _ := f.start(t)
+	f.signaal(t, signaal{partner: "politie", id: "p-1", at: t0})
+	f.waitIndexed(t, s, 1)
+	if got := metrictest.Value(t, f.metrics, "ketenbus_samenloop_persons", nil); got != 1 {
+		t.Fatalf("ketenbus_samenloop_persons = %v with one signaal, want 1", got)
+	}
+	redisErrors := map[string]string{"source": scrape.Redis}
+	if got := metrictest.Value(t, f.metrics, scrape.ErrorsName, redisErrors); got != 0 {
+		t.Fatalf("%s = %v while Redis answers, want 0", scrape.ErrorsName, got)
+	}
+
+	f.redis.Stop()
+	start := time.Now()
+	if n, err := testutil.GatherAndCount(f.metrics, "ketenbus_samenloop_persons"); err != nil || n != 0 {
+		t.Errorf("ketenbus_samenloop_persons with Redis away: %d samples (%v), want none", n, err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("scrape with Redis away took %s", d)
+	}
+	if got := metrictest.Value(t, f.metrics, scrape.ErrorsName, redisErrors); got < 1 {
+		t.Errorf("%s = %v after a scrape with Redis away, want at least 1", scrape.ErrorsName, got)
+	}
+}
