@@ -357,7 +357,7 @@ func TestEventIDHoldsNoBSN(t *testing.T) {
 func kvs(attrs []attribute.KeyValue) map[string]string {
 	out := map[string]string{}
 	for _, kv := range attrs {
-		out[string(kv.Key)] = kv.Value.Emit()
+		out[string(kv.Key)] = kv.Value.String()
 	}
 	return out
 }
