@@ -17,6 +17,10 @@ FUZZTIME   ?= 30s
 BENCHTIME  ?= 1s
 # staticcheck 2026.1.x (v0.8.x) understands Go 1.26.
 STATICCHECK_VERSION ?= v0.8.2
+# govulncheck reports the known vulnerabilities the code reaches, from the
+# database at GOVULNDB.
+GOVULNCHECK_VERSION ?= v1.10.0
+GOVULNDB            ?= https://vuln.go.dev
 
 .PHONY: all fmt lint test bench fuzz chaos tidy screenshots
 
@@ -29,14 +33,18 @@ lint:
 	@out=$$(gofmt -l $(MODULES)); \
 	if [ -n "$$out" ]; then echo "gofmt: these files need 'make fmt':"; echo "$$out"; exit 1; fi
 	@failed=""; \
-	if go mod download honnef.co/go/tools@$(STATICCHECK_VERSION) >/dev/null 2>&1; then \
-		staticcheck="go run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)"; \
-	else \
-		staticcheck=""; echo "staticcheck $(STATICCHECK_VERSION) cannot be downloaded: skipped"; \
+	tool() { if go mod download "$$1@$$3" >/dev/null 2>&1; then echo "go run $$1/cmd/$$2@$$3"; \
+		else echo "$$2 $$3 cannot be downloaded: skipped" >&2; fi; }; \
+	staticcheck=$$(tool honnef.co/go/tools staticcheck $(STATICCHECK_VERSION)); \
+	govulncheck=$$(tool golang.org/x/vuln govulncheck $(GOVULNCHECK_VERSION)); \
+	if [ -n "$$govulncheck" ] && ! curl -fsS -o /dev/null --max-time 20 "$(GOVULNDB)/index/db.json.gz" >/dev/null 2>&1; then \
+		govulncheck=""; echo "govulncheck: the vulnerability database $(GOVULNDB) cannot be reached: skipped"; \
 	fi; \
 	for d in $(MODULES); do \
 		echo "== $$d"; \
-		(cd "$$d" && go vet ./... && { [ -z "$$staticcheck" ] || $$staticcheck ./...; }) || failed="$$failed $$d"; \
+		(cd "$$d" && go vet ./... \
+			&& { [ -z "$$staticcheck" ] || $$staticcheck ./...; } \
+			&& { [ -z "$$govulncheck" ] || $$govulncheck -db "$(GOVULNDB)" ./...; }) || failed="$$failed $$d"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi
 

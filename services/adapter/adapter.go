@@ -96,7 +96,7 @@ func New(cfg Config) (*Adapter, error) {
 		a.byTopic[events.DeliverySubject(rp.ID)] = s
 		ids = append(ids, rp.ID)
 	}
-	cfg.Metrics.MustRegister(newStreamGauges(a.js, ids))
+	cfg.Metrics.MustRegister(newStreamGauges(cfg.Metrics, a.js, ids))
 	return a, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/shared/activity"
 	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/dlq"
+	"github.com/ketenbus/ketenbus/services/shared/scrape"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 )
 
@@ -69,28 +70,30 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 //     consumer does not exist (before the first Run, or while the
 //     partner's handshake is pending).
 //
-// A value is -1 when NATS did not answer within streams.ScrapeTimeout, the way
-// ketenbus_samenloop_persons reports Redis being away. It adds nothing to
-// the delivery path. Collect is safe for concurrent use.
+// A read NATS does not answer within scrape.Timeout leaves its samples out
+// and counts one ketenbus_scrape_errors_total{source="nats"}. It adds
+// nothing to the delivery path. Collect is safe for concurrent use.
 type streamGauges struct {
 	js       jetstream.JetStream
 	partners []string
 	dlq      *prometheus.Desc
 	pending  *prometheus.Desc
+	failed   prometheus.Counter
 }
 
 var _ prometheus.Collector = (*streamGauges)(nil)
 
-func newStreamGauges(js jetstream.JetStream, ids []string) *streamGauges {
+func newStreamGauges(reg prometheus.Registerer, js jetstream.JetStream, ids []string) *streamGauges {
 	return &streamGauges{
 		js:       js,
 		partners: ids,
 		dlq: prometheus.NewDesc("ketenbus_dlq_messages",
-			"Dead letters on the DLQ stream by partner: deliveries that failed for good and were not yet retried or deleted; -1 while NATS does not answer.",
+			"Dead letters on the DLQ stream by partner: deliveries that failed for good and were not yet retried or deleted; no sample while NATS does not answer.",
 			[]string{"partner"}, nil),
 		pending: prometheus.NewDesc("ketenbus_adapter_pending_deliveries",
-			"Deliveries on DELIVERY the partner's consumer has not acked: not yet sent, in flight, or waiting for a retry; -1 while NATS does not answer.",
+			"Deliveries on DELIVERY the partner's consumer has not acked: not yet sent, in flight, or waiting for a retry; no sample while NATS does not answer.",
 			[]string{"partner"}, nil),
+		failed: scrape.Errors(reg).WithLabelValues(scrape.NATS),
 	}
 }
 
@@ -101,9 +104,9 @@ func (g *streamGauges) Describe(ch chan<- *prometheus.Desc) {
 }
 
 // Collect implements prometheus.Collector: one request for the DLQ counts
-// and one per partner consumer, concurrently, all within streams.ScrapeTimeout.
+// and one per partner consumer, concurrently, all within scrape.Timeout.
 func (g *streamGauges) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), streams.ScrapeTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), scrape.Timeout)
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Go(func() { g.collectDLQ(ctx, ch) })
@@ -115,23 +118,22 @@ func (g *streamGauges) Collect(ch chan<- prometheus.Metric) {
 
 func (g *streamGauges) collectDLQ(ctx context.Context, ch chan<- prometheus.Metric) {
 	counts, err := dlq.Counts(ctx, g.js)
+	if err != nil {
+		g.failed.Inc()
+		return
+	}
 	for _, id := range g.partners {
-		v := -1.0
-		if err == nil {
-			v = float64(counts[id])
-		}
-		ch <- prometheus.MustNewConstMetric(g.dlq, prometheus.GaugeValue, v, id)
+		ch <- prometheus.MustNewConstMetric(g.dlq, prometheus.GaugeValue, float64(counts[id]), id)
 	}
 }
 
 func (g *streamGauges) collectPending(ctx context.Context, ch chan<- prometheus.Metric, id string) {
 	n, found, err := streams.Backlog(ctx, g.js, events.StreamDelivery, bus.AdapterConsumer(id))
-	if err == nil && !found {
+	if err != nil {
+		g.failed.Inc()
 		return
 	}
-	v := -1.0
-	if err == nil {
-		v = float64(n)
+	if found {
+		ch <- prometheus.MustNewConstMetric(g.pending, prometheus.GaugeValue, float64(n), id)
 	}
-	ch <- prometheus.MustNewConstMetric(g.pending, prometheus.GaugeValue, v, id)
 }

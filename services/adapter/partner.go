@@ -15,7 +15,6 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ketenbus/ketenbus/events"
@@ -216,7 +215,7 @@ func (p *partner) Handle(msg *message.Message) error {
 		return nak(msg, min(wait, p.sched.delay(d.attempt, age)))
 	}
 
-	ctx, d.span = p.startSpan(ctx, msg, d)
+	ctx, d.span = p.startSpan(ctx, msg, req, d)
 	defer d.span.End()
 	ans := p.send(ctx, req)
 	traceAnswer(d.span, ans)
@@ -497,11 +496,12 @@ func nak(msg *message.Message, d time.Duration) error {
 	return nil
 }
 
-// startSpan starts the "adapter.deliver" span of the attempt d, as the
-// child of the router's span (the delivery's traceparent header) or else
-// of the event's traceparent extension. It returns ctx and
+// startSpan starts the "adapter.deliver" client span of the attempt d
+// with req, as the child of the router's span (the delivery's traceparent
+// header) or else of the event's traceparent extension, with the HTTP
+// semantic conventions' attributes of req. It returns ctx and
 // telemetry.NoSpan when not tracing.
-func (p *partner) startSpan(ctx context.Context, msg *message.Message, d deliveryInfo) (context.Context, trace.Span) {
+func (p *partner) startSpan(ctx context.Context, msg *message.Message, req *http.Request, d deliveryInfo) (context.Context, trace.Span) {
 	if p.tracer == nil {
 		return ctx, telemetry.NoSpan
 	}
@@ -512,26 +512,27 @@ func (p *partner) startSpan(ctx context.Context, msg *message.Message, d deliver
 	return p.tracer.Start(parent, telemetry.SpanDeliver,
 		trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithTimestamp(d.start),
+		trace.WithAttributes(telemetry.HTTPClient(req.Method, req.URL)...),
 		trace.WithAttributes(
 			telemetry.AttrPartner.String(p.id),
 			telemetry.AttrSubscription.String(d.subscription),
 			telemetry.EventID(d.eventID),
 			telemetry.AttrEventType.String(d.event.StringAttr("type")),
 			telemetry.AttrAttempt.Int(d.attempt),
-			telemetry.AttrHTTPMethod.String(http.MethodPost),
 		))
 }
 
 // traceAnswer records the answer of an attempt on its span: the status,
-// and an error for a failure or a status other than 2xx.
+// and an error for a status other than 2xx (error.type the status code:
+// a webhook that redirects failed too) or for no answer at all
+// (error.type _OTHER).
 func traceAnswer(span trace.Span, a webhookout.Answer) {
 	if !span.IsRecording() {
 		return
 	}
-	if a.Status != 0 {
-		span.SetAttributes(telemetry.AttrHTTPStatus.Int(a.Status))
+	if a.Status == 0 {
+		telemetry.Fail(span, telemetry.ErrorOther, a.Reason())
+		return
 	}
-	if a.Status < 200 || a.Status > 299 {
-		span.SetStatus(codes.Error, a.Reason())
-	}
+	telemetry.HTTPStatus(span, a.Status, a.Status < 200 || a.Status > 299, a.Reason())
 }

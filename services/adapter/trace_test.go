@@ -22,12 +22,17 @@ import (
 // adapter.deliver client span, the child of the event's traceparent when
 // the delivery has no traceparent header, and the request carries that
 // span's W3C traceparent and tracestate. The spans name partner,
-// subscription, event, attempt, status and outcome; never the subject or a
-// data field.
+// subscription, event, attempt, status and outcome, and the request by
+// the HTTP semantic conventions (url.full without its query values);
+// never the subject or a data field.
 func TestDeliverSpanPerAttempt(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	s := f.addSink(t, "alpha", region.Webhook{}, statuses(http.StatusServiceUnavailable, http.StatusNoContent))
+	// A query the partner may consider secret: url.full never shows it.
+	hook := f.region.Partners[len(f.region.Partners)-1].Delivery.Webhook
+	hook.URL = s.srv.URL + "/hook?token=geheim-123"
+	host, port, _ := strings.Cut(strings.TrimPrefix(s.srv.URL, "http://"), ":")
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
@@ -42,9 +47,9 @@ func TestDeliverSpanPerAttempt(t *testing.T) {
 
 	parent := trace.SpanContextFromContext(telemetry.Extract(context.Background(), traceparent, ""))
 	wants := []struct {
-		status, outcome string
-		code            codes.Code
-	}{{"503", "retry", codes.Error}, {"204", "delivered", codes.Unset}}
+		status, outcome, errorType string
+		code                       codes.Code
+	}{{"503", "retry", "503", codes.Error}, {"204", "delivered", "", codes.Unset}}
 	for i, sp := range spans {
 		if sp.Name() != telemetry.SpanDeliver || sp.SpanKind() != trace.SpanKindClient {
 			t.Errorf("span %d: %s %s", i, sp.Name(), sp.SpanKind())
@@ -61,6 +66,9 @@ func TestDeliverSpanPerAttempt(t *testing.T) {
 		for _, kv := range sp.Attributes() {
 			v := kv.Value.String()
 			attrs[string(kv.Key)] = v
+			if strings.Contains(v, "geheim") {
+				t.Errorf("span %d attribute %s holds the webhook URL's query", i, kv.Key)
+			}
 			if strings.Contains(v, subject) || strings.Contains(v, p.bsn) || strings.Contains(v, "Jansen-Geheim") {
 				t.Errorf("span %d attribute %s holds the subject or a data field", i, kv.Key)
 			}
@@ -68,7 +76,9 @@ func TestDeliverSpanPerAttempt(t *testing.T) {
 		want := map[string]string{
 			"ketenbus.partner": "alpha", "ketenbus.subscription": "signalen", "cloudevents.event_id": p.id,
 			"ketenbus.attempt": []string{"1", "2"}[i], "http.response.status_code": wants[i].status,
-			"ketenbus.outcome": wants[i].outcome,
+			"ketenbus.outcome": wants[i].outcome, "error.type": wants[i].errorType,
+			"http.request.method": "POST", "url.full": s.srv.URL + "/hook?token=redacted",
+			"server.address": host, "server.port": port,
 		}
 		for k, v := range want {
 			if attrs[k] != v {

@@ -185,7 +185,7 @@ func New(cfg Config) (*Escalator, error) {
 		},
 		Size: prometheus.GaugeOpts{
 			Name: "ketenbus_escalator_timers_pending",
-			Help: "Terms being watched: timers in Redis.",
+			Help: "Terms being watched: timers in Redis; no sample while Redis does not answer.",
 		},
 		Count:         store.Pending,
 		Now:           cfg.Now,

@@ -55,8 +55,10 @@ type Config struct {
 	RetryAfter time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
-	// TracerProvider gets a span per event ("gateway.ingest"); default
-	// otel.GetTracerProvider(). See package telemetry.
+	// TracerProvider gets a server span per request to /v1/events
+	// ("POST /v1/events") and a producer span per event
+	// ("gateway.ingest"); default otel.GetTracerProvider(). See package
+	// telemetry.
 	TracerProvider trace.TracerProvider
 }
 

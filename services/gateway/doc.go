@@ -12,7 +12,10 @@
 // Every stored event carries the W3C traceparent (and tracestate)
 // extension attributes: its own when valid, else the request's W3C
 // traceparent header; an invalid traceparent is dropped. When tracing
-// (Config.TracerProvider, see package telemetry), each event gets a
-// "gateway.ingest" span, the child of that trace context or the root of a
-// new trace, and its extensions name that span.
+// (Config.TracerProvider, see package telemetry), each request to
+// /v1/events gets a server span ("POST /v1/events"), the child of its
+// traceparent header or the root of a new trace, and each of its events a
+// "gateway.ingest" producer span: the child of the server span, or of the
+// event's own valid traceparent (linked to the server span), so a trace
+// the partner began goes on. The event's extensions name its span.
 package gateway

@@ -215,6 +215,7 @@ type accepted struct {
 
 func (g *Gateway) handleEvents(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	r, span := g.startRequest(r, start)
 	mode, partnerID, res, p := g.ingest(r, start)
 	if p != nil {
 		g.metrics.refusals.WithLabelValues(p.reason).Inc()
@@ -222,6 +223,7 @@ func (g *Gateway) handleEvents(w http.ResponseWriter, r *http.Request) {
 			slog.Int("status", p.Status), slog.String("reason", p.reason),
 			slog.String("partner", partnerID), slog.Int("violations", len(p.Errors)))
 		p.write(w)
+		endRequest(span, partnerID, p.Status, p)
 		return
 	}
 	g.metrics.duration.WithLabelValues(mode).Observe(time.Since(start).Seconds())
@@ -236,6 +238,7 @@ func (g *Gateway) handleEvents(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(http.StatusAccepted)
 	_, _ = w.Write(b)
+	endRequest(span, partnerID, http.StatusAccepted, nil)
 }
 
 func levelFor(status int) slog.Level {
@@ -350,7 +353,7 @@ func (g *Gateway) ingest(r *http.Request, start time.Time) (mode, partnerID stri
 		if acks[i].Duplicate {
 			result = "duplicate"
 		}
-		g.metrics.events.WithLabelValues(pe.Event.Type(), partner.ID, result).Inc()
+		g.metrics.events.WithLabelValues(eventLabel(pe.Event.Type()), partner.ID, result).Inc()
 	}
 	return mode, partnerID, out, nil
 }

@@ -376,7 +376,7 @@ func TestHealthReadyMetrics(t *testing.T) {
 	rec := httptest.NewRecorder()
 	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	for _, want := range []string{
-		`ketenbus_gateway_events_total{partner="politie",result="stored",type="nl.sociaaldomein.signaal.v1"} 1`,
+		`ketenbus_gateway_events_total{event="signaal.v1",partner="politie",result="stored"} 1`,
 		`ketenbus_gateway_refusals_total{reason="unauthenticated"} 1`,
 	} {
 		if !strings.Contains(rec.Body.String(), want) {

@@ -1,6 +1,10 @@
 package gateway
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ketenbus/ketenbus/events"
+)
 
 type metrics struct {
 	events   *prometheus.CounterVec
@@ -12,8 +16,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ketenbus_gateway_events_total",
-			Help: "Events accepted by the gateway, by type, partner and result (stored or duplicate).",
-		}, []string{"type", "partner", "result"}),
+			Help: "Events accepted by the gateway, by event (name.version), partner and result (stored or duplicate).",
+		}, []string{"event", "partner", "result"}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ketenbus_gateway_refusals_total",
 			Help: "Requests refused by the gateway, by reason.",
@@ -26,4 +30,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	reg.MustRegister(m.events, m.refusals, m.duration)
 	return m
+}
+
+// eventLabel returns the event label of an event of type t: its
+// "<event>.<version>" ("signaal.v1"), as the router's metrics name it.
+func eventLabel(t string) string {
+	if event, version, ok := events.SplitType(t); ok {
+		return event + "." + version
+	}
+	return "unknown"
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/shared/scrape"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 )
 
@@ -46,46 +47,22 @@ func newMetrics(reg prometheus.Registerer, js jetstream.JetStream, durable strin
 		}),
 	}
 	reg.MustRegister(m.deliveries, m.unrouted, m.unreadable, m.lag, m.duration,
-		newPendingEvents(js, durable))
+		newPendingEvents(reg, js, durable))
 	return m
 }
 
-// pendingEvents is a prometheus.Collector that reads, at scrape time, the
-// router's backlog from its durable consumer on EVENTS:
-// ketenbus_router_pending_events, the events not yet acked (not yet
-// delivered to the router plus in flight). It is -1 when NATS did not
-// answer within streams.ScrapeTimeout, the way ketenbus_samenloop_persons reports
-// Redis being away, and has no sample while the consumer does not exist
-// (before the first Run). It costs one request per scrape and nothing per
-// event. Collect is safe for concurrent use.
-type pendingEvents struct {
-	js      jetstream.JetStream
-	durable string
-	desc    *prometheus.Desc
-}
-
-var _ prometheus.Collector = (*pendingEvents)(nil)
-
-func newPendingEvents(js jetstream.JetStream, durable string) *pendingEvents {
-	return &pendingEvents{js: js, durable: durable, desc: prometheus.NewDesc("ketenbus_router_pending_events",
-		"Events on EVENTS the router's consumer has not acked: not yet routed or in flight; -1 while NATS does not answer.",
-		nil, nil)}
-}
-
-// Describe implements prometheus.Collector.
-func (p *pendingEvents) Describe(ch chan<- *prometheus.Desc) { ch <- p.desc }
-
-// Collect implements prometheus.Collector.
-func (p *pendingEvents) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), streams.ScrapeTimeout)
-	defer cancel()
-	n, found, err := streams.Backlog(ctx, p.js, events.StreamEvents, p.durable)
-	if err == nil && !found {
-		return
-	}
-	v := -1.0
-	if err == nil {
-		v = float64(n)
-	}
-	ch <- prometheus.MustNewConstMetric(p.desc, prometheus.GaugeValue, v)
+// newPendingEvents returns ketenbus_router_pending_events, read at scrape
+// time from the router's durable consumer on EVENTS: the events not yet
+// acked (not yet delivered to the router plus in flight). It has no sample
+// while the consumer does not exist (before the first Run), nor at a
+// scrape NATS does not answer (counted in ketenbus_scrape_errors_total).
+// It costs one request per scrape and nothing per event.
+func newPendingEvents(reg prometheus.Registerer, js jetstream.JetStream, durable string) *scrape.Gauge {
+	return scrape.NewGauge("ketenbus_router_pending_events",
+		"Events on EVENTS the router's consumer has not acked: not yet routed or in flight; no sample while NATS does not answer.",
+		scrape.Errors(reg), scrape.NATS,
+		func(ctx context.Context) (float64, bool, error) {
+			n, found, err := streams.Backlog(ctx, js, events.StreamEvents, durable)
+			return float64(n), found, err
+		})
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ketenbus/ketenbus/events"
@@ -159,12 +158,12 @@ func (r *Router) Handle(msg *message.Message) error {
 		r.cfg.Logger.Error("event not routable; it stays in EVENTS", slog.Uint64("sequence", seq), slog.String("subject", subject), slog.String("error", err.Error()))
 		return nil
 	}
-	ctx, span := r.startSpan(msg.Context(), routing, seq, start)
+	ctx, span := r.startSpan(msg.Context(), routing, subject, seq, start)
 	stored := wmjetstream.Timestamp(msg)
 	failed := func(err error) error {
 		r.cfg.Logger.Warn("store deliveries failed; the event comes back", slog.Uint64("sequence", seq), slog.String("error", err.Error()))
 		wmjetstream.SetNakDelay(msg, time.Second)
-		span.SetStatus(codes.Error, "store deliveries failed")
+		telemetry.Fail(span, telemetry.ErrorType(err), "store deliveries failed")
 		span.End()
 		return err
 	}
@@ -312,10 +311,11 @@ func eventOf(subject string) string {
 	return rest[:i]
 }
 
-// startSpan starts the "router.route" span of an event routed since start,
-// as the child of its traceparent; it returns ctx and a nil span when not
-// tracing.
-func (r *Router) startSpan(ctx context.Context, routing Routing, seq uint64, start time.Time) (context.Context, trace.Span) {
+// startSpan starts the "router.route" consumer span of an event of the
+// EVENTS subject routed since start, as the child of its traceparent,
+// with the messaging semantic conventions' attributes; it returns ctx and
+// telemetry.NoSpan when not tracing.
+func (r *Router) startSpan(ctx context.Context, routing Routing, subject string, seq uint64, start time.Time) (context.Context, trace.Span) {
 	if r.tracer == nil {
 		return ctx, telemetry.NoSpan
 	}
@@ -323,6 +323,7 @@ func (r *Router) startSpan(ctx context.Context, routing Routing, seq uint64, sta
 	return r.tracer.Start(ctx, telemetry.SpanRoute,
 		trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithTimestamp(start),
+		trace.WithAttributes(telemetry.Process(subject, r.cfg.Durable)...),
 		trace.WithAttributes(
 			telemetry.EventID(jsonobj.Text(routing.id)),
 			telemetry.AttrEventType.String(routing.Type),

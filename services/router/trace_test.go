@@ -71,9 +71,24 @@ func TestRouteSpanTravelsWithDeliveries(t *testing.T) {
 				s.Parent().SpanID() != parent.SpanID() || s.SpanContext().TraceID() != parent.TraceID() {
 				t.Errorf("span %s (%s) parent %s trace %s, want %s the child of %s", s.Name(), s.SpanKind(), s.Parent().SpanID(), s.SpanContext().TraceID(), telemetry.SpanRoute, eventTraceparent)
 			}
+			attrs := map[string]string{}
 			for _, kv := range s.Attributes() {
+				attrs[string(kv.Key)] = kv.Value.String()
 				if kv.Value.String() == pseudonym || kv.Value.String() == "111222333" {
 					t.Errorf("span attribute %s holds the pseudonym or BSN", kv.Key)
+				}
+			}
+			for k, want := range map[string]string{
+				"messaging.system":              "nats",
+				"messaging.operation.type":      "process",
+				"messaging.destination.name":    "ketenbus.events.signaal.v1.politie",
+				"messaging.consumer.group.name": "router",
+				"cloudevents.event_id":          "s-1",
+				"cloudevents.event_type":        events.TypeSignaal,
+				"ketenbus.deliveries":           "2",
+			} {
+				if attrs[k] != want {
+					t.Errorf("span %s = %q, want %q (all: %v)", k, attrs[k], want, attrs)
 				}
 			}
 			for _, m := range msgs {

@@ -171,7 +171,7 @@ func New(cfg Config) (*Service, error) {
 		},
 		Size: prometheus.GaugeOpts{
 			Name: "ketenbus_samenloop_persons",
-			Help: "Persons with active signalen in the index.",
+			Help: "Persons with active signalen in the index; no sample while Redis does not answer.",
 		},
 		Count:         ix.Persons,
 		Now:           cfg.Now,

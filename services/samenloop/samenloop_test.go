@@ -11,6 +11,8 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/samenloop"
 	"github.com/ketenbus/ketenbus/services/shared/bus"
+	"github.com/ketenbus/ketenbus/services/shared/scrape"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/metrictest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
 )
@@ -372,4 +374,25 @@ func TestReplicas(t *testing.T) {
 			t.Fatalf("person %s…: %d samenloop events, want 7", person[:8], n)
 		}
 	}
+}
+
+// TestPersonsGauge: ketenbus_samenloop_persons counts the persons in the
+// index at scrape time, and has no sample (without hanging the scrape)
+// while Redis is away, counted in ketenbus_scrape_errors_total.
+func TestPersonsGauge(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	s, _ := f.start(t)
+	f.signaal(t, signaal{partner: "politie", id: "p-1", at: t0})
+	f.waitIndexed(t, s, 1)
+	if got := metrictest.Value(t, f.Metrics, "ketenbus_samenloop_persons", nil); got != 1 {
+		t.Fatalf("ketenbus_samenloop_persons = %v with one signaal, want 1", got)
+	}
+	redisErrors := map[string]string{"source": scrape.Redis}
+	if got := metrictest.Value(t, f.Metrics, scrape.ErrorsName, redisErrors); got != 0 {
+		t.Fatalf("%s = %v while Redis answers, want 0", scrape.ErrorsName, got)
+	}
+
+	f.Redis.Stop()
+	metrictest.WantUnanswered(t, f.Metrics, scrape.Redis, 1, "ketenbus_samenloop_persons")
 }

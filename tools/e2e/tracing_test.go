@@ -88,17 +88,20 @@ func (tf *traceFixture) header(id string) (string, bool) {
 	return h, ok
 }
 
-// chain waits for the sink to receive event id and for its three spans to
-// end, and returns them with the traceparent header the sink received.
-func (tf *traceFixture) chain(t *testing.T, id string) (ingest, route, deliver sdktrace.ReadOnlySpan, header string) {
+// chain waits for the sink to receive event id and for its spans to end,
+// and returns them with the traceparent header the sink received: the
+// gateway's server span of the request (the parent of ingest, or linked
+// from it), ingest, route and deliver.
+func (tf *traceFixture) chain(t *testing.T, id string) (request, ingest, route, deliver sdktrace.ReadOnlySpan, header string) {
 	t.Helper()
 	runtest.Eventually(t, 15*time.Second, "spans of "+id, func() bool {
 		var ok bool
 		if header, ok = tf.header(id); !ok {
 			return false
 		}
-		ingest, route, deliver = nil, nil, nil
-		for _, s := range tf.spans.Ended() {
+		request, ingest, route, deliver = nil, nil, nil, nil
+		ended := tf.spans.Ended()
+		for _, s := range ended {
 			if attr(s, telemetry.AttrEventID) != id {
 				continue
 			}
@@ -111,9 +114,25 @@ func (tf *traceFixture) chain(t *testing.T, id string) (ingest, route, deliver s
 				deliver = s
 			}
 		}
-		return ingest != nil && route != nil && deliver != nil
+		if ingest == nil {
+			return false
+		}
+		for _, s := range ended {
+			if s.SpanKind() != trace.SpanKindServer {
+				continue
+			}
+			if ingest.Parent().SpanID() == s.SpanContext().SpanID() {
+				request = s
+			}
+			for _, l := range ingest.Links() {
+				if l.SpanContext.SpanID() == s.SpanContext().SpanID() {
+					request = s
+				}
+			}
+		}
+		return request != nil && route != nil && deliver != nil
 	})
-	return ingest, route, deliver, header
+	return request, ingest, route, deliver, header
 }
 
 // attr returns the value of a span attribute as text, "" when absent.
@@ -127,9 +146,13 @@ func attr(s sdktrace.ReadOnlySpan, key attribute.Key) string {
 }
 
 // checkChain checks that ingest, route and deliver form one parent chain
-// in one trace, and that the webhook's traceparent header names deliver.
-func checkChain(t *testing.T, ingest, route, deliver sdktrace.ReadOnlySpan, header string) {
+// in one trace, and that the webhook's traceparent header names deliver;
+// request is the gateway's server span of the POST.
+func checkChain(t *testing.T, request, ingest, route, deliver sdktrace.ReadOnlySpan, header string) {
 	t.Helper()
+	if request.Name() != "POST /v1/events" || attr(request, telemetry.AttrHTTPStatus) != "202" {
+		t.Errorf("the request's span is %q with status %q, want POST /v1/events with 202", request.Name(), attr(request, telemetry.AttrHTTPStatus))
+	}
 	tid := ingest.SpanContext().TraceID()
 	for _, s := range []sdktrace.ReadOnlySpan{route, deliver} {
 		if s.SpanContext().TraceID() != tid {
@@ -142,7 +165,9 @@ func checkChain(t *testing.T, ingest, route, deliver sdktrace.ReadOnlySpan, head
 	if deliver.Parent().SpanID() != route.SpanContext().SpanID() {
 		t.Errorf("%s's parent is %s, want %s's %s", deliver.Name(), deliver.Parent().SpanID(), route.Name(), route.SpanContext().SpanID())
 	}
-	kinds := map[sdktrace.ReadOnlySpan]trace.SpanKind{ingest: trace.SpanKindServer, route: trace.SpanKindConsumer, deliver: trace.SpanKindClient}
+	kinds := map[sdktrace.ReadOnlySpan]trace.SpanKind{
+		request: trace.SpanKindServer, ingest: trace.SpanKindProducer, route: trace.SpanKindConsumer, deliver: trace.SpanKindClient,
+	}
 	for s, k := range kinds {
 		if s.SpanKind() != k {
 			t.Errorf("%s is a %s span, want %s", s.Name(), s.SpanKind(), k)
@@ -203,7 +228,9 @@ func checkNoPersonalData(t *testing.T, spans []sdktrace.ReadOnlySpan, secrets ma
 // router and adapter to the partner: the webhook's traceparent header
 // carries the posted trace id and names the adapter's span; the
 // gateway.ingest, router.route and adapter.deliver spans share the trace
-// and form a parent chain from the posted span. No span holds the BSN, the
+// and form a parent chain from the posted span: gateway.ingest is its
+// child when the event carried it, else the child of the request's server
+// span, which is the posted span's child. No span holds the BSN, the
 // pseudonym or a data field.
 func TestTraceReachesThePartner(t *testing.T) {
 	t.Parallel()
@@ -235,15 +262,22 @@ func TestTraceReachesThePartner(t *testing.T) {
 	}
 	for i, c := range cases {
 		t.Run(c.id, func(t *testing.T) {
-			ingest, route, deliver, header := tf.chain(t, c.id)
+			request, ingest, route, deliver, header := tf.chain(t, c.id)
 			posted := trace.SpanContextFromContext(telemetry.Extract(context.Background(), c.traceparent, ""))
 			if ingest.SpanContext().TraceID() != posted.TraceID() {
 				t.Errorf("%s is in trace %s, want the posted %s", ingest.Name(), ingest.SpanContext().TraceID(), posted.TraceID())
 			}
-			if p := ingest.Parent(); !p.IsRemote() || p.SpanID() != posted.SpanID() {
-				t.Errorf("%s's parent is %s (remote %t), want the posted %s", ingest.Name(), p.SpanID(), p.IsRemote(), posted.SpanID())
+			child := ingest // of the posted span
+			if c.inHeader {
+				child = request
+				if ingest.Parent().SpanID() != request.SpanContext().SpanID() {
+					t.Errorf("%s's parent is %s, want the request's %s", ingest.Name(), ingest.Parent().SpanID(), request.SpanContext().SpanID())
+				}
 			}
-			checkChain(t, ingest, route, deliver, header)
+			if p := child.Parent(); !p.IsRemote() || p.SpanID() != posted.SpanID() {
+				t.Errorf("%s's parent is %s (remote %t), want the posted %s", child.Name(), p.SpanID(), p.IsRemote(), posted.SpanID())
+			}
+			checkChain(t, request, ingest, route, deliver, header)
 			if !c.inHeader {
 				if ts := deliver.SpanContext().TraceState().Get("partner"); ts != "politie" {
 					t.Errorf("%s tracestate partner=%q, want the posted politie", deliver.Name(), ts)
@@ -257,8 +291,8 @@ func TestTraceReachesThePartner(t *testing.T) {
 }
 
 // TestTraceStartsWhenNoneIsPosted posts a signaal without trace context:
-// the gateway starts a new trace, which still reaches the partner through
-// router and adapter.
+// the gateway starts a new trace with the request's server span, which
+// still reaches the partner through router and adapter.
 func TestTraceStartsWhenNoneIsPosted(t *testing.T) {
 	t.Parallel()
 	tf := newTraceFixture(t)
@@ -267,10 +301,13 @@ func TestTraceStartsWhenNoneIsPosted(t *testing.T) {
 		"bsn": bsn, "categorie": "overlast", "urgentie": "laag",
 		"contactpersoon": map[string]any{"naam": "Wijkagent Visser"},
 	}), nil)
-	ingest, route, deliver, header := tf.chain(t, "s-new")
-	if ingest.Parent().IsValid() {
-		t.Errorf("%s has parent %s, want the root of a new trace", ingest.Name(), ingest.Parent().SpanID())
+	request, ingest, route, deliver, header := tf.chain(t, "s-new")
+	if request.Parent().IsValid() {
+		t.Errorf("%s has parent %s, want the root of a new trace", request.Name(), request.Parent().SpanID())
 	}
-	checkChain(t, ingest, route, deliver, header)
+	if ingest.Parent().SpanID() != request.SpanContext().SpanID() {
+		t.Errorf("%s's parent is %s, want the request's %s", ingest.Name(), ingest.Parent().SpanID(), request.SpanContext().SpanID())
+	}
+	checkChain(t, request, ingest, route, deliver, header)
 	checkNoPersonalData(t, tf.spans.Ended(), map[string]string{"BSN": bsn, "pseudonym": tf.pseudonym(t, bsn)})
 }

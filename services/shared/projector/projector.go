@@ -18,6 +18,7 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/shared/projection"
 	"github.com/ketenbus/ketenbus/services/shared/redisx"
+	"github.com/ketenbus/ketenbus/services/shared/scrape"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"github.com/ketenbus/ketenbus/services/shared/wmjetstream"
 )
@@ -86,7 +87,8 @@ type Config struct {
 	// Logs are the log lines of Handle.
 	Logs Logs
 	// Size is the gauge of how much the projection holds; Count counts
-	// it (the gauge is -1 while Redis does not answer).
+	// it (the gauge has no sample while Redis does not answer, and
+	// ketenbus_scrape_errors_total counts).
 	Size  prometheus.GaugeOpts
 	Count func(ctx context.Context) (int64, error)
 	// Now is the clock. Default time.Now.
@@ -150,15 +152,11 @@ func New(cfg Config) *Projector {
 			return 1
 		}
 		return 0
-	}), prometheus.NewGaugeFunc(cfg.Size, func() float64 {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		n, err := cfg.Count(ctx)
-		if err != nil {
-			return -1
-		}
-		return float64(n)
-	}))
+	}), scrape.NewGauge(cfg.Size.Name, cfg.Size.Help, scrape.Errors(cfg.Metrics), scrape.Redis,
+		func(ctx context.Context) (float64, bool, error) {
+			n, err := cfg.Count(ctx)
+			return float64(n), true, err
+		}))
 	return p
 }
 

@@ -3,14 +3,9 @@ package streams
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
-
-// ScrapeTimeout bounds what a metrics collector asks NATS at one scrape,
-// so an unreachable broker never hangs a scrape.
-const ScrapeTimeout = 2 * time.Second
 
 // Backlog returns how many messages the consumer of stream has not acked:
 // not yet delivered plus in flight. found is false, without an error,

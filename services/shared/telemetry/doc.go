@@ -15,8 +15,18 @@
 // (ContextFromExtensions, SetExtensions), in the NATS headers of DELIVERY
 // messages (SetNATSHeader; read with Extract) and in the HTTP headers
 // of requests (ContextFromHTTPHeader, SetHTTPHeader). The spans of one
-// event form a chain: gateway.ingest (server), router.route (consumer),
-// adapter.deliver (client, one per attempt). Span attributes name the
-// event (type, id, source), the partner and the subscription; never the
-// subject (the pseudonym), a BSN, a data field or a token.
+// event form a chain: the gateway's server span of the request ("POST
+// /v1/events"), gateway.ingest (producer, one per event), router.route
+// (consumer), adapter.deliver (client, one per attempt).
+//
+// Span attributes follow the OpenTelemetry semantic conventions (package
+// go.opentelemetry.io/otel/semconv): HTTPServer and HTTPClient for the
+// HTTP spans (http.request.method, url.full without its query values,
+// server.address, http.response.status_code, error.type through
+// HTTPStatus and Fail), Publish and Process for the NATS messages
+// (messaging.system, messaging.destination.name,
+// messaging.operation.type), and the CloudEvents keys for the event
+// (type, id, source). The ketenbus.* keys name the partner, the
+// subscription and the outcome; none names the subject (the pseudonym),
+// a BSN, a data field or a token.
 package telemetry

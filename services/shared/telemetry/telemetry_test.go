@@ -3,8 +3,10 @@ package telemetry_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +15,8 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/nats-io/nats.go"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -346,5 +350,136 @@ func TestEventIDHoldsNoBSN(t *testing.T) {
 	}
 	if got := telemetry.EventID("overdracht-2026-0042").Value.AsString(); got != "overdracht-2026-0042" {
 		t.Fatalf("event id attribute %q, want the id as it is", got)
+	}
+}
+
+// kvs returns attributes as text by key.
+func kvs(attrs []attribute.KeyValue) map[string]string {
+	out := map[string]string{}
+	for _, kv := range attrs {
+		out[string(kv.Key)] = kv.Value.String()
+	}
+	return out
+}
+
+// TestHTTPAttributes: the HTTP spans carry the semantic conventions'
+// attributes; url.full shows neither user information nor a query value,
+// and a method outside the conventions' list is _OTHER.
+func TestHTTPAttributes(t *testing.T) {
+	t.Parallel()
+	tlsReq := httptest.NewRequest(http.MethodPost, "https://gateway.example:8443/v1/events?x=1", nil)
+	for name, tc := range map[string]struct {
+		got  []attribute.KeyValue
+		want map[string]string
+	}{
+		"server": {
+			telemetry.HTTPServer(httptest.NewRequest(http.MethodPost, "http://gateway.example/v1/events?token=geheim", nil), "/v1/events"),
+			map[string]string{
+				"http.request.method": "POST", "http.route": "/v1/events", "url.path": "/v1/events",
+				"url.scheme": "http", "server.address": "gateway.example", "server.port": "80",
+			},
+		},
+		"server over TLS": {
+			telemetry.HTTPServer(tlsReq, "/v1/events"),
+			map[string]string{"url.scheme": "https", "server.address": "gateway.example", "server.port": "8443"},
+		},
+		"server, unknown method": {
+			telemetry.HTTPServer(httptest.NewRequest("BREW", "http://gateway.example/v1/events", nil), "/v1/events"),
+			map[string]string{"http.request.method": "_OTHER"},
+		},
+		"client": {
+			telemetry.HTTPClient(http.MethodPost, mustURL(t, "https://user:pw@hooks.example/zvh/in?token=geheim#frag")),
+			map[string]string{
+				"http.request.method": "POST", "url.full": "https://xxxxx@hooks.example/zvh/in?token=redacted",
+				"server.address": "hooks.example", "server.port": "443",
+			},
+		},
+		"client with a port": {
+			telemetry.HTTPClient(http.MethodPost, mustURL(t, "http://127.0.0.1:8081/hook")),
+			map[string]string{"url.full": "http://127.0.0.1:8081/hook", "server.address": "127.0.0.1", "server.port": "8081"},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			got := kvs(tc.got)
+			for k, v := range tc.want {
+				if got[k] != v {
+					t.Errorf("%s = %q, want %q (all: %v)", k, got[k], v, got)
+				}
+			}
+			for k, v := range got {
+				if strings.Contains(v, "geheim") || strings.Contains(v, "pw") {
+					t.Errorf("%s = %q holds a secret", k, v)
+				}
+			}
+		})
+	}
+}
+
+func mustURL(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// TestMessagingAttributes: producer and consumer spans carry the
+// messaging semantic conventions' attributes of NATS.
+func TestMessagingAttributes(t *testing.T) {
+	t.Parallel()
+	const subject = "ketenbus.events.signaal.v1.politie"
+	pub := kvs(telemetry.Publish(subject))
+	proc := kvs(telemetry.Process(subject, "router"))
+	for name, tc := range map[string]struct{ got, want map[string]string }{
+		"publish": {pub, map[string]string{
+			"messaging.system": "nats", "messaging.operation.type": "send", "messaging.operation.name": "publish",
+			"messaging.destination.name": subject,
+		}},
+		"process": {proc, map[string]string{
+			"messaging.system": "nats", "messaging.operation.type": "process", "messaging.operation.name": "process",
+			"messaging.destination.name": subject, "messaging.consumer.group.name": "router",
+		}},
+	} {
+		if len(tc.got) != len(tc.want) {
+			t.Errorf("%s: %v, want %v", name, tc.got, tc.want)
+		}
+		for k, v := range tc.want {
+			if tc.got[k] != v {
+				t.Errorf("%s: %s = %q, want %q", name, k, tc.got[k], v)
+			}
+		}
+	}
+}
+
+// TestFail: a failed HTTP span has error.type its status code and the
+// Error status; one that did not fail has neither. ErrorType names an
+// error by its type, never its text.
+func TestFail(t *testing.T) {
+	t.Parallel()
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	tracer := tp.Tracer("test")
+	_, failed := tracer.Start(context.Background(), "failed")
+	telemetry.HTTPStatus(failed, 503, true, "unavailable")
+	failed.End()
+	_, fine := tracer.Start(context.Background(), "fine")
+	telemetry.HTTPStatus(fine, 404, false, "not found")
+	fine.End()
+	spans := rec.Ended()
+	if got := kvs(spans[0].Attributes()); got["error.type"] != "503" || got["http.response.status_code"] != "503" ||
+		spans[0].Status().Code != codes.Error || spans[0].Status().Description != "unavailable" {
+		t.Errorf("failed span: %v, status %v", got, spans[0].Status())
+	}
+	if got := kvs(spans[1].Attributes()); got["error.type"] != "" || got["http.response.status_code"] != "404" || spans[1].Status().Code != codes.Unset {
+		t.Errorf("span that did not fail: %v, status %v", got, spans[1].Status())
+	}
+	if got := telemetry.ErrorType(fmt.Errorf("publish: %w", context.DeadlineExceeded)); got != "context.deadlineExceededError" {
+		t.Errorf("ErrorType = %q, want the type of the wrapped error", got)
+	}
+	if telemetry.ErrorOther != "_OTHER" {
+		t.Errorf("ErrorOther = %q", telemetry.ErrorOther)
 	}
 }

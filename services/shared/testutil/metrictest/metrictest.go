@@ -3,9 +3,13 @@
 package metrictest
 
 import (
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ketenbus/ketenbus/services/shared/scrape"
 )
 
 // Value returns the value of the counter or gauge name in reg whose
@@ -39,4 +43,29 @@ func Value(tb testing.TB, reg prometheus.Gatherer, name string, labels map[strin
 		}
 	}
 	return 0
+}
+
+// WantUnanswered scrapes reg while source (scrape.NATS or scrape.Redis)
+// does not answer and fails the test unless every gauge of names has no
+// sample, the scrape did not hang (5 seconds at most), and
+// ketenbus_scrape_errors_total{source} counted at least errors reads that
+// got no answer.
+func WantUnanswered(tb testing.TB, reg prometheus.Gatherer, source string, errors float64, names ...string) {
+	tb.Helper()
+	start := time.Now()
+	mfs, err := reg.Gather()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		tb.Errorf("scrape with %s away took %s", source, d)
+	}
+	for _, mf := range mfs {
+		if slices.Contains(names, mf.GetName()) && len(mf.GetMetric()) > 0 {
+			tb.Errorf("%s has %d samples with %s away, want none", mf.GetName(), len(mf.GetMetric()), source)
+		}
+	}
+	if got := Value(tb, reg, scrape.ErrorsName, map[string]string{"source": source}); got < errors {
+		tb.Errorf("%s{source=%q} = %v after a scrape with %s away, want at least %v", scrape.ErrorsName, source, got, source, errors)
+	}
 }
