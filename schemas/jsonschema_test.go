@@ -4,146 +4,128 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/ketenbus/ketenbus/schemas"
 )
 
 func TestSchemasCompileAndExamplesValidate(t *testing.T) {
 	t.Parallel()
-	for _, eventType := range schemas.Types() {
-		t.Run(eventType, func(t *testing.T) {
-			t.Parallel()
-			sch, doc := compile(t, eventType)
-			examples, ok := doc["examples"].([]any)
-			if !ok || len(examples) == 0 {
-				t.Fatal("schema has no examples")
+	forEachSchema(t, func(t *testing.T, _ string, sch *jsonschema.Schema, doc map[string]any) {
+		examples, ok := doc["examples"].([]any)
+		if !ok || len(examples) == 0 {
+			t.Fatal("schema has no examples")
+		}
+		for i, ex := range examples {
+			if err := sch.Validate(ex); err != nil {
+				t.Errorf("examples[%d] is invalid: %v", i, err)
 			}
-			for i, ex := range examples {
-				if err := sch.Validate(ex); err != nil {
-					t.Errorf("examples[%d] is invalid: %v", i, err)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 func TestSchemaHeader(t *testing.T) {
 	t.Parallel()
-	for _, eventType := range schemas.Types() {
-		t.Run(eventType, func(t *testing.T) {
-			t.Parallel()
-			_, doc := compile(t, eventType)
-			want := map[string]any{
-				"$schema":              "https://json-schema.org/draft/2020-12/schema",
-				"$id":                  "https://schemas.ketenbus.nl/" + eventType + ".schema.json",
-				"type":                 "object",
-				"additionalProperties": false,
+	forEachSchema(t, func(t *testing.T, eventType string, _ *jsonschema.Schema, doc map[string]any) {
+		want := map[string]any{
+			"$schema":              "https://json-schema.org/draft/2020-12/schema",
+			"$id":                  "https://schemas.ketenbus.nl/" + eventType + ".schema.json",
+			"type":                 "object",
+			"additionalProperties": false,
+		}
+		for k, v := range want {
+			if doc[k] != v {
+				t.Errorf("%s = %v, want %v", k, doc[k], v)
 			}
-			for k, v := range want {
-				if doc[k] != v {
-					t.Errorf("%s = %v, want %v", k, doc[k], v)
-				}
+		}
+		if s, _ := doc["title"].(string); s == "" {
+			t.Error("title is missing")
+		}
+		desc, _ := doc["description"].(string)
+		for _, part := range []string{"`time`", "logged", "NL GOV", "`subject`", "pseudonym"} {
+			if !strings.Contains(desc, part) {
+				t.Errorf("description does not mention %s", part)
 			}
-			if s, _ := doc["title"].(string); s == "" {
-				t.Error("title is missing")
-			}
-			desc, _ := doc["description"].(string)
-			for _, part := range []string{"`time`", "logged", "NL GOV", "`subject`", "pseudonym"} {
-				if !strings.Contains(desc, part) {
-					t.Errorf("description does not mention %s", part)
-				}
-			}
-			if req, _ := doc["required"].([]any); len(req) == 0 {
-				t.Error("required is missing")
-			}
-		})
-	}
+		}
+		if req, _ := doc["required"].([]any); len(req) == 0 {
+			t.Error("required is missing")
+		}
+	})
 }
 
 // TestObjectsAreClosed checks that every object schema forbids unknown
 // properties and that no schema refers to another file.
 func TestObjectsAreClosed(t *testing.T) {
 	t.Parallel()
-	for _, eventType := range schemas.Types() {
-		t.Run(eventType, func(t *testing.T) {
-			t.Parallel()
-			_, doc := compile(t, eventType)
-			walk("", doc, func(ptr string, obj map[string]any) {
-				if strings.HasPrefix(ptr, "/examples") {
-					return
-				}
-				if obj["type"] == "object" && obj["additionalProperties"] != false {
-					t.Errorf("%s: object schema without additionalProperties: false", ptr)
-				}
-				if ref, ok := obj["$ref"].(string); ok && !strings.HasPrefix(ref, "#/$defs/") {
-					t.Errorf("%s: $ref %q leaves the file", ptr, ref)
-				}
-			})
+	forEachSchema(t, func(t *testing.T, _ string, _ *jsonschema.Schema, doc map[string]any) {
+		walk("", doc, func(ptr string, obj map[string]any) {
+			if strings.HasPrefix(ptr, "/examples") {
+				return
+			}
+			if obj["type"] == "object" && obj["additionalProperties"] != false {
+				t.Errorf("%s: object schema without additionalProperties: false", ptr)
+			}
+			if ref, ok := obj["$ref"].(string); ok && !strings.HasPrefix(ref, "#/$defs/") {
+				t.Errorf("%s: $ref %q leaves the file", ptr, ref)
+			}
 		})
-	}
+	})
 }
 
 // TestBSNFields checks every bsn property: sensitive, nine digits, format bsn,
 // and an x-message; and that no other property is marked sensitive.
 func TestBSNFields(t *testing.T) {
 	t.Parallel()
-	for _, eventType := range schemas.Types() {
-		t.Run(eventType, func(t *testing.T) {
-			t.Parallel()
-			_, doc := compile(t, eventType)
-			walk("", doc, func(ptr string, obj map[string]any) {
-				props, ok := obj["properties"].(map[string]any)
-				if !ok || strings.HasPrefix(ptr, "/examples") {
-					return
+	forEachSchema(t, func(t *testing.T, _ string, _ *jsonschema.Schema, doc map[string]any) {
+		walk("", doc, func(ptr string, obj map[string]any) {
+			props, ok := obj["properties"].(map[string]any)
+			if !ok || strings.HasPrefix(ptr, "/examples") {
+				return
+			}
+			for name, p := range props {
+				prop, _ := p.(map[string]any)
+				at := ptr + "/properties/" + name
+				if name != "bsn" {
+					if prop["x-sensitive"] != nil {
+						t.Errorf("%s: only bsn is marked x-sensitive", at)
+					}
+					continue
 				}
-				for name, p := range props {
-					prop, _ := p.(map[string]any)
-					at := ptr + "/properties/" + name
-					if name != "bsn" {
-						if prop["x-sensitive"] != nil {
-							t.Errorf("%s: only bsn is marked x-sensitive", at)
-						}
-						continue
-					}
-					if prop["x-sensitive"] != true {
-						t.Errorf("%s: x-sensitive is not true", at)
-					}
-					if prop["type"] != "string" || prop["pattern"] != "^[0-9]{9}$" || prop["format"] != "bsn" {
-						t.Errorf("%s: want type string, pattern ^[0-9]{9}$, format bsn; got %v", at, prop)
-					}
-					if prop["x-message"] != "bsn must be 9 digits that pass the elfproef (11-test)" {
-						t.Errorf("%s: x-message = %v", at, prop["x-message"])
-					}
+				if prop["x-sensitive"] != true {
+					t.Errorf("%s: x-sensitive is not true", at)
 				}
-			})
+				if prop["type"] != "string" || prop["pattern"] != "^[0-9]{9}$" || prop["format"] != "bsn" {
+					t.Errorf("%s: want type string, pattern ^[0-9]{9}$, format bsn; got %v", at, prop)
+				}
+				if prop["x-message"] != "bsn must be 9 digits that pass the elfproef (11-test)" {
+					t.Errorf("%s: x-message = %v", at, prop["x-message"])
+				}
+			}
 		})
-	}
+	})
 }
 
 // TestOneOfCarriesMessage checks that every oneOf has an x-message and sits
 // in a schema object of its own, so the message covers only the oneOf.
 func TestOneOfCarriesMessage(t *testing.T) {
 	t.Parallel()
-	for _, eventType := range schemas.Types() {
-		t.Run(eventType, func(t *testing.T) {
-			t.Parallel()
-			_, doc := compile(t, eventType)
-			walk("", doc, func(ptr string, obj map[string]any) {
-				if _, ok := obj["oneOf"]; !ok {
-					return
+	forEachSchema(t, func(t *testing.T, _ string, _ *jsonschema.Schema, doc map[string]any) {
+		walk("", doc, func(ptr string, obj map[string]any) {
+			if _, ok := obj["oneOf"]; !ok {
+				return
+			}
+			if m, _ := obj["x-message"].(string); m == "" {
+				t.Errorf("%s: oneOf without x-message", ptr)
+			}
+			for k := range obj {
+				switch k {
+				case "oneOf", "x-message", "description":
+				default:
+					t.Errorf("%s: keyword %q shares the schema object of a oneOf", ptr, k)
 				}
-				if m, _ := obj["x-message"].(string); m == "" {
-					t.Errorf("%s: oneOf without x-message", ptr)
-				}
-				for k := range obj {
-					switch k {
-					case "oneOf", "x-message", "description":
-					default:
-						t.Errorf("%s: keyword %q shares the schema object of a oneOf", ptr, k)
-					}
-				}
-			})
+			}
 		})
-	}
+	})
 }
 
 func TestTestBSNs(t *testing.T) {

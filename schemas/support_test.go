@@ -11,6 +11,19 @@ import (
 	"github.com/ketenbus/ketenbus/schemas"
 )
 
+// forEachSchema runs check on every event type's compiled schema and
+// document, each in a parallel subtest named after the event type.
+func forEachSchema(t *testing.T, check func(t *testing.T, eventType string, sch *jsonschema.Schema, doc map[string]any)) {
+	t.Helper()
+	for _, eventType := range schemas.Types() {
+		t.Run(eventType, func(t *testing.T) {
+			t.Parallel()
+			sch, doc := compile(t, eventType)
+			check(t, eventType, sch, doc)
+		})
+	}
+}
+
 // elfproef reports whether s is nine digits passing the 11-test of a BSN.
 func elfproef(s string) bool {
 	if len(s) != 9 {

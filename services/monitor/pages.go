@@ -493,30 +493,28 @@ func dutchAge(d time.Duration) string {
 	}
 }
 
-func circuitText(s string) string {
-	switch s {
-	case activity.CircuitOpen:
-		return "open"
-	case activity.CircuitHalfOpen:
-		return "half open"
-	case activity.CircuitClosed:
-		return "dicht"
+// circuitWords and outcomeWords are the dashboard's Dutch words for the
+// circuit states and the delivery outcomes of package activity.
+var (
+	circuitWords = map[string]string{
+		activity.CircuitOpen:     "open",
+		activity.CircuitHalfOpen: "half open",
+		activity.CircuitClosed:   "dicht",
 	}
-	return "—"
-}
+	outcomeWords = map[string]string{
+		activity.OutcomeDelivered: "afgeleverd",
+		activity.OutcomeRetry:     "later opnieuw",
+		activity.OutcomeDLQ:       "naar DLQ",
+		activity.OutcomeRetired:   "ingetrokken",
+	}
+)
 
-func outcomeText(s string) string {
-	switch s {
-	case activity.OutcomeDelivered:
-		return "afgeleverd"
-	case activity.OutcomeRetry:
-		return "later opnieuw"
-	case activity.OutcomeDLQ:
-		return "naar DLQ"
-	case activity.OutcomeRetired:
-		return "ingetrokken"
+// wordFor is the word words has for s, or otherwise when it has none.
+func wordFor(words map[string]string, s, otherwise string) string {
+	if w, ok := words[s]; ok {
+		return w
 	}
-	return s
+	return otherwise
 }
 
 func parsePages(loc *time.Location) (map[string]*template.Template, error) {
@@ -532,8 +530,8 @@ func parsePages(loc *time.Location) (map[string]*template.Template, error) {
 			return "over " + dutchAge(t.Sub(now))
 		},
 		"level":   levelLabel,
-		"circuit": circuitText,
-		"outcome": outcomeText,
+		"circuit": func(s string) string { return wordFor(circuitWords, s, "—") },
+		"outcome": func(s string) string { return wordFor(outcomeWords, s, s) },
 		"join":    strings.Join,
 	}
 	pages := map[string]*template.Template{}

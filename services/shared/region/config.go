@@ -101,32 +101,33 @@ func DefaultSource(region string) string {
 // long as nobody modifies it.
 type Config struct {
 	// Region names the region, lowercase [a-z0-9-] (key region).
-	Region string
+	Region string `yaml:"region"`
 	// Demo marks a demo region: plain-HTTP webhooks are allowed and missing
 	// secrets are generated (key demo).
-	Demo bool
+	Demo bool `yaml:"demo"`
 	// Source is the source URN of the events ketenbus itself produces
 	// (key source, default DefaultSource(Region)).
-	Source string
+	Source string `yaml:"source"`
 	// PseudonymKeyEnv and EncryptionKeyEnv name the environment variables
 	// holding the region's pseudonym key and field encryption key
 	// (keys pseudonym_key_env, encryption_key_env).
-	PseudonymKeyEnv, EncryptionKeyEnv string
+	PseudonymKeyEnv  string `yaml:"pseudonym_key_env"`
+	EncryptionKeyEnv string `yaml:"encryption_key_env"`
 	// ExtensionAttributes are CloudEvents extension attributes of the
 	// region's partners that subscription filters may name, besides
 	// FilterAttributes (key extension_attributes).
-	ExtensionAttributes []string
+	ExtensionAttributes []string `yaml:"extension_attributes"`
 	// Partners are the region's chain partners, in file order.
-	Partners []Partner
+	Partners []Partner `yaml:"partners"`
 	// Escalation configures the escalation ladder and the working-day
 	// calendar.
-	Escalation Escalation
+	Escalation Escalation `yaml:"escalation"`
 	// Samenloop configures samenloop detection.
-	Samenloop Samenloop
+	Samenloop Samenloop `yaml:"samenloop"`
 	// Gateway configures the HTTP gateway.
-	Gateway Gateway
+	Gateway Gateway `yaml:"gateway"`
 	// Monitor configures access to the dashboard (key monitor).
-	Monitor Monitor
+	Monitor Monitor `yaml:"monitor"`
 	// Retention is how long events are kept, by event name (signaal,
 	// aanmelding, …) and RetentionAudit for the processing log (key
 	// retention). Every kind has a value after Load.
@@ -143,39 +144,39 @@ type Config struct {
 // Partner is one chain partner.
 type Partner struct {
 	// ID is the partner id, lowercase [a-z0-9-] (it appears in NATS subjects).
-	ID string
+	ID string `yaml:"id"`
 	// Name is the organisation's display name.
-	Name string
+	Name string `yaml:"name"`
 	// Sources are the source URNs this partner owns: the gateway accepts an
 	// event from the partner only with one of these sources.
-	Sources []string
+	Sources []string `yaml:"sources"`
 	// TokenEnv names the environment variable with the partner's bearer
 	// token for the gateway.
-	TokenEnv string
+	TokenEnv string `yaml:"token_env"`
 	// TokenSHA256Env, instead of TokenEnv, names the environment variable
 	// with the SHA-256 of that token in hex: the gateway then holds no
 	// token, only its hash.
-	TokenSHA256Env string
+	TokenSHA256Env string `yaml:"token_sha256_env"`
 	// ClientCert, when set, identifies the partner by the client
 	// certificate it presents over mutual TLS (gateway.tls.client_ca_file
 	// verifies it). A partner with a ClientCert must present it.
-	ClientCert *ClientCert
+	ClientCert *ClientCert `yaml:"client_cert"`
 	// Publishes lists the event types the partner may publish.
-	Publishes []string
+	Publishes []string `yaml:"publishes"`
 	// RateLimit limits the events per second the gateway accepts from the
 	// partner.
-	RateLimit RateLimit
+	RateLimit RateLimit `yaml:"rate_limit"`
 	// Subscriptions say which events the partner receives, and why.
-	Subscriptions []Subscription
+	Subscriptions []Subscription `yaml:"subscriptions"`
 	// Delivery says how events reach the partner.
-	Delivery Delivery
+	Delivery Delivery `yaml:"delivery"`
 }
 
 // ClientCert matches a verified client certificate: by its subject's
 // common name, by its SHA-256 fingerprint (hex), or by both.
 type ClientCert struct {
-	CommonName string
-	SHA256     string
+	CommonName string `yaml:"common_name"`
+	SHA256     string `yaml:"sha256"`
 }
 
 // Fingerprint returns SHA256 in lowercase hex without colons ("" when
@@ -187,54 +188,54 @@ func (c ClientCert) Fingerprint() string {
 // RateLimit is a token bucket: PerSecond events per second on average,
 // bursts of up to Burst events.
 type RateLimit struct {
-	PerSecond int
-	Burst     int
+	PerSecond int `yaml:"per_second"`
+	Burst     int `yaml:"burst"`
 }
 
 // Subscription selects events for a partner, for one declared purpose.
 type Subscription struct {
 	// Name identifies the subscription within its partner, lowercase
 	// [a-z0-9-].
-	Name string
+	Name string `yaml:"name"`
 	// Types are the event types the subscription receives.
-	Types []string
+	Types []string `yaml:"types"`
 	// Filter is an optional CESQL expression over context attributes, such
 	// as "ontvanger = 'politie'". ParseFilter compiles it.
-	Filter string
+	Filter string `yaml:"filter"`
 	// Purpose is the processing activity (verwerkingsactiviteit) the events
 	// are received for, a URI (doelbinding).
-	Purpose string
+	Purpose string `yaml:"purpose"`
 	// Fields, when not empty, is the allow-list of data fields delivered;
 	// every other field is removed.
-	Fields []string
+	Fields []string `yaml:"fields"`
 }
 
 // Delivery says how events reach a partner: exactly one of Webhook and NATS
 // is set when the partner has subscriptions.
 type Delivery struct {
-	Webhook *Webhook
-	NATS    *NATSDelivery
+	Webhook *Webhook      `yaml:"webhook"`
+	NATS    *NATSDelivery `yaml:"nats"`
 }
 
 // Webhook delivers events by HTTP POST (CloudEvents HTTP binding, Standard
 // Webhooks signature).
 type Webhook struct {
 	// URL is the partner's endpoint.
-	URL string
+	URL string `yaml:"url"`
 	// SecretEnv names the environment variable with the Standard Webhooks
 	// secret ("whsec_" + base64).
-	SecretEnv string
+	SecretEnv string `yaml:"secret_env"`
 	// TokenEnv optionally names the environment variable with a bearer
 	// token sent to the partner.
-	TokenEnv string
+	TokenEnv string `yaml:"token_env"`
 	// Mode is ModeStructured or ModeBinary.
-	Mode string
+	Mode string `yaml:"mode"`
 	// Handshake enables the CNCF OPTIONS abuse-protection handshake.
-	Handshake bool
+	Handshake bool `yaml:"handshake"`
 	// Timeout bounds one delivery attempt.
-	Timeout time.Duration
+	Timeout time.Duration `yaml:"timeout"`
 	// RetrySchedule is the wait before each retry after a failed attempt.
-	RetrySchedule []time.Duration
+	RetrySchedule []time.Duration `yaml:"retry_schedule"`
 }
 
 // NATSDelivery delivers events to a NATS-native partner, which pulls them
@@ -245,62 +246,65 @@ type NATSDelivery struct{}
 // response terms are counted in.
 type Escalation struct {
 	// Ladder holds the levels, numbered from 1.
-	Ladder []Level
+	Ladder []Level `yaml:"ladder"`
 	// JeugdWmo configures the Jeugd→Wmo handover timing.
-	JeugdWmo JeugdWmo
+	JeugdWmo JeugdWmo `yaml:"jeugd_wmo"`
 	// GoodFriday makes Goede Vrijdag a closure day.
-	GoodFriday bool
+	GoodFriday bool `yaml:"good_friday"`
 	// LiberationDay is LiberationDayEvery or LiberationDayLustrum.
-	LiberationDay string
+	LiberationDay string `yaml:"liberation_day"`
 	// ClosureDays are extra closure dates, formatted 2006-01-02.
-	ClosureDays []string
+	ClosureDays []string `yaml:"closure_days"`
 }
 
 // Level is one step of the escalation ladder.
 type Level struct {
 	// Level is the level number, 1 for the first step.
-	Level int
+	Level int `yaml:"level"`
 	// AfterWorkingDays is the number of working days after the response
 	// term passed at which this level is reached.
-	AfterWorkingDays int
+	AfterWorkingDays int `yaml:"after_working_days"`
 	// To lists the partner ids the escalatie goes to.
-	To []string
+	To []string `yaml:"to"`
 }
 
 // JeugdWmo sets when, before a youth's 18th birthday, the handover from
 // youth care to the Wmo must start: a reminder RemindMonthsBefore18 months
 // before, and an accepted overdracht AcceptMonthsBefore18 months before.
 type JeugdWmo struct {
-	RemindMonthsBefore18 int
-	AcceptMonthsBefore18 int
+	RemindMonthsBefore18 int `yaml:"remind_months_before_18"`
+	AcceptMonthsBefore18 int `yaml:"accept_months_before_18"`
 }
 
 // Samenloop configures samenloop detection: signals on the same person
 // from different partners within WindowDays days make a match, and
 // Regievoerder (a partner id) coordinates.
 type Samenloop struct {
-	WindowDays   int
-	Regievoerder string
+	WindowDays   int    `yaml:"window_days"`
+	Regievoerder string `yaml:"regievoerder"`
 }
 
 // Gateway configures the HTTP gateway.
 type Gateway struct {
 	// MaxBodyBytes is the largest request body accepted.
-	MaxBodyBytes int64
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// MaxHeaderBytes is the largest request header accepted.
-	MaxHeaderBytes int
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
 	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout bound
 	// reading a request's header, reading the whole request, writing the
 	// answer and an idle keep-alive connection: slow clients cannot hold
 	// the gateway.
-	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
 	// MaxTimeAhead is how far an event's time may lie ahead of the
 	// gateway's clock (key max_time_ahead, default DefaultMaxTimeAhead):
 	// time is when the event was logged, so more than clock skew ahead is
 	// a mistake. See CheckTime.
-	MaxTimeAhead time.Duration
+	MaxTimeAhead time.Duration `yaml:"max_time_ahead"`
 	// TLS, when set, makes the gateway serve HTTPS.
-	TLS *GatewayTLS
+	TLS *GatewayTLS `yaml:"tls"`
 }
 
 // Monitor configures who may open the dashboard: operators with the
@@ -308,9 +312,9 @@ type Gateway struct {
 // TrustedHeader (oauth2-proxy: X-Forwarded-Email). With neither, only
 // ketenbus dev runs it, open.
 type Monitor struct {
-	TokenEnv       string
-	TrustedHeader  string
-	TrustedProxies []string
+	TokenEnv       string   `yaml:"token_env"`
+	TrustedHeader  string   `yaml:"trusted_header"`
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // Proxies returns TrustedProxies as prefixes; a single address becomes a
@@ -332,7 +336,9 @@ func (m Monitor) Proxies() []netip.Prefix {
 // (PEM files), and optionally the CA that client certificates must chain
 // to (mutual TLS; partners with a client_cert are then identified by it).
 type GatewayTLS struct {
-	CertFile, KeyFile, ClientCAFile string
+	CertFile     string `yaml:"cert_file"`
+	KeyFile      string `yaml:"key_file"`
+	ClientCAFile string `yaml:"client_ca_file"`
 }
 
 // Load reads, decodes and validates the region config file at path. When

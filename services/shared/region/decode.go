@@ -3,6 +3,7 @@ package region
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -12,9 +13,10 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// decoder turns the YAML node tree into a Config by hand, so that every key
-// is checked against the keys the format knows and every value keeps its
-// line for the problems found later.
+// decoder turns the YAML node tree into a Config by hand, key by key as the
+// yaml tags of its fields name them, so that every key is checked against
+// the keys the format knows and every value keeps its line for the
+// problems found later.
 type decoder struct {
 	lines    map[string]int
 	bad      map[string]bool
@@ -44,167 +46,82 @@ func decode(data []byte) (c *Config, problems []Problem, fatal bool) {
 		return c, []Problem{{Line: root.Line, Message: "expected a mapping of keys such as region: and partners:, found " + describe(root), Hint: "start from deploy/examples/region.yaml"}}, true
 	}
 	d.lines[""] = root.Line
-	d.mapping(root, "", map[string]field{
-		"region":               d.str(&c.Region),
-		"demo":                 d.boolean(&c.Demo),
-		"source":               d.str(&c.Source),
-		"pseudonym_key_env":    d.str(&c.PseudonymKeyEnv),
-		"encryption_key_env":   d.str(&c.EncryptionKeyEnv),
-		"extension_attributes": d.strs(&c.ExtensionAttributes),
-		"partners": func(v *yaml.Node, path string) {
-			d.list(v, path, func(item *yaml.Node, path string) {
-				c.Partners = append(c.Partners, Partner{})
-				d.partner(item, path, &c.Partners[len(c.Partners)-1])
-			})
-		},
-		"escalation": func(v *yaml.Node, path string) { d.escalation(v, path, &c.Escalation) },
-		"samenloop": func(v *yaml.Node, path string) {
-			d.mapping(v, path, map[string]field{
-				"window_days":  d.integer(&c.Samenloop.WindowDays),
-				"regievoerder": d.str(&c.Samenloop.Regievoerder),
-			})
-		},
-		"gateway": func(v *yaml.Node, path string) { d.gateway(v, path, &c.Gateway) },
-		"monitor": func(v *yaml.Node, path string) {
-			d.mapping(v, path, map[string]field{
-				"token_env":       d.str(&c.Monitor.TokenEnv),
-				"trusted_header":  d.str(&c.Monitor.TrustedHeader),
-				"trusted_proxies": d.strs(&c.Monitor.TrustedProxies),
-			})
-		},
-		"retention": func(v *yaml.Node, path string) {
-			c.Retention = map[string]time.Duration{}
-			known := map[string]field{}
-			for k := range DefaultRetention() {
-				known[k] = func(v *yaml.Node, path string) {
-					var t time.Duration
-					d.duration(&t)(v, path)
-					c.Retention[k] = t
-				}
+	known := d.keys(reflect.ValueOf(c).Elem())
+	known["retention"] = func(v *yaml.Node, path string) {
+		c.Retention = map[string]time.Duration{}
+		kinds := map[string]field{}
+		for k := range DefaultRetention() {
+			kinds[k] = func(v *yaml.Node, path string) {
+				var t time.Duration
+				d.duration(&t)(v, path)
+				c.Retention[k] = t
 			}
-			d.mapping(v, path, known)
-		},
-	})
+		}
+		d.mapping(v, path, kinds)
+	}
+	d.mapping(root, "", known)
 	return c, d.problems, false
 }
 
-func (d *decoder) gateway(n *yaml.Node, path string, g *Gateway) {
-	d.mapping(n, path, map[string]field{
-		"max_body_bytes": func(v *yaml.Node, path string) {
-			var n int
-			d.integer(&n)(v, path)
-			g.MaxBodyBytes = int64(n)
-		},
-		"max_header_bytes":    d.integer(&g.MaxHeaderBytes),
-		"read_header_timeout": d.duration(&g.ReadHeaderTimeout),
-		"read_timeout":        d.duration(&g.ReadTimeout),
-		"write_timeout":       d.duration(&g.WriteTimeout),
-		"idle_timeout":        d.duration(&g.IdleTimeout),
-		"max_time_ahead":      d.duration(&g.MaxTimeAhead),
-		"tls": func(v *yaml.Node, path string) {
-			g.TLS = &GatewayTLS{}
-			d.mapping(v, path, map[string]field{
-				"cert_file":      d.str(&g.TLS.CertFile),
-				"key_file":       d.str(&g.TLS.KeyFile),
-				"client_ca_file": d.str(&g.TLS.ClientCAFile),
-			})
-		},
-	})
+var durationType = reflect.TypeFor[time.Duration]()
+
+// keys gives the field of each key of the struct s: the key is the
+// field's yaml tag, a field without one is no key.
+func (d *decoder) keys(s reflect.Value) map[string]field {
+	known := map[string]field{}
+	for i := range s.NumField() {
+		if key := s.Type().Field(i).Tag.Get("yaml"); key != "" {
+			known[key] = d.value(s.Field(i))
+		}
+	}
+	return known
 }
 
-func (d *decoder) partner(n *yaml.Node, path string, p *Partner) {
-	d.mapping(n, path, map[string]field{
-		"id":               d.str(&p.ID),
-		"name":             d.str(&p.Name),
-		"sources":          d.strs(&p.Sources),
-		"token_env":        d.str(&p.TokenEnv),
-		"token_sha256_env": d.str(&p.TokenSHA256Env),
-		"client_cert": func(v *yaml.Node, path string) {
-			p.ClientCert = &ClientCert{}
-			d.mapping(v, path, map[string]field{
-				"common_name": d.str(&p.ClientCert.CommonName),
-				"sha256":      d.str(&p.ClientCert.SHA256),
+// value gives the field that decodes into dst, by dst's type: a struct
+// is a mapping of its keys; a pointer to one is made when its key is
+// present, even with nothing after it; a slice is a list, appended to
+// item by item, and a list of single values is non-nil once its key is
+// present, even when empty.
+func (d *decoder) value(dst reflect.Value) field {
+	if dst.Type() == durationType {
+		return d.duration(dst.Addr().Interface().(*time.Duration))
+	}
+	switch dst.Kind() {
+	case reflect.String:
+		return d.str(dst.Addr().Interface().(*string))
+	case reflect.Bool:
+		return d.scalar(trueOrFalse, dst.Addr().Interface())
+	case reflect.Int, reflect.Int64:
+		return d.scalar(wholeNumber, dst.Addr().Interface())
+	case reflect.Struct:
+		known := d.keys(dst)
+		return func(v *yaml.Node, path string) { d.mapping(v, path, known) }
+	case reflect.Pointer:
+		return func(v *yaml.Node, path string) {
+			dst.Set(reflect.New(dst.Type().Elem()))
+			d.value(dst.Elem())(v, path)
+		}
+	case reflect.Slice:
+		values := dst.Type().Elem().Kind() != reflect.Struct
+		return func(v *yaml.Node, path string) {
+			if values {
+				dst.Set(reflect.MakeSlice(dst.Type(), 0, 0))
+			}
+			d.list(v, path, func(n *yaml.Node, path string) {
+				dst.Set(reflect.Append(dst, reflect.Zero(dst.Type().Elem())))
+				d.value(dst.Index(dst.Len()-1))(n, path)
 			})
-		},
-		"publishes": d.strs(&p.Publishes),
-		"rate_limit": func(v *yaml.Node, path string) {
-			d.mapping(v, path, map[string]field{
-				"per_second": d.integer(&p.RateLimit.PerSecond),
-				"burst":      d.integer(&p.RateLimit.Burst),
-			})
-		},
-		"subscriptions": func(v *yaml.Node, path string) {
-			d.list(v, path, func(item *yaml.Node, path string) {
-				p.Subscriptions = append(p.Subscriptions, Subscription{})
-				s := &p.Subscriptions[len(p.Subscriptions)-1]
-				d.mapping(item, path, map[string]field{
-					"name":    d.str(&s.Name),
-					"types":   d.strs(&s.Types),
-					"filter":  d.str(&s.Filter),
-					"purpose": d.str(&s.Purpose),
-					"fields":  d.strs(&s.Fields),
-				})
-			})
-		},
-		"delivery": func(v *yaml.Node, path string) {
-			d.mapping(v, path, map[string]field{
-				"webhook": func(v *yaml.Node, path string) {
-					w := &Webhook{}
-					p.Delivery.Webhook = w
-					d.mapping(v, path, map[string]field{
-						"url":            d.str(&w.URL),
-						"secret_env":     d.str(&w.SecretEnv),
-						"token_env":      d.str(&w.TokenEnv),
-						"mode":           d.str(&w.Mode),
-						"handshake":      d.boolean(&w.Handshake),
-						"timeout":        d.duration(&w.Timeout),
-						"retry_schedule": d.durations(&w.RetrySchedule),
-					})
-				},
-				"nats": func(v *yaml.Node, path string) {
-					p.Delivery.NATS = &NATSDelivery{}
-					d.mapping(v, path, map[string]field{})
-				},
-			})
-		},
-	})
-}
-
-func (d *decoder) escalation(n *yaml.Node, path string, e *Escalation) {
-	d.mapping(n, path, map[string]field{
-		"ladder": func(v *yaml.Node, path string) {
-			d.list(v, path, func(item *yaml.Node, path string) {
-				e.Ladder = append(e.Ladder, Level{})
-				l := &e.Ladder[len(e.Ladder)-1]
-				d.mapping(item, path, map[string]field{
-					"level":              d.integer(&l.Level),
-					"after_working_days": d.integer(&l.AfterWorkingDays),
-					"to":                 d.strs(&l.To),
-				})
-			})
-		},
-		"jeugd_wmo": func(v *yaml.Node, path string) {
-			d.mapping(v, path, map[string]field{
-				"remind_months_before_18": d.integer(&e.JeugdWmo.RemindMonthsBefore18),
-				"accept_months_before_18": d.integer(&e.JeugdWmo.AcceptMonthsBefore18),
-			})
-		},
-		"good_friday":    d.boolean(&e.GoodFriday),
-		"liberation_day": d.str(&e.LiberationDay),
-		"closure_days":   d.strs(&e.ClosureDays),
-	})
+		}
+	}
+	panic("region: no decoding for a key of type " + dst.Type().String())
 }
 
 // mapping decodes a mapping node: each key must be one of known (an
 // unknown key is reported with the closest known key), and appear once.
 // A null value (the key with nothing after it) counts as an empty mapping.
 func (d *decoder) mapping(n *yaml.Node, path string, known map[string]field) {
-	n = resolve(n)
-	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		return
-	}
-	if n.Kind != yaml.MappingNode {
-		d.wrongKind(n, path, "a mapping of keys")
+	n, ok := d.collection(n, path, yaml.MappingNode, "a mapping of keys")
+	if !ok {
 		return
 	}
 	seen := map[string]int{}
@@ -233,12 +150,8 @@ func (d *decoder) mapping(n *yaml.Node, path string, known map[string]field) {
 // list decodes a sequence node, item by item. A null value counts as an
 // empty list.
 func (d *decoder) list(n *yaml.Node, path string, item func(n *yaml.Node, path string)) {
-	n = resolve(n)
-	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		return
-	}
-	if n.Kind != yaml.SequenceNode {
-		d.wrongKind(n, path, "a list")
+	n, ok := d.collection(n, path, yaml.SequenceNode, "a list")
+	if !ok {
 		return
 	}
 	for i, v := range n.Content {
@@ -246,6 +159,21 @@ func (d *decoder) list(n *yaml.Node, path string, item func(n *yaml.Node, path s
 		d.lines[p] = resolve(v).Line
 		item(v, p)
 	}
+}
+
+// collection resolves n and reports whether it is a node of kind, with
+// items to decode. Null (nothing after the key) counts as empty; any other
+// node is a problem saying the key takes want.
+func (d *decoder) collection(n *yaml.Node, path string, kind yaml.Kind, want string) (*yaml.Node, bool) {
+	n = resolve(n)
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return n, false
+	}
+	if n.Kind != kind {
+		d.wrongKind(n, path, want)
+		return n, false
+	}
+	return n, true
 }
 
 func (d *decoder) str(dst *string) field {
@@ -262,40 +190,25 @@ func (d *decoder) str(dst *string) field {
 	}
 }
 
-func (d *decoder) strs(dst *[]string) field {
-	return func(v *yaml.Node, path string) {
-		*dst = []string{}
-		d.list(v, path, func(item *yaml.Node, path string) {
-			var s string
-			d.str(&s)(item, path)
-			*dst = append(*dst, s)
-		})
-	}
-}
+// scalarKind says which YAML tag a single-value key takes and how its
+// problems read.
+type scalarKind struct{ tag, want, unusable string }
 
-func (d *decoder) integer(dst *int) field {
+var (
+	wholeNumber = scalarKind{tag: "!!int", want: "a whole number", unusable: "a usable whole number"}
+	trueOrFalse = scalarKind{tag: "!!bool", want: "true or false", unusable: "true or false"}
+)
+
+// scalar decodes a single value of kind k into dst, a pointer.
+func (d *decoder) scalar(k scalarKind, dst any) field {
 	return func(v *yaml.Node, path string) {
 		v = resolve(v)
-		if v.Kind != yaml.ScalarNode || v.Tag != "!!int" {
-			d.wrongKind(v, path, "a whole number")
+		if v.Kind != yaml.ScalarNode || v.Tag != k.tag {
+			d.wrongKind(v, path, k.want)
 			return
 		}
 		if err := v.Decode(dst); err != nil {
-			d.add(v.Line, path, fmt.Sprintf("%s is not a usable whole number", v.Value), "")
-			d.bad[path] = true
-		}
-	}
-}
-
-func (d *decoder) boolean(dst *bool) field {
-	return func(v *yaml.Node, path string) {
-		v = resolve(v)
-		if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" {
-			d.wrongKind(v, path, "true or false")
-			return
-		}
-		if err := v.Decode(dst); err != nil {
-			d.add(v.Line, path, fmt.Sprintf("%s is not true or false", v.Value), "")
+			d.add(v.Line, path, fmt.Sprintf("%s is not %s", v.Value, k.unusable), "")
 			d.bad[path] = true
 		}
 	}
@@ -333,17 +246,6 @@ func parseDuration(s string) (time.Duration, error) {
 		return time.Duration(days) * Day, nil
 	}
 	return time.ParseDuration(s)
-}
-
-func (d *decoder) durations(dst *[]time.Duration) field {
-	return func(v *yaml.Node, path string) {
-		*dst = []time.Duration{}
-		d.list(v, path, func(item *yaml.Node, path string) {
-			var t time.Duration
-			d.duration(&t)(item, path)
-			*dst = append(*dst, t)
-		})
-	}
 }
 
 func (d *decoder) wrongKind(v *yaml.Node, path, want string) {

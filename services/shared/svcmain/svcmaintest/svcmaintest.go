@@ -17,16 +17,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/ketenbus/ketenbus/events/webhook"
 	"github.com/ketenbus/ketenbus/services/shared/natsauth"
 	"github.com/ketenbus/ketenbus/services/shared/region"
-	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"github.com/ketenbus/ketenbus/services/shared/svcmain"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/natsauthtest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 )
 
@@ -264,62 +260,22 @@ func WaitOK(tb testing.TB, url string) {
 
 // StartAuthNATS starts nats-server with JetStream and the users of the
 // region at Region.Path, each with the permissions natsauth generates, as
-// deploy/nats runs it; creates the streams and the partners' consumers as
-// admin; adds every user's password to Region.Env under its
-// natsauth.PasswordEnv; and returns the client URL. The server stops when
-// the test ends.
-func (r *Region) StartAuthNATS(tb testing.TB) string {
-	tb.Helper()
-	cfg, err := region.Load(r.Path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	text, err := natsauth.Authorization(cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
+// deploy/nats runs it (natsauthtest.Start: the streams and the partners'
+// consumers are created as admin); adds every user's password to
+// Region.Env under its natsauth.PasswordEnv; and returns the client URL.
+// The server stops when the test ends.
+func (r *Region) StartAuthNATS(t *testing.T) string {
+	t.Helper()
+	cfg := natsauthtest.LoadRegion(t, r.Path)
 	users, err := natsauth.Users(cfg)
 	if err != nil {
-		tb.Fatal(err)
+		t.Fatal(err)
 	}
-	dir := tb.TempDir()
-	var conf strings.Builder
-	// Variables at the top of the file stand in for the environment
-	// nats-server reads in production.
+	srv := natsauthtest.Start(t, cfg)
 	for _, u := range users {
-		r.Env[u.PasswordEnv] = base64.StdEncoding.EncodeToString(randomBytes(32))
-		conf.WriteString(u.PasswordEnv + ": \"" + r.Env[u.PasswordEnv] + "\"\n")
+		r.Env[u.PasswordEnv] = srv.Passwords[u.Name]
 	}
-	conf.WriteString("host: 127.0.0.1\nport: -1\njetstream {\n  store_dir: \"" + filepath.Join(dir, "jetstream") + "\"\n}\n")
-	conf.WriteString(text)
-	path := filepath.Join(dir, "nats-server.conf")
-	if err := os.WriteFile(path, []byte(conf.String()), 0o600); err != nil {
-		tb.Fatal(err)
-	}
-	opts, err := server.ProcessConfigFile(path)
-	if err != nil {
-		tb.Fatalf("nats-server config: %v", err)
-	}
-	srv := natstest.Run(tb, opts)
-	nc, err := nats.Connect(srv.ClientURL(), nats.UserInfo(natsauth.UserAdmin, r.Env[natsauth.PasswordEnv(natsauth.UserAdmin)]),
-		nats.CustomInboxPrefix(natsauth.InboxPrefix(natsauth.UserAdmin)))
-	if err != nil {
-		tb.Fatalf("connect as admin: %v", err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := streams.Ensure(ctx, js, streams.Config{}); err != nil {
-		tb.Fatalf("create the streams as admin: %v", err)
-	}
-	if err := natsauth.EnsurePartnerConsumers(ctx, js, cfg); err != nil {
-		tb.Fatalf("create the partner consumers as admin: %v", err)
-	}
-	return srv.ClientURL()
+	return srv.URL
 }
 
 // NoNATSErrors fails the test when the main logged an error NATS
@@ -366,11 +322,11 @@ func (r *Region) StopClean(tb testing.TB, p *Proc) {
 // with the permissions of deploy/nats (StartAuthNATS), stops it cleanly,
 // fails on any permissions violation the server saw, and returns what
 // /metrics served.
-func (r *Region) ServeAsNATSUser(tb testing.TB, svc svcmain.Service, extra ...string) string {
-	tb.Helper()
-	p, body := r.ServeMetrics(tb, svc, r.StartAuthNATS(tb), extra...)
-	r.StopClean(tb, p)
-	p.NoNATSErrors(tb)
+func (r *Region) ServeAsNATSUser(t *testing.T, svc svcmain.Service, extra ...string) string {
+	t.Helper()
+	p, body := r.ServeMetrics(t, svc, r.StartAuthNATS(t), extra...)
+	r.StopClean(t, p)
+	p.NoNATSErrors(t)
 	return body
 }
 
