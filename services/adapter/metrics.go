@@ -13,6 +13,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/shared/dlq"
 	"github.com/ketenbus/ketenbus/services/shared/scrape"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
+	"github.com/ketenbus/ketenbus/services/shared/telemetry"
 )
 
 // Values of the outcome label of ketenbus_adapter_deliveries_total: the
@@ -33,31 +34,19 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
-	m := &metrics{
-		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ketenbus_adapter_deliveries_total",
-			Help: "Delivery outcomes by partner: delivered, retry (nacked for a later attempt), dlq, retired (dead letter of a retired subscription).",
-		}, []string{"partner", "outcome"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "ketenbus_adapter_delivery_seconds",
-			Help:    "Duration of one webhook request, whatever its outcome.",
-			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
-		}, []string{"partner"}),
-		circuitOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "ketenbus_adapter_circuit_open",
-			Help: "1 while the partner's circuit breaker is open or half-open, else 0.",
-		}, []string{"partner"}),
-		retired: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ketenbus_adapter_subscriptions_retired_total",
-			Help: "Subscriptions retired because the endpoint answered 410 Gone.",
-		}, []string{"partner", "subscription"}),
-		handshakePending: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "ketenbus_adapter_handshake_pending",
-			Help: "1 while deliveries to the partner wait for a successful abuse-protection handshake.",
-		}, []string{"partner"}),
+	r := telemetry.NewMetrics(reg)
+	return &metrics{
+		deliveries: r.CounterVec("ketenbus_adapter_deliveries_total",
+			"Delivery outcomes by partner: delivered, retry (nacked for a later attempt), dlq, retired (dead letter of a retired subscription).", "partner", "outcome"),
+		latency: r.HistogramVec("ketenbus_adapter_delivery_seconds",
+			"Duration of one webhook request, whatever its outcome.", prometheus.ExponentialBuckets(0.001, 2, 16), "partner"),
+		circuitOpen: r.GaugeVec("ketenbus_adapter_circuit_open",
+			"1 while the partner's circuit breaker is open or half-open, else 0.", "partner"),
+		retired: r.CounterVec("ketenbus_adapter_subscriptions_retired_total",
+			"Subscriptions retired because the endpoint answered 410 Gone.", "partner", "subscription"),
+		handshakePending: r.GaugeVec("ketenbus_adapter_handshake_pending",
+			"1 while deliveries to the partner wait for a successful abuse-protection handshake.", "partner"),
 	}
-	reg.MustRegister(m.deliveries, m.latency, m.circuitOpen, m.retired, m.handshakePending)
-	return m
 }
 
 // streamGauges is a prometheus.Collector that reads, at scrape time, what

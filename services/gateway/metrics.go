@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/shared/telemetry"
 )
 
 type metrics struct {
@@ -13,23 +14,15 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
-	m := &metrics{
-		events: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ketenbus_gateway_events_total",
-			Help: "Events accepted by the gateway, by event (name.version), partner and result (stored or duplicate).",
-		}, []string{"event", "partner", "result"}),
-		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ketenbus_gateway_refusals_total",
-			Help: "Requests refused by the gateway, by reason.",
-		}, []string{"reason"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "ketenbus_gateway_request_duration_seconds",
-			Help:    "Time to accept a request, until JetStream stored its events, by mode.",
-			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
-		}, []string{"mode"}),
+	r := telemetry.NewMetrics(reg)
+	return &metrics{
+		events: r.CounterVec("ketenbus_gateway_events_total",
+			"Events accepted by the gateway, by event (name.version), partner and result (stored or duplicate).", "event", "partner", "result"),
+		refusals: r.CounterVec("ketenbus_gateway_refusals_total",
+			"Requests refused by the gateway, by reason.", "reason"),
+		duration: r.HistogramVec("ketenbus_gateway_request_duration_seconds",
+			"Time to accept a request, until JetStream stored its events, by mode.", prometheus.ExponentialBuckets(0.0005, 2, 14), "mode"),
 	}
-	reg.MustRegister(m.events, m.refusals, m.duration)
-	return m
 }
 
 // eventLabel returns the event label of an event of type t: its

@@ -9,6 +9,7 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/shared/scrape"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
+	"github.com/ketenbus/ketenbus/services/shared/telemetry"
 )
 
 type metrics struct {
@@ -22,32 +23,20 @@ type metrics struct {
 // newMetrics registers the router's metrics in reg; js and durable name
 // the consumer on EVENTS whose backlog is read at scrape time.
 func newMetrics(reg prometheus.Registerer, js jetstream.JetStream, durable string) *metrics {
+	r := telemetry.NewMetrics(reg)
 	m := &metrics{
-		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ketenbus_router_deliveries_total",
-			Help: "Deliveries the router stored on DELIVERY, by partner and event (name.version).",
-		}, []string{"partner", "event"}),
-		unrouted: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ketenbus_router_unrouted_total",
-			Help: "Events no subscription matched, by event (name.version).",
-		}, []string{"event"}),
-		unreadable: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "ketenbus_router_unreadable_total",
-			Help: "Events the router could not read or route; they stay in EVENTS.",
-		}),
-		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "ketenbus_router_lag_seconds",
-			Help:    "Time from storage in EVENTS until the deliveries were stored.",
-			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
-		}),
-		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "ketenbus_router_handle_seconds",
-			Help:    "Time to route one event and store its deliveries.",
-			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
-		}),
+		deliveries: r.CounterVec("ketenbus_router_deliveries_total",
+			"Deliveries the router stored on DELIVERY, by partner and event (name.version).", "partner", "event"),
+		unrouted: r.CounterVec("ketenbus_router_unrouted_total",
+			"Events no subscription matched, by event (name.version).", "event"),
+		unreadable: r.Counter("ketenbus_router_unreadable_total",
+			"Events the router could not read or route; they stay in EVENTS."),
+		lag: r.Histogram("ketenbus_router_lag_seconds",
+			"Time from storage in EVENTS until the deliveries were stored.", prometheus.ExponentialBuckets(0.0005, 2, 16)),
+		duration: r.Histogram("ketenbus_router_handle_seconds",
+			"Time to route one event and store its deliveries.", prometheus.ExponentialBuckets(0.0001, 2, 16)),
 	}
-	reg.MustRegister(m.deliveries, m.unrouted, m.unreadable, m.lag, m.duration,
-		newPendingEvents(reg, js, durable))
+	reg.MustRegister(newPendingEvents(reg, js, durable))
 	return m
 }
 

@@ -2,6 +2,8 @@ package samenloop
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ketenbus/ketenbus/services/shared/telemetry"
 )
 
 type metrics struct {
@@ -13,28 +15,17 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
-	m := &metrics{
-		signalen: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ketenbus_samenloop_signalen_total",
-			Help: "Signalen handled, by result: joined (the partner joined a samenloop) or nothing (alone, already involved, or outside the window).",
-		}, []string{"result"}),
-		joined: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "ketenbus_samenloop_joined_total",
-			Help: "Partners that joined a samenloop.",
-		}),
-		events: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "ketenbus_samenloop_events_total",
-			Help: "Samenloop events stored on EVENTS (redeliveries included; JetStream drops their duplicates).",
-		}),
-		removed: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ketenbus_samenloop_signalen_removed_total",
-			Help: "Signalen that left the index, by reason: afgerond (bevestiging) or verlopen (window passed).",
-		}, []string{"reason"}),
-		refused: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "ketenbus_samenloop_removals_refused_total",
-			Help: "Bevestigingen afgerond on a signaal from a partner that neither signalled it nor is the regievoerder.",
-		}),
+	r := telemetry.NewMetrics(reg)
+	return &metrics{
+		signalen: r.CounterVec("ketenbus_samenloop_signalen_total",
+			"Signalen handled, by result: joined (the partner joined a samenloop) or nothing (alone, already involved, or outside the window).", "result"),
+		joined: r.Counter("ketenbus_samenloop_joined_total",
+			"Partners that joined a samenloop."),
+		events: r.Counter("ketenbus_samenloop_events_total",
+			"Samenloop events stored on EVENTS (redeliveries included; JetStream drops their duplicates)."),
+		removed: r.CounterVec("ketenbus_samenloop_signalen_removed_total",
+			"Signalen that left the index, by reason: afgerond (bevestiging) or verlopen (window passed).", "reason"),
+		refused: r.Counter("ketenbus_samenloop_removals_refused_total",
+			"Bevestigingen afgerond on a signaal from a partner that neither signalled it nor is the regievoerder."),
 	}
-	reg.MustRegister(m.signalen, m.joined, m.events, m.removed, m.refused)
-	return m
 }
