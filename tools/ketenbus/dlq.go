@@ -167,50 +167,47 @@ deliveries come back to the DLQ.`,
   ketenbus dlq retry --partner ggz --all --since 2026-04-01T00:00:00Z`,
 		Args: dlqNoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			store, nc, letters, err := f.selected(ctx, "retry")
-			if err != nil {
-				return err
-			}
-			defer nc.Close()
-			out := cmd.OutOrStdout()
-			if len(letters) == 0 {
-				fmt.Fprintf(out, "no dead letters%s: nothing retried\n", f.of())
+			return f.actOnSelection(cmd, "retry", "retried", func(ctx context.Context, store *dlq.Store, letters []dlq.Letter, out io.Writer) error {
+				n, err := store.Retry(ctx, letters, time.Now())
+				fmt.Fprintf(out, "retried %d of %d dead letters%s onto %s\n", n, len(letters), f.of(), events.DeliverySubject(f.partner))
+				if err != nil {
+					return &exitError{code: 1, err: fmt.Errorf("%w; the other dead letters are still in the DLQ or stored once on DELIVERY already: run the same retry again to finish", err)}
+				}
 				return nil
-			}
-			n, err := store.Retry(ctx, letters, time.Now())
-			fmt.Fprintf(out, "retried %d of %d dead letters%s onto %s\n", n, len(letters), f.of(), events.DeliverySubject(f.partner))
-			if err != nil {
-				return &exitError{code: 1, err: fmt.Errorf("%w; the other dead letters are still in the DLQ or stored once on DELIVERY already: run the same retry again to finish", err)}
-			}
-			return nil
+			})
 		},
 	}
 	f.register(cmd, true)
-	cmd.Flags().StringVar(&f.since, "since", "", "with --all: only dead letters stored at or after this time (RFC 3339, or a duration ago such as 24h)")
 	return cmd
 }
 
-// selected checks the flags of a retry or purge, connects, and returns the
-// dead letters they select.
-func (f *dlqFlags) selected(ctx context.Context, verb string) (*dlq.Store, *nats.Conn, []dlq.Letter, error) {
+// actOnSelection is the body of retry and purge: it checks their flags,
+// connects, and runs act on the dead letters they select; when there
+// are none it says so, "nothing " and done.
+func (f *dlqFlags) actOnSelection(cmd *cobra.Command, verb, done string, act func(ctx context.Context, store *dlq.Store, letters []dlq.Letter, out io.Writer) error) error {
 	if err := f.checkSelection(verb); err != nil {
-		return nil, nil, nil, err
+		return err
 	}
 	since, err := f.sinceTime(time.Now())
 	if err != nil {
-		return nil, nil, nil, err
+		return err
 	}
+	ctx := cmd.Context()
 	store, nc, err := f.open(ctx)
 	if err != nil {
-		return nil, nil, nil, err
+		return err
 	}
+	defer nc.Close()
 	letters, err := f.selection(ctx, store, since)
 	if err != nil {
-		nc.Close()
-		return nil, nil, nil, err
+		return err
 	}
-	return store, nc, letters, nil
+	out := cmd.OutOrStdout()
+	if len(letters) == 0 {
+		fmt.Fprintf(out, "no dead letters%s: nothing %s\n", f.of(), done)
+		return nil
+	}
+	return act(ctx, store, letters, out)
 }
 
 func newDLQPurgeCmd() *cobra.Command {
@@ -225,34 +222,22 @@ elsewhere pass --yes (without it nothing is deleted, exit 2).`,
   ketenbus dlq purge --partner ggz --all --yes`,
 		Args: dlqNoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			store, nc, letters, err := f.selected(ctx, "purge")
-			if err != nil {
-				return err
-			}
-			defer nc.Close()
-			out := cmd.OutOrStdout()
-			if len(letters) == 0 {
-				fmt.Fprintf(out, "no dead letters%s: nothing deleted\n", f.of())
-				return nil
-			}
-			if err := confirmOr(cmd, f.yes, fmt.Sprintf("Delete %d dead letters%s for good?", len(letters), f.of()), "nothing deleted"); err != nil {
-				return err
-			}
-			n := 0
-			for _, l := range letters {
-				if err := store.Delete(ctx, l.Seq, true); err != nil {
-					fmt.Fprintf(out, "deleted %d of %d dead letters%s\n", n, len(letters), f.of())
+			return f.actOnSelection(cmd, "purge", "deleted", func(ctx context.Context, store *dlq.Store, letters []dlq.Letter, out io.Writer) error {
+				if err := confirmOr(cmd, f.yes, fmt.Sprintf("Delete %d dead letters%s for good?", len(letters), f.of()), "nothing deleted"); err != nil {
 					return err
 				}
-				n++
-			}
-			fmt.Fprintf(out, "deleted %d dead letters%s\n", n, f.of())
-			return nil
+				for n, l := range letters {
+					if err := store.Delete(ctx, l.Seq, true); err != nil {
+						fmt.Fprintf(out, "deleted %d of %d dead letters%s\n", n, len(letters), f.of())
+						return err
+					}
+				}
+				fmt.Fprintf(out, "deleted %d dead letters%s\n", len(letters), f.of())
+				return nil
+			})
 		},
 	}
 	f.register(cmd, true)
-	cmd.Flags().StringVar(&f.since, "since", "", "with --all: only dead letters stored at or after this time (RFC 3339, or a duration ago such as 24h)")
 	cmd.Flags().BoolVar(&f.yes, "yes", false, "delete without asking")
 	return cmd
 }
@@ -268,13 +253,14 @@ func dlqNoArgs(cmd *cobra.Command, args []string) error {
 }
 
 // register registers the connection flags, --partner and --id; selection
-// adds --all.
+// adds --all and its --since.
 func (f *dlqFlags) register(cmd *cobra.Command, selection bool) {
 	f.conn.registerNATS(cmd)
 	cmd.Flags().StringVar(&f.partner, "partner", "", "partner id (as in the region config)")
 	cmd.Flags().Uint64Var(&f.id, "id", 0, "the dead letter's DLQ stream sequence (SEQ in 'ketenbus dlq list')")
 	if selection {
 		cmd.Flags().BoolVar(&f.all, "all", false, "every dead letter of the partner")
+		cmd.Flags().StringVar(&f.since, "since", "", "with --all: only dead letters stored at or after this time (RFC 3339, or a duration ago such as 24h)")
 	}
 }
 
