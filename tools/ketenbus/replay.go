@@ -101,7 +101,7 @@ was stored), 2 wrong usage.`,
 	fl.BoolVar(&f.dryRun, "dry-run", false, "publish nothing; count the deliveries per partner and type")
 	fl.StringVar(&f.rate, "rate", "", "at most N deliveries per second (N or N/s)")
 	fl.BoolVar(&f.asJSON, "json", false, "print the summary as JSON (with --dry-run: JSON lines, one per partner and type)")
-	fl.BoolVarP(&f.yes, "yes", "y", false, "do not ask for confirmation")
+	registerYes(cmd, &f.yes)
 	return cmd
 }
 

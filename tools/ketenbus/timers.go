@@ -22,12 +22,8 @@ import (
 )
 
 func newTimersCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "timers",
-		Short: "List, show, cancel and rebuild the escalation timers",
-	}
-	cmd.AddCommand(newTimersListCmd(), newTimersShowCmd(), newTimersCancelCmd(), newTimersRebuildCmd())
-	return cmd
+	return newGroupCmd("timers", "List, show, cancel and rebuild the escalation timers",
+		newTimersListCmd(), newTimersShowCmd(), newTimersCancelCmd(), newTimersRebuildCmd())
 }
 
 // timersRebuilt and samenloopRebuilt are the --json results of the
@@ -106,7 +102,7 @@ a Sentinel failover (deploy/redis/README.md says when).`,
 	conn.register(cmd)
 	cmd.Flags().Uint64Var(&fromSeq, "from-seq", 0, "start at this EVENTS sequence")
 	cmd.Flags().StringVar(&since, "since", "", "start at this time (RFC 3339)")
-	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	registerYes(cmd, &yes)
 	return cmd
 }
 
@@ -115,7 +111,7 @@ a Sentinel failover (deploy/redis/README.md says when).`,
 type timersRedisFlag struct{ url string }
 
 func (r *timersRedisFlag) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&r.url, "redis-url", envOr("KETENBUS_REDIS_URL", "redis://127.0.0.1:6379"), "Redis URL (env KETENBUS_REDIS_URL)")
+	registerRedisURL(cmd, &r.url)
 }
 
 // store connects to Redis and returns the escalator's timer store on it;
@@ -481,6 +477,6 @@ terminal; elsewhere pass --yes.`,
 		},
 	}
 	rf.register(cmd)
-	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	registerYes(cmd, &yes)
 	return cmd
 }
