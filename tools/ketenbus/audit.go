@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
 	"github.com/ketenbus/ketenbus/events"
@@ -66,24 +67,22 @@ subject of their events. The output names the person by pseudonym only.`,
 			case subject != "" && !audit.ValidDataSubject(subject):
 				return &usageError{errors.New("--subject is not a pseudonym: it must be 64 hex digits")}
 			}
-			reg, nc, js, err := conn.connectNATS()
-			if err != nil {
-				return err
-			}
-			defer nc.Close()
-			if bsn != "" {
-				if subject, err = pseudonymOf(reg, strings.TrimSpace(bsn)); err != nil {
-					return &exitError{code: 2, err: err}
+			return conn.withNATS(func(reg *region.Config, js jetstream.JetStream) error {
+				if bsn != "" {
+					var err error
+					if subject, err = pseudonymOf(reg, strings.TrimSpace(bsn)); err != nil {
+						return &exitError{code: 2, err: err}
+					}
 				}
-			}
-			records, err := audit.Query(cmd.Context(), js, subject)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return printRecordsJSON(cmd.OutOrStdout(), cmd.ErrOrStderr(), subject, records)
-			}
-			return printRecords(cmd.OutOrStdout(), subject, records)
+				records, err := audit.Query(cmd.Context(), js, subject)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return printRecordsJSON(cmd.OutOrStdout(), cmd.ErrOrStderr(), subject, records)
+				}
+				return printRecords(cmd.OutOrStdout(), subject, records)
+			})
 		},
 	}
 	// A flag error repeats what was typed, which may be a BSN: numbers are

@@ -121,6 +121,17 @@ func (c *connFlags) connectNATS() (*region.Config, *nats.Conn, jetstream.JetStre
 	return reg, nc, js, err
 }
 
+// withNATS loads the region config, connects to NATS (flags of
+// registerNATS), runs fn and closes the connection.
+func (c *connFlags) withNATS(fn func(reg *region.Config, js jetstream.JetStream) error) error {
+	reg, nc, js, err := c.connectNATS()
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	return fn(reg, js)
+}
+
 // dialNATS connects to NATS (flags of registerNATS), for a command that
 // loaded the region config itself.
 func (c *connFlags) dialNATS() (*nats.Conn, jetstream.JetStream, error) {

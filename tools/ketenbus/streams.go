@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ketenbus/ketenbus/events"
+	"github.com/ketenbus/ketenbus/services/shared/region"
 )
 
 // streamsReport is what ketenbus streams shows; --json prints it as one
@@ -76,19 +77,16 @@ Only counts and times are read, never a message's content.`,
   ketenbus streams --json | jq '.consumers[] | select(.pending > 1000)'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, nc, js, err := conn.connectNATS()
-			if err != nil {
-				return err
-			}
-			defer nc.Close()
-			rep, err := collectStreams(cmd.Context(), js, time.Now())
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
-			}
-			return printStreams(cmd.OutOrStdout(), rep)
+			return conn.withNATS(func(_ *region.Config, js jetstream.JetStream) error {
+				rep, err := collectStreams(cmd.Context(), js, time.Now())
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
+				}
+				return printStreams(cmd.OutOrStdout(), rep)
+			})
 		},
 	}
 	conn.registerNATS(cmd)

@@ -53,20 +53,17 @@ shrink a cluster's streams.`,
 			if replicas < 1 || replicas > 5 {
 				return &usageError{fmt.Errorf("--replicas %d: pass 1 for a single server, 3 for a cluster (at most 5)", replicas)}
 			}
-			reg, nc, js, err := conn.connectNATS()
-			if err != nil {
-				return err
-			}
-			defer nc.Close()
-			rep, err := ensureStreams(cmd.Context(), js, reg, streams.Config{Replicas: replicas}, yes)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
-			}
-			printEnsured(cmd.OutOrStdout(), rep)
-			return nil
+			return conn.withNATS(func(reg *region.Config, js jetstream.JetStream) error {
+				rep, err := ensureStreams(cmd.Context(), js, reg, streams.Config{Replicas: replicas}, yes)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
+				}
+				printEnsured(cmd.OutOrStdout(), rep)
+				return nil
+			})
 		},
 	}
 	conn.registerNATS(cmd)

@@ -71,12 +71,9 @@ after N events.`,
 			if err != nil {
 				return err
 			}
-			_, nc, js, err := conn.connectNATS()
-			if err != nil {
-				return err
-			}
-			defer nc.Close()
-			return runTail(cmd.Context(), js, opts, since, cmd.OutOrStdout())
+			return conn.withNATS(func(_ *region.Config, js jetstream.JetStream) error {
+				return runTail(cmd.Context(), js, opts, since, cmd.OutOrStdout())
+			})
 		},
 	}
 	// A flag error repeats what was typed, which may be a BSN.
