@@ -125,8 +125,9 @@ func runBench(ctx context.Context, out io.Writer, opts benchOptions) error {
 		return &usageError{fmt.Errorf("--duration %s is not positive: pass how long to send, such as 10s", opts.duration)}
 	case opts.concurrency < 1:
 		return &usageError{fmt.Errorf("--concurrency %d: pass 1 or more requests in flight", opts.concurrency)}
-	case opts.partner != "" && !events.ValidPartnerID(opts.partner):
-		return &usageError{fmt.Errorf("--partner %q is not a partner id: lowercase letters, digits and '-'", longNumber.ReplaceAllString(opts.partner, "[number]"))}
+	}
+	if err := checkPartnerID(opts.partner); err != nil {
+		return err
 	}
 	reg, err := region.Load(opts.config)
 	if err != nil {

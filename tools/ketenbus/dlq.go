@@ -304,10 +304,7 @@ func (f *dlqFlags) open(ctx context.Context) (*dlq.Store, *nats.Conn, error) {
 	}
 	if f.partner != "" {
 		if _, ok := reg.Partner(f.partner); !ok {
-			known := make([]string, len(reg.Partners))
-			for i, p := range reg.Partners {
-				known[i] = p.ID
-			}
+			known := partnerIDs(reg)
 			slices.Sort(known)
 			return nil, nil, &usageError{fmt.Errorf("partner %q is not in the region config %s; known partners: %s",
 				f.partner, f.conn.config, strings.Join(known, ", "))}

@@ -413,11 +413,7 @@ demo.env that ketenbus dev wrote. Exit 0 when the partner answers 2xx, else 1.`,
 			}
 			p, ok := reg.Partner(args[0])
 			if !ok {
-				ids := make([]string, len(reg.Partners))
-				for i, q := range reg.Partners {
-					ids[i] = q.ID
-				}
-				return &usageError{fmt.Errorf("no partner %q in region %s; the partners are: %s", args[0], reg.Region, strings.Join(ids, ", "))}
+				return &usageError{fmt.Errorf("no partner %q in region %s; the partners are: %s", args[0], reg.Region, strings.Join(partnerIDs(reg), ", "))}
 			}
 			if p.Delivery.Webhook == nil {
 				return &exitError{code: 2, err: fmt.Errorf("partner %s has no webhook (it receives over NATS or not at all): nothing to probe", p.ID)}

@@ -115,8 +115,8 @@ func registerGateway(cmd *cobra.Command, gateway, tokenEnv *string) {
 }
 
 func runPublish(cmd *cobra.Command, file string, opts publishOptions) error {
-	if opts.partner != "" && !events.ValidPartnerID(opts.partner) {
-		return &usageError{fmt.Errorf("--partner %q is not a partner id: lowercase letters, digits and '-'", longNumber.ReplaceAllString(opts.partner, "[number]"))}
+	if err := checkPartnerID(opts.partner); err != nil {
+		return err
 	}
 	name, body, err := readInput(file, cmd.InOrStdin())
 	if err != nil {

@@ -70,9 +70,9 @@ a Sentinel failover (deploy/redis/README.md says when).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts := escalator.RebuildOptions{FromSeq: fromSeq}
 			if since != "" {
-				t, err := time.Parse(time.RFC3339, since)
+				t, err := parseTimeFlag("--since", since)
 				if err != nil {
-					return &usageError{fmt.Errorf("--since %q is not an RFC 3339 time such as 2026-01-01T00:00:00Z", since)}
+					return err
 				}
 				opts.Since = t
 			}
