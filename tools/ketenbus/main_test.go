@@ -29,6 +29,35 @@ func ketenbus(t *testing.T, stdin string, args ...string) (int, string, string) 
 	return code, out.String(), errOut.String()
 }
 
+// usageCase is a command line that must be refused as wrong usage.
+type usageCase struct {
+	name     string
+	args     []string
+	inStderr string
+}
+
+// wantUsage runs the command line prefix, args, suffix of each case in a
+// parallel subtest: it must exit 2 (before connecting to anything: give
+// addresses where nothing listens), say inStderr on stderr and repeat
+// none of hidden, numbers that may be a BSN.
+func wantUsage(t *testing.T, prefix, suffix []string, cases []usageCase, hidden ...string) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			code, out, errOut := runFor(t, 10*time.Second, slices.Concat(prefix, tc.args, suffix)...)
+			if code != 2 || !strings.Contains(errOut, tc.inStderr) {
+				t.Errorf("exit %d, stderr %q: want 2 and %q", code, errOut, tc.inStderr)
+			}
+			for _, h := range hidden {
+				if strings.Contains(out+errOut, h) {
+					t.Errorf("the output repeats the number %s:\n%s%s", h, out, errOut)
+				}
+			}
+		})
+	}
+}
+
 func sortedLines(s string) []string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	slices.Sort(lines)
