@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
 
 	"github.com/ketenbus/ketenbus/events"
@@ -72,37 +71,34 @@ every partner's.`,
 				return err
 			}
 			ctx := cmd.Context()
-			store, nc, err := f.open(ctx)
-			if err != nil {
-				return err
-			}
-			defer nc.Close()
-			letters, err := store.List(ctx, f.partner, since)
-			if err != nil {
-				return err
-			}
-			rows := make([]dlqRow, len(letters))
-			for i, l := range letters {
-				rows[i] = newDLQRow(l)
-			}
-			if f.asJSON {
-				return writeJSONLines(cmd.OutOrStdout(), rows)
-			}
-			if len(rows) == 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "no dead letters%s\n", f.of())
-				return nil
-			}
-			table := make([][]string, len(rows))
-			for i, r := range rows {
-				status := ""
-				if r.Status != 0 {
-					status = strconv.Itoa(r.Status)
+			return f.withStore(ctx, func(store *dlq.Store) error {
+				letters, err := store.List(ctx, f.partner, since)
+				if err != nil {
+					return err
 				}
-				table[i] = []string{strconv.FormatUint(r.Seq, 10), r.Stored.UTC().Format(time.RFC3339), r.Partner,
-					r.Subscription, r.EventType, r.EventID, status, strconv.Itoa(r.Attempts), r.Reason}
-			}
-			return writeTable(cmd.OutOrStdout(),
-				[]string{"SEQ", "STORED", "PARTNER", "SUBSCRIPTION", "TYPE", "EVENT", "STATUS", "ATTEMPTS", "REASON"}, table)
+				rows := make([]dlqRow, len(letters))
+				for i, l := range letters {
+					rows[i] = newDLQRow(l)
+				}
+				if f.asJSON {
+					return writeJSONLines(cmd.OutOrStdout(), rows)
+				}
+				if len(rows) == 0 {
+					fmt.Fprintf(cmd.OutOrStdout(), "no dead letters%s\n", f.of())
+					return nil
+				}
+				table := make([][]string, len(rows))
+				for i, r := range rows {
+					status := ""
+					if r.Status != 0 {
+						status = strconv.Itoa(r.Status)
+					}
+					table[i] = []string{strconv.FormatUint(r.Seq, 10), r.Stored.UTC().Format(time.RFC3339), r.Partner,
+						r.Subscription, r.EventType, r.EventID, status, strconv.Itoa(r.Attempts), r.Reason}
+				}
+				return writeTable(cmd.OutOrStdout(),
+					[]string{"SEQ", "STORED", "PARTNER", "SUBSCRIPTION", "TYPE", "EVENT", "STATUS", "ATTEMPTS", "REASON"}, table)
+			})
 		},
 	}
 	f.register(cmd, false)
@@ -129,16 +125,13 @@ BSN elfproef is shown as [bsn].`,
 				return &usageError{errors.New("name the dead letter: --id SEQ (the SEQ column of 'ketenbus dlq list')")}
 			}
 			ctx := cmd.Context()
-			store, nc, err := f.open(ctx)
-			if err != nil {
-				return err
-			}
-			defer nc.Close()
-			l, err := f.get(ctx, store)
-			if err != nil {
-				return err
-			}
-			return printLetter(cmd.OutOrStdout(), l, f.asJSON)
+			return f.withStore(ctx, func(store *dlq.Store) error {
+				l, err := f.get(ctx, store)
+				if err != nil {
+					return err
+				}
+				return printLetter(cmd.OutOrStdout(), l, f.asJSON)
+			})
 		},
 	}
 	f.register(cmd, false)
@@ -193,21 +186,18 @@ func (f *dlqFlags) actOnSelection(cmd *cobra.Command, verb, done string, act fun
 		return err
 	}
 	ctx := cmd.Context()
-	store, nc, err := f.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	letters, err := f.selection(ctx, store, since)
-	if err != nil {
-		return err
-	}
-	out := cmd.OutOrStdout()
-	if len(letters) == 0 {
-		fmt.Fprintf(out, "no dead letters%s: nothing %s\n", f.of(), done)
-		return nil
-	}
-	return act(ctx, store, letters, out)
+	return f.withStore(ctx, func(store *dlq.Store) error {
+		letters, err := f.selection(ctx, store, since)
+		if err != nil {
+			return err
+		}
+		out := cmd.OutOrStdout()
+		if len(letters) == 0 {
+			fmt.Fprintf(out, "no dead letters%s: nothing %s\n", f.of(), done)
+			return nil
+		}
+		return act(ctx, store, letters, out)
+	})
 }
 
 func newDLQPurgeCmd() *cobra.Command {
@@ -294,32 +284,32 @@ func (f *dlqFlags) sinceTime(now time.Time) (time.Time, error) {
 	return time.Time{}, &usageError{fmt.Errorf("--since %q is not an RFC 3339 time such as 2026-01-01T00:00:00Z nor a duration such as 24h", f.since)}
 }
 
-// open loads the region config, checks --partner against it (a usage
-// error listing the known partners), connects and opens the DLQ. The
-// caller closes the connection.
-func (f *dlqFlags) open(ctx context.Context) (*dlq.Store, *nats.Conn, error) {
+// withStore loads the region config, checks --partner against it (a
+// usage error listing the known partners), connects, opens the DLQ, runs
+// fn on it and closes the connection.
+func (f *dlqFlags) withStore(ctx context.Context, fn func(*dlq.Store) error) error {
 	reg, err := region.Load(f.conn.config)
 	if err != nil {
-		return nil, nil, &exitError{code: 2, err: err}
+		return &exitError{code: 2, err: err}
 	}
 	if f.partner != "" {
 		if _, ok := reg.Partner(f.partner); !ok {
 			known := partnerIDs(reg)
 			slices.Sort(known)
-			return nil, nil, &usageError{fmt.Errorf("partner %q is not in the region config %s; known partners: %s",
+			return &usageError{fmt.Errorf("partner %q is not in the region config %s; known partners: %s",
 				f.partner, f.conn.config, strings.Join(known, ", "))}
 		}
 	}
 	nc, js, err := f.conn.dialNATS()
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
+	defer nc.Close()
 	store, err := dlq.Open(ctx, js)
 	if err != nil {
-		nc.Close()
-		return nil, nil, err
+		return err
 	}
-	return store, nc, nil
+	return fn(store)
 }
 
 // get returns the dead letter of --id (and --partner, when given).
