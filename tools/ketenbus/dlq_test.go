@@ -198,11 +198,7 @@ func TestDLQListAndShow(t *testing.T) {
 		t.Fatalf("list --json: exit %d: %s", code, errOut)
 	}
 	var ids []string
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		var r dlqRow
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatalf("list --json line %q: %v", line, err)
-		}
+	for _, r := range jsonLines[dlqRow](t, out) {
 		m := dead[r.EventID]
 		if m == nil || r.Seq != m.Sequence || r.Partner != "gemeente" || r.Subscription != "aanmeldingen" ||
 			r.Reason != "http 400" || r.Status != 400 || r.Attempts != 1 || r.EventType != events.TypeSignaal ||

@@ -58,6 +58,20 @@ func wantUsage(t *testing.T, prefix, suffix []string, cases []usageCase, hidden 
 	}
 }
 
+// jsonLines decodes out, JSON lines: one value of type T on each line.
+func jsonLines[T any](t *testing.T, out string) []T {
+	t.Helper()
+	var vs []T
+	for line := range strings.Lines(out) {
+		var v T
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("not JSON lines: line %q: %v\n%s", line, err, out)
+		}
+		vs = append(vs, v)
+	}
+	return vs
+}
+
 func sortedLines(s string) []string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	slices.Sort(lines)

@@ -361,14 +361,7 @@ func TestReplayDryRun(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var counts []replayCount
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		var c replayCount
-		if err := json.Unmarshal([]byte(line), &c); err != nil {
-			t.Fatalf("line %q: %v", line, err)
-		}
-		counts = append(counts, c)
-	}
+	counts := jsonLines[replayCount](t, out)
 	want := []replayCount{
 		{"gemeente", events.TypeAanmelding, 3}, {"gemeente", events.TypeBevestiging, 1},
 		{"ggz", events.TypeAanmelding, 1}, {"wmo-team", events.TypeOverdrachtJeugdWmo, 1}, {"zvh", events.TypeSignaal, 2},
