@@ -7,20 +7,17 @@ import (
 	"io"
 	"maps"
 	"os"
-	"regexp"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/shared/audit"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 )
-
-// longNumber matches what could be a BSN in a text.
-var longNumber = regexp.MustCompile(`[0-9]{8,}`)
 
 func newAuditCmd() *cobra.Command {
 	var (
@@ -47,12 +44,7 @@ subject of their events. The output names the person by pseudonym only.`,
   # by pseudonym, as JSON lines (one record each)
   ketenbus audit --subject 5f0c6e2d…c5d --json`,
 		// An argument may well be a BSN: refused without repeating it.
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return &usageError{errors.New("audit takes no arguments: name the person with --bsn or --subject")}
-			}
-			return nil
-		},
+		Args: refuseArgs("audit takes no arguments: name the person with --bsn or --subject"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			subject = strings.ToLower(strings.TrimSpace(subject))
 			switch {
@@ -66,31 +58,27 @@ subject of their events. The output names the person by pseudonym only.`,
 			case subject != "" && !audit.ValidDataSubject(subject):
 				return &usageError{errors.New("--subject is not a pseudonym: it must be 64 hex digits")}
 			}
-			reg, nc, js, err := conn.connectNATS()
-			if err != nil {
-				return err
-			}
-			defer nc.Close()
-			if bsn != "" {
-				if subject, err = pseudonymOf(reg, strings.TrimSpace(bsn)); err != nil {
-					return &exitError{code: 2, err: err}
+			return conn.withNATS(func(reg *region.Config, js jetstream.JetStream) error {
+				if bsn != "" {
+					var err error
+					if subject, err = pseudonymOf(reg, strings.TrimSpace(bsn)); err != nil {
+						return &exitError{code: 2, err: err}
+					}
 				}
-			}
-			records, err := audit.Query(cmd.Context(), js, subject)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return printRecordsJSON(cmd.OutOrStdout(), cmd.ErrOrStderr(), subject, records)
-			}
-			return printRecords(cmd.OutOrStdout(), subject, records)
+				records, err := audit.Query(cmd.Context(), js, subject)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return printRecordsJSON(cmd.OutOrStdout(), cmd.ErrOrStderr(), subject, records)
+				}
+				return printRecords(cmd.OutOrStdout(), subject, records)
+			})
 		},
 	}
 	// A flag error repeats what was typed, which may be a BSN: numbers are
 	// left out.
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &usageError{errors.New(longNumber.ReplaceAllString(err.Error(), "[number]"))}
-	})
+	redactFlagErrors(cmd)
 	conn.registerNATS(cmd)
 	cmd.Flags().StringVar(&bsn, "bsn", "", "the person's BSN: the pseudonym is computed with the region's key")
 	cmd.Flags().StringVar(&subject, "subject", "", "the person's pseudonym (64 hex digits)")

@@ -105,10 +105,9 @@ not be reached, 2 wrong usage.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.gateway, "gateway", envOr("KETENBUS_GATEWAY_URL", defaultGateway), "gateway URL (env KETENBUS_GATEWAY_URL)")
-	fl.StringVar(&opts.tokenEnv, "token-env", "", "environment variable with the bearer token (default: the partner's token_env in the region config)")
 	fl.StringVar(&opts.partner, "partner", "", "the publishing partner (default: the first partner in the region config that publishes signalen)")
-	fl.StringVar(&opts.config, "config", envOr("KETENBUS_CONFIG", "deploy/examples/region.yaml"), "region config file (env KETENBUS_CONFIG)")
+	registerGateway(cmd, &opts.gateway, &opts.tokenEnv)
+	registerConfig(cmd, &opts.config)
 	fl.Float64Var(&opts.rate, "rate", 100, "events per second to send; 0: as fast as --concurrency allows")
 	fl.DurationVar(&opts.duration, "duration", 10*time.Second, "how long to send")
 	fl.IntVar(&opts.concurrency, "concurrency", 16, "requests in flight at most")
@@ -126,8 +125,9 @@ func runBench(ctx context.Context, out io.Writer, opts benchOptions) error {
 		return &usageError{fmt.Errorf("--duration %s is not positive: pass how long to send, such as 10s", opts.duration)}
 	case opts.concurrency < 1:
 		return &usageError{fmt.Errorf("--concurrency %d: pass 1 or more requests in flight", opts.concurrency)}
-	case opts.partner != "" && !events.ValidPartnerID(opts.partner):
-		return &usageError{fmt.Errorf("--partner %q is not a partner id: lowercase letters, digits and '-'", longNumber.ReplaceAllString(opts.partner, "[number]"))}
+	}
+	if err := checkPartnerID(opts.partner); err != nil {
+		return err
 	}
 	reg, err := region.Load(opts.config)
 	if err != nil {

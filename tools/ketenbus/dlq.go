@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
 
 	"github.com/ketenbus/ketenbus/events"
@@ -72,37 +71,34 @@ every partner's.`,
 				return err
 			}
 			ctx := cmd.Context()
-			store, nc, err := f.open(ctx)
-			if err != nil {
-				return err
-			}
-			defer nc.Close()
-			letters, err := store.List(ctx, f.partner, since)
-			if err != nil {
-				return err
-			}
-			rows := make([]dlqRow, len(letters))
-			for i, l := range letters {
-				rows[i] = newDLQRow(l)
-			}
-			if f.asJSON {
-				return writeJSONLines(cmd.OutOrStdout(), rows)
-			}
-			if len(rows) == 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "no dead letters%s\n", f.of())
-				return nil
-			}
-			table := make([][]string, len(rows))
-			for i, r := range rows {
-				status := ""
-				if r.Status != 0 {
-					status = strconv.Itoa(r.Status)
+			return f.withStore(ctx, func(store *dlq.Store) error {
+				letters, err := store.List(ctx, f.partner, since)
+				if err != nil {
+					return err
 				}
-				table[i] = []string{strconv.FormatUint(r.Seq, 10), r.Stored.UTC().Format(time.RFC3339), r.Partner,
-					r.Subscription, r.EventType, r.EventID, status, strconv.Itoa(r.Attempts), r.Reason}
-			}
-			return writeTable(cmd.OutOrStdout(),
-				[]string{"SEQ", "STORED", "PARTNER", "SUBSCRIPTION", "TYPE", "EVENT", "STATUS", "ATTEMPTS", "REASON"}, table)
+				rows := make([]dlqRow, len(letters))
+				for i, l := range letters {
+					rows[i] = newDLQRow(l)
+				}
+				if f.asJSON {
+					return writeJSONLines(cmd.OutOrStdout(), rows)
+				}
+				if len(rows) == 0 {
+					fmt.Fprintf(cmd.OutOrStdout(), "no dead letters%s\n", f.of())
+					return nil
+				}
+				table := make([][]string, len(rows))
+				for i, r := range rows {
+					status := ""
+					if r.Status != 0 {
+						status = strconv.Itoa(r.Status)
+					}
+					table[i] = []string{strconv.FormatUint(r.Seq, 10), r.Stored.UTC().Format(time.RFC3339), r.Partner,
+						r.Subscription, r.EventType, r.EventID, status, strconv.Itoa(r.Attempts), r.Reason}
+				}
+				return writeTable(cmd.OutOrStdout(),
+					[]string{"SEQ", "STORED", "PARTNER", "SUBSCRIPTION", "TYPE", "EVENT", "STATUS", "ATTEMPTS", "REASON"}, table)
+			})
 		},
 	}
 	f.register(cmd, false)
@@ -129,16 +125,13 @@ BSN elfproef is shown as [bsn].`,
 				return &usageError{errors.New("name the dead letter: --id SEQ (the SEQ column of 'ketenbus dlq list')")}
 			}
 			ctx := cmd.Context()
-			store, nc, err := f.open(ctx)
-			if err != nil {
-				return err
-			}
-			defer nc.Close()
-			l, err := f.get(ctx, store)
-			if err != nil {
-				return err
-			}
-			return printLetter(cmd.OutOrStdout(), l, f.asJSON)
+			return f.withStore(ctx, func(store *dlq.Store) error {
+				l, err := f.get(ctx, store)
+				if err != nil {
+					return err
+				}
+				return printLetter(cmd.OutOrStdout(), l, f.asJSON)
+			})
 		},
 	}
 	f.register(cmd, false)
@@ -167,50 +160,44 @@ deliveries come back to the DLQ.`,
   ketenbus dlq retry --partner ggz --all --since 2026-04-01T00:00:00Z`,
 		Args: dlqNoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			store, nc, letters, err := f.selected(ctx, "retry")
-			if err != nil {
-				return err
-			}
-			defer nc.Close()
-			out := cmd.OutOrStdout()
-			if len(letters) == 0 {
-				fmt.Fprintf(out, "no dead letters%s: nothing retried\n", f.of())
+			return f.actOnSelection(cmd, "retry", "retried", func(ctx context.Context, store *dlq.Store, letters []dlq.Letter, out io.Writer) error {
+				n, err := store.Retry(ctx, letters, time.Now())
+				fmt.Fprintf(out, "retried %d of %d dead letters%s onto %s\n", n, len(letters), f.of(), events.DeliverySubject(f.partner))
+				if err != nil {
+					return &exitError{code: 1, err: fmt.Errorf("%w; the other dead letters are still in the DLQ or stored once on DELIVERY already: run the same retry again to finish", err)}
+				}
 				return nil
-			}
-			n, err := store.Retry(ctx, letters, time.Now())
-			fmt.Fprintf(out, "retried %d of %d dead letters%s onto %s\n", n, len(letters), f.of(), events.DeliverySubject(f.partner))
-			if err != nil {
-				return &exitError{code: 1, err: fmt.Errorf("%w; the other dead letters are still in the DLQ or stored once on DELIVERY already: run the same retry again to finish", err)}
-			}
-			return nil
+			})
 		},
 	}
 	f.register(cmd, true)
-	cmd.Flags().StringVar(&f.since, "since", "", "with --all: only dead letters stored at or after this time (RFC 3339, or a duration ago such as 24h)")
 	return cmd
 }
 
-// selected checks the flags of a retry or purge, connects, and returns the
-// dead letters they select.
-func (f *dlqFlags) selected(ctx context.Context, verb string) (*dlq.Store, *nats.Conn, []dlq.Letter, error) {
+// actOnSelection is the body of retry and purge: it checks their flags,
+// connects, and runs act on the dead letters they select; when there
+// are none it says so, "nothing " and done.
+func (f *dlqFlags) actOnSelection(cmd *cobra.Command, verb, done string, act func(ctx context.Context, store *dlq.Store, letters []dlq.Letter, out io.Writer) error) error {
 	if err := f.checkSelection(verb); err != nil {
-		return nil, nil, nil, err
+		return err
 	}
 	since, err := f.sinceTime(time.Now())
 	if err != nil {
-		return nil, nil, nil, err
+		return err
 	}
-	store, nc, err := f.open(ctx)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	letters, err := f.selection(ctx, store, since)
-	if err != nil {
-		nc.Close()
-		return nil, nil, nil, err
-	}
-	return store, nc, letters, nil
+	ctx := cmd.Context()
+	return f.withStore(ctx, func(store *dlq.Store) error {
+		letters, err := f.selection(ctx, store, since)
+		if err != nil {
+			return err
+		}
+		out := cmd.OutOrStdout()
+		if len(letters) == 0 {
+			fmt.Fprintf(out, "no dead letters%s: nothing %s\n", f.of(), done)
+			return nil
+		}
+		return act(ctx, store, letters, out)
+	})
 }
 
 func newDLQPurgeCmd() *cobra.Command {
@@ -225,34 +212,22 @@ elsewhere pass --yes (without it nothing is deleted, exit 2).`,
   ketenbus dlq purge --partner ggz --all --yes`,
 		Args: dlqNoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			store, nc, letters, err := f.selected(ctx, "purge")
-			if err != nil {
-				return err
-			}
-			defer nc.Close()
-			out := cmd.OutOrStdout()
-			if len(letters) == 0 {
-				fmt.Fprintf(out, "no dead letters%s: nothing deleted\n", f.of())
-				return nil
-			}
-			if err := confirmOr(cmd, f.yes, fmt.Sprintf("Delete %d dead letters%s for good?", len(letters), f.of()), "nothing deleted"); err != nil {
-				return err
-			}
-			n := 0
-			for _, l := range letters {
-				if err := store.Delete(ctx, l.Seq, true); err != nil {
-					fmt.Fprintf(out, "deleted %d of %d dead letters%s\n", n, len(letters), f.of())
+			return f.actOnSelection(cmd, "purge", "deleted", func(ctx context.Context, store *dlq.Store, letters []dlq.Letter, out io.Writer) error {
+				if err := confirmOr(cmd, f.yes, fmt.Sprintf("Delete %d dead letters%s for good?", len(letters), f.of()), "nothing deleted"); err != nil {
 					return err
 				}
-				n++
-			}
-			fmt.Fprintf(out, "deleted %d dead letters%s\n", n, f.of())
-			return nil
+				for n, l := range letters {
+					if err := store.Delete(ctx, l.Seq, true); err != nil {
+						fmt.Fprintf(out, "deleted %d of %d dead letters%s\n", n, len(letters), f.of())
+						return err
+					}
+				}
+				fmt.Fprintf(out, "deleted %d dead letters%s\n", len(letters), f.of())
+				return nil
+			})
 		},
 	}
 	f.register(cmd, true)
-	cmd.Flags().StringVar(&f.since, "since", "", "with --all: only dead letters stored at or after this time (RFC 3339, or a duration ago such as 24h)")
 	cmd.Flags().BoolVar(&f.yes, "yes", false, "delete without asking")
 	return cmd
 }
@@ -268,13 +243,14 @@ func dlqNoArgs(cmd *cobra.Command, args []string) error {
 }
 
 // register registers the connection flags, --partner and --id; selection
-// adds --all.
+// adds --all and its --since.
 func (f *dlqFlags) register(cmd *cobra.Command, selection bool) {
 	f.conn.registerNATS(cmd)
 	cmd.Flags().StringVar(&f.partner, "partner", "", "partner id (as in the region config)")
 	cmd.Flags().Uint64Var(&f.id, "id", 0, "the dead letter's DLQ stream sequence (SEQ in 'ketenbus dlq list')")
 	if selection {
 		cmd.Flags().BoolVar(&f.all, "all", false, "every dead letter of the partner")
+		cmd.Flags().StringVar(&f.since, "since", "", "with --all: only dead letters stored at or after this time (RFC 3339, or a duration ago such as 24h)")
 	}
 }
 
@@ -308,35 +284,32 @@ func (f *dlqFlags) sinceTime(now time.Time) (time.Time, error) {
 	return time.Time{}, &usageError{fmt.Errorf("--since %q is not an RFC 3339 time such as 2026-01-01T00:00:00Z nor a duration such as 24h", f.since)}
 }
 
-// open loads the region config, checks --partner against it (a usage
-// error listing the known partners), connects and opens the DLQ. The
-// caller closes the connection.
-func (f *dlqFlags) open(ctx context.Context) (*dlq.Store, *nats.Conn, error) {
+// withStore loads the region config, checks --partner against it (a
+// usage error listing the known partners), connects, opens the DLQ, runs
+// fn on it and closes the connection.
+func (f *dlqFlags) withStore(ctx context.Context, fn func(*dlq.Store) error) error {
 	reg, err := region.Load(f.conn.config)
 	if err != nil {
-		return nil, nil, &exitError{code: 2, err: err}
+		return &exitError{code: 2, err: err}
 	}
 	if f.partner != "" {
 		if _, ok := reg.Partner(f.partner); !ok {
-			known := make([]string, len(reg.Partners))
-			for i, p := range reg.Partners {
-				known[i] = p.ID
-			}
+			known := partnerIDs(reg)
 			slices.Sort(known)
-			return nil, nil, &usageError{fmt.Errorf("partner %q is not in the region config %s; known partners: %s",
+			return &usageError{fmt.Errorf("partner %q is not in the region config %s; known partners: %s",
 				f.partner, f.conn.config, strings.Join(known, ", "))}
 		}
 	}
 	nc, js, err := f.conn.dialNATS()
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
+	defer nc.Close()
 	store, err := dlq.Open(ctx, js)
 	if err != nil {
-		nc.Close()
-		return nil, nil, err
+		return err
 	}
-	return store, nc, nil
+	return fn(store)
 }
 
 // get returns the dead letter of --id (and --partner, when given).

@@ -198,11 +198,7 @@ func TestDLQListAndShow(t *testing.T) {
 		t.Fatalf("list --json: exit %d: %s", code, errOut)
 	}
 	var ids []string
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		var r dlqRow
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatalf("list --json line %q: %v", line, err)
-		}
+	for _, r := range jsonLines[dlqRow](t, out) {
 		m := dead[r.EventID]
 		if m == nil || r.Seq != m.Sequence || r.Partner != "gemeente" || r.Subscription != "aanmeldingen" ||
 			r.Reason != "http 400" || r.Status != 400 || r.Attempts != 1 || r.EventType != events.TypeSignaal ||
@@ -400,29 +396,17 @@ func TestDLQPurgeAll(t *testing.T) {
 // NATS listens here. NATS not reachable is exit 1.
 func TestDLQUsage(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name, inStderr string
-		args           []string
-	}{
-		{"unknown partner", `partner "nope" is not in the region config ` + regionFile + `; known partners: gemeente, ggz, jeugdzorg, politie, `, []string{"list", "--partner", "nope"}},
-		{"retry without partner", "retry needs --partner", []string{"retry", "--all"}},
-		{"retry without selection", "--id SEQ or --all", []string{"retry", "--partner", "ggz"}},
-		{"purge with both", "give --id or --all, not both", []string{"purge", "--partner", "ggz", "--id", "3", "--all"}},
-		{"since with id", "--since goes with --all", []string{"purge", "--partner", "ggz", "--id", "3", "--since", "1h"}},
-		{"show without id", "name the dead letter: --id SEQ", []string{"show"}},
-		{"bad since", "--since \"yesterday\" is not an RFC 3339 time", []string{"list", "--since", "yesterday"}},
-		{"bad id", "invalid argument", []string{"show", "--id", "x"}},
-		{"argument", "takes no arguments", []string{"list", "ggz"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			args := append(append([]string{"dlq"}, tc.args...), "--config", regionFile, "--nats-url", "nats://127.0.0.1:1")
-			code, _, errOut := ketenbus(t, "", args...)
-			if code != 2 || !strings.Contains(errOut, tc.inStderr) {
-				t.Errorf("exit %d, stderr %q: want 2 and %q", code, errOut, tc.inStderr)
-			}
-		})
-	}
+	wantUsage(t, []string{"dlq"}, []string{"--config", regionFile, "--nats-url", "nats://127.0.0.1:1"}, []usageCase{
+		{"unknown partner", []string{"list", "--partner", "nope"}, `partner "nope" is not in the region config ` + regionFile + `; known partners: gemeente, ggz, jeugdzorg, politie, `},
+		{"retry without partner", []string{"retry", "--all"}, "retry needs --partner"},
+		{"retry without selection", []string{"retry", "--partner", "ggz"}, "--id SEQ or --all"},
+		{"purge with both", []string{"purge", "--partner", "ggz", "--id", "3", "--all"}, "give --id or --all, not both"},
+		{"since with id", []string{"purge", "--partner", "ggz", "--id", "3", "--since", "1h"}, "--since goes with --all"},
+		{"show without id", []string{"show"}, "name the dead letter: --id SEQ"},
+		{"bad since", []string{"list", "--since", "yesterday"}, "--since \"yesterday\" is not an RFC 3339 time"},
+		{"bad id", []string{"show", "--id", "x"}, "invalid argument"},
+		{"argument", []string{"list", "ggz"}, "takes no arguments"},
+	})
 	code, _, errOut := ketenbus(t, "", "dlq", "list", "--config", regionFile, "--nats-url", "nats://127.0.0.1:1")
 	if code != 1 || !strings.Contains(errOut, "connect to NATS") {
 		t.Errorf("NATS down: exit %d, stderr %q", code, errOut)

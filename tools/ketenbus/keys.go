@@ -18,12 +18,7 @@ import (
 )
 
 func newKeysCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "keys",
-		Short: "Make keys for the region",
-	}
-	cmd.AddCommand(newKeysGenerateCmd(), newKeysEnvCmd())
-	return cmd
+	return newGroupCmd("keys", "Make keys for the region", newKeysGenerateCmd(), newKeysEnvCmd())
 }
 
 // redisPasswordEnv holds the password of the region's Redis
@@ -121,7 +116,7 @@ only its own password), the Redis password.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&config, "config", envOr("KETENBUS_CONFIG", "deploy/examples/region.yaml"), "region config file (env KETENBUS_CONFIG)")
+	registerConfig(cmd, &config)
 	cmd.Flags().StringVar(&file, "file", "", "the env file that keeps the secrets; created when missing")
 	cmd.Flags().StringVar(&part, "part", "all", "which secrets the file keeps: all; region (those the region config names); nats (the NATS passwords and the JetStream key); redis (the Redis password)")
 	cmd.Flags().StringVar(&format, "format", "shell", "shell: export lines to source; env: NAME=value lines (kustomize, docker --env-file, systemd)")

@@ -16,6 +16,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/shared/fieldcrypt"
 	"github.com/ketenbus/ketenbus/services/shared/natsauth"
 	"github.com/ketenbus/ketenbus/services/shared/region"
+	"github.com/ketenbus/ketenbus/tools/internal/devstack"
 )
 
 func TestKeysGenerate(t *testing.T) {
@@ -134,18 +135,13 @@ func TestKeysEnv(t *testing.T) {
 	}
 }
 
-// envFile reads the export lines of an env file.
+// envFile reads the values of the env file at path, which must hold
+// some.
 func envFile(t *testing.T, path string) map[string]string {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vals := map[string]string{}
-	for line := range strings.Lines(string(b)) {
-		if name, v, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "export "), "="); ok && !strings.HasPrefix(line, "#") {
-			vals[name] = v
-		}
+	vals, err := devstack.ReadEnvFile(path)
+	if err != nil || len(vals) == 0 {
+		t.Fatalf("%s: %v, %d values", path, err, len(vals))
 	}
 	return vals
 }

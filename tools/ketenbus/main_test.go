@@ -29,6 +29,98 @@ func ketenbus(t *testing.T, stdin string, args ...string) (int, string, string) 
 	return code, out.String(), errOut.String()
 }
 
+// usageCase is a command line that must be refused as wrong usage.
+type usageCase struct {
+	name     string
+	args     []string
+	inStderr string
+}
+
+// wantUsage runs the command line prefix, args, suffix of each case in a
+// parallel subtest: it must exit 2 (before connecting to anything: give
+// addresses where nothing listens), say inStderr on stderr and repeat
+// none of hidden, numbers that may be a BSN.
+func wantUsage(t *testing.T, prefix, suffix []string, cases []usageCase, hidden ...string) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			code, out, errOut := runFor(t, 10*time.Second, slices.Concat(prefix, tc.args, suffix)...)
+			if code != 2 || !strings.Contains(errOut, tc.inStderr) {
+				t.Errorf("exit %d, stderr %q: want 2 and %q", code, errOut, tc.inStderr)
+			}
+			for _, h := range hidden {
+				if strings.Contains(out+errOut, h) {
+					t.Errorf("the output repeats the number %s:\n%s%s", h, out, errOut)
+				}
+			}
+		})
+	}
+}
+
+// jsonLines decodes out, JSON lines: one value of type T on each line.
+func jsonLines[T any](t *testing.T, out string) []T {
+	t.Helper()
+	var vs []T
+	for line := range strings.Lines(out) {
+		var v T
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("not JSON lines: line %q: %v\n%s", line, err, out)
+		}
+		vs = append(vs, v)
+	}
+	return vs
+}
+
+// running is a command line running until Ctrl-C, as a user runs
+// ketenbus dev or tail.
+type running struct {
+	t           *testing.T
+	out, errOut logtest.Buffer
+	done        chan int
+	interrupt   context.CancelFunc
+}
+
+// start runs the command line in the background; the test's end stops
+// it.
+func start(t *testing.T, args ...string) *running {
+	ctx, interrupt := context.WithCancel(context.Background())
+	t.Cleanup(interrupt)
+	r := &running{t: t, done: make(chan int, 1), interrupt: interrupt}
+	go func() { r.done <- run(ctx, args, strings.NewReader(""), &r.out, &r.errOut) }()
+	return r
+}
+
+// waitFor waits up to d for ok, failing the test when the command ends
+// first or ok does not come.
+func (r *running) waitFor(what string, d time.Duration, ok func() bool) {
+	r.t.Helper()
+	for deadline := time.Now().Add(d); !ok(); time.Sleep(10 * time.Millisecond) {
+		select {
+		case code := <-r.done:
+			r.t.Fatalf("ended with %d while waiting for %s:\n%s\n%s", code, what, r.out.String(), r.errOut.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("no %s after %s:\n%s", what, d, r.out.String())
+		}
+	}
+}
+
+// stop presses Ctrl-C and wants exit 0 within d.
+func (r *running) stop(d time.Duration) {
+	r.t.Helper()
+	r.interrupt()
+	select {
+	case code := <-r.done:
+		if code != 0 {
+			r.t.Errorf("exit %d after Ctrl-C, want 0; stderr:\n%s", code, r.errOut.String())
+		}
+	case <-time.After(d):
+		r.t.Fatalf("did not stop within %s of Ctrl-C", d)
+	}
+}
+
 func sortedLines(s string) []string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	slices.Sort(lines)
@@ -187,31 +279,18 @@ func TestDevBadConfig(t *testing.T) {
 func TestDev(t *testing.T) {
 	t.Parallel()
 	dataDir := t.TempDir()
-	ctx, interrupt := context.WithCancel(context.Background())
-	defer interrupt()
-	var out, logs logtest.Buffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"dev", "--config", regionFile, "--data-dir", dataDir,
-			"--nats-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0", "--sink-addr", "127.0.0.1:0", "--monitor-addr", "127.0.0.1:0", "--log-level", "debug"},
-			strings.NewReader(""), &out, &logs)
-	}()
+	dev := start(t, "dev", "--config", regionFile, "--data-dir", dataDir,
+		"--nats-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0", "--sink-addr", "127.0.0.1:0", "--monitor-addr", "127.0.0.1:0", "--log-level", "debug")
+	out, logs := &dev.out, &dev.errOut
 
 	gatewayURL := regexp.MustCompile(`gateway\s+(http://127\.0\.0\.1:\d+)/v1/events`)
 	var base string
-	for deadline := time.Now().Add(30 * time.Second); base == ""; time.Sleep(20 * time.Millisecond) {
+	dev.waitFor("banner of a ready ketenbus dev", 30*time.Second, func() bool {
 		if m := gatewayURL.FindStringSubmatch(out.String()); m != nil && strings.Contains(out.String(), "Ctrl-C") {
 			base = m[1]
 		}
-		select {
-		case code := <-done:
-			t.Fatalf("ketenbus dev ended with %d before it was ready:\n%s\n%s", code, out.String(), logs.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ketenbus dev not ready after 30s:\n%s", out.String())
-		}
-	}
+		return base != ""
+	})
 
 	banner := out.String()
 	demoEnv := filepath.Join(dataDir, "demo.env")
@@ -277,29 +356,13 @@ func TestDev(t *testing.T) {
 		t.Errorf("GET /metrics on the gateway: %d %s, want 404 and no metrics", resp.StatusCode, metrics)
 	}
 
-	interrupt()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Errorf("exit code %d after Ctrl-C, want 0; stderr:\n%s", code, logs.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("ketenbus dev did not stop within 30s of Ctrl-C")
-	}
+	dev.stop(30 * time.Second)
 	if !strings.HasSuffix(out.String(), "Stopped.\n") {
 		t.Errorf("no clean stop:\n%s", out.String())
 	}
 
 	// The tokens are shown on stdout, for the user; never in the logs.
-	env, err := os.ReadFile(demoEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(env), "\n") {
-		name, value, ok := strings.Cut(strings.TrimPrefix(line, "export "), "=")
-		if !ok || strings.HasPrefix(line, "#") {
-			continue
-		}
+	for name, value := range envFile(t, demoEnv) {
 		if strings.Contains(logs.String(), value) {
 			t.Errorf("the value of %s appears in the log", name)
 		}

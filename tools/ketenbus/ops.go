@@ -39,17 +39,40 @@ type connFlags struct {
 
 func (c *connFlags) register(cmd *cobra.Command) {
 	c.registerNATS(cmd)
-	cmd.Flags().StringVar(&c.redisURL, "redis-url", envOr("KETENBUS_REDIS_URL", "redis://127.0.0.1:6379"), "Redis URL (env KETENBUS_REDIS_URL)")
+	registerRedisURL(cmd, &c.redisURL)
 }
 
 // registerNATS registers the flags of a command that needs no Redis: the
 // region config and NATS.
 func (c *connFlags) registerNATS(cmd *cobra.Command) {
+	registerConfig(cmd, &c.config)
 	fl := cmd.Flags()
-	fl.StringVar(&c.config, "config", envOr("KETENBUS_CONFIG", "deploy/examples/region.yaml"), "region config file (env KETENBUS_CONFIG)")
 	fl.StringVar(&c.natsURL, "nats-url", envOr("KETENBUS_NATS_URL", nats.DefaultURL), "NATS server URL (env KETENBUS_NATS_URL)")
 	fl.StringVar(&c.natsUser, "nats-user", os.Getenv("KETENBUS_NATS_USER"), "NATS user, its password in KETENBUS_NATS_PASSWORD_<USER> (env KETENBUS_NATS_USER)")
 	fl.StringVar(&c.natsCred, "nats-creds", os.Getenv("KETENBUS_NATS_CREDS"), "NATS credentials file (env KETENBUS_NATS_CREDS)")
+}
+
+// registerConfig registers --config, the region config file, as the
+// operations commands name it.
+func registerConfig(cmd *cobra.Command, dst *string) {
+	cmd.Flags().StringVar(dst, "config", envOr("KETENBUS_CONFIG", "deploy/examples/region.yaml"), "region config file (env KETENBUS_CONFIG)")
+}
+
+// registerRedisURL registers --redis-url, the Redis of the region.
+func registerRedisURL(cmd *cobra.Command, dst *string) {
+	cmd.Flags().StringVar(dst, "redis-url", envOr("KETENBUS_REDIS_URL", "redis://127.0.0.1:6379"), "Redis URL (env KETENBUS_REDIS_URL)")
+}
+
+// registerYes registers --yes (-y), the answer to confirmOr's question.
+func registerYes(cmd *cobra.Command, dst *bool) {
+	cmd.Flags().BoolVarP(dst, "yes", "y", false, "do not ask for confirmation")
+}
+
+// newGroupCmd returns a command that only holds its subcommands.
+func newGroupCmd(use, short string, subs ...*cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{Use: use, Short: short}
+	cmd.AddCommand(subs...)
+	return cmd
 }
 
 func envOr(name, def string) string {
@@ -96,6 +119,17 @@ func (c *connFlags) connectNATS() (*region.Config, *nats.Conn, jetstream.JetStre
 	}
 	nc, js, err := c.dialNATS()
 	return reg, nc, js, err
+}
+
+// withNATS loads the region config, connects to NATS (flags of
+// registerNATS), runs fn and closes the connection.
+func (c *connFlags) withNATS(fn func(reg *region.Config, js jetstream.JetStream) error) error {
+	reg, nc, js, err := c.connectNATS()
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	return fn(reg, js)
 }
 
 // dialNATS connects to NATS (flags of registerNATS), for a command that

@@ -28,18 +28,8 @@ import (
 )
 
 func newPartnersCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "partners",
-		Short: "Check the region config, list its partners, probe a partner's webhook",
-	}
-	cmd.AddCommand(newPartnersCheckCmd(), newPartnersListCmd(), newPartnersProbeCmd())
-	return cmd
-}
-
-// partnersConfigFlag registers --config, the region config file, as the
-// operations commands name it.
-func partnersConfigFlag(cmd *cobra.Command, dst *string) {
-	cmd.Flags().StringVar(dst, "config", envOr("KETENBUS_CONFIG", "deploy/examples/region.yaml"), "region config file (env KETENBUS_CONFIG)")
+	return newGroupCmd("partners", "Check the region config, list its partners, probe a partner's webhook",
+		newPartnersCheckCmd(), newPartnersListCmd(), newPartnersProbeCmd())
 }
 
 // loadPartnersRegion loads the region config for list and probe; a config with
@@ -111,22 +101,9 @@ it has mistakes, 2 when the file cannot be read.`,
 
   # the mistakes as JSON lines
   ketenbus partners check --json region.yaml`,
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return &usageError{errors.New("name one FILE, or - for standard input")}
-			}
-			return nil
-		},
+		Args: oneFileArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			file := args[0]
-			var data []byte
-			var err error
-			if file == "-" {
-				file = "<stdin>"
-				data, err = io.ReadAll(cmd.InOrStdin())
-			} else {
-				data, err = os.ReadFile(file)
-			}
+			file, data, err := readInput(args[0], cmd.InOrStdin())
 			if err != nil {
 				return &exitError{code: 2, err: fmt.Errorf("%s: %s", file, readErrorText(err))}
 			}
@@ -284,7 +261,7 @@ holding them; query values of webhook URLs are redacted.`,
 			return printPartners(out, views)
 		},
 	}
-	partnersConfigFlag(cmd, &config)
+	registerConfig(cmd, &config)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON line per partner")
 	return cmd
 }
@@ -436,11 +413,7 @@ demo.env that ketenbus dev wrote. Exit 0 when the partner answers 2xx, else 1.`,
 			}
 			p, ok := reg.Partner(args[0])
 			if !ok {
-				ids := make([]string, len(reg.Partners))
-				for i, q := range reg.Partners {
-					ids[i] = q.ID
-				}
-				return &usageError{fmt.Errorf("no partner %q in region %s; the partners are: %s", args[0], reg.Region, strings.Join(ids, ", "))}
+				return &usageError{fmt.Errorf("no partner %q in region %s; the partners are: %s", args[0], reg.Region, strings.Join(partnerIDs(reg), ", "))}
 			}
 			if p.Delivery.Webhook == nil {
 				return &exitError{code: 2, err: fmt.Errorf("partner %s has no webhook (it receives over NATS or not at all): nothing to probe", p.ID)}
@@ -467,7 +440,7 @@ demo.env that ketenbus dev wrote. Exit 0 when the partner answers 2xx, else 1.`,
 			return nil
 		},
 	}
-	partnersConfigFlag(cmd, &config)
+	registerConfig(cmd, &config)
 	cmd.Flags().StringVar(&origin, "origin", "", `WebHook-Request-Origin of the handshake (default "ketenbus.<region>", as the adapter sends)`)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as one JSON line")
 	return cmd

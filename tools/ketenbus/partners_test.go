@@ -103,12 +103,7 @@ func TestPartnersCheckMistakes(t *testing.T) {
 			t.Errorf("exit %d, want 1 (stderr %s)", code, errOut)
 		}
 		var got []reported
-		dec := json.NewDecoder(strings.NewReader(out))
-		for dec.More() {
-			var p checkProblem
-			if err := dec.Decode(&p); err != nil {
-				t.Fatalf("not JSON lines: %v\n%s", err, out)
-			}
+		for _, p := range jsonLines[checkProblem](t, out) {
 			if p.File != "<stdin>" || p.Check != "config" {
 				t.Errorf("problem %+v: want file <stdin>, check config", p)
 			}
@@ -254,15 +249,7 @@ func TestPartnersList(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("--json: exit %d: %s", code, errOut)
 	}
-	var ps []partnerView
-	dec := json.NewDecoder(strings.NewReader(out))
-	for dec.More() {
-		var p partnerView
-		if err := dec.Decode(&p); err != nil {
-			t.Fatal(err)
-		}
-		ps = append(ps, p)
-	}
+	ps := jsonLines[partnerView](t, out)
 	if len(ps) != 9 {
 		t.Fatalf("%d partners, want 9", len(ps))
 	}

@@ -91,40 +91,34 @@ token variable that is not set) or a file that cannot be read.`,
 
   # to a region's gateway, the token in a variable of your choice
   ketenbus publish --gateway https://gateway.example --token-env MY_TOKEN batch.json`,
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return &usageError{errors.New("name one FILE, or - for standard input")}
-			}
-			return nil
-		},
-		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-			return []string{"json"}, cobra.ShellCompDirectiveFilterFileExt
-		},
+		Args:              oneFileArg,
+		ValidArgsFunction: completeJSONFiles,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPublish(cmd, args[0], opts)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.gateway, "gateway", envOr("KETENBUS_GATEWAY_URL", defaultGateway), "gateway URL (env KETENBUS_GATEWAY_URL)")
-	fl.StringVar(&opts.tokenEnv, "token-env", "", "environment variable with the bearer token (default: the partner's token_env in the region config)")
+	registerGateway(cmd, &opts.gateway, &opts.tokenEnv)
 	fl.StringVar(&opts.partner, "partner", "", "the publishing partner, to find its token_env (default: the partner that owns the events' source)")
-	fl.StringVar(&opts.config, "config", envOr("KETENBUS_CONFIG", "deploy/examples/region.yaml"), "region config file (env KETENBUS_CONFIG)")
+	registerConfig(cmd, &opts.config)
 	fl.BoolVar(&opts.asJSON, "json", false, "print the outcome as one JSON object {file, valid, errors, status, accepted, problem, error}")
 	_ = cmd.RegisterFlagCompletionFunc("partner", completePartners)
 	return cmd
 }
 
+// registerGateway registers --gateway and --token-env, where publish and
+// bench send events and the variable with their bearer token.
+func registerGateway(cmd *cobra.Command, gateway, tokenEnv *string) {
+	fl := cmd.Flags()
+	fl.StringVar(gateway, "gateway", envOr("KETENBUS_GATEWAY_URL", defaultGateway), "gateway URL (env KETENBUS_GATEWAY_URL)")
+	fl.StringVar(tokenEnv, "token-env", "", "environment variable with the bearer token (default: the partner's token_env in the region config)")
+}
+
 func runPublish(cmd *cobra.Command, file string, opts publishOptions) error {
-	if opts.partner != "" && !events.ValidPartnerID(opts.partner) {
-		return &usageError{fmt.Errorf("--partner %q is not a partner id: lowercase letters, digits and '-'", longNumber.ReplaceAllString(opts.partner, "[number]"))}
+	if err := checkPartnerID(opts.partner); err != nil {
+		return err
 	}
-	name, body, err := file, []byte(nil), error(nil)
-	if file == "-" {
-		name = "<stdin>"
-		body, err = io.ReadAll(cmd.InOrStdin())
-	} else {
-		body, err = os.ReadFile(file)
-	}
+	name, body, err := readInput(file, cmd.InOrStdin())
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("%s: %s", name, readErrorText(err))}
 	}
@@ -290,13 +284,7 @@ func finishPublish(out io.Writer, res publishResult, asJSON bool) error {
 		}
 	case !res.Valid:
 		fmt.Fprintf(out, "%s: refused offline, not sent:\n", res.File)
-		for _, v := range res.Errors {
-			if v.Pointer == "" {
-				fmt.Fprintf(out, "%s: %s\n", res.File, v.Detail)
-			} else {
-				fmt.Fprintf(out, "%s: %s: %s\n", res.File, v.Pointer, v.Detail)
-			}
-		}
+		printViolations(out, res.File, res.Errors)
 	case res.Accepted != nil:
 		for _, a := range res.Accepted {
 			if a.Duplicate {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/router"
-	"github.com/ketenbus/ketenbus/services/shared/audit"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 )
 
@@ -75,19 +73,12 @@ was stored), 2 wrong usage.`,
   # one person's aanmeldingen, by EVENTS sequence, to every partner
   ketenbus replay --all-partners --from-seq 120000 --type nl.sociaaldomein.aanmelding.v1 --subject 5f0c6e2d…c5d --yes`,
 		// An argument may be a BSN: refused without repeating it.
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return &usageError{errors.New("replay takes no arguments: see the flags")}
-			}
-			return nil
-		},
+		Args: refuseArgs("replay takes no arguments: see the flags"),
 		RunE: func(cmd *cobra.Command, _ []string) error { return runReplay(cmd, &f) },
 	}
 	// A flag error repeats what was typed, which may be a BSN: numbers are
 	// left out.
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &usageError{errors.New(longNumber.ReplaceAllString(err.Error(), "[number]"))}
-	})
+	redactFlagErrors(cmd)
 	f.conn.registerNATS(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&f.partner, "partner", "", "the partner to deliver to")
@@ -101,7 +92,7 @@ was stored), 2 wrong usage.`,
 	fl.BoolVar(&f.dryRun, "dry-run", false, "publish nothing; count the deliveries per partner and type")
 	fl.StringVar(&f.rate, "rate", "", "at most N deliveries per second (N or N/s)")
 	fl.BoolVar(&f.asJSON, "json", false, "print the summary as JSON (with --dry-run: JSON lines, one per partner and type)")
-	fl.BoolVarP(&f.yes, "yes", "y", false, "do not ask for confirmation")
+	registerYes(cmd, &f.yes)
 	return cmd
 }
 
@@ -133,12 +124,8 @@ func runReplay(cmd *cobra.Command, f *replayFlags) error {
 	}
 	if f.partner != "" {
 		if _, ok := reg.Partner(f.partner); !ok {
-			ids := make([]string, len(reg.Partners))
-			for i, p := range reg.Partners {
-				ids[i] = p.ID
-			}
 			return &usageError{fmt.Errorf("--partner %q is not a partner of region %s; its partners: %s",
-				longNumber.ReplaceAllString(f.partner, "[number]"), reg.Region, strings.Join(ids, ", "))}
+				redacted(f.partner), reg.Region, strings.Join(partnerIDs(reg), ", "))}
 		}
 	}
 	who := "every partner"
@@ -214,9 +201,9 @@ func (f *replayFlags) replayConfig() (router.ReplayConfig, error) {
 		if tf.value == "" {
 			continue
 		}
-		t, err := time.Parse(time.RFC3339Nano, tf.value)
+		t, err := parseTimeFlag(tf.name, tf.value)
 		if err != nil {
-			return cfg, usage("%s %q is not an RFC 3339 time such as 2026-01-01T00:00:00Z", tf.name, longNumber.ReplaceAllString(tf.value, "[number]"))
+			return cfg, err
 		}
 		*tf.to = t
 	}
@@ -227,22 +214,19 @@ func (f *replayFlags) replayConfig() (router.ReplayConfig, error) {
 	for _, t := range f.types {
 		t = strings.TrimSpace(t)
 		if !events.KnownType(t) {
-			return cfg, usage("--type %q is not an event type; the types: %s", longNumber.ReplaceAllString(t, "[number]"), strings.Join(events.Types(), ", "))
+			return cfg, usage("--type %q is not an event type; the types: %s", redacted(t), strings.Join(events.Types(), ", "))
 		}
 		cfg.Types = append(cfg.Types, t)
 	}
-	if f.subject != "" {
-		s := strings.ToLower(strings.TrimSpace(f.subject))
-		if !audit.ValidDataSubject(s) {
-			// Never repeat it: it may be a BSN.
-			return cfg, usage("--subject is not a pseudonym: it must be 64 hex digits")
-		}
-		cfg.Subject = s
+	subject, err := parseSubjectFlag(f.subject)
+	if err != nil {
+		return cfg, err
 	}
+	cfg.Subject = subject
 	if f.rate != "" {
 		n, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(f.rate), "/s"), 64)
 		if err != nil || !(n > 0) || math.IsInf(n, 0) {
-			return cfg, usage("--rate %q is not a number of deliveries per second such as 100 or 100/s", longNumber.ReplaceAllString(f.rate, "[number]"))
+			return cfg, usage("--rate %q is not a number of deliveries per second such as 100 or 100/s", redacted(f.rate))
 		}
 		cfg.Rate = n
 	}

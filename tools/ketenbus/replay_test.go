@@ -361,14 +361,7 @@ func TestReplayDryRun(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var counts []replayCount
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		var c replayCount
-		if err := json.Unmarshal([]byte(line), &c); err != nil {
-			t.Fatalf("line %q: %v", line, err)
-		}
-		counts = append(counts, c)
-	}
+	counts := jsonLines[replayCount](t, out)
 	want := []replayCount{
 		{"gemeente", events.TypeAanmelding, 3}, {"gemeente", events.TypeBevestiging, 1},
 		{"ggz", events.TypeAanmelding, 1}, {"wmo-team", events.TypeOverdrachtJeugdWmo, 1}, {"zvh", events.TypeSignaal, 2},
@@ -412,11 +405,7 @@ func TestReplayUsage(t *testing.T) {
 	t.Parallel()
 	bsn := bsntest.Seeded(22, 1)[0]
 	conn := []string{"--config", regionFile, "--nats-url", "nats://127.0.0.1:1"}
-	for _, tc := range []struct {
-		name     string
-		args     []string
-		inStderr string
-	}{
+	wantUsage(t, []string{"replay"}, conn, []usageCase{
 		{"no --yes without a terminal", []string{"--partner", "gemeente", "--from-seq", "1"}, "pass --yes"},
 		{"no partner", []string{"--from-seq", "1", "--yes"}, "--partner P, or --all-partners"},
 		{"both partner flags", []string{"--partner", "gemeente", "--all-partners", "--from-seq", "1", "--yes"}, "not both"},
@@ -435,18 +424,7 @@ func TestReplayUsage(t *testing.T) {
 		{"BSN as sequence", []string{"--partner", "gemeente", "--from-seq", bsn + "x", "--yes"}, "[number]"},
 		{"bad rate", []string{"--partner", "gemeente", "--from-seq", "1", "--rate", "fast", "--yes"}, "--rate"},
 		{"zero rate", []string{"--partner", "gemeente", "--from-seq", "1", "--rate", "0", "--yes"}, "--rate"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			code, out, errOut := ketenbus(t, "", append(append([]string{"replay"}, tc.args...), conn...)...)
-			if code != 2 || !strings.Contains(errOut, tc.inStderr) {
-				t.Errorf("exit %d, stderr %q: want 2 and %q", code, errOut, tc.inStderr)
-			}
-			if strings.Contains(out+errOut, bsn) {
-				t.Errorf("the output repeats the BSN: %q %q", out, errOut)
-			}
-		})
-	}
+	}, bsn)
 }
 
 // TestReplayNATSDown: a NATS error is a failure, exit 1.

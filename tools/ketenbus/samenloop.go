@@ -11,12 +11,7 @@ import (
 )
 
 func newSamenloopCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "samenloop",
-		Short: "Rebuild the samenloop index",
-	}
-	cmd.AddCommand(newSamenloopRebuildCmd())
-	return cmd
+	return newGroupCmd("samenloop", "Rebuild the samenloop index", newSamenloopRebuildCmd())
 }
 
 func newSamenloopRebuildCmd() *cobra.Command {
@@ -64,7 +59,7 @@ say so.`,
 		},
 	}
 	conn.register(cmd)
-	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	registerYes(cmd, &yes)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as one JSON line")
 	return cmd
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ketenbus/ketenbus/events"
-	"github.com/ketenbus/ketenbus/services/shared/audit"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 )
@@ -59,30 +58,19 @@ after N events.`,
 
   # the first 10 events of the stream about one person
   ketenbus tail --from-seq 1 --count 10 --subject 5f0c6e2d…c5d`,
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				// An argument may be anything, a BSN too: never repeated.
-				return &usageError{errors.New("tail takes no arguments: select with --type, --partner and --subject")}
-			}
-			return nil
-		},
+		Args: refuseArgs("tail takes no arguments: select with --type, --partner and --subject"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			since, err := opts.validate()
 			if err != nil {
 				return err
 			}
-			_, nc, js, err := conn.connectNATS()
-			if err != nil {
-				return err
-			}
-			defer nc.Close()
-			return runTail(cmd.Context(), js, opts, since, cmd.OutOrStdout())
+			return conn.withNATS(func(_ *region.Config, js jetstream.JetStream) error {
+				return runTail(cmd.Context(), js, opts, since, cmd.OutOrStdout())
+			})
 		},
 	}
 	// A flag error repeats what was typed, which may be a BSN.
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &usageError{errors.New(longNumber.ReplaceAllString(err.Error(), "[number]"))}
-	})
+	redactFlagErrors(cmd)
 	conn.registerNATS(cmd)
 	fl := cmd.Flags()
 	fl.StringArrayVar(&opts.types, "type", nil, "only events of this type (full type name; repeat for more)")
@@ -104,15 +92,15 @@ after N events.`,
 func (o *tailOptions) validate() (time.Time, error) {
 	for _, t := range o.types {
 		if !events.KnownType(t) {
-			return time.Time{}, &usageError{fmt.Errorf("--type %q is not an event type of the catalog; use one of: %s", longNumber.ReplaceAllString(t, "[number]"), strings.Join(events.Types(), ", "))}
+			return time.Time{}, &usageError{fmt.Errorf("--type %q is not an event type of the catalog; use one of: %s", redacted(t), strings.Join(events.Types(), ", "))}
 		}
 	}
-	if o.partner != "" && !events.ValidPartnerID(o.partner) {
-		return time.Time{}, &usageError{fmt.Errorf("--partner %q is not a partner id: lowercase letters, digits and '-'", longNumber.ReplaceAllString(o.partner, "[number]"))}
+	if err := checkPartnerID(o.partner); err != nil {
+		return time.Time{}, err
 	}
-	o.subject = strings.ToLower(strings.TrimSpace(o.subject))
-	if o.subject != "" && !audit.ValidDataSubject(o.subject) {
-		return time.Time{}, &usageError{errors.New("--subject is not a pseudonym: it must be 64 hex digits")}
+	var err error
+	if o.subject, err = parseSubjectFlag(o.subject); err != nil {
+		return time.Time{}, err
 	}
 	if o.count < 0 {
 		return time.Time{}, &usageError{errors.New("--count must be 0 or more")}
@@ -123,11 +111,7 @@ func (o *tailOptions) validate() (time.Time, error) {
 	if o.since == "" {
 		return time.Time{}, nil
 	}
-	t, err := time.Parse(time.RFC3339, o.since)
-	if err != nil {
-		return time.Time{}, &usageError{fmt.Errorf("--since %q is not an RFC 3339 time such as 2026-01-01T00:00:00Z", longNumber.ReplaceAllString(o.since, "[number]"))}
-	}
-	return t, nil
+	return parseTimeFlag("--since", o.since)
 }
 
 // filterSubjects returns the EVENTS subjects that select --type and
@@ -295,9 +279,5 @@ func completePartners(cmd *cobra.Command, _ []string, _ string) ([]string, cobra
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	ids := make([]string, 0, len(reg.Partners))
-	for _, p := range reg.Partners {
-		ids = append(ids, p.ID)
-	}
-	return ids, cobra.ShellCompDirectiveNoFileComp
+	return partnerIDs(reg), cobra.ShellCompDirectiveNoFileComp
 }

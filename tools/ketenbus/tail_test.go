@@ -185,41 +185,15 @@ func TestTailFollows(t *testing.T) {
 	t.Parallel()
 	env := natstest.Start(t)
 	storeTailEvents(t, env)
-	ctx, interrupt := context.WithCancel(context.Background())
-	defer interrupt()
-	var out, errOut logtest.Buffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"tail", "--config", regionFile, "--nats-url", env.URL}, strings.NewReader(""), &out, &errOut)
-	}()
-	waitFor := func(what string, ok func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(20 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
-			select {
-			case code := <-done:
-				t.Fatalf("tail ended with %d while waiting for %s:\n%s\n%s", code, what, out.String(), errOut.String())
-			default:
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("no %s after 20s:\n%s", what, out.String())
-			}
-		}
-	}
-	waitFor("header", func() bool { return strings.HasPrefix(out.String(), "SEQ ") })
+	tail := start(t, "tail", "--config", regionFile, "--nats-url", env.URL)
+	out, errOut := &tail.out, &tail.errOut
+	tail.waitFor("header", 20*time.Second, func() bool { return strings.HasPrefix(out.String(), "SEQ ") })
 	env.StoreEvent(t, "wijkteam", map[string]any{"specversion": "1.0", "type": events.TypeSignaal,
 		"source": "urn:nld:oin:00000009999999990002:systeem:clientregistratie", "id": "sig-live", "subject": personB,
 		"data": map[string]any{"bsn": tailBSN, "toelichting": tailToelichting}})
-	waitFor("live event", func() bool { return strings.Contains(out.String(), "sig-live") })
+	tail.waitFor("live event", 20*time.Second, func() bool { return strings.Contains(out.String(), "sig-live") })
 
-	interrupt()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Errorf("exit %d after Ctrl-C, want 0: %s", code, errOut.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("tail did not stop within 10s of Ctrl-C")
-	}
+	tail.stop(10 * time.Second)
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if len(lines) != 2 || !strings.HasPrefix(lines[1], "6 ") || !strings.HasSuffix(lines[1], " wijkteam") {
 		t.Errorf("stdout:\n%s\nwant the header and only the event stored after the start (sequence 6)", out.String())
@@ -232,11 +206,8 @@ func TestTailFollows(t *testing.T) {
 func TestTailUsage(t *testing.T) {
 	t.Parallel()
 	const bsn = "123456782"
-	for _, tc := range []struct {
-		name     string
-		args     []string
-		inStderr string
-	}{
+	// The NATS URL leads nowhere: the flags are checked first.
+	wantUsage(t, []string{"tail", "--nats-url", "nats://127.0.0.1:1"}, nil, []usageCase{
 		{name: "unknown type", args: []string{"--type", "signaal"}, inStderr: `--type "signaal" is not an event type of the catalog; use one of: ` + strings.Join(events.Types(), ", ")},
 		{name: "bad partner", args: []string{"--partner", "Politie"}, inStderr: `--partner "Politie" is not a partner id`},
 		{name: "BSN as subject", args: []string{"--subject", bsn}, inStderr: "--subject is not a pseudonym: it must be 64 hex digits"},
@@ -245,19 +216,7 @@ func TestTailUsage(t *testing.T) {
 		{name: "BSN as count", args: []string{"--count", bsn + "x"}, inStderr: "--count"},
 		{name: "since and from-seq", args: []string{"--since", "2026-01-01T00:00:00Z", "--from-seq", "3"}, inStderr: "give --from-seq or --since, not both"},
 		{name: "bad since", args: []string{"--since", "yesterday"}, inStderr: "is not an RFC 3339 time"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			// The NATS URL leads nowhere: the flags are checked first.
-			code, out, errOut := runFor(t, 10*time.Second, append([]string{"tail", "--nats-url", "nats://127.0.0.1:1"}, tc.args...)...)
-			if code != 2 || !strings.Contains(errOut, tc.inStderr) {
-				t.Errorf("exit %d, stderr %q; want 2 and %q", code, errOut, tc.inStderr)
-			}
-			if strings.Contains(out+errOut, bsn) {
-				t.Errorf("the output repeats the number:\n%s%s", out, errOut)
-			}
-		})
-	}
+	}, bsn)
 }
 
 // TestCompletion: cobra's completion command prints a shell script, and

@@ -13,7 +13,6 @@ import (
 	"time"
 	_ "time/tzdata" // Europe/Amsterdam also where the system has no zoneinfo
 
-	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/ketenbus/ketenbus/events"
@@ -22,12 +21,8 @@ import (
 )
 
 func newTimersCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "timers",
-		Short: "List, show, cancel and rebuild the escalation timers",
-	}
-	cmd.AddCommand(newTimersListCmd(), newTimersShowCmd(), newTimersCancelCmd(), newTimersRebuildCmd())
-	return cmd
+	return newGroupCmd("timers", "List, show, cancel and rebuild the escalation timers",
+		newTimersListCmd(), newTimersShowCmd(), newTimersCancelCmd(), newTimersRebuildCmd())
 }
 
 // timersRebuilt and samenloopRebuilt are the --json results of the
@@ -74,9 +69,9 @@ a Sentinel failover (deploy/redis/README.md says when).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts := escalator.RebuildOptions{FromSeq: fromSeq}
 			if since != "" {
-				t, err := time.Parse(time.RFC3339, since)
+				t, err := parseTimeFlag("--since", since)
 				if err != nil {
-					return &usageError{fmt.Errorf("--since %q is not an RFC 3339 time such as 2026-01-01T00:00:00Z", since)}
+					return err
 				}
 				opts.Since = t
 			}
@@ -106,7 +101,7 @@ a Sentinel failover (deploy/redis/README.md says when).`,
 	conn.register(cmd)
 	cmd.Flags().Uint64Var(&fromSeq, "from-seq", 0, "start at this EVENTS sequence")
 	cmd.Flags().StringVar(&since, "since", "", "start at this time (RFC 3339)")
-	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	registerYes(cmd, &yes)
 	return cmd
 }
 
@@ -115,22 +110,22 @@ a Sentinel failover (deploy/redis/README.md says when).`,
 type timersRedisFlag struct{ url string }
 
 func (r *timersRedisFlag) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&r.url, "redis-url", envOr("KETENBUS_REDIS_URL", "redis://127.0.0.1:6379"), "Redis URL (env KETENBUS_REDIS_URL)")
+	registerRedisURL(cmd, &r.url)
 }
 
-// store connects to Redis and returns the escalator's timer store on it;
-// close the client when done.
-func (r *timersRedisFlag) store(ctx context.Context) (*timers.Store, *redis.Client, error) {
+// withStore connects to Redis, runs fn on the escalator's timer store
+// there and closes the client.
+func (r *timersRedisFlag) withStore(ctx context.Context, fn func(*timers.Store) error) error {
 	rdb, err := connectRedis(ctx, r.url)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
+	defer rdb.Close()
 	s, err := timers.New(rdb, timers.Config{})
 	if err != nil {
-		_ = rdb.Close()
-		return nil, nil, err
+		return err
 	}
-	return s, rdb, nil
+	return fn(s)
 }
 
 // timerZone is the time zone timers are shown in: terms end at midnight
@@ -282,61 +277,58 @@ with --json. --partner keeps the timers where the partner is the ontvanger
 				before = t
 			}
 			ctx := cmd.Context()
-			s, rdb, err := rf.store(ctx)
-			if err != nil {
-				return err
-			}
-			defer rdb.Close()
-			var list []timers.Timer
-			for cursor := int64(0); ; {
-				page, next, err := s.List(ctx, cursor, 1000)
-				if err != nil {
-					return err
-				}
-				for _, t := range page {
-					if !before.IsZero() && !t.Due.Before(before) {
-						continue
-					}
-					if partner != "" && t.Ontvanger != partner && t.Sender != partner {
-						continue
-					}
-					list = append(list, t)
-				}
-				if next == 0 {
-					break
-				}
-				cursor = next
-			}
-			// Redis orders a claimed timer by its lease; people by due.
-			slices.SortStableFunc(list, func(a, b timers.Timer) int { return a.Due.Compare(b.Due) })
-			out := cmd.OutOrStdout()
-			views := make([]timerView, len(list))
-			for i, t := range list {
-				views[i] = timerViewOf(t)
-			}
-			if asJSON {
-				return writeJSONLines(out, views)
-			}
-			if len(list) == 0 {
-				_, err := fmt.Fprintln(out, "no pending timers")
-				return err
-			}
-			rows := make([][]string, len(views))
-			for i, v := range views {
-				rows[i] = []string{v.ID, v.Kind, v.Betreft.Source + " " + v.Betreft.ID, events.ShortPseudonym(v.Subject),
-					v.Ontvanger, strconv.Itoa(v.Level), v.Reden, timerTime(v.Termijn), timerTime(v.Due)}
-			}
-			if err := writeTable(out, []string{"ID", "KIND", "BETREFT", "SUBJECT", "ONTVANGER", "LEVEL", "REDEN", "TERMIJN", "DUE"}, rows); err != nil {
-				return err
-			}
-			for _, v := range views {
-				if v.Note != "" {
-					if _, err := fmt.Fprintf(out, "note: timer %s: %s\n", v.ID, v.Note); err != nil {
+			return rf.withStore(ctx, func(s *timers.Store) error {
+				var list []timers.Timer
+				for cursor := int64(0); ; {
+					page, next, err := s.List(ctx, cursor, 1000)
+					if err != nil {
 						return err
 					}
+					for _, t := range page {
+						if !before.IsZero() && !t.Due.Before(before) {
+							continue
+						}
+						if partner != "" && t.Ontvanger != partner && t.Sender != partner {
+							continue
+						}
+						list = append(list, t)
+					}
+					if next == 0 {
+						break
+					}
+					cursor = next
 				}
-			}
-			return nil
+				// Redis orders a claimed timer by its lease; people by due.
+				slices.SortStableFunc(list, func(a, b timers.Timer) int { return a.Due.Compare(b.Due) })
+				out := cmd.OutOrStdout()
+				views := make([]timerView, len(list))
+				for i, t := range list {
+					views[i] = timerViewOf(t)
+				}
+				if asJSON {
+					return writeJSONLines(out, views)
+				}
+				if len(list) == 0 {
+					_, err := fmt.Fprintln(out, "no pending timers")
+					return err
+				}
+				rows := make([][]string, len(views))
+				for i, v := range views {
+					rows[i] = []string{v.ID, v.Kind, v.Betreft.Source + " " + v.Betreft.ID, events.ShortPseudonym(v.Subject),
+						v.Ontvanger, strconv.Itoa(v.Level), v.Reden, timerTime(v.Termijn), timerTime(v.Due)}
+				}
+				if err := writeTable(out, []string{"ID", "KIND", "BETREFT", "SUBJECT", "ONTVANGER", "LEVEL", "REDEN", "TERMIJN", "DUE"}, rows); err != nil {
+					return err
+				}
+				for _, v := range views {
+					if v.Note != "" {
+						if _, err := fmt.Fprintf(out, "note: timer %s: %s\n", v.ID, v.Note); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
+			})
 		},
 	}
 	rf.register(cmd)
@@ -357,23 +349,20 @@ func parseDueBefore(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time such as 2026-05-01T00:00:00+02:00 nor a duration such as 48h", s)
 }
 
-// timer connects to Redis and reads the timer args name (its id, or the
-// source and id of the event it watches).
-func (rf *timersRedisFlag) timer(ctx context.Context, args []string) (*timers.Store, *redis.Client, timers.Timer, error) {
+// withTimer connects to Redis and runs fn on the timer args name (its
+// id, or the source and id of the event it watches).
+func (rf *timersRedisFlag) withTimer(ctx context.Context, args []string, fn func(*timers.Store, timers.Timer) error) error {
 	id, err := parseTimerID(args)
 	if err != nil {
-		return nil, nil, timers.Timer{}, err
+		return err
 	}
-	s, rdb, err := rf.store(ctx)
-	if err != nil {
-		return nil, nil, timers.Timer{}, err
-	}
-	t, err := getTimer(ctx, s, id)
-	if err != nil {
-		rdb.Close()
-		return nil, nil, timers.Timer{}, err
-	}
-	return s, rdb, t, nil
+	return rf.withStore(ctx, func(s *timers.Store) error {
+		t, err := getTimer(ctx, s, id)
+		if err != nil {
+			return err
+		}
+		return fn(s, t)
+	})
 }
 
 func newTimersShowCmd() *cobra.Command {
@@ -392,16 +381,13 @@ overdracht it watches.`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			_, rdb, t, err := rf.timer(ctx, args)
-			if err != nil {
-				return err
-			}
-			defer rdb.Close()
-			out, v := cmd.OutOrStdout(), timerViewOf(t)
-			if asJSON {
-				return writeJSONLines(out, []timerView{v})
-			}
-			return printTimer(out, v)
+			return rf.withTimer(ctx, args, func(_ *timers.Store, t timers.Timer) error {
+				out, v := cmd.OutOrStdout(), timerViewOf(t)
+				if asJSON {
+					return writeJSONLines(out, []timerView{v})
+				}
+				return printTimer(out, v)
+			})
 		},
 	}
 	rf.register(cmd)
@@ -458,29 +444,26 @@ terminal; elsewhere pass --yes.`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			s, rdb, t, err := rf.timer(ctx, args)
-			if err != nil {
+			return rf.withTimer(ctx, args, func(s *timers.Store, t timers.Timer) error {
+				if err := confirmOr(cmd, yes, fmt.Sprintf(
+					"Cancel timer %s (%s %s %s, ontvanger %s, level %d due %s)? No escalatie will fire for it.",
+					t.ID, t.Kind, t.Betreft.Source, t.Betreft.ID, t.Ontvanger, t.Level, timerTime(t.Due)), "not cancelled"); err != nil {
+					return err
+				}
+				existed, err := s.Cancel(ctx, t.ID)
+				if err != nil {
+					return err
+				}
+				if !existed {
+					return &exitError{code: 1, err: fmt.Errorf("timer %s was gone before it was cancelled (acknowledged or finished meanwhile)", t.ID)}
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "cancelled timer %s (%s %s %s, ontvanger %s): its term is no longer watched; a timers rebuild brings it back unless a bevestiging arrives\n",
+					t.ID, t.Kind, printable(t.Betreft.Source), printable(t.Betreft.ID), printable(t.Ontvanger))
 				return err
-			}
-			defer rdb.Close()
-			if err := confirmOr(cmd, yes, fmt.Sprintf(
-				"Cancel timer %s (%s %s %s, ontvanger %s, level %d due %s)? No escalatie will fire for it.",
-				t.ID, t.Kind, t.Betreft.Source, t.Betreft.ID, t.Ontvanger, t.Level, timerTime(t.Due)), "not cancelled"); err != nil {
-				return err
-			}
-			existed, err := s.Cancel(ctx, t.ID)
-			if err != nil {
-				return err
-			}
-			if !existed {
-				return &exitError{code: 1, err: fmt.Errorf("timer %s was gone before it was cancelled (acknowledged or finished meanwhile)", t.ID)}
-			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "cancelled timer %s (%s %s %s, ontvanger %s): its term is no longer watched; a timers rebuild brings it back unless a bevestiging arrives\n",
-				t.ID, t.Kind, printable(t.Betreft.Source), printable(t.Betreft.ID), printable(t.Ontvanger))
-			return err
+			})
 		},
 	}
 	rf.register(cmd)
-	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	registerYes(cmd, &yes)
 	return cmd
 }

@@ -159,15 +159,7 @@ func TestTimersList(t *testing.T) {
 			if strings.Contains(table+out, idBSN) {
 				t.Errorf("the output holds the BSN of an event id:\n%s\n%s", table, out)
 			}
-			var got []timerView
-			dec := json.NewDecoder(strings.NewReader(out))
-			for dec.More() {
-				var v timerView
-				if err := dec.Decode(&v); err != nil {
-					t.Fatalf("--json: %v\n%s", err, out)
-				}
-				got = append(got, v)
-			}
+			got := jsonLines[timerView](t, out)
 			if len(got) != len(tc.want) {
 				t.Fatalf("--json: %d timers, want %d:\n%s", len(got), len(tc.want), out)
 			}

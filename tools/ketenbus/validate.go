@@ -57,9 +57,7 @@ file that cannot be read.`,
 			}
 			return nil
 		},
-		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-			return []string{"json"}, cobra.ShellCompDirectiveFilterFileExt
-		},
+		ValidArgsFunction: completeJSONFiles,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runValidate(cmd, args, asJSON)
 		},
@@ -91,13 +89,7 @@ func runValidate(cmd *cobra.Command, files []string, asJSON bool) error {
 		case r.Valid:
 			fmt.Fprintf(out, "%s: ok (%d %s)\n", r.File, r.Events, plural(r.Events, "event", "events"))
 		default:
-			for _, v := range r.Errors {
-				if v.Pointer == "" {
-					fmt.Fprintf(out, "%s: %s\n", r.File, v.Detail)
-				} else {
-					fmt.Fprintf(out, "%s: %s: %s\n", r.File, v.Pointer, v.Detail)
-				}
-			}
+			printViolations(out, r.File, r.Errors)
 		}
 	}
 	if asJSON {
@@ -113,18 +105,23 @@ func runValidate(cmd *cobra.Command, files []string, asJSON bool) error {
 	return nil
 }
 
+// printViolations prints one line per violation in file: "FILE: POINTER:
+// DETAIL", or "FILE: DETAIL" for the event as a whole.
+func printViolations(out io.Writer, file string, vs []events.Violation) {
+	for _, v := range vs {
+		if v.Pointer == "" {
+			fmt.Fprintf(out, "%s: %s\n", file, v.Detail)
+		} else {
+			fmt.Fprintf(out, "%s: %s: %s\n", file, v.Pointer, v.Detail)
+		}
+	}
+}
+
 // validateFile reads one file ("-": stdin) and checks it as an event or,
 // when it is a JSON array, as a batch.
 func validateFile(catalog *events.Catalog, file string, stdin io.Reader, now time.Time) validateResult {
-	r := validateResult{File: file}
-	var b []byte
-	var err error
-	if file == "-" {
-		r.File = "<stdin>"
-		b, err = io.ReadAll(stdin)
-	} else {
-		b, err = os.ReadFile(file)
-	}
+	name, b, err := readInput(file, stdin)
+	r := validateResult{File: name}
 	if err != nil {
 		r.ReadError = readErrorText(err)
 		return r
@@ -179,6 +176,31 @@ func withViolations(r validateResult, n int, err error) validateResult {
 		r.Errors = []events.Violation{{Detail: err.Error()}}
 	}
 	return r
+}
+
+// readInput reads file, or stdin for "-", and returns the name to show
+// for it: file, or "<stdin>".
+func readInput(file string, stdin io.Reader) (name string, data []byte, err error) {
+	if file == "-" {
+		data, err = io.ReadAll(stdin)
+		return "<stdin>", data, err
+	}
+	data, err = os.ReadFile(file)
+	return file, data, err
+}
+
+// oneFileArg is the arguments of a command that reads one FILE, or "-"
+// for standard input.
+func oneFileArg(_ *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return &usageError{errors.New("name one FILE, or - for standard input")}
+	}
+	return nil
+}
+
+// completeJSONFiles completes the FILE arguments with .json files.
+func completeJSONFiles(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return []string{"json"}, cobra.ShellCompDirectiveFilterFileExt
 }
 
 func readErrorText(err error) string {

@@ -1,6 +1,7 @@
 package devstack
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -128,24 +129,12 @@ type Options struct {
 }
 
 func (o *Options) setDefaults() {
-	if o.ConfigPath == "" {
-		o.ConfigPath = DefaultConfigPath
-	}
-	if o.DataDir == "" {
-		o.DataDir = DefaultDataDir
-	}
-	if o.GatewayAddr == "" {
-		o.GatewayAddr = DefaultGatewayAddr
-	}
-	if o.NATSAddr == "" {
-		o.NATSAddr = DefaultNATSAddr
-	}
-	if o.SinkAddr == "" {
-		o.SinkAddr = DefaultSinkAddr
-	}
-	if o.MonitorAddr == "" {
-		o.MonitorAddr = DefaultMonitorAddr
-	}
+	o.ConfigPath = cmp.Or(o.ConfigPath, DefaultConfigPath)
+	o.DataDir = cmp.Or(o.DataDir, DefaultDataDir)
+	o.GatewayAddr = cmp.Or(o.GatewayAddr, DefaultGatewayAddr)
+	o.NATSAddr = cmp.Or(o.NATSAddr, DefaultNATSAddr)
+	o.SinkAddr = cmp.Or(o.SinkAddr, DefaultSinkAddr)
+	o.MonitorAddr = cmp.Or(o.MonitorAddr, DefaultMonitorAddr)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}

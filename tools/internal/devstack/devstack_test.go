@@ -452,19 +452,12 @@ func TestSuggestAddr(t *testing.T) {
 	ln.Close()
 }
 
-// demoEnv reads the export lines of dataDir/demo.env (values as generated:
-// shell-safe, so unquoted).
+// demoEnv reads the values of dataDir/demo.env, which must hold some.
 func demoEnv(t *testing.T, dataDir string) map[string]string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dataDir, devstack.DemoEnvFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	vals := map[string]string{}
-	for line := range strings.Lines(string(b)) {
-		if name, v, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(line), "export "), "="); ok && !strings.HasPrefix(line, "#") {
-			vals[name] = v
-		}
+	vals, err := devstack.ReadEnvFile(filepath.Join(dataDir, devstack.DemoEnvFile))
+	if err != nil || len(vals) == 0 {
+		t.Fatalf("%s: %v, %d values", devstack.DemoEnvFile, err, len(vals))
 	}
 	return vals
 }

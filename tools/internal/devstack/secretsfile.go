@@ -76,7 +76,7 @@ type KeptSecrets struct {
 // secret (or a token_sha256_env that is not set, which is never
 // generated); the error of an Extra's Check.
 func KeepSecrets(cfg *region.Config, f SecretsFile, getenv func(string) string) (KeptSecrets, error) {
-	kept, err := readEnvFile(f.Path)
+	kept, err := ReadEnvFile(f.Path)
 	if err != nil {
 		return KeptSecrets{}, err
 	}
@@ -138,9 +138,11 @@ func KeepSecrets(cfg *region.Config, f SecretsFile, getenv func(string) string) 
 	return res, writeEnvFile(f.Path, f.Header, names, values, f.Dotenv)
 }
 
-// readEnvFile reads the export lines of an env file. A file that does
-// not exist yields no values and no error.
-func readEnvFile(path string) (map[string]string, error) {
+// ReadEnvFile reads the values of an env file as KeepSecrets writes it:
+// export lines or NAME=value lines, quotes removed. A file that does not
+// exist yields no values and no error; a line of another form is an
+// error naming its line.
+func ReadEnvFile(path string) (map[string]string, error) {
 	b, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
 		return map[string]string{}, nil
