@@ -50,44 +50,39 @@ func SamenloopSubjects() []string {
 // RouterConsumerConfig returns the router's durable consumer on EVENTS:
 // every event, up to maxAckPending in flight.
 func RouterConsumerConfig(durable string, ackWait time.Duration, maxAckPending int) jetstream.ConsumerConfig {
-	return jetstream.ConsumerConfig{
-		Durable:       durable,
-		Description:   "ketenbus router: EVENTS to DELIVERY",
-		FilterSubject: events.SubjectEventsAll,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       ackWait,
-		MaxAckPending: maxAckPending,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-	}
+	return eventsConsumer(durable, "ketenbus router: EVENTS to DELIVERY", []string{events.SubjectEventsAll}, ackWait, maxAckPending)
 }
 
 // EscalatorConsumerConfig returns the escalator's durable consumer on
 // EVENTS (EscalatorSubjects), in order, one at a time: a bevestiging never
 // overtakes its aanmelding, and the live timers equal a rebuild's.
 func EscalatorConsumerConfig(durable string) jetstream.ConsumerConfig {
-	return jetstream.ConsumerConfig{
-		Durable:        durable,
-		Description:    "ketenbus escalator: terms of aanmeldingen and overdrachten",
-		FilterSubjects: EscalatorSubjects(),
-		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        30 * time.Second,
-		MaxAckPending:  1,
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
-	}
+	return eventsConsumer(durable, "ketenbus escalator: terms of aanmeldingen and overdrachten", EscalatorSubjects(), 30*time.Second, 1)
 }
 
 // SamenloopConsumerConfig returns samenloop detection's durable consumer
 // on EVENTS (SamenloopSubjects).
 func SamenloopConsumerConfig(durable string, maxAckPending int) jetstream.ConsumerConfig {
-	return jetstream.ConsumerConfig{
-		Durable:        durable,
-		Description:    "ketenbus samenloop: signalen on the same person",
-		FilterSubjects: SamenloopSubjects(),
-		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        30 * time.Second,
-		MaxAckPending:  maxAckPending,
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
+	return eventsConsumer(durable, "ketenbus samenloop: signalen on the same person", SamenloopSubjects(), 30*time.Second, maxAckPending)
+}
+
+// eventsConsumer is a service's durable consumer on EVENTS, from its first
+// event, with explicit acks.
+func eventsConsumer(durable, description string, subjects []string, ackWait time.Duration, maxAckPending int) jetstream.ConsumerConfig {
+	cc := jetstream.ConsumerConfig{
+		Durable:       durable,
+		Description:   description,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       ackWait,
+		MaxAckPending: maxAckPending,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
 	}
+	if len(subjects) == 1 {
+		cc.FilterSubject = subjects[0]
+	} else {
+		cc.FilterSubjects = subjects
+	}
+	return cc
 }
 
 // AdapterConsumerConfig returns the adapter's durable consumer of a webhook
