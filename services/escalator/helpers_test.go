@@ -9,6 +9,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/escalator"
+	"github.com/ketenbus/ketenbus/services/shared/projector"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/projectortest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
@@ -45,9 +46,11 @@ func (f *fixture) run(t *testing.T) (*escalator.Escalator, func()) {
 	t.Helper()
 	logger, metrics := f.Instance()
 	e, err := escalator.New(escalator.Config{
-		Region: f.Region, JetStream: f.Env.JS, Redis: f.RDB, Now: f.Clock.Now,
-		PollInterval: 5 * time.Millisecond, Lease: 2 * time.Second, Logger: logger, Metrics: metrics,
-		CheckInterval: 50 * time.Millisecond, RebuildLock: 3 * time.Second,
+		ServiceConfig: projector.ServiceConfig{
+			Region: f.Region, JetStream: f.Env.JS, Redis: f.RDB, Now: f.Clock.Now, Logger: logger, Metrics: metrics,
+			CheckInterval: 50 * time.Millisecond, RebuildLock: 3 * time.Second,
+		},
+		PollInterval: 5 * time.Millisecond, Lease: 2 * time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)

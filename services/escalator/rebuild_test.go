@@ -10,6 +10,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/escalator"
+	"github.com/ketenbus/ketenbus/services/shared/projector"
 	"github.com/ketenbus/ketenbus/services/shared/timers"
 )
 
@@ -69,7 +70,7 @@ func TestRebuildEqualsLive(t *testing.T) {
 	}
 	stop()
 
-	rebuilt, err := escalator.New(escalator.Config{Region: f.Region, JetStream: f.Env.JS, Redis: f.RDB, Now: f.Clock.Now})
+	rebuilt, err := escalator.New(escalator.Config{ServiceConfig: projector.ServiceConfig{Region: f.Region, JetStream: f.Env.JS, Redis: f.RDB, Now: f.Clock.Now}})
 	if err != nil {
 		t.Fatal(err)
 	}

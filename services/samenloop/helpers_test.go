@@ -9,6 +9,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/samenloop"
+	"github.com/ketenbus/ketenbus/services/shared/projector"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/projectortest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
@@ -41,9 +42,11 @@ func (f *fixture) service(t *testing.T, durable string) *samenloop.Service {
 	t.Helper()
 	logger, metrics := f.Instance()
 	s, err := samenloop.New(samenloop.Config{
-		Region: f.Region, JetStream: f.Env.JS, Redis: f.RDB, Now: f.Clock.Now, Durable: durable,
-		ExpireInterval: 5 * time.Millisecond, Logger: logger, Metrics: metrics,
-		CheckInterval: 50 * time.Millisecond, RebuildLock: 3 * time.Second,
+		ServiceConfig: projector.ServiceConfig{
+			Region: f.Region, JetStream: f.Env.JS, Redis: f.RDB, Now: f.Clock.Now, Durable: durable, Logger: logger, Metrics: metrics,
+			CheckInterval: 50 * time.Millisecond, RebuildLock: 3 * time.Second,
+		},
+		ExpireInterval: 5 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/samenloop"
 	"github.com/ketenbus/ketenbus/services/shared/bus"
+	"github.com/ketenbus/ketenbus/services/shared/projector"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
 )
@@ -346,7 +347,8 @@ func TestReplicas(t *testing.T) {
 	}
 	for _, durable := range []string{"", ""} {
 		s, err := samenloop.New(samenloop.Config{
-			Region: f.Region, JetStream: f.Env.JS, Redis: f.RDB, Now: f.Clock.Now, Durable: durable, MaxAckPending: 64,
+			ServiceConfig: projector.ServiceConfig{Region: f.Region, JetStream: f.Env.JS, Redis: f.RDB, Now: f.Clock.Now, Durable: durable},
+			MaxAckPending: 64,
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/ketenbus/ketenbus/services/shared/natsauth"
+	"github.com/ketenbus/ketenbus/services/shared/projector"
 	"github.com/ketenbus/ketenbus/services/shared/svcmain"
 )
 
@@ -17,5 +18,5 @@ func Main() svcmain.Service {
 
 // start builds samenloop detection from the region config and connections of env.
 func start(_ context.Context, env *svcmain.Env) (svcmain.Runner, error) {
-	return svcmain.AsRunner(New(Config{Region: env.Region, JetStream: env.JetStream, Redis: env.Redis, Logger: env.Logger, Metrics: env.Metrics}))
+	return svcmain.AsRunner(New(Config{ServiceConfig: projector.EnvConfig(env)}))
 }
