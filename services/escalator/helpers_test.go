@@ -24,6 +24,10 @@ const (
 	pseudonym       = "5f0c6e2d9a0b4c1d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d"
 )
 
+// posted is when the tests post their first events: the Thursday
+// before Easter 2026.
+var posted = at("2026-04-02T10:00:00+02:00")
+
 type fixture struct{ *projectortest.Fixture }
 
 func newFixture(t *testing.T, now time.Time, opts ...redistest.Option) *fixture {
@@ -38,6 +42,18 @@ func (f *fixture) start(t *testing.T) (*escalator.Escalator, func()) {
 	e, stop := f.run(t)
 	waitComplete(t, e)
 	return e, stop
+}
+
+// startAanmelding starts an escalator on a fixture whose clock stands at
+// posted, posts aanmelding a-1 of politie with a term of 5 working days,
+// and waits until its timer is set.
+func startAanmelding(t *testing.T) (*fixture, *escalator.Escalator) {
+	t.Helper()
+	f := newFixture(t, posted)
+	e, _ := f.start(t)
+	f.aanmelding(t, "a-1", posted, 5)
+	waitTimer(t, e, sourcePolitie, "a-1", true)
+	return f, e
 }
 
 // run runs an escalator instance until the returned stop is called (or

@@ -115,7 +115,6 @@ func TestRedisComesBackEmpty(t *testing.T) {
 	for name, lose := range projectortest.Losses() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			posted := at("2026-04-02T10:00:00+02:00")
 			f := newFixture(t, posted)
 			e, _ := f.start(t)
 			for i := range 6 {
@@ -179,7 +178,6 @@ func timerIDOf(id string) string { return events.MsgID(sourcePolitie, id) }
 // one rebuilds, the other waits for it; no level fires twice.
 func TestReplicasRebuildOnce(t *testing.T) {
 	t.Parallel()
-	posted := at("2026-04-02T10:00:00+02:00")
 	f := newFixture(t, posted)
 	a, _ := f.start(t)
 	regA, logsA := f.Metrics, f.Logs
@@ -227,7 +225,6 @@ func TestReplicasRebuildOnce(t *testing.T) {
 // are the same; the next start rebuilds nothing.
 func TestUpgradeRebuildsOnce(t *testing.T) {
 	t.Parallel()
-	posted := at("2026-04-02T10:00:00+02:00")
 	f := newFixture(t, posted)
 	e, stop := f.start(t)
 	for i := range 5 {
@@ -273,7 +270,6 @@ func TestUpgradeRebuildsOnce(t *testing.T) {
 // still escalates once.
 func TestRedisLostItsLastWrites(t *testing.T) {
 	t.Parallel()
-	posted := at("2026-04-02T10:00:00+02:00")
 	f := newFixture(t, posted)
 	e, _ := f.start(t)
 	for i := range 5 {
@@ -329,7 +325,6 @@ func TestRedisLostItsLastWrites(t *testing.T) {
 // term escalates once.
 func TestRebuildFailsMidway(t *testing.T) {
 	t.Parallel()
-	posted := at("2026-04-02T10:00:00+02:00")
 	f := newFixture(t, posted, redistest.WithAOF())
 	e, _ := f.start(t)
 	const n = 600

@@ -39,7 +39,6 @@ func allTimers(t *testing.T, s *timers.Store) []timers.Timer {
 // a rebuild from EVENTS into the emptied Redis gives the same timers.
 func TestRebuildEqualsLive(t *testing.T) {
 	t.Parallel()
-	posted := at("2026-04-02T10:00:00+02:00")
 	f := newFixture(t, posted)
 	live, stop := f.start(t)
 	f.bevestiging(t, "ggz", sourceGGZ, "b-early", "a-early", "opgepakt")

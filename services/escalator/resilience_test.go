@@ -96,7 +96,6 @@ func TestReplicasFireEachTimerOnce(t *testing.T) {
 // are pending and events keep coming; every term still escalates once.
 func TestRedisRestartLosesNothing(t *testing.T) {
 	t.Parallel()
-	posted := at("2026-04-02T10:00:00+02:00")
 	f := newFixture(t, posted, redistest.WithAOF())
 	e, _ := f.start(t)
 	for i := range 20 {
@@ -116,7 +115,6 @@ func TestRedisRestartLosesNothing(t *testing.T) {
 // escalator reports not ready and does not ack; afterwards it catches up.
 func TestRedisDownStopsAckingAndCatchesUp(t *testing.T) {
 	t.Parallel()
-	posted := at("2026-04-02T10:00:00+02:00")
 	f := newFixture(t, posted, redistest.WithAOF())
 	e, _ := f.start(t)
 	f.aanmelding(t, "a-0", posted, 5)
@@ -169,11 +167,7 @@ func gauge(t *testing.T, f *fixture, name string) float64 {
 // a second, not after the claim's lease, which is for a claimer that died.
 func TestEventsRefusingFiresAgainSoon(t *testing.T) {
 	t.Parallel()
-	posted := at("2026-04-02T10:00:00+02:00")
-	f := newFixture(t, posted)
-	e, _ := f.start(t)
-	f.aanmelding(t, "a-1", posted, 5)
-	waitTimer(t, e, sourcePolitie, "a-1", true)
+	f, _ := startAanmelding(t)
 
 	ctx := context.Background()
 	st, err := f.Env.JS.Stream(ctx, events.StreamEvents)
