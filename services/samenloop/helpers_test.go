@@ -38,6 +38,17 @@ func newFixture(t *testing.T, opts ...redistest.Option) *fixture {
 	return &fixture{projectortest.New(t, t0, opts...)}
 }
 
+// startIndexed starts a service on a fixture of opts (start) and waits
+// until politie's signaal p-1 at t0 is in the index.
+func startIndexed(t *testing.T, opts ...redistest.Option) (*fixture, *samenloop.Service) {
+	t.Helper()
+	f := newFixture(t, opts...)
+	s, _ := f.start(t)
+	f.signaal(t, signaal{partner: "politie", id: "p-1", at: t0})
+	f.waitIndexed(t, s, 1)
+	return f, s
+}
+
 func (f *fixture) service(t *testing.T, durable string) *samenloop.Service {
 	t.Helper()
 	logger, metrics := f.Instance()

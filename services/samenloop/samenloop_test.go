@@ -112,10 +112,7 @@ func TestRegievoerderSignals(t *testing.T) {
 
 func TestWindowExpiry(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	s, _ := f.start(t)
-	f.signaal(t, signaal{partner: "politie", id: "p-1", at: t0})
-	f.waitIndexed(t, s, 1)
+	f, s := startIndexed(t)
 
 	// A day before the window passes, ggz's signaal makes a samenloop;
 	// once it passed, wijkteam's finds only ggz … which is a samenloop
@@ -300,10 +297,7 @@ func TestRebuild(t *testing.T) {
 
 func TestRedisDownHoldsEvents(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, redistest.WithAOF())
-	s, _ := f.start(t)
-	f.signaal(t, signaal{partner: "politie", id: "p-1", at: t0})
-	f.waitIndexed(t, s, 1)
+	f, s := startIndexed(t, redistest.WithAOF())
 	f.Redis.Stop()
 	f.signaal(t, signaal{partner: "ggz", id: "g-1", at: t0.Add(time.Hour)})
 	deadline := time.Now().Add(10 * time.Second)
