@@ -2,6 +2,7 @@ package escalator_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -101,6 +102,17 @@ func (f *fixture) aanmelding(t *testing.T, id string, logged time.Time, werkdage
 		"bsn": "111222333", "ontvanger": "ggz", "reden": "zorgen",
 		"contactpersoon": map[string]any{"naam": "Wijkagent"}, "reactietermijn": map[string]any{"werkdagen": werkdagen},
 	}, "ggz")
+}
+
+// aanmeldingen posts aanmeldingen a-from up to a-to (not included) of
+// politie with terms of 5 working days, and waits until e set the timer
+// of the last.
+func (f *fixture) aanmeldingen(t *testing.T, e *escalator.Escalator, from, to int) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		f.aanmelding(t, fmt.Sprintf("a-%d", i), posted, 5)
+	}
+	waitTimer(t, e, sourcePolitie, fmt.Sprintf("a-%d", to-1), true)
 }
 
 func (f *fixture) bevestiging(t *testing.T, partner, source, id, betreft, status string) {

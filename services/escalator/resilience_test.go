@@ -98,15 +98,9 @@ func TestRedisRestartLosesNothing(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, posted, redistest.WithAOF())
 	e, _ := f.start(t)
-	for i := range 20 {
-		f.aanmelding(t, fmt.Sprintf("a-%d", i), posted, 5)
-	}
-	waitTimer(t, e, sourcePolitie, "a-19", true)
+	f.aanmeldingen(t, e, 0, 20)
 	f.Redis.Restart(t)
-	for i := 20; i < 40; i++ {
-		f.aanmelding(t, fmt.Sprintf("a-%d", i), posted, 5)
-	}
-	waitTimer(t, e, sourcePolitie, "a-39", true)
+	f.aanmeldingen(t, e, 20, 40)
 	f.Clock.Set(at("2026-04-11T00:00:00+02:00"))
 	f.waitCount(t, 40, 20*time.Second)
 }
