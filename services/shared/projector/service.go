@@ -1,6 +1,7 @@
 package projector
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"time"
@@ -98,8 +99,16 @@ func (c ServiceConfig) Projector(p Config) Config {
 	return p
 }
 
-// EnvConfig returns the ServiceConfig of the region config, connections,
-// logger and registry svcmain prepared in env.
-func EnvConfig(env *svcmain.Env) ServiceConfig {
-	return ServiceConfig{Region: env.Region, JetStream: env.JetStream, Redis: env.Redis, Logger: env.Logger, Metrics: env.Metrics}
+// Main describes to svcmain a service that keeps a projection of EVENTS
+// in Redis: it connects as the NATS user name, serves /metrics, /healthz
+// and /readyz on metricsAddr unless --metrics-addr says otherwise, needs
+// Redis (--redis-url), and is built by build from the region config,
+// connections, logger and registry svcmain prepared.
+func Main[R svcmain.Runner](name, metricsAddr string, build func(ServiceConfig) (R, error)) svcmain.Service {
+	return svcmain.Service{Name: name, MetricsAddr: metricsAddr, Redis: svcmain.RedisRequired,
+		Start: func(_ context.Context, env *svcmain.Env) (svcmain.Runner, error) {
+			return svcmain.AsRunner(build(ServiceConfig{
+				Region: env.Region, JetStream: env.JetStream, Redis: env.Redis, Logger: env.Logger, Metrics: env.Metrics,
+			}))
+		}}
 }
