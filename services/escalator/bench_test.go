@@ -11,6 +11,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/escalator"
+	"github.com/ketenbus/ketenbus/services/shared/projector"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
@@ -33,7 +34,7 @@ func BenchmarkEscalationLag(b *testing.B) {
 		env := natstest.StartProcess(b)
 		rdb := redistest.Start(b).Client(b)
 		logger, _ := logtest.New()
-		e, err := escalator.New(escalator.Config{Region: reg, JetStream: env.JS, Redis: rdb, Logger: logger})
+		e, err := escalator.New(escalator.Config{ServiceConfig: projector.ServiceConfig{Region: reg, JetStream: env.JS, Redis: rdb, Logger: logger}})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -4,37 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/outbox"
 	"github.com/ketenbus/ketenbus/services/shared/projection"
 	"github.com/ketenbus/ketenbus/services/shared/projector"
-	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/timers"
 	"github.com/ketenbus/ketenbus/services/shared/werkdagen"
 )
 
-// Config configures the escalator.
+// Config configures the escalator. Of projector.ServiceConfig, Region
+// holds the ladder, the Jeugd→Wmo months and the calendar, JetStream is
+// where EVENTS is read and escalaties are written, Redis keeps the
+// timers, and Durable defaults to "escalator".
 type Config struct {
-	// Region holds the ladder, the Jeugd→Wmo months and the calendar;
-	// required.
-	Region *region.Config
-	// JetStream is where EVENTS is read and escalaties are written; required.
-	JetStream jetstream.JetStream
-	// Redis keeps the timers; required.
-	Redis redis.UniversalClient
-	// Now is the clock. Default time.Now.
-	Now func() time.Time
-	// Durable is the escalator's consumer on EVENTS; replicas share it.
-	// Default "escalator".
-	Durable string
+	projector.ServiceConfig
 	// PollInterval is how often due timers are claimed. Default 250ms.
 	PollInterval time.Duration
 	// ClaimBatch is how many due timers one claim takes. Default 500.
@@ -46,28 +34,10 @@ type Config struct {
 	// its event, and a term that ended, are remembered; at least as long
 	// as the event's type is kept (region retention). Default 400 days.
 	RememberFor time.Duration
-	// CheckInterval is how often the escalator looks, besides at start,
-	// after Redis came back and whenever a write finds them missing,
-	// whether the timers in Redis are complete and hold every event its
-	// consumer acknowledged. Default 10s.
-	CheckInterval time.Duration
-	// RebuildLock is how long the lock of a rebuild lasts without
-	// renewal: how long the others wait for a rebuilder that died.
-	// Default 30s.
-	RebuildLock time.Duration
-	// Logger; never receives data fields. Default slog.Default().
-	Logger *slog.Logger
-	// Metrics registry; default a new one.
-	Metrics *prometheus.Registry
 }
 
 func (c *Config) setDefaults() {
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	if c.Durable == "" {
-		c.Durable = bus.ConsumerEscalator
-	}
+	c.ServiceConfig.SetDefaults(bus.ConsumerEscalator)
 	if c.PollInterval == 0 {
 		c.PollInterval = 250 * time.Millisecond
 	}
@@ -80,39 +50,15 @@ func (c *Config) setDefaults() {
 	if c.RememberFor == 0 {
 		c.RememberFor = 400 * 24 * time.Hour
 	}
-	if c.CheckInterval == 0 {
-		c.CheckInterval = 10 * time.Second
-	}
-	if c.RebuildLock == 0 {
-		c.RebuildLock = 30 * time.Second
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
-	if c.Metrics == nil {
-		c.Metrics = prometheus.NewRegistry()
-	}
 }
 
 // Validate reports a config the escalator cannot run with.
 func (c Config) Validate() error {
-	var errs []error
-	if c.Region == nil {
-		errs = append(errs, errors.New("escalator: Region is missing"))
-	}
-	if c.JetStream == nil {
-		errs = append(errs, errors.New("escalator: JetStream is missing"))
-	}
-	if c.Redis == nil {
-		errs = append(errs, errors.New("escalator: Redis is missing"))
-	}
+	var claim error
 	if c.ClaimBatch < 1 {
-		errs = append(errs, errors.New("escalator: ClaimBatch must be at least 1"))
+		claim = errors.New("escalator: ClaimBatch must be at least 1")
 	}
-	if c.CheckInterval < 0 || c.RebuildLock < 0 {
-		errs = append(errs, errors.New("escalator: CheckInterval and RebuildLock must not be negative"))
-	}
-	return errors.Join(errs...)
+	return errors.Join(c.ServiceConfig.Validate("escalator"), claim)
 }
 
 // Escalator is the escalation timer service.
@@ -160,12 +106,10 @@ func New(cfg Config) (*Escalator, error) {
 		metrics: newMetrics(cfg.Metrics),
 		outbox:  outbox.New(outbox.Config{JetStream: cfg.JetStream, Region: cfg.Region, Now: cfg.Now}),
 	}
-	e.proj = projector.New(projector.Config{
+	e.proj = projector.New(cfg.Projector(projector.Config{
 		Service:    "escalator",
 		Projection: "escalation timers",
 		What:       "the timers",
-		JetStream:  cfg.JetStream,
-		Redis:      cfg.Redis,
 		Keys:       store.Projection(),
 		Consumer:   bus.EscalatorConsumerConfig(cfg.Durable),
 		Apply: func(ctx context.Context, w projection.Writer, in projector.Input) error {
@@ -187,13 +131,8 @@ func New(cfg Config) (*Escalator, error) {
 			Name: "ketenbus_escalator_timers_pending",
 			Help: "Terms being watched: timers in Redis; no sample while Redis does not answer.",
 		},
-		Count:         store.Pending,
-		Now:           cfg.Now,
-		Logger:        cfg.Logger,
-		Metrics:       cfg.Metrics,
-		RebuildLock:   cfg.RebuildLock,
-		CheckInterval: cfg.CheckInterval,
-	})
+		Count: store.Pending,
+	}))
 	return e, nil
 }
 

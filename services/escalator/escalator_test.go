@@ -13,11 +13,7 @@ import (
 // partners, once per level.
 func TestTermOverEaster(t *testing.T) {
 	t.Parallel()
-	posted := at("2026-04-02T10:00:00+02:00")
-	f := newFixture(t, posted)
-	e, _ := f.start(t)
-	f.aanmelding(t, "a-1", posted, 5)
-	waitTimer(t, e, sourcePolitie, "a-1", true)
+	f, e := startAanmelding(t)
 
 	f.Clock.Set(at("2026-04-10T23:59:59+02:00")) // the last working day
 	f.waitEscalaties(t, 0)
@@ -46,11 +42,7 @@ func TestTermOverEaster(t *testing.T) {
 
 func TestBevestigingInTimeStopsTheTerm(t *testing.T) {
 	t.Parallel()
-	posted := at("2026-04-02T10:00:00+02:00")
-	f := newFixture(t, posted)
-	e, _ := f.start(t)
-	f.aanmelding(t, "a-1", posted, 5)
-	waitTimer(t, e, sourcePolitie, "a-1", true)
+	f, e := startAanmelding(t)
 	f.Clock.Set(at("2026-04-07T09:00:00+02:00"))
 	f.bevestiging(t, "ggz", sourceGGZ, "b-1", "a-1", "opgepakt")
 	waitTimer(t, e, sourcePolitie, "a-1", false)
@@ -60,11 +52,7 @@ func TestBevestigingInTimeStopsTheTerm(t *testing.T) {
 
 func TestBevestigingFromAnotherPartnerChangesNothing(t *testing.T) {
 	t.Parallel()
-	posted := at("2026-04-02T10:00:00+02:00")
-	f := newFixture(t, posted)
-	e, _ := f.start(t)
-	f.aanmelding(t, "a-1", posted, 5)
-	waitTimer(t, e, sourcePolitie, "a-1", true)
+	f, e := startAanmelding(t)
 	f.bevestiging(t, "zvh", sourceZVH, "b-1", "a-1", "afgerond")
 	time.Sleep(200 * time.Millisecond)
 	waitTimer(t, e, sourcePolitie, "a-1", true)
@@ -74,7 +62,6 @@ func TestBevestigingFromAnotherPartnerChangesNothing(t *testing.T) {
 
 func TestEarlyBevestigingStartsNoTimer(t *testing.T) {
 	t.Parallel()
-	posted := at("2026-04-02T10:00:00+02:00")
 	f := newFixture(t, posted)
 	e, _ := f.start(t)
 	f.bevestiging(t, "ggz", sourceGGZ, "b-1", "a-1", "opgepakt")
@@ -92,11 +79,7 @@ func TestEarlyBevestigingStartsNoTimer(t *testing.T) {
 
 func TestGeweigerdEscalatesAtOnce(t *testing.T) {
 	t.Parallel()
-	posted := at("2026-04-02T10:00:00+02:00")
-	f := newFixture(t, posted)
-	e, _ := f.start(t)
-	f.aanmelding(t, "a-1", posted, 5)
-	waitTimer(t, e, sourcePolitie, "a-1", true)
+	f, _ := startAanmelding(t)
 	f.Clock.Set(at("2026-04-03T09:00:00+02:00"))
 	f.bevestiging(t, "ggz", sourceGGZ, "b-1", "a-1", "geweigerd")
 	got := f.waitEscalaties(t, 1)
@@ -112,7 +95,6 @@ func TestGeweigerdEscalatesAtOnce(t *testing.T) {
 // without bevestiging to level 2.
 func TestOverdrachtAt18(t *testing.T) {
 	t.Parallel()
-	posted := at("2026-04-02T10:00:00+02:00")
 	f := newFixture(t, posted)
 	e, _ := f.start(t)
 	f.store(t, "jeugdzorg", events.TypeOverdrachtJeugdWmo, sourceJeugdzorg, "o-1", posted, map[string]any{

@@ -62,6 +62,19 @@ func (e *Escalator) applyFired(ctx context.Context, st *timers.Store, ev cloudev
 
 func timerID(source, id string) string { return events.MsgID(source, id) }
 
+// newTimer returns the timer of kind that ev, from sender to ontvanger,
+// starts, before its level, reden and due time are set.
+func newTimer(ev cloudevents.Event, kind, sender, ontvanger string) timers.Timer {
+	return timers.Timer{
+		ID:        timerID(ev.Source(), ev.ID()),
+		Kind:      kind,
+		Betreft:   timers.Ref{Source: ev.Source(), ID: ev.ID(), Type: ev.Type()},
+		Subject:   ev.Subject(),
+		Ontvanger: ontvanger,
+		Sender:    sender,
+	}
+}
+
 func (e *Escalator) startAanmelding(ctx context.Context, st *timers.Store, ev cloudevents.Event, sender string, d events.Aanmelding) error {
 	logged := e.loggedAt(ev)
 	var deadline time.Time
@@ -73,15 +86,7 @@ func (e *Escalator) startAanmelding(ctx context.Context, st *timers.Store, ev cl
 	default:
 		return nil
 	}
-	t := timers.Timer{
-		ID:        timerID(ev.Source(), ev.ID()),
-		Kind:      kindAanmelding,
-		Betreft:   timers.Ref{Source: ev.Source(), ID: ev.ID(), Type: ev.Type()},
-		Subject:   ev.Subject(),
-		Ontvanger: d.Ontvanger,
-		Sender:    sender,
-	}
-	t = e.ladder.firstLevel(t, deadline, events.RedenTermijnVerstreken)
+	t := e.ladder.firstLevel(newTimer(ev, kindAanmelding, sender, d.Ontvanger), deadline, events.RedenTermijnVerstreken)
 	return e.schedule(ctx, st, t, logged)
 }
 
@@ -93,19 +98,9 @@ func (e *Escalator) startOverdracht(ctx context.Context, st *timers.Store, ev cl
 	logged := e.loggedAt(ev)
 	accept := werkdagen.MonthsBefore(birthday, e.ladder.accept)
 	remind := werkdagen.MonthsBefore(birthday, e.ladder.remind)
-	t := timers.Timer{
-		ID:        timerID(ev.Source(), ev.ID()),
-		Kind:      kindOverdracht,
-		Betreft:   timers.Ref{Source: ev.Source(), ID: ev.ID(), Type: ev.Type()},
-		Subject:   ev.Subject(),
-		Ontvanger: d.Ontvanger,
-		Sender:    sender,
-		Level:     0,
-		Reden:     string(events.RedenHerinnering18),
-		Termijn:   accept,
-		Due:       maxTime(remind, logged),
-		Anchor:    birthday,
-	}
+	t := newTimer(ev, kindOverdracht, sender, d.Ontvanger)
+	t.Level, t.Reden, t.Termijn = 0, string(events.RedenHerinnering18), accept
+	t.Due, t.Anchor = maxTime(remind, logged), birthday
 	return e.schedule(ctx, st, t, logged)
 }
 

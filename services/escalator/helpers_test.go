@@ -2,6 +2,7 @@ package escalator_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/escalator"
+	"github.com/ketenbus/ketenbus/services/shared/projector"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/projectortest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
@@ -22,6 +24,10 @@ const (
 	sourceWmo       = "urn:nld:oin:00000009999999990006:systeem:wmo"
 	pseudonym       = "5f0c6e2d9a0b4c1d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d"
 )
+
+// posted is when the tests post their first events: the Thursday
+// before Easter 2026.
+var posted = at("2026-04-02T10:00:00+02:00")
 
 type fixture struct{ *projectortest.Fixture }
 
@@ -39,15 +45,29 @@ func (f *fixture) start(t *testing.T) (*escalator.Escalator, func()) {
 	return e, stop
 }
 
+// startAanmelding starts an escalator on a fixture whose clock stands at
+// posted, posts aanmelding a-1 of politie with a term of 5 working days,
+// and waits until its timer is set.
+func startAanmelding(t *testing.T) (*fixture, *escalator.Escalator) {
+	t.Helper()
+	f := newFixture(t, posted)
+	e, _ := f.start(t)
+	f.aanmelding(t, "a-1", posted, 5)
+	waitTimer(t, e, sourcePolitie, "a-1", true)
+	return f, e
+}
+
 // run runs an escalator instance until the returned stop is called (or
 // the test ends), and returns at once.
 func (f *fixture) run(t *testing.T) (*escalator.Escalator, func()) {
 	t.Helper()
 	logger, metrics := f.Instance()
 	e, err := escalator.New(escalator.Config{
-		Region: f.Region, JetStream: f.Env.JS, Redis: f.RDB, Now: f.Clock.Now,
-		PollInterval: 5 * time.Millisecond, Lease: 2 * time.Second, Logger: logger, Metrics: metrics,
-		CheckInterval: 50 * time.Millisecond, RebuildLock: 3 * time.Second,
+		ServiceConfig: projector.ServiceConfig{
+			Region: f.Region, JetStream: f.Env.JS, Redis: f.RDB, Now: f.Clock.Now, Logger: logger, Metrics: metrics,
+			CheckInterval: 50 * time.Millisecond, RebuildLock: 3 * time.Second,
+		},
+		PollInterval: 5 * time.Millisecond, Lease: 2 * time.Second,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -82,6 +102,17 @@ func (f *fixture) aanmelding(t *testing.T, id string, logged time.Time, werkdage
 		"bsn": "111222333", "ontvanger": "ggz", "reden": "zorgen",
 		"contactpersoon": map[string]any{"naam": "Wijkagent"}, "reactietermijn": map[string]any{"werkdagen": werkdagen},
 	}, "ggz")
+}
+
+// aanmeldingen posts aanmeldingen a-from up to a-to (not included) of
+// politie with terms of 5 working days, and waits until e set the timer
+// of the last.
+func (f *fixture) aanmeldingen(t *testing.T, e *escalator.Escalator, from, to int) {
+	t.Helper()
+	for i := from; i < to; i++ {
+		f.aanmelding(t, fmt.Sprintf("a-%d", i), posted, 5)
+	}
+	waitTimer(t, e, sourcePolitie, fmt.Sprintf("a-%d", to-1), true)
 }
 
 func (f *fixture) bevestiging(t *testing.T, partner, source, id, betreft, status string) {

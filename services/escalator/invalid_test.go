@@ -13,7 +13,6 @@ import (
 // escalator stays ready.
 func TestEventMakingNoValidTimerIsSkipped(t *testing.T) {
 	t.Parallel()
-	posted := at("2026-04-02T10:00:00+02:00")
 	f := newFixture(t, posted)
 	e, _ := f.start(t)
 	f.store(t, "politie", events.TypeAanmelding, sourcePolitie, "bad", posted, map[string]any{

@@ -113,7 +113,6 @@ func (f *fixture) storeAgain(t *testing.T, id string, logged time.Time, werkdage
 // whose ladder ran out.
 func TestAanmeldingStoredAgainStartsNoSecondTerm(t *testing.T) {
 	t.Parallel()
-	posted := at("2026-04-02T10:00:00+02:00")
 	f := newFixture(t, posted)
 	e, _ := f.start(t)
 	f.aanmelding(t, "a-run", posted, 5)

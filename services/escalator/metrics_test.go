@@ -13,7 +13,6 @@ import (
 // ketenbus_scrape_errors_total.
 func TestTimersPendingGauge(t *testing.T) {
 	t.Parallel()
-	posted := at("2026-04-02T10:00:00+02:00")
 	f := newFixture(t, posted)
 	e, _ := f.start(t)
 	if got := gauge(t, f, "ketenbus_escalator_timers_pending"); got != 0 {

@@ -115,13 +115,9 @@ func TestRedisComesBackEmpty(t *testing.T) {
 	for name, lose := range projectortest.Losses() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			posted := at("2026-04-02T10:00:00+02:00")
 			f := newFixture(t, posted)
 			e, _ := f.start(t)
-			for i := range 6 {
-				f.aanmelding(t, fmt.Sprintf("a-%d", i), posted, 5)
-			}
-			waitTimer(t, e, sourcePolitie, "a-5", true)
+			f.aanmeldingen(t, e, 0, 6)
 			f.Clock.Set(at("2026-04-11T00:00:00+02:00")) // level 1 of each
 			f.waitLevels(t, once("a-0/1", "a-1/1", "a-2/1", "a-3/1", "a-4/1", "a-5/1"))
 
@@ -179,7 +175,6 @@ func timerIDOf(id string) string { return events.MsgID(sourcePolitie, id) }
 // one rebuilds, the other waits for it; no level fires twice.
 func TestReplicasRebuildOnce(t *testing.T) {
 	t.Parallel()
-	posted := at("2026-04-02T10:00:00+02:00")
 	f := newFixture(t, posted)
 	a, _ := f.start(t)
 	regA, logsA := f.Metrics, f.Logs
@@ -191,10 +186,7 @@ func TestReplicasRebuildOnce(t *testing.T) {
 	if n := rebuilds(); n != 1 {
 		t.Fatalf("%v rebuilds when the two started on a new region, want 1", n)
 	}
-	for i := range 20 {
-		f.aanmelding(t, fmt.Sprintf("a-%d", i), posted, 5)
-	}
-	waitTimer(t, a, sourcePolitie, "a-19", true)
+	f.aanmeldingen(t, a, 0, 20)
 	if err := f.RDB.FlushAll(context.Background()).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +219,6 @@ func TestReplicasRebuildOnce(t *testing.T) {
 // are the same; the next start rebuilds nothing.
 func TestUpgradeRebuildsOnce(t *testing.T) {
 	t.Parallel()
-	posted := at("2026-04-02T10:00:00+02:00")
 	f := newFixture(t, posted)
 	e, stop := f.start(t)
 	for i := range 5 {
@@ -273,13 +264,9 @@ func TestUpgradeRebuildsOnce(t *testing.T) {
 // still escalates once.
 func TestRedisLostItsLastWrites(t *testing.T) {
 	t.Parallel()
-	posted := at("2026-04-02T10:00:00+02:00")
 	f := newFixture(t, posted)
 	e, _ := f.start(t)
-	for i := range 5 {
-		f.aanmelding(t, fmt.Sprintf("a-%d", i), posted, 5)
-	}
-	waitTimer(t, e, sourcePolitie, "a-4", true)
+	f.aanmeldingen(t, e, 0, 5)
 	if err := f.RDB.Save(context.Background()).Err(); err != nil { // the copy Redis comes back with
 		t.Fatal(err)
 	}
@@ -329,7 +316,6 @@ func TestRedisLostItsLastWrites(t *testing.T) {
 // term escalates once.
 func TestRebuildFailsMidway(t *testing.T) {
 	t.Parallel()
-	posted := at("2026-04-02T10:00:00+02:00")
 	f := newFixture(t, posted, redistest.WithAOF())
 	e, _ := f.start(t)
 	const n = 600

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/escalator"
+	"github.com/ketenbus/ketenbus/services/shared/projector"
 	"github.com/ketenbus/ketenbus/services/shared/timers"
 )
 
@@ -38,7 +39,6 @@ func allTimers(t *testing.T, s *timers.Store) []timers.Timer {
 // a rebuild from EVENTS into the emptied Redis gives the same timers.
 func TestRebuildEqualsLive(t *testing.T) {
 	t.Parallel()
-	posted := at("2026-04-02T10:00:00+02:00")
 	f := newFixture(t, posted)
 	live, stop := f.start(t)
 	f.bevestiging(t, "ggz", sourceGGZ, "b-early", "a-early", "opgepakt")
@@ -69,7 +69,7 @@ func TestRebuildEqualsLive(t *testing.T) {
 	}
 	stop()
 
-	rebuilt, err := escalator.New(escalator.Config{Region: f.Region, JetStream: f.Env.JS, Redis: f.RDB, Now: f.Clock.Now})
+	rebuilt, err := escalator.New(escalator.Config{ServiceConfig: projector.ServiceConfig{Region: f.Region, JetStream: f.Env.JS, Redis: f.RDB, Now: f.Clock.Now}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -96,18 +96,11 @@ func TestReplicasFireEachTimerOnce(t *testing.T) {
 // are pending and events keep coming; every term still escalates once.
 func TestRedisRestartLosesNothing(t *testing.T) {
 	t.Parallel()
-	posted := at("2026-04-02T10:00:00+02:00")
 	f := newFixture(t, posted, redistest.WithAOF())
 	e, _ := f.start(t)
-	for i := range 20 {
-		f.aanmelding(t, fmt.Sprintf("a-%d", i), posted, 5)
-	}
-	waitTimer(t, e, sourcePolitie, "a-19", true)
+	f.aanmeldingen(t, e, 0, 20)
 	f.Redis.Restart(t)
-	for i := 20; i < 40; i++ {
-		f.aanmelding(t, fmt.Sprintf("a-%d", i), posted, 5)
-	}
-	waitTimer(t, e, sourcePolitie, "a-39", true)
+	f.aanmeldingen(t, e, 20, 40)
 	f.Clock.Set(at("2026-04-11T00:00:00+02:00"))
 	f.waitCount(t, 40, 20*time.Second)
 }
@@ -116,7 +109,6 @@ func TestRedisRestartLosesNothing(t *testing.T) {
 // escalator reports not ready and does not ack; afterwards it catches up.
 func TestRedisDownStopsAckingAndCatchesUp(t *testing.T) {
 	t.Parallel()
-	posted := at("2026-04-02T10:00:00+02:00")
 	f := newFixture(t, posted, redistest.WithAOF())
 	e, _ := f.start(t)
 	f.aanmelding(t, "a-0", posted, 5)
@@ -169,11 +161,7 @@ func gauge(t *testing.T, f *fixture, name string) float64 {
 // a second, not after the claim's lease, which is for a claimer that died.
 func TestEventsRefusingFiresAgainSoon(t *testing.T) {
 	t.Parallel()
-	posted := at("2026-04-02T10:00:00+02:00")
-	f := newFixture(t, posted)
-	e, _ := f.start(t)
-	f.aanmelding(t, "a-1", posted, 5)
-	waitTimer(t, e, sourcePolitie, "a-1", true)
+	f, _ := startAanmelding(t)
 
 	ctx := context.Background()
 	st, err := f.Env.JS.Stream(ctx, events.StreamEvents)

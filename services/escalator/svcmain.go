@@ -1,9 +1,8 @@
 package escalator
 
 import (
-	"context"
-
 	"github.com/ketenbus/ketenbus/services/shared/natsauth"
+	"github.com/ketenbus/ketenbus/services/shared/projector"
 	"github.com/ketenbus/ketenbus/services/shared/svcmain"
 )
 
@@ -12,10 +11,7 @@ import (
 // services (svcmain.Start). Its timers are in Redis; /metrics, /healthz
 // and /readyz are on --metrics-addr.
 func Main() svcmain.Service {
-	return svcmain.Service{Name: natsauth.UserEscalator, MetricsAddr: "127.0.0.1:9103", Redis: svcmain.RedisRequired, Start: start}
-}
-
-// start builds the escalator from the region config and connections of env.
-func start(_ context.Context, env *svcmain.Env) (svcmain.Runner, error) {
-	return svcmain.AsRunner(New(Config{Region: env.Region, JetStream: env.JetStream, Redis: env.Redis, Logger: env.Logger, Metrics: env.Metrics}))
+	return projector.Main(natsauth.UserEscalator, "127.0.0.1:9103", func(c projector.ServiceConfig) (*Escalator, error) {
+		return New(Config{ServiceConfig: c})
+	})
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/samenloop"
+	"github.com/ketenbus/ketenbus/services/shared/projector"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
@@ -40,7 +41,7 @@ func BenchmarkService(b *testing.B) {
 				b.Fatal(err)
 			}
 			logger, _ := logtest.New()
-			s, err := samenloop.New(samenloop.Config{Region: reg, JetStream: env.JS, Redis: redistest.Start(b).Client(b), MaxAckPending: pending, Logger: logger})
+			s, err := samenloop.New(samenloop.Config{ServiceConfig: projector.ServiceConfig{Region: reg, JetStream: env.JS, Redis: redistest.Start(b).Client(b), Logger: logger}, MaxAckPending: pending})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/samenloop"
+	"github.com/ketenbus/ketenbus/services/shared/projector"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/projectortest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/runtest"
@@ -37,13 +38,26 @@ func newFixture(t *testing.T, opts ...redistest.Option) *fixture {
 	return &fixture{projectortest.New(t, t0, opts...)}
 }
 
+// startIndexed starts a service on a fixture of opts (start) and waits
+// until politie's signaal p-1 at t0 is in the index.
+func startIndexed(t *testing.T, opts ...redistest.Option) (*fixture, *samenloop.Service) {
+	t.Helper()
+	f := newFixture(t, opts...)
+	s, _ := f.start(t)
+	f.signaal(t, signaal{partner: "politie", id: "p-1", at: t0})
+	f.waitIndexed(t, s, 1)
+	return f, s
+}
+
 func (f *fixture) service(t *testing.T, durable string) *samenloop.Service {
 	t.Helper()
 	logger, metrics := f.Instance()
 	s, err := samenloop.New(samenloop.Config{
-		Region: f.Region, JetStream: f.Env.JS, Redis: f.RDB, Now: f.Clock.Now, Durable: durable,
-		ExpireInterval: 5 * time.Millisecond, Logger: logger, Metrics: metrics,
-		CheckInterval: 50 * time.Millisecond, RebuildLock: 3 * time.Second,
+		ServiceConfig: projector.ServiceConfig{
+			Region: f.Region, JetStream: f.Env.JS, Redis: f.RDB, Now: f.Clock.Now, Durable: durable, Logger: logger, Metrics: metrics,
+			CheckInterval: 50 * time.Millisecond, RebuildLock: 3 * time.Second,
+		},
+		ExpireInterval: 5 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -54,10 +54,7 @@ func TestIndexComesBackEmpty(t *testing.T) {
 	for name, lose := range projectortest.Losses() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			f := newFixture(t)
-			s, _ := f.start(t)
-			f.signaal(t, signaal{partner: "politie", id: "p-1", at: t0})
-			f.waitIndexed(t, s, 1)
+			f, s := startIndexed(t)
 
 			lose(t, f.Fixture)
 			f.signaal(t, signaal{partner: "ggz", id: "g-1", at: t0.Add(time.Hour)})
@@ -97,10 +94,7 @@ func TestIndexComesBackEmpty(t *testing.T) {
 // next, joins both.
 func TestIndexLostItsLastWrites(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	s, _ := f.start(t)
-	f.signaal(t, signaal{partner: "politie", id: "p-1", at: t0})
-	f.waitIndexed(t, s, 1)
+	f, s := startIndexed(t)
 	if err := f.RDB.Save(context.Background()).Err(); err != nil { // the copy Redis comes back with
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/outbox"
@@ -20,20 +19,12 @@ import (
 	"github.com/ketenbus/ketenbus/services/shared/samenloopindex"
 )
 
-// Config configures the samenloop service.
+// Config configures the samenloop service. Of projector.ServiceConfig,
+// Region holds the partners, the window and the regievoerder, JetStream
+// is where EVENTS is read and samenloop events are written, Redis keeps
+// the index, and Durable defaults to "samenloop".
 type Config struct {
-	// Region holds the partners, the window and the regievoerder; required.
-	Region *region.Config
-	// JetStream is where EVENTS is read and samenloop events are written;
-	// required.
-	JetStream jetstream.JetStream
-	// Redis keeps the index; required.
-	Redis redis.UniversalClient
-	// Now is the clock. Default time.Now.
-	Now func() time.Time
-	// Durable is the consumer on EVENTS; replicas share it. Default
-	// "samenloop".
-	Durable string
+	projector.ServiceConfig
 	// MaxAckPending bounds events in flight. Default 1: events are applied
 	// in the order EVENTS holds them, as a rebuild applies them, so a
 	// bevestiging never overtakes its signaal and which partner joins whom
@@ -45,69 +36,26 @@ type Config struct {
 	// Prefix starts every Redis key of the index. Default
 	// "ketenbus:samenloop:".
 	Prefix string
-	// CheckInterval is how often the service looks, besides at start,
-	// after Redis came back and whenever a write finds it missing,
-	// whether the index in Redis is complete and holds every event its
-	// consumer acknowledged. Default 10s.
-	CheckInterval time.Duration
-	// RebuildLock is how long the lock of a rebuild lasts without
-	// renewal: how long the others wait for a rebuilder that died.
-	// Default 30s.
-	RebuildLock time.Duration
-	// Logger; never receives data fields or pseudonyms. Default
-	// slog.Default().
-	Logger *slog.Logger
-	// Metrics registry; default a new one.
-	Metrics *prometheus.Registry
 }
 
 func (c *Config) setDefaults() {
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	if c.Durable == "" {
-		c.Durable = bus.ConsumerSamenloop
-	}
+	c.ServiceConfig.SetDefaults(bus.ConsumerSamenloop)
 	if c.MaxAckPending == 0 {
 		c.MaxAckPending = 1
 	}
 	if c.ExpireInterval == 0 {
 		c.ExpireInterval = time.Minute
 	}
-	if c.CheckInterval == 0 {
-		c.CheckInterval = 10 * time.Second
-	}
-	if c.RebuildLock == 0 {
-		c.RebuildLock = 30 * time.Second
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
-	if c.Metrics == nil {
-		c.Metrics = prometheus.NewRegistry()
-	}
 }
 
 // Validate reports a config the service cannot run with.
 func (c Config) Validate() error {
-	var errs []error
-	if c.Region == nil {
-		errs = append(errs, errors.New("samenloop: Region is missing"))
-	}
-	if c.JetStream == nil {
-		errs = append(errs, errors.New("samenloop: JetStream is missing"))
-	}
-	if c.Redis == nil {
-		errs = append(errs, errors.New("samenloop: Redis is missing"))
-	}
+	errs := []error{c.ServiceConfig.Validate("samenloop")}
 	if c.MaxAckPending < 1 {
 		errs = append(errs, errors.New("samenloop: MaxAckPending must be at least 1"))
 	}
 	if c.ExpireInterval < 0 {
 		errs = append(errs, errors.New("samenloop: ExpireInterval is negative"))
-	}
-	if c.CheckInterval < 0 || c.RebuildLock < 0 {
-		errs = append(errs, errors.New("samenloop: CheckInterval and RebuildLock must not be negative"))
 	}
 	return errors.Join(errs...)
 }
@@ -145,13 +93,11 @@ func New(cfg Config) (*Service, error) {
 	for _, p := range cfg.Region.Partners {
 		s.partners[p.ID] = p
 	}
-	s.proj = projector.New(projector.Config{
+	s.proj = projector.New(cfg.Projector(projector.Config{
 		Service:    "samenloop",
 		Called:     "samenloop service",
 		Projection: "samenloop index",
 		What:       "the samenloop index",
-		JetStream:  cfg.JetStream,
-		Redis:      cfg.Redis,
 		Keys:       ix.Projection(),
 		Consumer:   bus.SamenloopConsumerConfig(cfg.Durable, cfg.MaxAckPending),
 		Apply: func(ctx context.Context, w projection.Writer, in projector.Input) error {
@@ -173,13 +119,8 @@ func New(cfg Config) (*Service, error) {
 			Name: "ketenbus_samenloop_persons",
 			Help: "Persons with active signalen in the index; no sample while Redis does not answer.",
 		},
-		Count:         ix.Persons,
-		Now:           cfg.Now,
-		Logger:        cfg.Logger,
-		Metrics:       cfg.Metrics,
-		RebuildLock:   cfg.RebuildLock,
-		CheckInterval: cfg.CheckInterval,
-	})
+		Count: ix.Persons,
+	}))
 	return s, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/samenloop"
 	"github.com/ketenbus/ketenbus/services/shared/bus"
+	"github.com/ketenbus/ketenbus/services/shared/projector"
 	"github.com/ketenbus/ketenbus/services/shared/scrape"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/metrictest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
@@ -113,10 +114,7 @@ func TestRegievoerderSignals(t *testing.T) {
 
 func TestWindowExpiry(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	s, _ := f.start(t)
-	f.signaal(t, signaal{partner: "politie", id: "p-1", at: t0})
-	f.waitIndexed(t, s, 1)
+	f, s := startIndexed(t)
 
 	// A day before the window passes, ggz's signaal makes a samenloop;
 	// once it passed, wijkteam's finds only ggz … which is a samenloop
@@ -301,10 +299,7 @@ func TestRebuild(t *testing.T) {
 
 func TestRedisDownHoldsEvents(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, redistest.WithAOF())
-	s, _ := f.start(t)
-	f.signaal(t, signaal{partner: "politie", id: "p-1", at: t0})
-	f.waitIndexed(t, s, 1)
+	f, s := startIndexed(t, redistest.WithAOF())
 	f.Redis.Stop()
 	f.signaal(t, signaal{partner: "ggz", id: "g-1", at: t0.Add(time.Hour)})
 	deadline := time.Now().Add(10 * time.Second)
@@ -348,7 +343,8 @@ func TestReplicas(t *testing.T) {
 	}
 	for _, durable := range []string{"", ""} {
 		s, err := samenloop.New(samenloop.Config{
-			Region: f.Region, JetStream: f.Env.JS, Redis: f.RDB, Now: f.Clock.Now, Durable: durable, MaxAckPending: 64,
+			ServiceConfig: projector.ServiceConfig{Region: f.Region, JetStream: f.Env.JS, Redis: f.RDB, Now: f.Clock.Now, Durable: durable},
+			MaxAckPending: 64,
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -1,9 +1,8 @@
 package samenloop
 
 import (
-	"context"
-
 	"github.com/ketenbus/ketenbus/services/shared/natsauth"
+	"github.com/ketenbus/ketenbus/services/shared/projector"
 	"github.com/ketenbus/ketenbus/services/shared/svcmain"
 )
 
@@ -12,10 +11,7 @@ import (
 // beside the other services (svcmain.Start). Its index is in Redis;
 // /metrics, /healthz and /readyz are on --metrics-addr.
 func Main() svcmain.Service {
-	return svcmain.Service{Name: natsauth.UserSamenloop, MetricsAddr: "127.0.0.1:9104", Redis: svcmain.RedisRequired, Start: start}
-}
-
-// start builds samenloop detection from the region config and connections of env.
-func start(_ context.Context, env *svcmain.Env) (svcmain.Runner, error) {
-	return svcmain.AsRunner(New(Config{Region: env.Region, JetStream: env.JetStream, Redis: env.Redis, Logger: env.Logger, Metrics: env.Metrics}))
+	return projector.Main(natsauth.UserSamenloop, "127.0.0.1:9104", func(c projector.ServiceConfig) (*Service, error) {
+		return New(Config{ServiceConfig: c})
+	})
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/router"
 	"github.com/ketenbus/ketenbus/services/samenloop"
 	"github.com/ketenbus/ketenbus/services/shared/audit"
+	"github.com/ketenbus/ketenbus/services/shared/projector"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/clocktest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
@@ -152,8 +153,10 @@ func TestEscalatorLogsEscalaties(t *testing.T) {
 	posted := time.Date(2026, 4, 2, 8, 0, 0, 0, time.UTC)
 	clock := clocktest.New(posted)
 	logger, _ := logtest.New()
-	e, _ := e2etest.Start(t, "escalator", escalator.New, escalator.Config{Region: wiringConfig(t), JetStream: env.JS, Redis: rdb,
-		Now: clock.Now, PollInterval: 5 * time.Millisecond, Lease: time.Second, Logger: logger})
+	e, _ := e2etest.Start(t, "escalator", escalator.New, escalator.Config{
+		ServiceConfig: projector.ServiceConfig{Region: wiringConfig(t), JetStream: env.JS, Redis: rdb, Now: clock.Now, Logger: logger},
+		PollInterval:  5 * time.Millisecond, Lease: time.Second,
+	})
 	env.StoreEvent(t, "politie", map[string]any{
 		"specversion": "1.0", "id": "a-1", "source": sourcePolitie, "type": events.TypeAanmelding,
 		"subject": personA, "time": posted.Format(time.RFC3339), "ontvanger": "ggz", "datacontenttype": "application/json",
@@ -200,8 +203,9 @@ func TestSamenloopLogsSamenloopEvents(t *testing.T) {
 	rdb := redistest.Start(t).Client(t)
 	now := time.Now().UTC().Truncate(time.Second)
 	logger, _ := logtest.New()
-	e2etest.Start(t, "samenloop", samenloop.New, samenloop.Config{Region: wiringConfig(t), JetStream: env.JS, Redis: rdb,
-		Now: clocktest.New(now).Now, Logger: logger})
+	e2etest.Start(t, "samenloop", samenloop.New, samenloop.Config{
+		ServiceConfig: projector.ServiceConfig{Region: wiringConfig(t), JetStream: env.JS, Redis: rdb, Now: clocktest.New(now).Now, Logger: logger},
+	})
 	for _, sig := range []struct{ partner, source, id string }{{"politie", sourcePolitie, "p-1"}, {"ggz", sourceGGZ, "g-1"}} {
 		env.StoreEvent(t, sig.partner, map[string]any{
 			"specversion": "1.0", "id": sig.id, "source": sig.source, "type": events.TypeSignaal,

@@ -17,6 +17,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/gateway"
 	"github.com/ketenbus/ketenbus/services/router"
 	"github.com/ketenbus/ketenbus/services/samenloop"
+	"github.com/ketenbus/ketenbus/services/shared/projector"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
 )
@@ -215,10 +216,10 @@ func servicesRegistry(t *testing.T) *prometheus.Registry {
 	if _, err := adapter.New(adapter.Config{Region: f.region, Secrets: f.secrets, JetStream: env.JS, Logger: f.logger, Metrics: reg}); err != nil {
 		t.Fatalf("adapter.New: %v", err)
 	}
-	if _, err := escalator.New(escalator.Config{Region: f.region, JetStream: env.JS, Redis: rdb, Logger: f.logger, Metrics: reg}); err != nil {
+	if _, err := escalator.New(escalator.Config{ServiceConfig: projector.ServiceConfig{Region: f.region, JetStream: env.JS, Redis: rdb, Logger: f.logger, Metrics: reg}}); err != nil {
 		t.Fatalf("escalator.New: %v", err)
 	}
-	if _, err := samenloop.New(samenloop.Config{Region: f.region, JetStream: env.JS, Redis: rdb, Logger: f.logger, Metrics: reg}); err != nil {
+	if _, err := samenloop.New(samenloop.Config{ServiceConfig: projector.ServiceConfig{Region: f.region, JetStream: env.JS, Redis: rdb, Logger: f.logger, Metrics: reg}}); err != nil {
 		t.Fatalf("samenloop.New: %v", err)
 	}
 	return reg

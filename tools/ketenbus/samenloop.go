@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ketenbus/ketenbus/services/samenloop"
+	"github.com/ketenbus/ketenbus/services/shared/projector"
 )
 
 func newSamenloopCmd() *cobra.Command {
@@ -41,7 +42,7 @@ say so.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runRebuild(cmd, &conn, yes, asJSON, "This replaces the samenloop index in Redis. Continue?",
 				func(ctx context.Context, c rebuildConn, progress func(done, total uint64)) (any, string, error) {
-					s, err := samenloop.New(samenloop.Config{Region: c.Region, JetStream: c.JetStream, Redis: c.Redis, Logger: slog.New(slog.DiscardHandler)})
+					s, err := samenloop.New(samenloop.Config{ServiceConfig: projector.ServiceConfig{Region: c.Region, JetStream: c.JetStream, Redis: c.Redis, Logger: slog.New(slog.DiscardHandler)}})
 					if err != nil {
 						return nil, "", err
 					}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/escalator"
+	"github.com/ketenbus/ketenbus/services/shared/projector"
 	"github.com/ketenbus/ketenbus/services/shared/timers"
 )
 
@@ -80,7 +81,7 @@ a Sentinel failover (deploy/redis/README.md says when).`,
 			}
 			return runRebuild(cmd, &conn, yes, asJSON, "This replaces every pending escalation timer in Redis. Continue?",
 				func(ctx context.Context, c rebuildConn, progress func(done, total uint64)) (any, string, error) {
-					e, err := escalator.New(escalator.Config{Region: c.Region, JetStream: c.JetStream, Redis: c.Redis, Logger: slog.New(slog.DiscardHandler)})
+					e, err := escalator.New(escalator.Config{ServiceConfig: projector.ServiceConfig{Region: c.Region, JetStream: c.JetStream, Redis: c.Redis, Logger: slog.New(slog.DiscardHandler)}})
 					if err != nil {
 						return nil, "", err
 					}

@@ -6,6 +6,13 @@
 // logic: how an event changes the projection (Config.Apply), how it is
 // rebuilt (Config.Rebuild), and what else it runs beside the consumer.
 //
+// # Config
+//
+// The Config of such a service embeds ServiceConfig, the fields they all
+// have (region, connections, clock, consumer, rebuild lock, logger,
+// registry) with their defaults and checks; ServiceConfig.Projector
+// hands them on to Config, and Main describes the service to svcmain.
+//
 // # Handling an event
 //
 // Handle applies one event of EVENTS inside Keeper.Hold: while the

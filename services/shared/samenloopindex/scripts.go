@@ -62,6 +62,17 @@ local function load(x)
   return recs, members
 end
 
+-- find returns the index in recs of the signaal of field, or nil.
+local function find(recs, field)
+  local at
+  for i, r in ipairs(recs) do
+    if r.field == field then
+      at = i
+    end
+  end
+  return at
+end
+
 -- settle stores the samenloop partners and the due time recs imply: a
 -- partner without live signalen leaves, fewer than two end the samenloop,
 -- no signalen delete the person. The set 'samen' holds the persons with a
@@ -116,12 +127,8 @@ if g then return g end
 local x, bucket, gone = KEYS[1], KEYS[2], KEYS[3]
 local person, field, partner, at, seq, regie = ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8], ARGV[9]
 local recs, members = load(x)
-local rec
-for _, r in ipairs(recs) do
-  if r.field == field then
-    rec = r
-  end
-end
+local i = find(recs, field)
+local rec = i and recs[i]
 if rec == nil then
   local by = redis.call('GET', gone)
   if by and (by == partner or by == regie) then
@@ -199,12 +206,7 @@ if not person then
 end
 local x = prefix .. 'x:' .. person
 local recs, members = load(x)
-local at
-for i, r in ipairs(recs) do
-  if r.field == field then
-    at = i
-  end
-end
+local at = find(recs, field)
 local result = 0
 if at == nil then
   redis.call('HDEL', bucket, string.sub(field, 3))

@@ -9,7 +9,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ketenbus/ketenbus/services/shared/projection"
-	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
 	"github.com/ketenbus/ketenbus/services/shared/timers"
 )
 
@@ -35,8 +34,7 @@ func markComplete(t *testing.T, s *timers.Store, rdb redis.UniversalClient, seq 
 func TestGuardedWrites(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	rdb := redistest.Start(t).Client(t)
-	s := newStore(t, rdb, timers.Config{})
+	rdb, s := startStore(t, timers.Config{})
 	a, b := aanmelding(1, t0), aanmelding(2, t0)
 
 	live := s.For(projection.Live(3))

@@ -37,6 +37,14 @@ func newStore(tb testing.TB, rdb redis.UniversalClient, cfg timers.Config) *time
 	return s
 }
 
+// startStore starts a redis-server and returns a client of it and a
+// Store on it with cfg.
+func startStore(tb testing.TB, cfg timers.Config) (*redis.Client, *timers.Store) {
+	tb.Helper()
+	rdb := redistest.Start(tb).Client(tb)
+	return rdb, newStore(tb, rdb, cfg)
+}
+
 // aanmelding returns a realistic timer number i, due at due.
 func aanmelding(i int, due time.Time) timers.Timer {
 	source := "urn:ketenbus:partner:gemeente-" + strconv.Itoa(i%7)
@@ -150,8 +158,7 @@ func TestScheduleGetRoundTrip(t *testing.T) {
 		{"high level", func() timers.Timer { t := aanmelding(10, t0); t.Level = 100000; return t }()},
 		{"unicode", func() timers.Timer { t := aanmelding(11, t0); t.Ontvanger = "wijkteam-zuidoost-ĳsselmonde"; return t }()},
 	}
-	srv := redistest.Start(t)
-	s := newStore(t, srv.Client(t), timers.Config{})
+	_, s := startStore(t, timers.Config{})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -176,8 +183,7 @@ func TestScheduleGetRoundTrip(t *testing.T) {
 func TestScheduleReplacesAndIsIdempotent(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	srv := redistest.Start(t)
-	s := newStore(t, srv.Client(t), timers.Config{})
+	_, s := startStore(t, timers.Config{})
 	tm := aanmelding(1, t0)
 	for range 3 {
 		if err := s.Schedule(ctx, tm); err != nil {
@@ -206,8 +212,7 @@ func TestScheduleReplacesAndIsIdempotent(t *testing.T) {
 
 func TestInvalid(t *testing.T) {
 	t.Parallel()
-	srv := redistest.Start(t)
-	s := newStore(t, srv.Client(t), timers.Config{})
+	_, s := startStore(t, timers.Config{})
 	good := aanmelding(1, t0)
 	tests := []struct {
 		name string
@@ -263,9 +268,8 @@ func ids(ts []timers.Timer) []string {
 func TestClaim(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	srv := redistest.Start(t)
 	const lease = 30 * time.Second
-	s := newStore(t, srv.Client(t), timers.Config{Lease: lease})
+	_, s := startStore(t, timers.Config{Lease: lease})
 	// Due in scrambled order: 3 in the past, one exactly now, 2 in the future.
 	offsets := []time.Duration{-time.Minute, time.Second, -time.Hour, 0, -time.Millisecond, time.Hour}
 	var all []timers.Timer
@@ -327,9 +331,8 @@ func TestClaim(t *testing.T) {
 func TestClaimLeaseSequence(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	srv := redistest.Start(t)
 	const lease = 10 * time.Second
-	s := newStore(t, srv.Client(t), timers.Config{Lease: lease})
+	_, s := startStore(t, timers.Config{Lease: lease})
 	tm := aanmelding(1, t0)
 	if err := s.Schedule(ctx, tm); err != nil {
 		t.Fatal(err)
@@ -365,46 +368,27 @@ func TestAdvanceFinish(t *testing.T) {
 		tm.Due = tm.Due.Add(48 * time.Hour)
 		return tm
 	}
+	type op func(ctx context.Context, s *timers.Store, tm timers.Timer) (bool, error)
+	advance := func(ctx context.Context, s *timers.Store, tm timers.Timer) (bool, error) {
+		return s.Advance(ctx, nextOf(tm), tm)
+	}
+	finish := func(ctx context.Context, s *timers.Store, tm timers.Timer) (bool, error) {
+		return s.Finish(ctx, tm)
+	}
+	cancel := func(ctx context.Context, s *timers.Store, tm timers.Timer) (bool, error) {
+		return s.Cancel(ctx, tm.ID)
+	}
 	tests := []struct {
 		name    string
-		between func(ctx context.Context, s *timers.Store, tm timers.Timer) error // after Claim
-		op      func(ctx context.Context, s *timers.Store, tm timers.Timer) (bool, error)
+		between op // after Claim; its result is not looked at
+		op      op
 		want    bool
 		// wantLevel is the stored level afterwards; -1: no timer.
 		wantLevel int
 	}{
-		{
-			name: "advance",
-			op: func(ctx context.Context, s *timers.Store, tm timers.Timer) (bool, error) {
-				return s.Advance(ctx, nextOf(tm), tm)
-			},
-			want:      true,
-			wantLevel: 2,
-		},
-		{
-			name: "cancel then advance resurrects nothing",
-			between: func(ctx context.Context, s *timers.Store, tm timers.Timer) error {
-				_, err := s.Cancel(ctx, tm.ID)
-				return err
-			},
-			op: func(ctx context.Context, s *timers.Store, tm timers.Timer) (bool, error) {
-				return s.Advance(ctx, nextOf(tm), tm)
-			},
-			want:      false,
-			wantLevel: -1,
-		},
-		{
-			name: "another replica advanced first",
-			between: func(ctx context.Context, s *timers.Store, tm timers.Timer) error {
-				_, err := s.Advance(ctx, nextOf(tm), tm)
-				return err
-			},
-			op: func(ctx context.Context, s *timers.Store, tm timers.Timer) (bool, error) {
-				return s.Advance(ctx, nextOf(tm), tm)
-			},
-			want:      false,
-			wantLevel: 2,
-		},
+		{name: "advance", op: advance, want: true, wantLevel: 2},
+		{name: "cancel then advance resurrects nothing", between: cancel, op: advance, want: false, wantLevel: -1},
+		{name: "another replica advanced first", between: advance, op: advance, want: false, wantLevel: 2},
 		{
 			name: "advance from a wrong level",
 			op: func(ctx context.Context, s *timers.Store, tm timers.Timer) (bool, error) {
@@ -415,62 +399,20 @@ func TestAdvanceFinish(t *testing.T) {
 		},
 		{
 			name: "a schedule in between (geweigerd: escalate at once) wins",
-			between: func(ctx context.Context, s *timers.Store, tm timers.Timer) error {
+			between: func(ctx context.Context, s *timers.Store, tm timers.Timer) (bool, error) {
 				declined := tm
 				declined.Reden = string(events.RedenGeweigerd)
 				declined.Due = tm.Due.Add(-time.Hour)
-				return s.Schedule(ctx, declined)
+				return true, s.Schedule(ctx, declined)
 			},
-			op: func(ctx context.Context, s *timers.Store, tm timers.Timer) (bool, error) {
-				return s.Advance(ctx, nextOf(tm), tm)
-			},
+			op:        advance,
 			want:      false,
 			wantLevel: 1,
 		},
-		{
-			name: "finish",
-			op: func(ctx context.Context, s *timers.Store, tm timers.Timer) (bool, error) {
-				return s.Finish(ctx, tm)
-			},
-			want:      true,
-			wantLevel: -1,
-		},
-		{
-			name: "finish twice",
-			between: func(ctx context.Context, s *timers.Store, tm timers.Timer) error {
-				_, err := s.Finish(ctx, tm)
-				return err
-			},
-			op: func(ctx context.Context, s *timers.Store, tm timers.Timer) (bool, error) {
-				return s.Finish(ctx, tm)
-			},
-			want:      false,
-			wantLevel: -1,
-		},
-		{
-			name: "cancel then finish",
-			between: func(ctx context.Context, s *timers.Store, tm timers.Timer) error {
-				_, err := s.Cancel(ctx, tm.ID)
-				return err
-			},
-			op: func(ctx context.Context, s *timers.Store, tm timers.Timer) (bool, error) {
-				return s.Finish(ctx, tm)
-			},
-			want:      false,
-			wantLevel: -1,
-		},
-		{
-			name: "finish after another replica advanced",
-			between: func(ctx context.Context, s *timers.Store, tm timers.Timer) error {
-				_, err := s.Advance(ctx, nextOf(tm), tm)
-				return err
-			},
-			op: func(ctx context.Context, s *timers.Store, tm timers.Timer) (bool, error) {
-				return s.Finish(ctx, tm)
-			},
-			want:      false,
-			wantLevel: 2,
-		},
+		{name: "finish", op: finish, want: true, wantLevel: -1},
+		{name: "finish twice", between: finish, op: finish, want: false, wantLevel: -1},
+		{name: "cancel then finish", between: cancel, op: finish, want: false, wantLevel: -1},
+		{name: "finish after another replica advanced", between: advance, op: finish, want: false, wantLevel: 2},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -487,7 +429,7 @@ func TestAdvanceFinish(t *testing.T) {
 				t.Fatalf("Claim = %v, %v", ids(claimed), err)
 			}
 			if tt.between != nil {
-				if err := tt.between(ctx, s, claimed[0]); err != nil {
+				if _, err := tt.between(ctx, s, claimed[0]); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -511,8 +453,7 @@ func TestAdvanceFinish(t *testing.T) {
 func TestAdvanceEndsTheLease(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	srv := redistest.Start(t)
-	s := newStore(t, srv.Client(t), timers.Config{Lease: time.Hour})
+	_, s := startStore(t, timers.Config{Lease: time.Hour})
 	tm := aanmelding(1, t0)
 	if err := s.Schedule(ctx, tm); err != nil {
 		t.Fatal(err)
@@ -534,8 +475,7 @@ func TestAdvanceEndsTheLease(t *testing.T) {
 func TestCancel(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	srv := redistest.Start(t)
-	s := newStore(t, srv.Client(t), timers.Config{})
+	_, s := startStore(t, timers.Config{})
 	tm := aanmelding(1, t0)
 	if err := s.Schedule(ctx, tm); err != nil {
 		t.Fatal(err)
@@ -553,9 +493,7 @@ func TestCancel(t *testing.T) {
 func TestRemember(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	srv := redistest.Start(t)
-	rdb := srv.Client(t)
-	s := newStore(t, rdb, timers.Config{})
+	rdb, s := startStore(t, timers.Config{})
 	short, long := aanmelding(1, t0).ID, aanmelding(2, t0).ID
 	if _, ok, err := s.Remembered(ctx, short); ok || err != nil {
 		t.Fatalf("Remembered before Remember = %v, %v", ok, err)
@@ -592,9 +530,7 @@ func TestRemember(t *testing.T) {
 func TestListAndClear(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	srv := redistest.Start(t)
-	rdb := srv.Client(t)
-	s := newStore(t, rdb, timers.Config{})
+	rdb, s := startStore(t, timers.Config{})
 	other := newStore(t, rdb, timers.Config{Prefix: "other*[x]:"})
 	var all []timers.Timer
 	for i := range 25 {
@@ -653,9 +589,7 @@ func TestListAndClear(t *testing.T) {
 func TestScheduleManyAfterScriptFlush(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	srv := redistest.Start(t)
-	rdb := srv.Client(t)
-	s := newStore(t, rdb, timers.Config{})
+	rdb, s := startStore(t, timers.Config{})
 	var all []timers.Timer
 	for i := range 2500 {
 		all = append(all, overdracht(i, t0.Add(time.Duration(i)*time.Second)))
@@ -688,9 +622,7 @@ func TestScheduleManyAfterScriptFlush(t *testing.T) {
 func TestTimersStayCompact(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	srv := redistest.Start(t)
-	rdb := srv.Client(t)
-	s := newStore(t, rdb, timers.Config{})
+	rdb, s := startStore(t, timers.Config{})
 	far := time.Date(2044, 2, 29, 23, 59, 59, 0, time.UTC)
 	for name, tm := range map[string]timers.Timer{
 		"aanmelding": aanmelding(1, t0),
@@ -726,9 +658,7 @@ func TestTimersStayCompact(t *testing.T) {
 func TestLongTimers(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	srv := redistest.Start(t)
-	rdb := srv.Client(t)
-	s := newStore(t, rdb, timers.Config{})
+	rdb, s := startStore(t, timers.Config{})
 	long := aanmelding(1, t0)
 	long.Betreft.ID = strings.Repeat("x", 200) // 4 chunks
 	bucket := prefix + "d:" + long.ID[:4]

@@ -17,6 +17,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/monitor/monitortest"
 	"github.com/ketenbus/ketenbus/services/router"
 	"github.com/ketenbus/ketenbus/services/samenloop"
+	"github.com/ketenbus/ketenbus/services/shared/projector"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
@@ -75,8 +76,8 @@ func newStack(t *testing.T, opts options) *stack {
 	e2etest.Start(t, "router", router.New, router.Config{Region: reg, JetStream: connect(), Logger: log("router"), Metrics: metrics})
 	e2etest.Start(t, "adapter", adapter.New, adapter.Config{Region: reg, Secrets: secrets, JetStream: connect(), Logger: log("adapter"), Metrics: metrics,
 		Breaker: adapter.BreakerConfig{Failures: 3, Cooldown: 200 * time.Millisecond}})
-	e2etest.Start(t, "escalator", escalator.New, escalator.Config{Region: reg, JetStream: connect(), Redis: rdb, Logger: log("escalator"), Metrics: metrics})
-	e2etest.Start(t, "samenloop", samenloop.New, samenloop.Config{Region: reg, JetStream: connect(), Redis: rdb, Logger: log("samenloop"), Metrics: metrics})
+	e2etest.Start(t, "escalator", escalator.New, escalator.Config{ServiceConfig: projector.ServiceConfig{Region: reg, JetStream: connect(), Redis: rdb, Logger: log("escalator"), Metrics: metrics}})
+	e2etest.Start(t, "samenloop", samenloop.New, samenloop.Config{ServiceConfig: projector.ServiceConfig{Region: reg, JetStream: connect(), Redis: rdb, Logger: log("samenloop"), Metrics: metrics}})
 
 	s.url = monitortest.Serve(t, monitor.Config{Region: reg, JetStream: connect(), Redis: rdb,
 		Logger: log("monitor"), Metrics: metrics, Auth: opts.auth})

@@ -18,6 +18,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/samenloop"
 	"github.com/ketenbus/ketenbus/services/shared/bus"
 	"github.com/ketenbus/ketenbus/services/shared/natsauth"
+	"github.com/ketenbus/ketenbus/services/shared/projector"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natsauthtest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
@@ -61,8 +62,8 @@ func TestServicesRunUnderTheirUsers(t *testing.T) {
 func servicesRunUnderTheirUsers(t *testing.T, account string) {
 	c := startCore(t, account)
 	rdb := redistest.Start(t).Client(t)
-	e2etest.Start(t, "escalator", escalator.New, escalator.Config{Region: c.cfg, JetStream: c.connect(t, natsauth.UserEscalator), Redis: rdb, Logger: c.log("escalator")})
-	e2etest.Start(t, "samenloop", samenloop.New, samenloop.Config{Region: c.cfg, JetStream: c.connect(t, natsauth.UserSamenloop), Redis: rdb, Logger: c.log("samenloop")})
+	e2etest.Start(t, "escalator", escalator.New, escalator.Config{ServiceConfig: projector.ServiceConfig{Region: c.cfg, JetStream: c.connect(t, natsauth.UserEscalator), Redis: rdb, Logger: c.log("escalator")}})
+	e2etest.Start(t, "samenloop", samenloop.New, samenloop.Config{ServiceConfig: projector.ServiceConfig{Region: c.cfg, JetStream: c.connect(t, natsauth.UserSamenloop), Redis: rdb, Logger: c.log("samenloop")}})
 	inboxes := map[string]*inbox{}
 	for _, id := range []string{partnerA, partnerB} {
 		in := &inbox{}

@@ -24,6 +24,7 @@ import (
 	"github.com/ketenbus/ketenbus/services/shared/testutil/logtest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natsauthtest"
 	"github.com/ketenbus/ketenbus/services/shared/testutil/natstest"
+	"github.com/ketenbus/ketenbus/services/shared/testutil/redistest"
 )
 
 // RegionText is a production region (no demo mode): a partner that
@@ -346,4 +347,34 @@ func WantRedisRequired(tb testing.TB, svc svcmain.Service) {
 		tb.Errorf("stderr does not say Redis does not answer:\n%s", out)
 	}
 	NoSecrets(tb, out, reg.Env)
+}
+
+// TestRedisService runs, as parallel subtests of t, what the main of a
+// service that keeps its state in Redis (the escalator, samenloop
+// detection) must do: with NATS and Redis it serves every metric of want
+// on --metrics-addr and stops cleanly (servesMetricsAndStops); without a
+// Redis that answers it does not start (redisRequired,
+// WantRedisRequired); under its own NATS user it serves asUser and stops
+// without a single permissions violation (asNATSUser, ServeAsNATSUser).
+func TestRedisService(t *testing.T, svc svcmain.Service, want, asUser []string) {
+	t.Helper()
+	t.Run("servesMetricsAndStops", func(t *testing.T) {
+		t.Parallel()
+		env := natstest.Start(t)
+		rs := redistest.Start(t)
+		reg := NewRegion(t, "")
+		p, body := reg.ServeMetrics(t, svc, env.URL, "--redis-url", rs.URL())
+		WantMetrics(t, body, want...)
+		reg.StopClean(t, p)
+	})
+	t.Run("redisRequired", func(t *testing.T) {
+		t.Parallel()
+		WantRedisRequired(t, svc)
+	})
+	t.Run("asNATSUser", func(t *testing.T) {
+		t.Parallel()
+		rs := redistest.Start(t)
+		body := NewRegion(t, "").ServeAsNATSUser(t, svc, "--redis-url", rs.URL())
+		WantMetrics(t, body, asUser...)
+	})
 }
