@@ -145,11 +145,8 @@ func TestWindowExpiry(t *testing.T) {
 
 func TestEarlyRemoval(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	s, _ := f.start(t)
+	f, s := startIndexed(t)
 	p1 := signaal{partner: "politie", id: "p-1", at: t0}
-	f.signaal(t, p1)
-	f.waitIndexed(t, s, 1)
 
 	// ggz may not close politie's signaal: it stays.
 	f.afgerond(t, "ggz", "b-0", p1)
@@ -377,10 +374,7 @@ func TestReplicas(t *testing.T) {
 // while Redis is away, counted in ketenbus_scrape_errors_total.
 func TestPersonsGauge(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	s, _ := f.start(t)
-	f.signaal(t, signaal{partner: "politie", id: "p-1", at: t0})
-	f.waitIndexed(t, s, 1)
+	f, _ := startIndexed(t)
 	if got := metrictest.Value(t, f.Metrics, "ketenbus_samenloop_persons", nil); got != 1 {
 		t.Fatalf("ketenbus_samenloop_persons = %v with one signaal, want 1", got)
 	}
