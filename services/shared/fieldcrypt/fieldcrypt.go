@@ -31,7 +31,7 @@ import (
 
 	"github.com/go-json-experiment/json/jsontext"
 
-	"github.com/ketenbus/ketenbus/services/shared/jsonobj"
+	"github.com/ketenbus/ketenbus/events"
 )
 
 // prefix starts every sealed value; the version allows another format
@@ -96,14 +96,14 @@ func (k *Keys) Current() string { return k.current }
 
 // Sealed reports whether v (a JSON value) is a sealed field.
 func Sealed(v jsontext.Value) bool {
-	return v.Kind() == '"' && strings.HasPrefix(jsonobj.Text(v), prefix)
+	return v.Kind() == '"' && strings.HasPrefix(events.Text(v), prefix)
 }
 
 // Seal returns the structured CloudEvent event with the data fields for
 // which sensitive returns true sealed. Fields already sealed stay as they
 // are; an event without such fields is returned unchanged.
 func (k *Keys) Seal(event []byte, sensitive func(field string) bool) ([]byte, error) {
-	return k.rewrite(event, func(aad []byte, m jsonobj.Member) ([]byte, bool, error) {
+	return k.rewrite(event, func(aad []byte, m events.Member) ([]byte, bool, error) {
 		if !sensitive(m.Name) || Sealed(m.Value) {
 			return nil, false, nil
 		}
@@ -116,14 +116,14 @@ func (k *Keys) Seal(event []byte, sensitive func(field string) bool) ([]byte, er
 // returns true opened, and every other sealed field removed: what a
 // subscription may not see does not leave as ciphertext either.
 func (k *Keys) Open(event []byte, allowed func(field string) bool) ([]byte, error) {
-	return k.rewrite(event, func(aad []byte, m jsonobj.Member) ([]byte, bool, error) {
+	return k.rewrite(event, func(aad []byte, m events.Member) ([]byte, bool, error) {
 		if !Sealed(m.Value) {
 			return nil, false, nil
 		}
 		if !allowed(m.Name) {
 			return nil, true, nil
 		}
-		v, err := k.open(jsonobj.Text(m.Value), aad)
+		v, err := k.open(events.Text(m.Value), aad)
 		return v, true, err
 	})
 }
@@ -132,22 +132,22 @@ func (k *Keys) Open(event []byte, allowed func(field string) bool) ([]byte, erro
 // member's new value (nil: remove it) and whether it changed. Events are
 // sealed by the gateway after it parsed them, and opened as stored on
 // DELIVERY: their member names were checked for duplicates already (see
-// jsonobj.Members).
-func (k *Keys) rewrite(event []byte, f func(aad []byte, m jsonobj.Member) ([]byte, bool, error)) ([]byte, error) {
-	var objBuf, dataBuf [16]jsonobj.Member // members are read only here
-	obj, err := jsonobj.AppendMembers(objBuf[:0], event)
+// events.Members).
+func (k *Keys) rewrite(event []byte, f func(aad []byte, m events.Member) ([]byte, bool, error)) ([]byte, error) {
+	var objBuf, dataBuf [16]events.Member // members are read only here
+	obj, err := events.AppendMembers(objBuf[:0], event)
 	if err != nil {
 		return nil, ErrNotEvent
 	}
-	source, id := jsonobj.Text(jsonobj.Lookup(obj, "source")), jsonobj.Text(jsonobj.Lookup(obj, "id"))
+	source, id := events.Text(events.Lookup(obj, "source")), events.Text(events.Lookup(obj, "id"))
 	if source == "" || id == "" {
 		return nil, ErrNotEvent
 	}
-	raw := jsonobj.Lookup(obj, "data")
+	raw := events.Lookup(obj, "data")
 	if raw.Kind() != '{' {
 		return event, nil
 	}
-	data, err := jsonobj.AppendMembers(dataBuf[:0], raw)
+	data, err := events.AppendMembers(dataBuf[:0], raw)
 	if err != nil {
 		return nil, ErrNotEvent
 	}
