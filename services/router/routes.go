@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	cesql "github.com/cloudevents/sdk-go/sql/v2"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -282,42 +281,11 @@ func splice(head *[]byte, payload []byte, obj []events.Member, data []byte, seq 
 }
 
 // attributes returns the event's context attributes as a CloudEvent
-// without data, with sequence the delivery will carry: all a CESQL filter
-// can see (region.FilterAttributes and the partners' own extensions).
+// without data (events.Attributes), with sequence the delivery will carry:
+// all a CESQL filter can see (region.FilterAttributes and the partners'
+// own extensions).
 func attributes(obj []events.Member, seq uint64) *cloudevents.Event {
-	e := cloudevents.NewEvent()
+	e := events.Attributes(obj)
 	e.SetExtension("sequence", strconv.FormatUint(seq, 10))
-	for _, m := range obj {
-		switch m.Name {
-		case "data", "data_base64", "specversion", "sequence":
-		case "id":
-			e.SetID(events.Text(m.Value))
-		case "source":
-			e.SetSource(events.Text(m.Value))
-		case "type":
-			e.SetType(events.Text(m.Value))
-		case "subject":
-			e.SetSubject(events.Text(m.Value))
-		case "datacontenttype":
-			e.SetDataContentType(events.Text(m.Value))
-		case "dataschema":
-			e.SetDataSchema(events.Text(m.Value))
-		case "time":
-			if t, err := time.Parse(time.RFC3339Nano, events.Text(m.Value)); err == nil {
-				e.SetTime(t)
-			}
-		default:
-			switch m.Value.Kind() {
-			case '"':
-				e.SetExtension(m.Name, events.Text(m.Value))
-			case 't', 'f':
-				e.SetExtension(m.Name, m.Value.Kind() == 't')
-			case '0':
-				if i, err := strconv.ParseInt(string(m.Value), 10, 32); err == nil {
-					e.SetExtension(m.Name, int32(i))
-				}
-			}
-		}
-	}
 	return &e
 }
