@@ -123,6 +123,12 @@ var knownText = sync.OnceValue(func() map[string]string {
 	return m
 })
 
+// LookupText returns the text of the member called name when it is a JSON
+// string (see Text), "" otherwise.
+func LookupText(ms []Member, name string) string {
+	return Text(Lookup(ms, name))
+}
+
 // Lookup returns the value of the member called name, nil when absent.
 func Lookup(ms []Member, name string) jsontext.Value {
 	for i := range ms {

@@ -24,6 +24,9 @@ func TestMembers(t *testing.T) {
 	if want := `a="x" data={"b":[1, {"c":null}]} n=-1.5e3`; names(ms) != want {
 		t.Fatalf("members %q, want %q", names(ms), want)
 	}
+	if a, n, none := events.LookupText(ms, "a"), events.LookupText(ms, "n"), events.LookupText(ms, "z"); a != "x" || n != "" || none != "" {
+		t.Errorf("LookupText: a %q, n %q, z %q; want x and two empty", a, n, none)
+	}
 	for _, bad := range []string{`[]`, `{"a":}`, `{"a":1} {}`, `{"a":1`, ``, `{"a":"\x01"}`} {
 		if _, err := events.Members([]byte(bad)); err == nil {
 			t.Errorf("events.Members(%q) accepted", bad)

@@ -234,7 +234,7 @@ func (rp *replay) event(ctx context.Context, m jetstream.Msg) error {
 			rp.unreadable++
 			return nil
 		}
-		if events.Text(events.Lookup(obj, "subject")) != rp.cfg.Subject {
+		if events.LookupText(obj, "subject") != rp.cfg.Subject {
 			return nil
 		}
 	}

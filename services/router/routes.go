@@ -165,8 +165,8 @@ func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) (Routing, e
 	if err != nil {
 		return Routing{}, fmt.Errorf("event is not a JSON object: %w", err)
 	}
-	typ := events.Text(events.Lookup(obj, "type"))
-	ontvanger := events.Text(events.Lookup(obj, events.ExtensionOntvanger))
+	typ := events.LookupText(obj, "type")
+	ontvanger := events.LookupText(obj, events.ExtensionOntvanger)
 	routing := Routing{Type: typ, Ontvanger: ontvanger, id: events.Lookup(obj, "id"),
 		source: events.Lookup(obj, "source"), subject: events.Lookup(obj, "subject"),
 		traceparent: events.Lookup(obj, telemetry.Traceparent), tracestate: events.Lookup(obj, telemetry.Tracestate)}

@@ -139,7 +139,7 @@ func (k *Keys) rewrite(event []byte, f func(aad []byte, m events.Member) ([]byte
 	if err != nil {
 		return nil, ErrNotEvent
 	}
-	source, id := events.Text(events.Lookup(obj, "source")), events.Text(events.Lookup(obj, "id"))
+	source, id := events.LookupText(obj, "source"), events.LookupText(obj, "id")
 	if source == "" || id == "" {
 		return nil, ErrNotEvent
 	}

@@ -42,7 +42,7 @@ func ParseEvent(body []byte) (*Event, error) {
 	if err != nil {
 		return nil, ErrUnreadable
 	}
-	e := &Event{raw: body, attrs: attrs, id: events.Text(events.Lookup(attrs, "id"))}
+	e := &Event{raw: body, attrs: attrs, id: events.LookupText(attrs, "id")}
 	if e.id == "" {
 		return nil, ErrUnreadable
 	}
@@ -56,7 +56,7 @@ func (e *Event) ID() string { return e.id }
 // StringAttr returns a string attribute, or "" when it is absent or not a
 // string.
 func (e *Event) StringAttr(name string) string {
-	return events.Text(events.Lookup(e.attrs, name))
+	return events.LookupText(e.attrs, name)
 }
 
 // Encode returns the request body and CloudEvents headers for a webhook
