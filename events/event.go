@@ -183,7 +183,7 @@ func setMember(e *event.Event, name string, v jsontext.Value, vs *violations) {
 		}
 		setAttribute(e, name, Text(v), vs)
 	default:
-		if !extensionName.MatchString(name) {
+		if !validExtensionName(name) {
 			vs.add("/"+pointerEscape(name), "attribute names are lowercase letters a-z and digits 0-9, at most 20 characters")
 			return
 		}
@@ -290,7 +290,7 @@ func (c *Catalog) check(e *event.Event, data any, hasData bool, bad textViolatio
 	}
 	exts := e.Extensions()
 	for _, name := range slices.Sorted(maps.Keys(exts)) {
-		if !extensionName.MatchString(name) {
+		if !validExtensionName(name) {
 			vs.add("/"+pointerEscape(name), "attribute names are lowercase letters a-z and digits 0-9, at most 20 characters")
 		}
 		var text string
