@@ -3,6 +3,12 @@
 // JSON pointers, the NL GOV profile rules for CloudEvents context attributes,
 // the elfproef, the keyed pseudonym and the NATS subject names.
 //
+// It is also the one reader of an event as ketenbus stored it: Members
+// splits a structured event into its members without decoding them (for
+// the router, field encryption and the webhook encoder, which rewrite a
+// few and copy the rest), Attributes gives its context attributes by the
+// same rules ParseStructured applies, and ReadEvent the whole CloudEvent.
+//
 // The JSON Schemas in the schemas module are the source of truth; the Go types
 // here are kept identical to them by a test.
 //

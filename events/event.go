@@ -140,38 +140,9 @@ func (c *Catalog) parseObject(obj map[string]jsontext.Value) (*Parsed, error) {
 		if name != "data" && v.Kind() == '"' {
 			// As sent: the SDK trims white space off an id and refuses a
 			// source it cannot parse as a URI.
-			bad.check(name, unquote(v), &vs)
+			bad.check(name, Text(v), &vs)
 		}
-		switch {
-		case name == "data":
-		case name == "data_base64":
-			vs.add("/data_base64", "data_base64 is not accepted: send data as a JSON object in data")
-		case contextAttributes[name]:
-			if v.Kind() != '"' {
-				vs.add("/"+name, name+" must be a string")
-				continue
-			}
-			setAttribute(&e, name, unquote(v), &vs)
-		default:
-			if !extensionName.MatchString(name) {
-				vs.add("/"+pointerEscape(name), "attribute names are lowercase letters a-z and digits 0-9, at most 20 characters")
-				continue
-			}
-			switch v.Kind() {
-			case '"':
-				e.SetExtension(name, unquote(v))
-			case 't', 'f':
-				e.SetExtension(name, v.Kind() == 't')
-			case '0':
-				if i, err := strconv.ParseInt(string(v), 10, 32); err == nil {
-					e.SetExtension(name, int32(i))
-				} else {
-					vs.add("/"+name, name+" must be a string, a boolean or an integer")
-				}
-			default:
-				vs.add("/"+name, name+" must be a string, a boolean or an integer")
-			}
-		}
+		setMember(&e, name, v, &vs)
 	}
 	if _, ok := obj["specversion"]; !ok {
 		vs.add("/specversion", "specversion is required and must be \"1.0\"")
@@ -184,11 +155,7 @@ func (c *Catalog) parseObject(obj map[string]jsontext.Value) (*Parsed, error) {
 			vs.add("/data", "data is not valid JSON")
 			hasData = false
 		} else {
-			ct := e.DataContentType()
 			setJSONData(&e, raw)
-			if ct != "" {
-				e.SetDataContentType(ct)
-			}
 		}
 	}
 	m := c.check(&e, data, hasData, bad, &vs)
@@ -198,13 +165,43 @@ func (c *Catalog) parseObject(obj map[string]jsontext.Value) (*Parsed, error) {
 	return &Parsed{Event: e, Data: m}, nil
 }
 
-// unquote returns the text of a JSON string.
-func unquote(v jsontext.Value) string {
-	b, err := jsontext.AppendUnquote(nil, v)
-	if err != nil {
-		return ""
+// setMember sets the context attribute or extension name of e to the
+// JSON value v, by the rules of CloudEvents and the NL GOV profile: which
+// names are context attributes, how an extension is named and typed. It
+// adds each rule v breaks to vs and leaves the member out; a nil vs (a
+// stored event, which passed these rules at the gateway) reports nothing.
+// data is not read here; data_base64 is refused.
+func setMember(e *event.Event, name string, v jsontext.Value, vs *violations) {
+	switch {
+	case name == "data":
+	case name == "data_base64":
+		vs.add("/data_base64", "data_base64 is not accepted: send data as a JSON object in data")
+	case contextAttributes[name]:
+		if v.Kind() != '"' {
+			vs.add("/"+name, name+" must be a string")
+			return
+		}
+		setAttribute(e, name, Text(v), vs)
+	default:
+		if !validExtensionName(name) {
+			vs.add("/"+pointerEscape(name), "attribute names are lowercase letters a-z and digits 0-9, at most 20 characters")
+			return
+		}
+		switch v.Kind() {
+		case '"':
+			e.SetExtension(name, Text(v))
+		case 't', 'f':
+			e.SetExtension(name, v.Kind() == 't')
+		case '0':
+			if i, err := strconv.ParseInt(string(v), 10, 32); err == nil {
+				e.SetExtension(name, int32(i))
+			} else {
+				vs.add("/"+name, name+" must be a string, a boolean or an integer")
+			}
+		default:
+			vs.add("/"+name, name+" must be a string, a boolean or an integer")
+		}
 	}
-	return string(b)
 }
 
 func setAttribute(e *event.Event, name, s string, vs *violations) {
@@ -293,7 +290,7 @@ func (c *Catalog) check(e *event.Event, data any, hasData bool, bad textViolatio
 	}
 	exts := e.Extensions()
 	for _, name := range slices.Sorted(maps.Keys(exts)) {
-		if !extensionName.MatchString(name) {
+		if !validExtensionName(name) {
 			vs.add("/"+pointerEscape(name), "attribute names are lowercase letters a-z and digits 0-9, at most 20 characters")
 		}
 		var text string
@@ -366,9 +363,12 @@ func jsonNumberText(i int64) string {
 	return string(b)
 }
 
-// setJSONData sets JSON data as it is (SetData would base64 a []byte).
+// setJSONData sets JSON data as it is (SetData would base64 a []byte),
+// and datacontenttype application/json unless one is set.
 func setJSONData(e *event.Event, data []byte) {
-	e.SetDataContentType(ContentTypeJSON)
+	if e.DataContentType() == "" {
+		e.SetDataContentType(ContentTypeJSON)
+	}
 	e.DataEncoded = data
 	e.DataBase64 = false
 }

@@ -57,7 +57,12 @@ func (e *ValidationError) Prefixed(index int) []Violation {
 // violations collects Violations.
 type violations []Violation
 
+// add records a violation; on a nil vs (a reader that reports none) it
+// does nothing.
 func (vs *violations) add(pointer, detail string) {
+	if vs == nil {
+		return
+	}
 	*vs = append(*vs, Violation{Pointer: pointer, Detail: detail})
 }
 

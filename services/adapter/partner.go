@@ -2,7 +2,6 @@ package adapter
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -438,21 +437,14 @@ func (p *partner) notLogged(ctx context.Context, msg *message.Message, d deliver
 // when it was read already, else from body (a structured CloudEvent).
 // Whatever cannot be read stays empty.
 func eventAttrs(body []byte, ev *webhookout.Event) audit.Event {
+	attr := func(name string) string { return "" }
 	if ev != nil {
-		return audit.Event{ID: ev.ID(), Source: ev.StringAttr("source"), Type: ev.StringAttr("type"),
-			Subject: ev.StringAttr("subject"), Traceparent: ev.StringAttr("traceparent")}
+		attr = ev.StringAttr
+	} else if ms, err := events.Members(body); err == nil {
+		attr = func(name string) string { return events.LookupText(ms, name) }
 	}
-	var attrs struct {
-		ID          any `json:"id"`
-		Source      any `json:"source"`
-		Type        any `json:"type"`
-		Subject     any `json:"subject"`
-		Traceparent any `json:"traceparent"`
-	}
-	_ = json.Unmarshal(body, &attrs)
-	text := func(v any) string { s, _ := v.(string); return s }
-	return audit.Event{ID: text(attrs.ID), Source: text(attrs.Source), Type: text(attrs.Type),
-		Subject: text(attrs.Subject), Traceparent: text(attrs.Traceparent)}
+	return audit.Event{ID: attr("id"), Source: attr("source"), Type: attr("type"),
+		Subject: attr("subject"), Traceparent: attr("traceparent")}
 }
 
 // dlqMsgID is the dead letter's Nats-Msg-Id (bus.DeadLetterMsgID).

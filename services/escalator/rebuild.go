@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/events"
@@ -67,14 +66,14 @@ func (e *Escalator) replay(ctx context.Context, w projection.Writer, opts Rebuil
 	}
 	subjects := append(bus.EscalatorSubjects(), events.EventSubject(events.TypeEscalatie, ProducerID))
 	m.Events, err = streams.Replay(ctx, e.cfg.JetStream, events.StreamEvents, subjects, opts, func(msg jetstream.Msg) error {
-		var ev cloudevents.Event
-		if err := ev.UnmarshalJSON(msg.Data()); err != nil {
+		ev, err := events.ReadEvent(msg.Data())
+		if err != nil {
 			return nil // unreadable: the live escalator skipped it too
 		}
 		if ev.Type() == events.TypeEscalatie {
 			return e.applyFired(ctx, st, ev)
 		}
-		err := e.apply(ctx, st, ev, events.SubjectPartner(msg.Subject()))
+		err = e.apply(ctx, st, ev, events.SubjectPartner(msg.Subject()))
 		if errors.Is(err, timers.ErrInvalid) {
 			return nil // the live escalator skipped it too
 		}

@@ -102,9 +102,14 @@ func (g *Gateway) enrich(partner *region.Partner, parsed []*events.Parsed, batch
 		} else if msg := region.CheckTime(e.Time(), now, g.cfg.Region.Gateway.MaxTimeAhead, g.cfg.Region.RetentionOf(e.Type())); msg != "" {
 			errs = append(errs, events.Violation{Pointer: prefix + "/time", Detail: msg})
 		}
-		body, err := e.MarshalJSON()
-		if sensitive := g.catalog.SensitiveFields(e.Type()); err == nil && len(sensitive) > 0 {
-			body, err = g.fields.Seal(body, func(f string) bool { return slices.Contains(sensitive, f) })
+		// Seal the data as parsed, then encode the event once.
+		var err error
+		if sensitive := g.catalog.SensitiveFields(e.Type()); len(sensitive) > 0 {
+			e.DataEncoded, err = g.fields.SealData(e.Source(), e.ID(), e.Data(), func(f string) bool { return slices.Contains(sensitive, f) })
+		}
+		var body []byte
+		if err == nil {
+			body, err = e.MarshalJSON()
 		}
 		if err != nil {
 			errs = append(errs, events.Violation{Pointer: prefix, Detail: "the event could not be encoded"})

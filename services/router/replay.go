@@ -20,7 +20,6 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/shared/audit"
 	"github.com/ketenbus/ketenbus/services/shared/bus"
-	"github.com/ketenbus/ketenbus/services/shared/jsonobj"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
 )
@@ -230,12 +229,12 @@ func (rp *replay) event(ctx context.Context, m jetstream.Msg) error {
 	seq := md.Sequence.Stream
 	payload := m.Data()
 	if rp.cfg.Subject != "" {
-		obj, err := jsonobj.Members(payload)
+		obj, err := events.Members(payload)
 		if err != nil {
 			rp.unreadable++
 			return nil
 		}
-		if jsonobj.Text(jsonobj.Lookup(obj, "subject")) != rp.cfg.Subject {
+		if events.LookupText(obj, "subject") != rp.cfg.Subject {
 			return nil
 		}
 	}

@@ -19,7 +19,6 @@ import (
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/shared/audit"
 	"github.com/ketenbus/ketenbus/services/shared/bus"
-	"github.com/ketenbus/ketenbus/services/shared/jsonobj"
 	"github.com/ketenbus/ketenbus/services/shared/outbox"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/streams"
@@ -319,13 +318,13 @@ func (r *Router) startSpan(ctx context.Context, routing Routing, subject string,
 	if r.tracer == nil {
 		return ctx, telemetry.NoSpan
 	}
-	ctx = telemetry.Extract(ctx, jsonobj.Text(routing.traceparent), jsonobj.Text(routing.tracestate))
+	ctx = telemetry.Extract(ctx, events.Text(routing.traceparent), events.Text(routing.tracestate))
 	return r.tracer.Start(ctx, telemetry.SpanRoute,
 		trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithTimestamp(start),
 		trace.WithAttributes(telemetry.Process(subject, r.cfg.Durable)...),
 		trace.WithAttributes(
-			telemetry.EventID(jsonobj.Text(routing.id)),
+			telemetry.EventID(events.Text(routing.id)),
 			telemetry.AttrEventType.String(routing.Type),
 			telemetry.AttrSequence.Int64(int64(seq)),
 		))

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	cesql "github.com/cloudevents/sdk-go/sql/v2"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/shared/audit"
-	"github.com/ketenbus/ketenbus/services/shared/jsonobj"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 	"github.com/ketenbus/ketenbus/services/shared/telemetry"
 )
@@ -137,8 +135,8 @@ type Routing struct {
 // event returns what a processing log record says of the event stored at
 // seq.
 func (r Routing) event(seq uint64) audit.Event {
-	return audit.Event{ID: jsonobj.Text(r.id), Source: jsonobj.Text(r.source), Type: r.Type,
-		Subject: jsonobj.Text(r.subject), Traceparent: jsonobj.Text(r.traceparent), Sequence: seq}
+	return audit.Event{ID: events.Text(r.id), Source: events.Text(r.source), Type: r.Type,
+		Subject: events.Text(r.subject), Traceparent: events.Text(r.traceparent), Sequence: seq}
 }
 
 // Delivery is one event for one partner's subscription.
@@ -162,19 +160,19 @@ type Delivery struct {
 // has to be evaluated, and each distinct field list's data is written
 // once, from the members as they were sent.
 func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) (Routing, error) {
-	var objBuf, dataBuf [16]jsonobj.Member // members are read only here
-	obj, err := jsonobj.AppendMembers(objBuf[:0], payload)
+	var objBuf, dataBuf [16]events.Member // members are read only here
+	obj, err := events.AppendMembers(objBuf[:0], payload)
 	if err != nil {
 		return Routing{}, fmt.Errorf("event is not a JSON object: %w", err)
 	}
-	typ := jsonobj.Text(jsonobj.Lookup(obj, "type"))
-	ontvanger := jsonobj.Text(jsonobj.Lookup(obj, events.ExtensionOntvanger))
-	routing := Routing{Type: typ, Ontvanger: ontvanger, id: jsonobj.Lookup(obj, "id"),
-		source: jsonobj.Lookup(obj, "source"), subject: jsonobj.Lookup(obj, "subject"),
-		traceparent: jsonobj.Lookup(obj, telemetry.Traceparent), tracestate: jsonobj.Lookup(obj, telemetry.Tracestate)}
+	typ := events.LookupText(obj, "type")
+	ontvanger := events.LookupText(obj, events.ExtensionOntvanger)
+	routing := Routing{Type: typ, Ontvanger: ontvanger, id: events.Lookup(obj, "id"),
+		source: events.Lookup(obj, "source"), subject: events.Lookup(obj, "subject"),
+		traceparent: events.Lookup(obj, telemetry.Traceparent), tracestate: events.Lookup(obj, telemetry.Tracestate)}
 	var (
 		e      *cloudevents.Event
-		data   []jsonobj.Member
+		data   []events.Member
 		bodies = make([][]byte, t.views) // per view: the whole delivered event
 		head   []byte
 	)
@@ -193,9 +191,9 @@ func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) (Routing, e
 			}
 		}
 		if bodies[r.view] == nil {
-			raw := jsonobj.Lookup(obj, "data")
+			raw := events.Lookup(obj, "data")
 			if data == nil {
-				if data, err = jsonobj.AppendMembers(dataBuf[:0], raw); err != nil {
+				if data, err = events.AppendMembers(dataBuf[:0], raw); err != nil {
 					return routing, fmt.Errorf("event data is not a JSON object: %w", err)
 				}
 			}
@@ -219,7 +217,7 @@ func (t *Table) Route(payload []byte, seq uint64, eventMsgID string) (Routing, e
 // reduce returns the data a route may see: only its fields, or every
 // field that is not sensitive, in the order they were sent. Unchanged data
 // is returned as it was.
-func (t *Table) reduce(typ string, raw jsontext.Value, data []jsonobj.Member, r *route) []byte {
+func (t *Table) reduce(typ string, raw jsontext.Value, data []events.Member, r *route) []byte {
 	sensitive := t.sensitive[typ]
 	keep := func(name string) bool {
 		if r.fields != nil {
@@ -254,7 +252,7 @@ func (t *Table) reduce(typ string, raw jsontext.Value, data []jsonobj.Member, r 
 // replaced and sequence set. head is the start of the first body written
 // for the event: the members every delivery of the event shares, written
 // once and copied for the others.
-func splice(head *[]byte, payload []byte, obj []jsonobj.Member, data []byte, seq uint64) []byte {
+func splice(head *[]byte, payload []byte, obj []events.Member, data []byte, seq uint64) []byte {
 	if *head != nil {
 		b := make([]byte, 0, len(*head)+len(data)+1)
 		b = append(b, *head...)
@@ -283,42 +281,11 @@ func splice(head *[]byte, payload []byte, obj []jsonobj.Member, data []byte, seq
 }
 
 // attributes returns the event's context attributes as a CloudEvent
-// without data, with sequence the delivery will carry: all a CESQL filter
-// can see (region.FilterAttributes and the partners' own extensions).
-func attributes(obj []jsonobj.Member, seq uint64) *cloudevents.Event {
-	e := cloudevents.NewEvent()
+// without data (events.Attributes), with sequence the delivery will carry:
+// all a CESQL filter can see (region.FilterAttributes and the partners'
+// own extensions).
+func attributes(obj []events.Member, seq uint64) *cloudevents.Event {
+	e := events.Attributes(obj)
 	e.SetExtension("sequence", strconv.FormatUint(seq, 10))
-	for _, m := range obj {
-		switch m.Name {
-		case "data", "data_base64", "specversion", "sequence":
-		case "id":
-			e.SetID(jsonobj.Text(m.Value))
-		case "source":
-			e.SetSource(jsonobj.Text(m.Value))
-		case "type":
-			e.SetType(jsonobj.Text(m.Value))
-		case "subject":
-			e.SetSubject(jsonobj.Text(m.Value))
-		case "datacontenttype":
-			e.SetDataContentType(jsonobj.Text(m.Value))
-		case "dataschema":
-			e.SetDataSchema(jsonobj.Text(m.Value))
-		case "time":
-			if t, err := time.Parse(time.RFC3339Nano, jsonobj.Text(m.Value)); err == nil {
-				e.SetTime(t)
-			}
-		default:
-			switch m.Value.Kind() {
-			case '"':
-				e.SetExtension(m.Name, jsonobj.Text(m.Value))
-			case 't', 'f':
-				e.SetExtension(m.Name, m.Value.Kind() == 't')
-			case '0':
-				if i, err := strconv.ParseInt(string(m.Value), 10, 32); err == nil {
-					e.SetExtension(m.Name, int32(i))
-				}
-			}
-		}
-	}
 	return &e
 }

@@ -114,17 +114,6 @@ func (s *Service) betrokkene(id string, p *involved) events.Betrokkene {
 	return b
 }
 
-// storedSignaal is all of a stored signaal that is read: its reference
-// and its contactpersoon. No other data field is decoded.
-type storedSignaal struct {
-	Source string `json:"source"`
-	ID     string `json:"id"`
-	Type   string `json:"type"`
-	Data   struct {
-		Contactpersoon *events.Contactpersoon `json:"contactpersoon"`
-	} `json:"data"`
-}
-
 // readSignaal reads sig from EVENTS. A signaal that is no longer there
 // (the stream was purged) gives a zero reference and no contact; only
 // JetStream failing is an error.
@@ -142,11 +131,20 @@ func (s *Service) readSignaal(ctx context.Context, sig samenloopindex.Signal) (e
 	case raw.Header.Get(jetstream.MsgIDHeader) != sig.Key:
 		return events.EventRef{}, nil, nil
 	}
-	var e storedSignaal
-	if err := json.Unmarshal(raw.Data, &e); err != nil {
+	// All of a stored signaal that is read: its reference and its
+	// contactpersoon. No other data field is decoded.
+	ms, err := events.Members(raw.Data)
+	if err != nil {
 		return events.EventRef{}, nil, nil
 	}
-	return events.EventRef{Source: e.Source, ID: e.ID, Type: e.Type}, e.Data.Contactpersoon, nil
+	var data struct {
+		Contactpersoon *events.Contactpersoon `json:"contactpersoon"`
+	}
+	if d := events.Lookup(ms, "data"); d != nil && json.Unmarshal(d, &data) != nil {
+		return events.EventRef{}, nil, nil
+	}
+	ref := events.EventRef{Source: events.LookupText(ms, "source"), ID: events.LookupText(ms, "id"), Type: events.LookupText(ms, "type")}
+	return ref, data.Contactpersoon, nil
 }
 
 // eventsStream returns EVENTS, looked up once.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ketenbus/ketenbus/events"
@@ -79,8 +78,8 @@ func (s *Service) replay(ctx context.Context, w projection.Writer, from uint64, 
 		return m, nil // nothing to replay
 	}
 	m.Events, err = streams.Replay(ctx, s.cfg.JetStream, events.StreamEvents, bus.SamenloopSubjects(), opts, func(msg jetstream.Msg) error {
-		var ev cloudevents.Event
-		if err := ev.UnmarshalJSON(msg.Data()); err != nil {
+		ev, err := events.ReadEvent(msg.Data())
+		if err != nil {
 			return nil // unreadable: the live service skipped it too
 		}
 		md, err := msg.Metadata()

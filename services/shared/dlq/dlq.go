@@ -2,7 +2,6 @@ package dlq
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -77,14 +76,8 @@ func (l Letter) Attempts() int {
 // Event returns the id and type of the delivered CloudEvent, read from its
 // context attributes only (never its data); empty when unreadable.
 func (l Letter) Event() (id, typ string) {
-	var attrs struct {
-		ID   any `json:"id"`
-		Type any `json:"type"`
-	}
-	_ = json.Unmarshal(l.Data, &attrs)
-	id, _ = attrs.ID.(string)
-	typ, _ = attrs.Type.(string)
-	return id, typ
+	ms, _ := events.Members(l.Data)
+	return events.LookupText(ms, "id"), events.LookupText(ms, "type")
 }
 
 // RetryMsgID returns the Nats-Msg-Id of the letter's copy on DELIVERY. It

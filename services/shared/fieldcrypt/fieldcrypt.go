@@ -31,7 +31,7 @@ import (
 
 	"github.com/go-json-experiment/json/jsontext"
 
-	"github.com/ketenbus/ketenbus/services/shared/jsonobj"
+	"github.com/ketenbus/ketenbus/events"
 )
 
 // prefix starts every sealed value; the version allows another format
@@ -96,34 +96,63 @@ func (k *Keys) Current() string { return k.current }
 
 // Sealed reports whether v (a JSON value) is a sealed field.
 func Sealed(v jsontext.Value) bool {
-	return v.Kind() == '"' && strings.HasPrefix(jsonobj.Text(v), prefix)
+	return v.Kind() == '"' && strings.HasPrefix(events.Text(v), prefix)
 }
 
 // Seal returns the structured CloudEvent event with the data fields for
 // which sensitive returns true sealed. Fields already sealed stay as they
 // are; an event without such fields is returned unchanged.
 func (k *Keys) Seal(event []byte, sensitive func(field string) bool) ([]byte, error) {
-	return k.rewrite(event, func(aad []byte, m jsonobj.Member) ([]byte, bool, error) {
+	return k.rewrite(event, k.sealing(sensitive))
+}
+
+// SealData returns data, the data object of the event of source and id,
+// with the fields for which sensitive returns true sealed, exactly as
+// Seal seals them in the whole event: a sender that holds the event
+// parsed seals its data before encoding it once. Data that is not a JSON
+// object, or holds no such field, is returned unchanged. The error is
+// ErrNotEvent when source or id is empty or data is not valid JSON.
+func (k *Keys) SealData(source, id string, data []byte, sensitive func(field string) bool) ([]byte, error) {
+	if source == "" || id == "" {
+		return nil, ErrNotEvent
+	}
+	if jsontext.Value(data).Kind() != '{' {
+		return data, nil
+	}
+	out, changed, err := rewriteData(source, id, data, k.sealing(sensitive))
+	if err != nil {
+		return nil, err
+	}
+	if !changed {
+		return data, nil
+	}
+	return out, nil
+}
+
+// sealing is the rewrite of Seal: it seals the fields for which sensitive
+// returns true and that are not sealed yet.
+func (k *Keys) sealing(sensitive func(field string) bool) func(aad []byte, m events.Member) ([]byte, bool, error) {
+	return func(aad []byte, m events.Member) ([]byte, bool, error) {
 		if !sensitive(m.Name) || Sealed(m.Value) {
 			return nil, false, nil
 		}
 		v, err := k.seal(m.Value, aad)
 		return v, true, err
-	})
+	}
 }
 
 // Open returns event with the sealed data fields for which allowed
 // returns true opened, and every other sealed field removed: what a
 // subscription may not see does not leave as ciphertext either.
 func (k *Keys) Open(event []byte, allowed func(field string) bool) ([]byte, error) {
-	return k.rewrite(event, func(aad []byte, m jsonobj.Member) ([]byte, bool, error) {
+	return k.rewrite(event, func(aad []byte, m events.Member) ([]byte, bool, error) {
 		if !Sealed(m.Value) {
 			return nil, false, nil
 		}
 		if !allowed(m.Name) {
 			return nil, true, nil
 		}
-		v, err := k.open(jsonobj.Text(m.Value), aad)
+		v, err := k.open(events.Text(m.Value), aad)
 		return v, true, err
 	})
 }
@@ -132,24 +161,47 @@ func (k *Keys) Open(event []byte, allowed func(field string) bool) ([]byte, erro
 // member's new value (nil: remove it) and whether it changed. Events are
 // sealed by the gateway after it parsed them, and opened as stored on
 // DELIVERY: their member names were checked for duplicates already (see
-// jsonobj.Members).
-func (k *Keys) rewrite(event []byte, f func(aad []byte, m jsonobj.Member) ([]byte, bool, error)) ([]byte, error) {
-	var objBuf, dataBuf [16]jsonobj.Member // members are read only here
-	obj, err := jsonobj.AppendMembers(objBuf[:0], event)
+// events.Members).
+func (k *Keys) rewrite(event []byte, f func(aad []byte, m events.Member) ([]byte, bool, error)) ([]byte, error) {
+	var objBuf [16]events.Member // members are read only here
+	obj, err := events.AppendMembers(objBuf[:0], event)
 	if err != nil {
 		return nil, ErrNotEvent
 	}
-	source, id := jsonobj.Text(jsonobj.Lookup(obj, "source")), jsonobj.Text(jsonobj.Lookup(obj, "id"))
+	source, id := events.LookupText(obj, "source"), events.LookupText(obj, "id")
 	if source == "" || id == "" {
 		return nil, ErrNotEvent
 	}
-	raw := jsonobj.Lookup(obj, "data")
+	raw := events.Lookup(obj, "data")
 	if raw.Kind() != '{' {
 		return event, nil
 	}
-	data, err := jsonobj.AppendMembers(dataBuf[:0], raw)
+	out, changed, err := rewriteData(source, id, raw, f)
 	if err != nil {
-		return nil, ErrNotEvent
+		return nil, err
+	}
+	if !changed {
+		return event, nil
+	}
+	// Splice the new data object in place of the old one; raw is a slice
+	// of event, so its offset follows from the capacities.
+	start := cap(event) - cap(raw)
+	var b bytes.Buffer
+	b.Grow(len(event) - len(raw) + len(out))
+	b.Write(event[:start])
+	b.Write(out)
+	b.Write(event[start+len(raw):])
+	return b.Bytes(), nil
+}
+
+// rewriteData applies f (see rewrite) to every member of raw, the data
+// object of the event of source and id, and returns the new object and
+// whether any member changed.
+func rewriteData(source, id string, raw []byte, f func(aad []byte, m events.Member) ([]byte, bool, error)) ([]byte, bool, error) {
+	var dataBuf [16]events.Member // members are read only here
+	data, err := events.AppendMembers(dataBuf[:0], raw)
+	if err != nil {
+		return nil, false, ErrNotEvent
 	}
 	changed := false
 	out := make([]byte, 0, len(raw)+64)
@@ -157,7 +209,7 @@ func (k *Keys) rewrite(event []byte, f func(aad []byte, m jsonobj.Member) ([]byt
 	for _, m := range data {
 		v, ok, err := f(additionalData(source, id, m.Name), m)
 		if err != nil {
-			return nil, fmt.Errorf("field %s: %w", m.Name, err)
+			return nil, false, fmt.Errorf("field %s: %w", m.Name, err)
 		}
 		if ok {
 			changed = true
@@ -174,19 +226,7 @@ func (k *Keys) rewrite(event []byte, f func(aad []byte, m jsonobj.Member) ([]byt
 		out = append(out, ':')
 		out = append(out, v...)
 	}
-	out = append(out, '}')
-	if !changed {
-		return event, nil
-	}
-	// Splice the new data object in place of the old one; raw is a slice
-	// of event, so its offset follows from the capacities.
-	start := cap(event) - cap(raw)
-	var b bytes.Buffer
-	b.Grow(len(event) - len(raw) + len(out))
-	b.Write(event[:start])
-	b.Write(out)
-	b.Write(event[start+len(raw):])
-	return b.Bytes(), nil
+	return append(out, '}'), changed, nil
 }
 
 func additionalData(source, id, field string) []byte {

@@ -139,3 +139,36 @@ func TestNotAnEvent(t *testing.T) {
 		t.Error("a 5-byte key was accepted")
 	}
 }
+
+// TestSealData: data sealed on its own, as the gateway seals what it
+// parsed, opens in the whole event as Seal's does; data without a
+// sensitive field, or not an object, comes back unchanged.
+func TestSealData(t *testing.T) {
+	t.Parallel()
+	k, err := fieldcrypt.New([][]byte{key()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const source, id = "urn:nld:oin:00000009999999990004:systeem:bvh", "s-1"
+	plain := []byte(`{"bsn":"999993653","categorie":"overlast"}`)
+	sealed, err := k.SealData(source, id, plain, isBSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(sealed, []byte("999993653")) || !bytes.HasSuffix(sealed, []byte(`,"categorie":"overlast"}`)) {
+		t.Fatalf("sealed data %s", sealed)
+	}
+	ev := []byte(`{"specversion":"1.0","id":"` + id + `","source":"` + source + `","data":` + string(sealed) + `}`)
+	opened, err := k.Open(ev, isBSN)
+	if err != nil || data(t, opened)["bsn"] != "999993653" {
+		t.Fatalf("opened %s (%v)", opened, err)
+	}
+	for _, same := range []string{`{"categorie":"overlast"}`, `"text"`, `null`} {
+		if got, err := k.SealData(source, id, []byte(same), isBSN); err != nil || string(got) != same {
+			t.Errorf("SealData(%s) = %s, %v; want it unchanged", same, got, err)
+		}
+	}
+	if _, err := k.SealData("", id, plain, isBSN); !errors.Is(err, fieldcrypt.ErrNotEvent) {
+		t.Errorf("no source: %v, want ErrNotEvent", err)
+	}
+}

@@ -213,14 +213,16 @@ func (p *Projector) Run(ctx context.Context, loops ...func(context.Context)) err
 func (p *Projector) Handle(msg *message.Message) error {
 	ctx, seq := msg.Context(), wmjetstream.StreamSeq(msg)
 	w := projection.Live(seq)
+	ev, err := events.ReadEvent(msg.Payload)
+	unreadable := err != nil
 	in := Input{
+		Event:  ev,
 		Sender: events.SubjectPartner(msg.Metadata.Get(wmjetstream.MetaSubject)),
 		Seq:    seq,
 		Stored: wmjetstream.Timestamp(msg),
 	}
-	unreadable := in.Event.UnmarshalJSON(msg.Payload) != nil
 	var invalid error
-	err := p.keeper.Hold(ctx, HoldFor, func() error {
+	err = p.keeper.Hold(ctx, HoldFor, func() error {
 		var err error
 		if !unreadable {
 			err = p.cfg.Apply(ctx, w, in)

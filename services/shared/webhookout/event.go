@@ -11,7 +11,7 @@ import (
 
 	"github.com/go-json-experiment/json/jsontext"
 
-	"github.com/ketenbus/ketenbus/services/shared/jsonobj"
+	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/services/shared/region"
 )
 
@@ -29,20 +29,20 @@ var ErrUnreadable = errors.New("delivery unreadable: not a structured CloudEvent
 // immutable and safe for concurrent use.
 type Event struct {
 	raw   []byte
-	attrs []jsonobj.Member
+	attrs []events.Member
 	id    string
 }
 
 // ParseEvent reads a structured CloudEvent as the router wrote it onto
 // DELIVERY: member names are not checked for duplicates again (see
-// jsonobj.Members). The error is ErrUnreadable when body is not a
+// events.Members). The error is ErrUnreadable when body is not a
 // JSON object with a non-empty string id.
 func ParseEvent(body []byte) (*Event, error) {
-	attrs, err := jsonobj.Members(body)
+	attrs, err := events.Members(body)
 	if err != nil {
 		return nil, ErrUnreadable
 	}
-	e := &Event{raw: body, attrs: attrs, id: jsonobj.Text(jsonobj.Lookup(attrs, "id"))}
+	e := &Event{raw: body, attrs: attrs, id: events.LookupText(attrs, "id")}
 	if e.id == "" {
 		return nil, ErrUnreadable
 	}
@@ -56,7 +56,7 @@ func (e *Event) ID() string { return e.id }
 // StringAttr returns a string attribute, or "" when it is absent or not a
 // string.
 func (e *Event) StringAttr(name string) string {
-	return jsonobj.Text(jsonobj.Lookup(e.attrs, name))
+	return events.LookupText(e.attrs, name)
 }
 
 // Encode returns the request body and CloudEvents headers for a webhook
@@ -85,7 +85,7 @@ func (e *Event) Structured() ([]byte, http.Header) {
 // is not base64.
 func (e *Event) Binary() ([]byte, http.Header, error) {
 	h := http.Header{}
-	attrs := slices.SortedFunc(slices.Values(e.attrs), func(a, b jsonobj.Member) int { return strings.Compare(a.Name, b.Name) })
+	attrs := slices.SortedFunc(slices.Values(e.attrs), func(a, b events.Member) int { return strings.Compare(a.Name, b.Name) })
 	for _, m := range attrs {
 		switch m.Name {
 		case "data", "data_base64", "datacontenttype":
@@ -101,13 +101,13 @@ func (e *Event) Binary() ([]byte, http.Header, error) {
 	}
 	ct := e.StringAttr("datacontenttype")
 	var body []byte
-	dataBase64, data := jsonobj.Lookup(e.attrs, "data_base64"), jsonobj.Lookup(e.attrs, "data")
+	dataBase64, data := events.Lookup(e.attrs, "data_base64"), events.Lookup(e.attrs, "data")
 	switch {
 	case len(dataBase64) > 0 && string(dataBase64) != "null":
 		if dataBase64.Kind() != '"' {
 			return nil, nil, ErrUnreadable
 		}
-		b, err := base64.StdEncoding.DecodeString(jsonobj.Text(dataBase64))
+		b, err := base64.StdEncoding.DecodeString(events.Text(dataBase64))
 		if err != nil {
 			return nil, nil, ErrUnreadable
 		}
@@ -115,7 +115,7 @@ func (e *Event) Binary() ([]byte, http.Header, error) {
 	case len(data) > 0:
 		if ct != "" && !isJSON(ct) && data[0] == '"' {
 			// Non-JSON data is carried as a JSON string in the JSON format.
-			body = []byte(jsonobj.Text(data))
+			body = []byte(events.Text(data))
 		} else {
 			body = bytes.Clone(data)
 		}
@@ -137,7 +137,7 @@ func attrText(raw jsontext.Value) (string, bool, error) {
 	case len(raw) == 0 || string(raw) == "null":
 		return "", false, nil
 	case raw[0] == '"':
-		return jsonobj.Text(raw), true, nil
+		return events.Text(raw), true, nil
 	case raw[0] == '{' || raw[0] == '[':
 		return "", false, errors.New("attribute is not a scalar")
 	default:

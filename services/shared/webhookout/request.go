@@ -15,7 +15,6 @@ import (
 
 	"github.com/ketenbus/ketenbus/events"
 	"github.com/ketenbus/ketenbus/events/webhook"
-	"github.com/ketenbus/ketenbus/services/shared/jsonobj"
 )
 
 // ErrLocal is wrapped by every error of [Build] and [Check]: the request
@@ -104,7 +103,7 @@ func (e *Event) checkAttributes() error {
 		if m.Name == "data" || m.Name == "data_base64" || m.Value.Kind() != '"' {
 			continue
 		}
-		if err := events.CheckString(jsonobj.Text(m.Value)); err != nil {
+		if err := events.CheckString(events.Text(m.Value)); err != nil {
 			name := m.Name
 			if !validName(name) {
 				name = "(invalid name)"

@@ -1,7 +1,8 @@
-// Package jsonobj splits a JSON object into its members without decoding
-// their values, so a service can read or replace a few members and write
-// the rest back exactly as they were sent.
-package jsonobj
+package events
+
+// The one reader of a stored event: a JSON object split into its members
+// without decoding their values, so ketenbus can read or replace a few
+// members and write the rest back exactly as they were sent.
 
 import (
 	"bytes"
@@ -9,8 +10,6 @@ import (
 	"sync"
 
 	"github.com/go-json-experiment/json/jsontext"
-
-	"github.com/ketenbus/ketenbus/events"
 )
 
 // Member is one member of a JSON object: its name and its value, exactly
@@ -111,11 +110,11 @@ var knownText = sync.OnceValue(func() map[string]string {
 	m := map[string]string{}
 	add := func(s string) { m[s] = s }
 	for _, a := range []string{"specversion", "id", "source", "type", "subject", "time", "datacontenttype",
-		"dataschema", "data", "data_base64", "sequence", events.ExtensionOntvanger} {
+		"dataschema", "data", "data_base64", "sequence", ExtensionOntvanger} {
 		add(a)
 	}
-	cat := events.Default()
-	for _, t := range events.Types() {
+	cat := Default()
+	for _, t := range Types() {
 		add(t)
 		for _, f := range cat.Fields(t) {
 			add(f)
@@ -123,6 +122,12 @@ var knownText = sync.OnceValue(func() map[string]string {
 	}
 	return m
 })
+
+// LookupText returns the text of the member called name when it is a JSON
+// string (see Text), "" otherwise.
+func LookupText(ms []Member, name string) string {
+	return Text(Lookup(ms, name))
+}
 
 // Lookup returns the value of the member called name, nil when absent.
 func Lookup(ms []Member, name string) jsontext.Value {

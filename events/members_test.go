@@ -1,11 +1,13 @@
-package jsonobj
+package events_test
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/ketenbus/ketenbus/events"
 )
 
-func names(ms []Member) string {
+func names(ms []events.Member) string {
 	var got []string
 	for _, m := range ms {
 		got = append(got, m.Name+"="+string(m.Value))
@@ -15,16 +17,19 @@ func names(ms []Member) string {
 
 func TestMembers(t *testing.T) {
 	t.Parallel()
-	ms, err := Members([]byte(` {"a" : "x", "data":{"b":[1, {"c":null}]},"n":-1.5e3 } `))
+	ms, err := events.Members([]byte(` {"a" : "x", "data":{"b":[1, {"c":null}]},"n":-1.5e3 } `))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := `a="x" data={"b":[1, {"c":null}]} n=-1.5e3`; names(ms) != want {
 		t.Fatalf("members %q, want %q", names(ms), want)
 	}
+	if a, n, none := events.LookupText(ms, "a"), events.LookupText(ms, "n"), events.LookupText(ms, "z"); a != "x" || n != "" || none != "" {
+		t.Errorf("LookupText: a %q, n %q, z %q; want x and two empty", a, n, none)
+	}
 	for _, bad := range []string{`[]`, `{"a":}`, `{"a":1} {}`, `{"a":1`, ``, `{"a":"\x01"}`} {
-		if _, err := Members([]byte(bad)); err == nil {
-			t.Errorf("Members(%q) accepted", bad)
+		if _, err := events.Members([]byte(bad)); err == nil {
+			t.Errorf("events.Members(%q) accepted", bad)
 		}
 	}
 }
@@ -33,14 +38,14 @@ func TestMembers(t *testing.T) {
 // gateway rejected them); one that got in comes back as two members.
 func TestMembersKeepsDuplicates(t *testing.T) {
 	t.Parallel()
-	ms, err := Members([]byte(`{"a":1,"data":{"b":2,"b":3},"a":4}`))
+	ms, err := events.Members([]byte(`{"a":1,"data":{"b":2,"b":3},"a":4}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := `a=1 data={"b":2,"b":3} a=4`; names(ms) != want {
 		t.Fatalf("members %q, want %q", names(ms), want)
 	}
-	if v := Lookup(ms, "a"); string(v) != "1" {
+	if v := events.Lookup(ms, "a"); string(v) != "1" {
 		t.Fatalf("Lookup takes the first: got %s", v)
 	}
 }
@@ -51,8 +56,8 @@ func TestMembersKeepsDuplicates(t *testing.T) {
 func TestAppendMembersUsesCallersArray(t *testing.T) {
 	t.Parallel()
 	b := []byte(`{"specversion":"1.0","id":"e-1","type":"nl.sociaaldomein.signaal.v1","data":{"categorie":"zorg"}}`)
-	var buf [4]Member
-	ms, err := AppendMembers(buf[:0], b)
+	var buf [4]events.Member
+	ms, err := events.AppendMembers(buf[:0], b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,8 +67,8 @@ func TestAppendMembersUsesCallersArray(t *testing.T) {
 	if &ms[0] != &buf[0] {
 		t.Error("AppendMembers did not read into the caller's array")
 	}
-	var small [2]Member
-	ms, err = AppendMembers(small[:0], b)
+	var small [2]events.Member
+	ms, err = events.AppendMembers(small[:0], b)
 	if err != nil || len(ms) != 4 || names(ms[:2]) != `specversion="1.0" id="e-1"` {
 		t.Fatalf("grown: %q, %v", names(ms), err)
 	}
