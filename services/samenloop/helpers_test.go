@@ -49,6 +49,15 @@ func startIndexed(t *testing.T, opts ...redistest.Option) (*fixture, *samenloop.
 	return f, s
 }
 
+// startSignalen starts a service on a new fixture and stores ss in turn.
+func startSignalen(t *testing.T, ss ...signaal) (*fixture, *samenloop.Service) {
+	t.Helper()
+	f := newFixture(t)
+	s, _ := f.start(t)
+	f.signaal(t, ss...)
+	return f, s
+}
+
 func (f *fixture) service(t *testing.T, durable string) *samenloop.Service {
 	t.Helper()
 	logger, metrics := f.Instance()
@@ -106,15 +115,19 @@ var (
 	urgentie  = map[string]string{"politie": "hoog", "ggz": "midden", "wijkteam": "laag", "zvh": "acuut"}
 )
 
-func (f *fixture) signaal(t *testing.T, s signaal) {
+// signaal stores ss in turn, each of the BSN 999993653 and of now unless
+// it says otherwise.
+func (f *fixture) signaal(t *testing.T, ss ...signaal) {
 	t.Helper()
-	if s.bsn == "" {
-		s.bsn = "999993653"
+	for _, s := range ss {
+		if s.bsn == "" {
+			s.bsn = "999993653"
+		}
+		if s.at.IsZero() {
+			s.at = f.Clock.Now()
+		}
+		f.Env.StoreEvent(t, s.partner, s.event())
 	}
-	if s.at.IsZero() {
-		s.at = f.Clock.Now()
-	}
-	f.Env.StoreEvent(t, s.partner, s.event())
 }
 
 func (f *fixture) afgerond(t *testing.T, by, id string, betreft signaal) {

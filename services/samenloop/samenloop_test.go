@@ -39,10 +39,7 @@ func wantAbout(t *testing.T, by map[string][]samenloopEvent, ontvanger string, p
 
 func TestTwoPartners(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	f.start(t)
-	f.signaal(t, signaal{partner: "politie", id: "p-1", at: t0})
-	f.signaal(t, signaal{partner: "ggz", id: "g-1", at: t0.Add(time.Hour)})
+	f, _ := startSignalen(t, signaal{partner: "politie", id: "p-1", at: t0}, signaal{partner: "ggz", id: "g-1", at: t0.Add(time.Hour)})
 
 	by := f.waitEvents(t, 3)
 	toGGZ := wantAbout(t, by, "ggz", []string{"politie"}, []string{"g-1"})
@@ -65,13 +62,9 @@ func TestTwoPartners(t *testing.T) {
 
 func TestThreePartners(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	f.start(t)
-	f.signaal(t, signaal{partner: "politie", id: "p-1", at: t0})
-	f.signaal(t, signaal{partner: "ggz", id: "g-1", at: t0.Add(time.Hour)})
+	f, _ := startSignalen(t, signaal{partner: "politie", id: "p-1", at: t0}, signaal{partner: "ggz", id: "g-1", at: t0.Add(time.Hour)})
 	f.waitEvents(t, 3)
-	f.signaal(t, signaal{partner: "politie", id: "p-2", at: t0.Add(2 * time.Hour)})
-	f.signaal(t, signaal{partner: "wijkteam", id: "w-1", at: t0.Add(3 * time.Hour)})
+	f.signaal(t, signaal{partner: "politie", id: "p-2", at: t0.Add(2 * time.Hour)}, signaal{partner: "wijkteam", id: "w-1", at: t0.Add(3 * time.Hour)})
 
 	// Only about the new member: four more events, none new for a
 	// partner already involved except the news of wijkteam.
@@ -92,20 +85,14 @@ func TestThreePartners(t *testing.T) {
 
 func TestSamePartnerTwice(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	s, _ := f.start(t)
-	f.signaal(t, signaal{partner: "politie", id: "p-1", at: t0})
-	f.signaal(t, signaal{partner: "politie", id: "p-2", at: t0.Add(time.Minute)})
+	f, s := startSignalen(t, signaal{partner: "politie", id: "p-1", at: t0}, signaal{partner: "politie", id: "p-2", at: t0.Add(time.Minute)})
 	f.waitIndexed(t, s, 2)
 	f.waitEvents(t, 0)
 }
 
 func TestRegievoerderSignals(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	f.start(t)
-	f.signaal(t, signaal{partner: "zvh", id: "z-1", at: t0})
-	f.signaal(t, signaal{partner: "ggz", id: "g-1", at: t0.Add(time.Hour)})
+	f, _ := startSignalen(t, signaal{partner: "zvh", id: "z-1", at: t0}, signaal{partner: "ggz", id: "g-1", at: t0.Add(time.Hour)})
 	// One event each: the regievoerder's names everyone, with its own signaal.
 	by := f.waitEvents(t, 2)
 	wantAbout(t, by, "ggz", []string{"zvh"}, []string{"g-1"})
@@ -215,8 +202,6 @@ func TestCrashBetweenRedisAndPublish(t *testing.T) {
 // a signaal id of another partner's signalen.
 func TestNoForeignDataFields(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	f.start(t)
 	sent := []signaal{
 		{partner: "politie", id: "p-1", at: t0, bsn: "999993653"},
 		{partner: "ggz", id: "g-1", at: t0.Add(time.Hour), bsn: "999993653"},
@@ -224,9 +209,7 @@ func TestNoForeignDataFields(t *testing.T) {
 		{partner: "wijkteam", id: "w-1", at: t0.Add(3 * time.Hour), bsn: "999993653"},
 		{partner: "zvh", id: "z-1", at: t0.Add(4 * time.Hour), bsn: "999993653"},
 	}
-	for _, s := range sent {
-		f.signaal(t, s)
-	}
+	f, _ := startSignalen(t, sent...)
 	all := f.waitEvents(t, 3+4+4)
 	for ontvanger, es := range all {
 		for _, e := range es {

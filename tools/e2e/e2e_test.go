@@ -133,20 +133,12 @@ func TestEventsReachExactlyTheSubscribedPartners(t *testing.T) {
 	})
 
 	bsns := bsntest.Seeded(2026, 4)
-	s1 := e2etest.Event("s-1", sourcePolitie, events.TypeSignaal, map[string]any{
-		"bsn": bsns[0], "categorie": "verward-gedrag", "urgentie": "hoog",
-		"toelichting":    "Man loopt verward over straat",
-		"contactpersoon": map[string]any{"naam": "Wijkagent De Vries", "telefoon": "050-1234567"},
-	})
-	s2 := e2etest.Event("s-2", sourcePolitie, events.TypeSignaal, map[string]any{
-		"bsn": bsns[1], "categorie": "overlast", "urgentie": "midden",
-		"contactpersoon": map[string]any{"naam": "Wijkagent Bakker"},
-	})
-	s3 := e2etest.Event("s-3", sourceWijkteam, events.TypeSignaal, map[string]any{
-		"bsn": bsns[2], "categorie": "schulden", "urgentie": "laag",
-		"toelichting":    "Betalingsachterstanden huur",
-		"contactpersoon": map[string]any{"naam": "Consulent Jansen", "email": "jansen@wijkteam.example"},
-	})
+	s1 := signaal("s-1", sourcePolitie, bsns[0], "verward-gedrag", "hoog", "Man loopt verward over straat",
+		map[string]any{"naam": "Wijkagent De Vries", "telefoon": "050-1234567"})
+	s2 := signaal("s-2", sourcePolitie, bsns[1], "overlast", "midden", "",
+		map[string]any{"naam": "Wijkagent Bakker"})
+	s3 := signaal("s-3", sourceWijkteam, bsns[2], "schulden", "laag", "Betalingsachterstanden huur",
+		map[string]any{"naam": "Consulent Jansen", "email": "jansen@wijkteam.example"})
 	a1 := e2etest.Event("a-1", sourcePolitie, events.TypeAanmelding, map[string]any{
 		"bsn": bsns[3], "ontvanger": "ggz", "reden": "Zorgen over psychische gesteldheid",
 		"contactpersoon": map[string]any{"naam": "Wijkagent De Vries"},
@@ -341,4 +333,14 @@ func roundTrip(t *testing.T, v map[string]any) map[string]any {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// signaal is a signaal event from source about bsn; an empty toelichting
+// is left out.
+func signaal(id, source, bsn, categorie, urgentie, toelichting string, contactpersoon map[string]any) map[string]any {
+	data := map[string]any{"bsn": bsn, "categorie": categorie, "urgentie": urgentie, "contactpersoon": contactpersoon}
+	if toelichting != "" {
+		data["toelichting"] = toelichting
+	}
+	return e2etest.Event(id, source, events.TypeSignaal, data)
 }

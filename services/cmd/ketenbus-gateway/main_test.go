@@ -21,10 +21,9 @@ func TestMain_storesEventsServesMetricsAndStops(t *testing.T) {
 	t.Parallel()
 	env := natstest.Start(t)
 	reg := svcmaintest.NewRegion(t, "")
-	p := svcmaintest.Start(t, service(), []string{"--config", reg.Path, "--nats-url", env.URL, "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"}, reg.Getenv)
+	p, _ := reg.ServeMetrics(t, service(), env.URL, "--addr", "127.0.0.1:0")
 	base := p.WaitLog(t, "gateway listening")["url"].(string)
 	metricsBase := "http://" + p.WaitLog(t, "metrics listening")["addr"].(string)
-	p.WaitLog(t, "started")
 
 	body, _ := json.Marshal(map[string]any{
 		"specversion": "1.0", "id": "svcmain-1", "source": "urn:nld:oin:00000009999999990001:systeem:bvh",
@@ -99,11 +98,8 @@ func TestMain_addressTaken(t *testing.T) {
 func TestMain_asNATSUser(t *testing.T) {
 	t.Parallel()
 	reg := svcmaintest.NewRegion(t, "")
-	url := reg.StartAuthNATS(t)
-	p := svcmaintest.Start(t, service(), []string{"--config", reg.Path, "--nats-url", url, "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"}, reg.Getenv)
-	base := p.WaitLog(t, "gateway listening")["url"].(string)
-	p.WaitLog(t, "started")
-	svcmaintest.WaitOK(t, base+"/readyz")
+	p, _ := reg.ServeMetrics(t, service(), reg.StartAuthNATS(t), "--addr", "127.0.0.1:0")
+	svcmaintest.WaitOK(t, p.WaitLog(t, "gateway listening")["url"].(string)+"/readyz")
 	reg.StopClean(t, p)
 	p.NoNATSErrors(t)
 }

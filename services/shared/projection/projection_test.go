@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 
@@ -265,10 +266,13 @@ type fakeService struct {
 	retryFor time.Duration
 }
 
-// newFake is a fakeService on a Redis of its own.
-func newFake(t *testing.T) *fakeService {
+// newFake is a fakeService on a Redis of its own whose rebuilds take
+// slow.
+func newFake(t *testing.T, slow time.Duration) *fakeService {
 	t.Helper()
-	return &fakeService{rdb: redistest.Start(t).Client(t), froms: make(chan uint64, 100), started: make(chan struct{}, 100), metrics: projection.NewMetrics("test", "the test projection"), lockTTL: time.Second, retryFor: 20 * time.Millisecond}
+	f := &fakeService{rdb: redistest.Start(t).Client(t), froms: make(chan uint64, 100), started: make(chan struct{}, 100), metrics: projection.NewMetrics("test", "the test projection"), lockTTL: time.Second, retryFor: 20 * time.Millisecond}
+	f.slow.Store(int64(slow))
+	return f
 }
 
 // runKeeper runs a Keeper of f until the test ends.
@@ -325,6 +329,23 @@ func (f *fakeService) wantLog(t *testing.T, line string) {
 	}
 }
 
+// wantRebuilds fails the test unless f rebuilt n times; when says at
+// which point.
+func (f *fakeService) wantRebuilds(t *testing.T, n int32, when string) {
+	t.Helper()
+	if got := f.calls.Load(); got != n {
+		t.Fatalf("%d rebuilds %s, want %d", got, when, n)
+	}
+}
+
+// wantMetric fails the test unless the metric c, called name, reads want.
+func wantMetric(t *testing.T, name string, c prometheus.Collector, want float64) {
+	t.Helper()
+	if got := testutil.ToFloat64(c); got != want {
+		t.Fatalf("%s = %v, want %v", name, got, want)
+	}
+}
+
 func waitKeeper(t *testing.T, k *projection.Keeper, complete bool) {
 	t.Helper()
 	runtest.Eventually(t, 10*time.Second, fmt.Sprintf("Complete() = %v", complete), func() bool { return k.Complete() == complete })
@@ -335,7 +356,7 @@ func waitKeeper(t *testing.T, k *projection.Keeper, complete bool) {
 // is; a failing rebuild is tried again and leaves no marker.
 func TestKeeper(t *testing.T) {
 	t.Parallel()
-	f := newFake(t)
+	f := newFake(t, 0)
 	rdb := f.rdb
 	k := f.runKeeper(t)
 
@@ -343,9 +364,7 @@ func TestKeeper(t *testing.T) {
 	if from := <-f.froms; from != 0 {
 		t.Fatalf("first rebuild from %d, want 0", from)
 	}
-	if got := testutil.ToFloat64(f.metrics.Rebuilds.WithLabelValues(projection.ReasonEmpty)); got != 1 {
-		t.Fatalf("rebuilds{reason=empty} = %v, want 1", got)
-	}
+	wantMetric(t, "rebuilds{reason=empty}", f.metrics.Rebuilds.WithLabelValues(projection.ReasonEmpty), 1)
 	f.wantLog(t, "test projection: not in Redis, and no marker either")
 	f.wantLog(t, "test projection: rebuilt from EVENTS")
 
@@ -369,9 +388,7 @@ func TestKeeper(t *testing.T) {
 	}
 	f.floor.Store(32)
 	time.Sleep(100 * time.Millisecond) // five looks
-	if n := f.calls.Load(); n != 2 {
-		t.Fatalf("%d rebuilds with the floor past an event not consumed, want still 2", n)
-	}
+	f.wantRebuilds(t, 2, "with the floor past an event not consumed")
 	// Redis lost its last writes: the consumer acked 35, Redis holds 32.
 	f.last.Store(40)
 	f.floor.Store(35)
@@ -379,9 +396,7 @@ func TestKeeper(t *testing.T) {
 		t.Fatalf("catch-up from %d, want 31, the last event Redis holds", from)
 	}
 	waitKeeper(t, k, true)
-	if got := testutil.ToFloat64(f.metrics.Rebuilds.WithLabelValues(projection.ReasonBehind)); got != 1 {
-		t.Fatalf("rebuilds{reason=behind} = %v, want 1", got)
-	}
+	wantMetric(t, "rebuilds{reason=behind}", f.metrics.Rebuilds.WithLabelValues(projection.ReasonBehind), 1)
 	if st := read(t, rdb); st.Seq != 40 || st.From != 31 || st.Reason != projection.ReasonBehind {
 		t.Fatalf("marker after the catch-up: %+v", st)
 	}
@@ -398,12 +413,8 @@ func TestKeeper(t *testing.T) {
 		t.Fatalf("marker while the rebuilds fail: %+v", st)
 	}
 	waitKeeper(t, k, true)
-	if got := testutil.ToFloat64(f.metrics.Failures); got != 2 {
-		t.Fatalf("failures = %v, want 2", got)
-	}
-	if got := testutil.ToFloat64(f.metrics.Rebuilding); got != 0 {
-		t.Fatalf("rebuilding = %v once complete, want 0", got)
-	}
+	wantMetric(t, "failures", f.metrics.Failures, 2)
+	wantMetric(t, "rebuilding once complete", f.metrics.Rebuilding, 0)
 	f.wantLog(t, "test projection: rebuild from EVENTS failed; trying again")
 }
 
@@ -411,9 +422,8 @@ func TestKeeper(t *testing.T) {
 // the others wait for it, and take over when it dies.
 func TestKeepersRebuildOnce(t *testing.T) {
 	t.Parallel()
-	f := newFake(t)
+	f := newFake(t, 300*time.Millisecond)
 	rdb := f.rdb
-	f.slow.Store(int64(300 * time.Millisecond))
 	var ks []*projection.Keeper
 	for range 3 {
 		ks = append(ks, f.runKeeper(t))
@@ -421,9 +431,7 @@ func TestKeepersRebuildOnce(t *testing.T) {
 	for _, k := range ks {
 		waitKeeper(t, k, true)
 	}
-	if n := f.calls.Load(); n != 1 {
-		t.Fatalf("%d rebuilds by 3 replicas, want 1", n)
-	}
+	f.wantRebuilds(t, 1, "by 3 replicas")
 
 	// A replica took the lock of a flushed Redis and died: the others
 	// wait until its lock expires, then one of them rebuilds.
@@ -442,18 +450,12 @@ func TestKeepersRebuildOnce(t *testing.T) {
 			t.Fatal("complete while another replica holds the lock")
 		}
 	}
-	if n := f.calls.Load(); n != 1 {
-		t.Fatalf("%d rebuilds while another replica holds the lock, want none but the first", n)
-	}
-	if got := testutil.ToFloat64(f.metrics.Rebuilding); got != 1 {
-		t.Fatalf("rebuilding = %v while waiting, want 1", got)
-	}
+	f.wantRebuilds(t, 1, "while another replica holds the lock")
+	wantMetric(t, "rebuilding while waiting", f.metrics.Rebuilding, 1)
 	for _, k := range ks {
 		waitKeeper(t, k, true)
 	}
-	if n := f.calls.Load(); n != 2 {
-		t.Fatalf("%d rebuilds, want 2: one after the lock expired", n)
-	}
+	f.wantRebuilds(t, 2, "once the lock expired")
 	f.wantLog(t, "test projection: another replica is rebuilding from EVENTS; waiting until it is done")
 }
 
@@ -461,9 +463,8 @@ func TestKeepersRebuildOnce(t *testing.T) {
 // rebuild and is tried again; after the time given it gives up.
 func TestHold(t *testing.T) {
 	t.Parallel()
-	f := newFake(t)
+	f := newFake(t, 200*time.Millisecond)
 	rdb := f.rdb
-	f.slow.Store(int64(200 * time.Millisecond))
 	k := f.runKeeper(t)
 	tries := 0
 	err := k.Hold(ctx, 10*time.Second, func() error {

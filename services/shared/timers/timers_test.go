@@ -45,6 +45,26 @@ func startStore(tb testing.TB, cfg timers.Config) (*redis.Client, *timers.Store)
 	return rdb, newStore(tb, rdb, cfg)
 }
 
+// startScheduled is startStore's Store with aanmelding 1, due at t0,
+// scheduled on it.
+func startScheduled(tb testing.TB, cfg timers.Config) (*timers.Store, timers.Timer) {
+	tb.Helper()
+	_, s := startStore(tb, cfg)
+	tm := aanmelding(1, t0)
+	schedule(tb, s, tm)
+	return s, tm
+}
+
+// schedule schedules tms on s in turn and fails the test on an error.
+func schedule(tb testing.TB, s *timers.Store, tms ...timers.Timer) {
+	tb.Helper()
+	for _, tm := range tms {
+		if err := s.Schedule(tb.Context(), tm); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
 // aanmelding returns a realistic timer number i, due at due.
 func aanmelding(i int, due time.Time) timers.Timer {
 	source := "urn:ketenbus:partner:gemeente-" + strconv.Itoa(i%7)
@@ -186,15 +206,11 @@ func TestScheduleReplacesAndIsIdempotent(t *testing.T) {
 	_, s := startStore(t, timers.Config{})
 	tm := aanmelding(1, t0)
 	for range 3 {
-		if err := s.Schedule(ctx, tm); err != nil {
-			t.Fatal(err)
-		}
+		schedule(t, s, tm)
 	}
 	next := tm
 	next.Level, next.Reden, next.Ontvanger, next.Due = 2, string(events.RedenGeweigerd), "wijkteam-west", t0.Add(time.Hour)
-	if err := s.Schedule(ctx, next); err != nil {
-		t.Fatal(err)
-	}
+	schedule(t, s, next)
 	if n, err := s.Pending(ctx); err != nil || n != 1 {
 		t.Fatalf("Pending = %d, %v; want 1", n, err)
 	}
@@ -332,11 +348,7 @@ func TestClaimLeaseSequence(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	const lease = 10 * time.Second
-	_, s := startStore(t, timers.Config{Lease: lease})
-	tm := aanmelding(1, t0)
-	if err := s.Schedule(ctx, tm); err != nil {
-		t.Fatal(err)
-	}
+	s, _ := startScheduled(t, timers.Config{Lease: lease})
 	steps := []struct {
 		at   time.Duration
 		want int
@@ -421,9 +433,7 @@ func TestAdvanceFinish(t *testing.T) {
 			// Each subtest has its own prefix: its claims see only its timer.
 			s := newStore(t, rdb, timers.Config{Prefix: fmt.Sprintf("advance-%d:", i), Lease: time.Minute})
 			tm := aanmelding(i, t0)
-			if err := s.Schedule(ctx, tm); err != nil {
-				t.Fatal(err)
-			}
+			schedule(t, s, tm)
 			claimed, err := s.Claim(ctx, tm.Due, 1)
 			if err != nil || len(claimed) != 1 || claimed[0].ID != tm.ID {
 				t.Fatalf("Claim = %v, %v", ids(claimed), err)
@@ -453,11 +463,7 @@ func TestAdvanceFinish(t *testing.T) {
 func TestAdvanceEndsTheLease(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	_, s := startStore(t, timers.Config{Lease: time.Hour})
-	tm := aanmelding(1, t0)
-	if err := s.Schedule(ctx, tm); err != nil {
-		t.Fatal(err)
-	}
+	s, tm := startScheduled(t, timers.Config{Lease: time.Hour})
 	if _, err := s.Claim(ctx, t0, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -475,11 +481,7 @@ func TestAdvanceEndsTheLease(t *testing.T) {
 func TestCancel(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	_, s := startStore(t, timers.Config{})
-	tm := aanmelding(1, t0)
-	if err := s.Schedule(ctx, tm); err != nil {
-		t.Fatal(err)
-	}
+	s, tm := startScheduled(t, timers.Config{})
 	for _, want := range []bool{true, false} {
 		if got, err := s.Cancel(ctx, tm.ID); err != nil || got != want {
 			t.Errorf("Cancel = %v, %v; want %v", got, err, want)
@@ -539,9 +541,7 @@ func TestListAndClear(t *testing.T) {
 	if err := s.ScheduleMany(ctx, all); err != nil {
 		t.Fatal(err)
 	}
-	if err := other.Schedule(ctx, all[0]); err != nil {
-		t.Fatal(err)
-	}
+	schedule(t, other, all[0])
 	if err := s.Remember(ctx, all[0].ID, "x", time.Hour); err != nil {
 		t.Fatal(err)
 	}
@@ -578,9 +578,7 @@ func TestListAndClear(t *testing.T) {
 		t.Errorf("Pending of another prefix after Clear = %d, %v; want 1", n, err)
 	}
 	// Profiles are assigned anew after Clear.
-	if err := s.Schedule(ctx, all[3]); err != nil {
-		t.Fatal(err)
-	}
+	schedule(t, s, all[3])
 	if got, ok, err := s.Get(ctx, all[3].ID); err != nil || !ok || diff(got, all[3]) != "" {
 		t.Errorf("Get after Clear and Schedule = %v, %v: %s", ok, err, diff(got, all[3]))
 	}
@@ -640,9 +638,7 @@ func TestTimersStayCompact(t *testing.T) {
 			return t
 		}(),
 	} {
-		if err := s.Schedule(ctx, tm); err != nil {
-			t.Fatal(err)
-		}
+		schedule(t, s, tm)
 		bucket := prefix + "d:" + tm.ID[:4]
 		if enc, err := rdb.ObjectEncoding(ctx, bucket).Result(); err != nil || enc != "listpack" {
 			t.Errorf("%s: bucket %s encoding = %q, %v; want listpack", name, bucket, enc, err)
@@ -719,9 +715,7 @@ func TestUnavailable(t *testing.T) {
 	t.Cleanup(func() { _ = rdb.Close() })
 	s := newStore(t, rdb, timers.Config{})
 	tm := aanmelding(1, t0)
-	if err := s.Schedule(ctx, tm); err != nil {
-		t.Fatal(err)
-	}
+	schedule(t, s, tm)
 	srv.Stop()
 	ops := []struct {
 		name string
