@@ -434,12 +434,22 @@ func TestKeepersRebuildOnce(t *testing.T) {
 	f.wantRebuilds(t, 1, "by 3 replicas")
 
 	// A replica took the lock of a flushed Redis and died: the others
-	// wait until its lock expires, then one of them rebuilds.
-	if err := rdb.FlushAll(ctx).Err(); err != nil {
-		t.Fatal(err)
-	}
+	// wait until its lock expires, then one of them rebuilds. The lock is
+	// taken before the rest is flushed, so that no running keeper can
+	// take it first.
 	if _, _, err := projection.Acquire(ctx, rdb, keys, 400*time.Millisecond, t0, nil); err != nil {
 		t.Fatal(err)
+	}
+	all, err := rdb.Keys(ctx, "*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range all {
+		if key != keys.Lock {
+			if err := rdb.Del(ctx, key).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	for _, k := range ks {
 		k.Lost()
