@@ -11,16 +11,15 @@
 //     its subscription allows (fields, CESQL filter, ontvanger), with the
 //     pseudonym as subject and the EVENTS sequence set; a NATS-native
 //     partner consumes its deliveries with partner.Consume; no log line of
-//     any service holds a BSN, a token or a webhook secret.
+//     any service holds a BSN, a token or a webhook secret; one event id
+//     from two sources, and one event for two subscriptions of one partner,
+//     are separate deliveries with their own webhook-id, each handled once
+//     by a receiver with an idempotency store; a retry, a replay and a DLQ
+//     retry of a delivery carry its webhook-id.
 //   - crash_test.go: router and adapter stopped in the middle of a stream of
 //     10,000 events and started again, and the adapter alone stopped while
 //     slow partners hold requests in flight; every partner receives every
 //     event, and a duplicate carries the same webhook-id, its delivery id.
-//   - deliveryid_test.go: one event id from two sources, and one event for
-//     two subscriptions of one partner, are separate deliveries with their
-//     own webhook-id, each handled once by a receiver with an idempotency
-//     store; a retry, a replay and a DLQ retry of a delivery carry its
-//     webhook-id.
 //   - audit_test.go: the services that write the processing log besides
 //     the adapter: the router for NATS-native partners, the escalator and
 //     samenloop for the events they produce, each record once, with the
