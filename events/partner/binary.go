@@ -47,23 +47,25 @@ func binaryEvent(h http.Header, body []byte) (*event.Event, error) {
 }
 
 // setBinaryAttribute sets the attribute name, taken from a ce- header, to v.
+// Its errors never quote v: a header may carry anything, a BSN too, and
+// the error reaches the sender's problem answer.
 func setBinaryAttribute(c event.EventContextWriter, name, v string) error {
 	switch name {
 	case "specversion":
 		if v != event.CloudEventsVersionV1 {
-			return fmt.Errorf("specversion %q is not %s", v, event.CloudEventsVersionV1)
+			return fmt.Errorf("specversion is not %s", event.CloudEventsVersionV1)
 		}
 		return nil
 	case "id":
 		return c.SetID(v)
 	case "source":
-		return c.SetSource(v)
+		return refused(c.SetSource(v), "source is not a URI-reference")
 	case "type":
 		return c.SetType(v)
 	case "subject":
 		return c.SetSubject(v)
 	case "dataschema":
-		return c.SetDataSchema(v)
+		return refused(c.SetDataSchema(v), "dataschema is not a URI")
 	case "time":
 		t, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {
@@ -71,7 +73,15 @@ func setBinaryAttribute(c event.EventContextWriter, name, v string) error {
 		}
 		return c.SetTime(t)
 	}
-	return c.SetExtension(name, v)
+	return refused(c.SetExtension(name, v), "not a CloudEvents attribute name (lower-case letters and digits)")
+}
+
+// refused replaces err, which may quote the value, by what.
+func refused(err error, what string) error {
+	if err != nil {
+		return errors.New(what)
+	}
+	return nil
 }
 
 // percentDecode decodes the %XX escapes with which the CloudEvents HTTP

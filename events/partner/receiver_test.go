@@ -575,3 +575,22 @@ func TestReceiverBinaryMode(t *testing.T) {
 		})
 	}
 }
+
+// TestReceiverBinaryModeQuotesNoValue: a refused ce- header is named in
+// the answer, never its value, which may carry a BSN.
+func TestReceiverBinaryModeQuotesNoValue(t *testing.T) {
+	t.Parallel()
+	const bsn = "999993653"
+	for _, h := range []map[string]string{
+		{"ce-specversion": bsn},
+		{"ce-source": "http%3A%2F%2F%5B" + bsn},
+		{"ce-dataschema": "http%3A%2F%2F%5B" + bsn},
+		{"ce-time": bsn},
+	} {
+		got := send(t, serve(t, partner.ReceiverConfig{}, &recorder{}),
+			delivery{contentType: "application/json", body: `{"categorie":"schulden"}`, header: binaryHeader(h)})
+		if got.status != 400 || strings.Contains(got.body, bsn) {
+			t.Errorf("%v: status %d, body %s; want 400 without the value", h, got.status, got.body)
+		}
+	}
+}
